@@ -1,0 +1,38 @@
+"""The one NinjaAPI, at /v1/. Each app contributes a router; domain errors map to responses here."""
+
+from django.core.exceptions import RequestDataTooBig
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+
+from studio.api_auth import ApiKeyAuth, OrgSessionAuth
+from studio.errors import StudioError
+from studio.tenancy_api import router as tenancy_router
+
+api = NinjaAPI(
+    title="Persona Studio API",
+    version="1",
+    description="Design, test and train LLM personas. Authenticate with `Authorization: Bearer <api key>` "
+    "or a browser session (+CSRF; pick the org with the X-Studio-Org header).",
+    auth=[ApiKeyAuth(), OrgSessionAuth()],
+    urls_namespace="api",
+    docs_url="/docs",
+)
+
+
+@api.exception_handler(StudioError)
+def studio_error(request, exc: StudioError):
+    return api.create_response(request, {"detail": exc.as_detail()}, status=exc.status_code)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request, exc: AuthenticationError):
+    message = exc.message if exc.message != "Unauthorized" else "authentication required: send 'Authorization: Bearer <api key>' or log in"
+    return api.create_response(request, {"detail": message}, status=401)
+
+
+@api.exception_handler(RequestDataTooBig)
+def too_big(request, exc):
+    return api.create_response(request, {"detail": "request body is too large"}, status=413)
+
+
+api.add_router("/", tenancy_router)

@@ -1,0 +1,31 @@
+"""Domain errors. Services raise these; the API and views map them to responses in one place."""
+
+
+class StudioError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def as_detail(self) -> dict | str:
+        if self.field:
+            return [{"loc": [self.field], "msg": self.message}]
+        return self.message
+
+
+class NotFound(StudioError):
+    status_code = 404
+
+
+class Forbidden(StudioError):
+    status_code = 403
+
+
+class Conflict(StudioError):
+    status_code = 409
+
+
+class Invalid(StudioError):
+    status_code = 422

@@ -1,0 +1,24 @@
+import os
+
+from daphne.cli import CommandLineInterface
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from studio.celery import start_embedded_worker
+
+
+class Command(BaseCommand):
+    help = "Serve the studio with daphne (HTTP + WebSockets); in embedded mode also run the Celery worker in-process."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+
+    def handle(self, *args, host, port, **options):
+        if settings.EMBEDDED_MODE:
+            start_embedded_worker(concurrency=settings.EMBEDDED_WORKER_CONCURRENCY)
+            mode = "embedded: SQLite-or-DATABASE_URL, in-memory channel layer, in-process Celery worker"
+        else:
+            mode = "services: Redis channel layer and broker; run `make worker` for background work"
+        self.stdout.write(f"Persona Studio on http://{host}:{port}/ ({mode})")
+        CommandLineInterface().run(["-b", host, "-p", str(port), "--proxy-headers", "studio.asgi:application"])
