@@ -1,0 +1,42 @@
+# Persona Studio. Quick start: `make run` (serve at http://127.0.0.1:$(PORT)) and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test worker bench install migrate demo browser-deps clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput -v0
+
+demo: migrate
+	$(PY) manage.py seed_demo
+
+## Set up everything (venv, packages, database, demo org) and serve with the embedded worker.
+run: demo
+	$(PY) manage.py runstudio --port $(PORT)
+
+## The test suite (embedded mode unless DATABASE_URL / REDIS_URL say otherwise).
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## A Celery worker for services mode (REDIS_URL set).
+worker: install
+	$(VENV)/bin/celery -A studio worker -Q celery,gpu --loglevel=INFO
+
+## Benchmarks: figures as ratios against a baseline measured in the same run.
+bench: install
+	$(PY) -m pytest tests/benchmarks -p no:randomly -s -q --benchmarks
+
+clean:
+	rm -rf $(VENV) var *.egg-info

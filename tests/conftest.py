@@ -1,0 +1,137 @@
+"""Shared fixtures: an org with a member of every role, and an outsider in another org."""
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from studio import services
+from studio.celery import app as celery_app
+from studio.models import Organization
+from studio.roles import SCOPES, Role
+
+PASSWORD = "correct-horse-battery-staple"
+SERVICES_MODE = bool(os.environ.get("REDIS_URL"))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "real_worker: runs tasks on a real Celery worker instead of eagerly")
+
+
+@pytest.fixture(autouse=True)
+def eager_tasks(request):
+    """Tasks run inline unless a test asks for the real worker (embedded thread or separate process)."""
+    if request.node.get_closest_marker("real_worker"):
+        yield
+        return
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _email_backend(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+def make_user(email: str):
+    return get_user_model().objects.create_user(username=email, email=email, password=PASSWORD)
+
+
+@dataclass
+class Tenant:
+    org: Organization
+    users: dict  # role value -> user
+
+    def user(self, role: str):
+        return self.users[Role(role)]
+
+    @property
+    def owner(self):
+        return self.users[Role.OWNER]
+
+    def membership(self, role: str):
+        return self.org.memberships.get(user=self.user(role))
+
+
+@pytest.fixture
+def tenant(db) -> Tenant:
+    """Org 'acme' with one member per role."""
+    owner = make_user("owner@acme.test")
+    org = services.org_create(name="Acme", slug="acme", owner=owner)
+    users = {Role.OWNER: owner}
+    for role in [Role.ADMIN, Role.EDITOR, Role.REVIEWER, Role.VIEWER]:
+        users[role] = make_user(f"{role.value}@acme.test")
+        services.member_add(organization=org, user=users[role], role=role)
+    return Tenant(org=org, users=users)
+
+
+@pytest.fixture
+def outsider_tenant(db) -> Tenant:
+    """Org 'globex' whose owner is the outsider: a real user of the studio with no access to acme."""
+    outsider = make_user("outsider@globex.test")
+    org = services.org_create(name="Globex", slug="globex", owner=outsider)
+    return Tenant(org=org, users={Role.OWNER: outsider})
+
+
+@pytest.fixture
+def outsider(outsider_tenant):
+    return outsider_tenant.owner
+
+
+def login_client(user) -> Client:
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+@pytest.fixture
+def client_for():
+    return login_client
+
+
+class ApiClient:
+    """A test client that sends an API key on every request, JSON in and out."""
+
+    def __init__(self, secret: str):
+        self.client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        self.secret = secret
+
+    def _send(self, method, path, json=None, **extra):
+        import json as _json
+
+        kwargs = {"content_type": "application/json"}
+        if json is not None:
+            kwargs["data"] = _json.dumps(json)
+        return getattr(self.client, method)(path, **kwargs, **extra)
+
+    def get(self, path, **extra):
+        return self.client.get(path, **extra)
+
+    def post(self, path, json=None, **extra):
+        return self._send("post", path, json, **extra)
+
+    def put(self, path, json=None, **extra):
+        return self._send("put", path, json, **extra)
+
+    def patch(self, path, json=None, **extra):
+        return self._send("patch", path, json, **extra)
+
+    def delete(self, path, **extra):
+        return self.client.delete(path, **extra)
+
+
+@pytest.fixture
+def api_for():
+    """api_for(org, scopes=[...]) → an ApiClient holding a fresh key of that org."""
+
+    def make(org: Organization, scopes=None) -> ApiClient:
+        issued = services.api_key_create(
+            organization=org, name="test key", scopes=list(scopes or SCOPES), granted_by=frozenset(SCOPES)
+        )
+        return ApiClient(issued.secret)
+
+    return make
