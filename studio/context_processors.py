@@ -11,4 +11,5 @@ def studio(request):
     if principal is not None:
         context["org"] = principal.organization
         context["principal"] = principal
+        context["can_admin"] = principal.has_scope("config:admin")
     return context

@@ -4,7 +4,7 @@ from uuid import UUID
 
 from django.db import transaction
 from django.urls import reverse
-from ninja import Router
+from ninja import Router, Status
 
 from studio import services
 from studio.access import access_api_key, access_invitation, access_member, access_workspace
@@ -67,7 +67,7 @@ def list_workspaces(request):
 def create_workspace(request, payload: WorkspaceIn):
     request.auth.require_scope("config:admin")
     workspace = services.workspace_create(organization=request.auth.organization, name=payload.name, slug=payload.slug)
-    return 201, _workspace_out(workspace)
+    return Status(201, _workspace_out(workspace))
 
 
 @router.get("/workspaces/{workspace_id}", response=WorkspaceOut)
@@ -93,7 +93,7 @@ def remove_member(request, member_id: UUID):
     if request.auth.user is None or request.auth.user.pk != member.user_id:
         request.auth.require_scope("config:admin")
     services.member_remove(actor=request.auth, member=member)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/invitations", response=list[InvitationOut])
@@ -120,7 +120,7 @@ def invite_and_email(request, *, actor, email: str, role: str):
 def create_invitation(request, payload: InvitationIn):
     request.auth.require_scope("config:admin")
     invitation = invite_and_email(request, actor=request.auth, email=payload.email, role=payload.role)
-    return 201, _invitation_out(invitation)
+    return Status(201, _invitation_out(invitation))
 
 
 @router.delete("/invitations/{invitation_id}", response={204: None})
@@ -128,7 +128,7 @@ def revoke_invitation(request, invitation_id: UUID):
     request.auth.require_scope("config:admin")
     invitation = access_invitation(request.auth.organization, invitation_id)
     services.invitation_revoke(actor=request.auth, invitation=invitation)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/api-keys", response=list[ApiKeyOut])
@@ -144,7 +144,7 @@ def create_api_key(request, payload: ApiKeyIn):
         organization=request.auth.organization, name=payload.name, scopes=payload.scopes,
         granted_by=request.auth.scopes, created_by=request.auth.user,
     )
-    return 201, {**_key_out(issued.api_key), "secret": issued.secret}
+    return Status(201, {**_key_out(issued.api_key), "secret": issued.secret})
 
 
 @router.delete("/api-keys/{key_id}", response=ApiKeyOut)
@@ -178,4 +178,4 @@ def set_credential(request, provider: str, payload: CredentialIn):
 def clear_credential(request, provider: str):
     request.auth.require_scope("config:admin")
     services.credential_clear(organization=request.auth.organization, provider=provider)
-    return 204, None
+    return Status(204, None)

@@ -1,0 +1,166 @@
+"""Browser tests: Playwright driving Debian's Chromium against a live daphne server.
+
+The server is a real `manage.py runstudio` process with a database of its own:
+embedded mode (SQLite file, in-process worker) unless REDIS_URL is set, in
+which case it uses PostgreSQL (DATABASE_URL's server), Redis, and a separate
+Celery worker process — the services stack.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("STUDIO_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+SCREENSHOTS = Path(os.environ.get("STUDIO_SCREENSHOTS", ROOT / "var" / "screenshots"))
+
+
+def pytest_collection_modifyitems(config, items):
+    if Path(CHROMIUM).exists():
+        return
+    if os.environ.get("STUDIO_REQUIRE_BROWSER"):
+        raise pytest.UsageError(f"browser tests are required but {CHROMIUM} is missing (apt-get install -y chromium)")
+    skip = pytest.mark.skip(reason=f"{CHROMIUM} not installed (apt-get install -y chromium); CI requires it")
+    for item in items:
+        if "tests/browser" in str(item.fspath):
+            item.add_marker(skip)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _postgres_database(url: str, name: str) -> str:
+    """Recreate database `name` on the server of `url` and return its URL."""
+    import psycopg
+
+    parts = urlsplit(url)
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@dataclass
+class StudioServer:
+    url: str
+    env: dict
+    processes: list = field(default_factory=list)
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120
+        )
+        if result.returncode != 0:
+            raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def start(self, *args: str, log: Path) -> None:
+        handle = open(log, "w")
+        self.processes.append(
+            subprocess.Popen([sys.executable, *args], cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT)
+        )
+
+    def wait_until_up(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(p.poll() is not None for p in self.processes):
+                raise AssertionError("the studio server exited during start-up; see its log under var/")
+            try:
+                urllib.request.urlopen(self.url + "/accounts/login/", timeout=2)
+                return
+            except OSError:
+                time.sleep(0.3)
+        raise AssertionError(f"the studio server did not answer at {self.url} within {timeout}s")
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture(scope="session")
+def studio_server():
+    workdir = Path(tempfile.mkdtemp(prefix="studio-browser-"))
+    port = _free_port()
+    env = {**os.environ, "PORT": str(port), "STUDIO_VAR_DIR": str(workdir), "PYTHONUNBUFFERED": "1"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env["DJANGO_SETTINGS_MODULE"] = "studio.settings"
+    if os.environ.get("REDIS_URL"):
+        # Services stack with its own database and Redis db, apart from the main suite's worker.
+        env["DATABASE_URL"] = _postgres_database(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"), "studio_browser")
+        env["REDIS_URL"] = os.environ.get("STUDIO_BROWSER_REDIS_URL", "redis://127.0.0.1:6379/2")
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{workdir / 'studio.sqlite3'}"
+    server = StudioServer(url=f"http://127.0.0.1:{port}", env=env)
+    server.manage("migrate", "--noinput", "-v0")
+    if env.get("REDIS_URL"):
+        server.start("-m", "celery", "-A", "studio", "worker", "-Q", "celery,gpu", "--concurrency=2", "--loglevel=WARNING", log=workdir / "worker.log")
+    server.start("manage.py", "runstudio", "--port", str(port), log=workdir / "server.log")
+    try:
+        server.wait_until_up()
+        yield server
+    finally:
+        server.stop()
+        logs = ROOT / "var" / "browser-logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        for log in workdir.glob("*.log"):
+            shutil.copy(log, logs / log.name)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}-final.png"), full_page=True)
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def log_in(page, server: StudioServer, username: str, password: str) -> None:
+    page.goto(server.url + "/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login" not in url)

@@ -1,0 +1,67 @@
+"""Settings come from the environment; the two modes pick their channel layer and broker."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PROBE = """
+import json, os, django
+django.setup()
+from django.conf import settings
+print(json.dumps({
+  "db": settings.DATABASES["default"]["ENGINE"], "db_name": str(settings.DATABASES["default"]["NAME"]),
+  "layer": settings.CHANNEL_LAYERS["default"]["BACKEND"], "broker": settings.CELERY_BROKER_URL,
+  "embedded": settings.EMBEDDED_MODE, "secret": settings.SECRET_KEY, "debug": settings.DEBUG,
+  "hosts": settings.ALLOWED_HOSTS, "litellm_cost_map": os.environ.get("LITELLM_LOCAL_MODEL_COST_MAP"),
+}))
+"""
+
+
+def probe(tmp_path, **env) -> dict:
+    clean = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "studio.settings", "STUDIO_VAR_DIR": str(tmp_path), **env}
+    out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=clean, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def test_with_no_environment_it_runs_embedded_on_sqlite_under_var(tmp_path):
+    settings = probe(tmp_path)
+    assert settings["db"] == "django.db.backends.sqlite3"
+    assert settings["db_name"] == str(tmp_path / "studio.sqlite3")
+    assert settings["layer"] == "studio.realtime.ThreadSafeInMemoryChannelLayer"
+    assert settings["broker"].startswith("memory://")
+    assert settings["embedded"] is True and settings["debug"] is False
+    assert settings["litellm_cost_map"] == "True"
+
+
+def test_the_generated_secret_key_is_kept_between_starts(tmp_path):
+    first, second = probe(tmp_path), probe(tmp_path)
+    assert first["secret"] == second["secret"] and len(first["secret"]) >= 40
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_services_mode_uses_redis_and_the_database_url(tmp_path):
+    settings = probe(
+        tmp_path,
+        REDIS_URL="redis://127.0.0.1:6379/5",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/studio",
+        SECRET_KEY="from-the-environment",
+        DEBUG="true",
+        ALLOWED_HOSTS="studio.example.com",
+    )
+    assert settings["db"] == "django.db.backends.postgresql"
+    assert settings["layer"] == "channels_redis.core.RedisChannelLayer"
+    assert settings["broker"] == "redis://127.0.0.1:6379/5" and settings["embedded"] is False
+    assert settings["secret"] == "from-the-environment" and settings["debug"] is True
+    assert settings["hosts"] == ["studio.example.com"]
+
+
+def test_importing_the_project_does_not_import_litellm(tmp_path):
+    code = "import django; django.setup(); import studio.urls, studio.asgi, sys; print('litellm' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "studio.settings", "STUDIO_VAR_DIR": str(tmp_path)},
+    )
+    assert out.stdout.strip() == "False"
