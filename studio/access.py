@@ -6,6 +6,7 @@ organization's object raise the same NotFound, so outsiders learn nothing.
 
 import uuid
 
+from django.core.validators import slug_re
 from django.db.models import Model, QuerySet
 
 from studio.errors import Forbidden, NotFound
@@ -35,7 +36,8 @@ def get_in_org(queryset: QuerySet, organization: Organization, public_id, *, wha
 
 def access_membership(user, org_slug: str) -> Membership:
     """The user's membership of the org named by slug; NotFound when absent or not a member."""
-    if not getattr(user, "is_authenticated", False):
+    # A string that cannot be a slug (it may come from a header) names no org, and must not reach the database.
+    if not getattr(user, "is_authenticated", False) or not slug_re.match(org_slug or ""):
         raise NotFound("organization not found")
     try:
         return Membership.objects.select_related("organization", "user").get(

@@ -6,6 +6,7 @@ management commands all call these.
 
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -31,6 +33,16 @@ SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
 # --- organizations and workspaces ---------------------------------------------------
 
 
+def _clean_name(value: str, *, max_length: int, field: str = "name") -> str:
+    name = (value or "").strip()
+    if not name or len(name) > max_length:
+        raise Invalid(f"{field} must be 1–{max_length} characters", field=field)
+    # Control characters (NUL above all: PostgreSQL text cannot hold it) are never part of a name.
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise Invalid(f"{field} must not contain control characters", field=field)
+    return name
+
+
 def _clean_slug(value: str, *, field: str) -> str:
     slug = slugify(value or "")[:60].strip("-")
     if not slug or not SLUG_RE.match(slug):
@@ -40,9 +52,7 @@ def _clean_slug(value: str, *, field: str) -> str:
 
 @transaction.atomic
 def org_create(*, name: str, slug: str = "", owner=None) -> Organization:
-    name = (name or "").strip()
-    if not name or len(name) > 120:
-        raise Invalid("name must be 1–120 characters", field="name")
+    name = _clean_name(name, max_length=120)
     slug = _clean_slug(slug or name, field="slug")
     if Organization.objects.filter(slug=slug).exists():
         raise Conflict(f"an organization with slug '{slug}' already exists", field="slug")
@@ -54,9 +64,7 @@ def org_create(*, name: str, slug: str = "", owner=None) -> Organization:
 
 
 def workspace_create(*, organization: Organization, name: str, slug: str = "") -> Workspace:
-    name = (name or "").strip()
-    if not name or len(name) > 120:
-        raise Invalid("name must be 1–120 characters", field="name")
+    name = _clean_name(name, max_length=120)
     slug = _clean_slug(slug or name, field="slug")
     try:
         with transaction.atomic():
@@ -82,13 +90,18 @@ def _check_can_assign(actor: Principal, role: Role) -> None:
         raise Forbidden("only an owner can make someone an owner")
 
 
+@transaction.atomic
 def member_add(*, organization: Organization, user, role: str) -> Membership:
     """Operator path (management command, demo seed): add an existing user directly."""
+    new_role = _parse_role(role)
     membership, created = Membership.objects.get_or_create(
-        user=user, organization=organization, defaults={"role": _parse_role(role)}
+        user=user, organization=organization, defaults={"role": new_role}
     )
-    if not created and membership.role != role:
-        membership.role = _parse_role(role)
+    if not created and membership.role != new_role:
+        owners = list(Membership.objects.select_for_update().filter(organization=organization, role=Role.OWNER))
+        if membership.role_enum == Role.OWNER and len(owners) <= 1:
+            raise Conflict("the last owner cannot be demoted; make someone else an owner first", field="role")
+        membership.role = new_role
         membership.save(update_fields=["role"])
     return membership
 
@@ -181,7 +194,8 @@ def invitation_accept(*, invitation: Invitation, user=None, password: str = "") 
     if not invitation.is_pending:
         raise Conflict("this invitation was already used or revoked")
     if user is None:
-        if User.objects.filter(email__iexact=invitation.email).exists():
+        # New accounts are named by their email, so a username taken by another account also blocks one.
+        if User.objects.filter(Q(email__iexact=invitation.email) | Q(username__iexact=invitation.email)).exists():
             raise Conflict("an account with this email exists: log in to accept", field="email")
         candidate = User(username=invitation.email, email=invitation.email)
         try:
@@ -212,9 +226,7 @@ class IssuedApiKey:
 
 def api_key_create(*, organization: Organization, name: str, scopes: list[str], granted_by: frozenset[str], created_by=None) -> IssuedApiKey:
     """Create a key with `scopes`, which must be within `granted_by` (the creator's own scopes)."""
-    name = (name or "").strip()
-    if not name or len(name) > 80:
-        raise Invalid("name must be 1–80 characters", field="name")
+    name = _clean_name(name, max_length=80)
     scopes = sorted(set(scopes or []))
     if not scopes:
         raise Invalid("scopes must name at least one scope", field="scopes")

@@ -20,6 +20,15 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "real_worker: runs tasks on a real Celery worker instead of eagerly")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Real hashing costs ~0.3 s per user; fixtures create several users per test."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def eager_tasks(request):
     """Tasks run inline unless a test asks for the real worker (embedded thread or separate process)."""
@@ -33,8 +42,9 @@ def eager_tasks(request):
 
 
 @pytest.fixture(autouse=True)
-def _email_backend(settings):
+def _test_settings(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.OFFLINE_LLM_LATENCY_S = 0  # the offline engine's demo pace is for people, not tests
 
 
 def make_user(email: str):

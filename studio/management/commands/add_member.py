@@ -1,7 +1,9 @@
 import secrets
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_email
 
 from studio import services
 from studio.management.commands._util import run_service
@@ -22,9 +24,15 @@ class Command(BaseCommand):
         organization = Organization.objects.filter(slug=org).first()
         if organization is None:
             raise CommandError(f"no organization with slug '{org}'")
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise CommandError(f"'{email}' is not a valid email address") from None
         User = get_user_model()
         user = User.objects.filter(email__iexact=email).first()
         if user is None:
+            if User.objects.filter(username=email).exists():
+                raise CommandError(f"a user named {email} exists with another email address")
             password = password or secrets.token_urlsafe(12)
             user = User.objects.create_user(username=email, email=email, password=password)
             self.stdout.write(f"created user {email} with password: {password}")
