@@ -36,7 +36,7 @@ worker: install
 
 ## Benchmarks: figures as ratios against a baseline measured in the same run.
 bench: install
-	$(PY) -m pytest tests/benchmarks -p no:randomly -s -q --benchmarks
+	STUDIO_BENCHMARKS=1 $(PY) -m pytest tests/benchmarks -s
 
 clean:
 	rm -rf $(VENV) var *.egg-info

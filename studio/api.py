@@ -5,6 +5,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 
 from studio.api_auth import ApiKeyAuth, OrgSessionAuth
+from studio.config.api import router as config_router
 from studio.errors import StudioError
 from studio.tenancy_api import router as tenancy_router
 
@@ -36,3 +37,4 @@ def too_big(request, exc):
 
 
 api.add_router("/", tenancy_router)
+api.add_router("/config", config_router)

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "guardian",
     "ninja",
     "studio",
+    "studio.config",
     "personas",
     "pipeline",
     "audits",

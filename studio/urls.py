@@ -20,6 +20,7 @@ org_patterns = [
     path("credentials/", views.credentials, name="credentials"),
     path("credentials/<slug:provider>/", views.credential_set, name="credential_set"),
     path("credentials/<slug:provider>/clear/", views.credential_clear, name="credential_clear"),
+    path("config/", include("studio.config.urls")),
 ]
 
 urlpatterns = [

@@ -7,12 +7,15 @@ fails the scan until the parameter is registered in `victim_values` below.
 
 import json
 import re
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from studio import services
+from studio.config.presets import PRESETS
+from studio.config.services import config_snapshot_create
 from studio.api import api
 from studio.principal import Principal
 
@@ -29,6 +32,7 @@ def victim(tenant, django_capture_on_commit_callbacks):
     invitation = services.member_invite(actor=owner, email="newbie@acme.test", role="editor").invitation
     key = services.api_key_create(organization=tenant.org, name="acme key", scopes=["personas:read"], granted_by=owner.scopes).api_key
     services.credential_set(organization=tenant.org, provider="anthropic", api_key="sk-acme-secret-9999")
+    snapshot = config_snapshot_create(actor=owner, label="acme snapshot")
     values = {
         "org_slug": tenant.org.slug,
         "workspace_id": tenant.org.workspaces.get().public_id,
@@ -37,6 +41,9 @@ def victim(tenant, django_capture_on_commit_callbacks):
         "key_id": key.public_id,
         "provider": "anthropic",
         "token": "not-a-real-token",
+        "snapshot_id": snapshot.public_id,
+        "key": "engine.pipeline.audit.max_retries",
+        "name": next(iter(PRESETS)),
     }
     # Markers of acme's data that must never show up in an outsider's response.
     values["_secrets"] = [tenant.org.slug, "owner@acme.test", "editor@acme.test", "newbie@acme.test", str(key.public_id), "9999"]
@@ -111,6 +118,12 @@ def _api_operations():
             if request_body := operation.get("requestBody"):
                 content = request_body["content"].get("application/json")
                 body = _example(content["schema"], components) if content else None
+            query = {
+                p["name"]: _example(p["schema"], components)
+                for p in operation.get("parameters", []) if p["in"] == "query" and p.get("required")
+            }
+            if query:
+                path += "?" + urlencode(query)
             yield path, method, body
 
 
@@ -126,7 +139,7 @@ def test_an_outsider_gets_404_on_every_api_operation_naming_an_object(victim, ou
         if any(OBJECT_PARAMS.search(n) for n in names):
             assert response.status_code == 404, f"{method.upper()} {url} gave {response.status_code} to an outsider"
             checked += 1
-    assert checked >= 5
+    assert checked >= 8
 
 
 def test_every_api_operation_refuses_anonymous_callers(victim):

@@ -1,0 +1,44 @@
+"""Presets: named bundles applied as one bulk change."""
+
+import pytest
+
+from studio.config.model_names import catalogue_entry
+from studio.config.presets import PRESETS
+
+
+def test_presets_are_listed_with_their_values(tenant, api_for):
+    presets = {p["name"]: p for p in api_for(tenant.org).get("/v1/config/presets").json()}
+    assert set(presets) == {"anthropic", "openai", "google", "budget"}
+    assert presets["openai"]["label"] == "OpenAI"
+    assert presets["openai"]["values"]["engine.pipeline.soul_draft.model"] == "openai/gpt-5"
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_model_a_preset_names_is_in_litellms_catalogue(name):
+    for key, value in PRESETS[name].values.items():
+        for model in value if isinstance(value, list) else [value] if key.endswith("model") else []:
+            assert catalogue_entry(model) is not None, f"{name}: {key} = {model}"
+
+
+def test_applying_a_preset_is_one_bulk_change(tenant, api_for):
+    api = api_for(tenant.org)
+    response = api.post("/v1/config/presets/google/apply", json={"reason": "try gemini"})
+    assert response.status_code == 200, response.content
+    assert api.get("/v1/config/engine.pipeline.audit.model").json()["value"] == "gemini/gemini-2.5-pro"
+    assert api.get("/v1/config/engine.pipeline.mask_build.model").json()["value"] == "gemini/gemini-2.5-flash"
+    history = api.get("/v1/config/history?action=preset").json()["items"]
+    assert len(history) == len(PRESETS["google"].values)
+    assert len({e["batch"] for e in history}) == 1
+    assert history[0]["reason"] == "try gemini (preset “Google”)"
+
+
+def test_a_preset_can_target_one_workspace(tenant, api_for):
+    api = api_for(tenant.org)
+    assert api.post("/v1/config/presets/budget/apply", json={"workspace": "default"}).status_code == 200
+    assert api.get("/v1/config/engine.pipeline.fingerprint.scenarios?workspace=default").json()["value"] == 20
+    assert api.get("/v1/config/engine.pipeline.fingerprint.scenarios").json()["value"] == 50
+
+
+def test_an_unknown_preset_is_404(tenant, api_for):
+    response = api_for(tenant.org).post("/v1/config/presets/cheapest/apply", json={})
+    assert response.status_code == 404 and "cheapest" in response.json()["detail"]
