@@ -32,7 +32,7 @@ test: install
 
 ## A Celery worker for services mode (REDIS_URL set).
 worker: install
-	$(VENV)/bin/celery -A studio worker -Q celery,gpu --loglevel=INFO
+	$(VENV)/bin/celery -A studio worker -B -Q celery,gpu --loglevel=INFO
 
 ## Benchmarks: figures as ratios against a baseline measured in the same run.
 bench: install

@@ -3,3 +3,11 @@ from django.apps import AppConfig
 
 class PipelineConfig(AppConfig):
     name = "pipeline"
+
+    def ready(self):
+        from pipeline import dashboard  # noqa: F401  (registers the dashboard card)
+
+        # The offline demo engine answers offline/<anything>; the gateway imports it (and litellm) lazily.
+        from studio.llm.gateway import register_custom_provider
+
+        register_custom_provider("offline", "pipeline.offline_litellm:OfflineLLM")

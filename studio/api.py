@@ -7,6 +7,8 @@ from ninja.errors import AuthenticationError
 from studio.api_auth import ApiKeyAuth, OrgSessionAuth
 from studio.config.api import router as config_router
 from studio.errors import StudioError
+from personas.api import router as personas_router
+from pipeline.api import router as runs_router
 from studio.tenancy_api import router as tenancy_router
 
 api = NinjaAPI(
@@ -37,4 +39,6 @@ def too_big(request, exc):
 
 
 api.add_router("/", tenancy_router)
+api.add_router("/personas", personas_router)
+api.add_router("/runs", runs_router)
 api.add_router("/config", config_router)

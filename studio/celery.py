@@ -6,6 +6,7 @@ import socket
 import threading
 
 from celery import Celery
+from celery.signals import worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 
@@ -25,6 +26,7 @@ def start_embedded_worker(*, concurrency: int) -> "threading.Thread":
     requests run here, asynchronously to the request, and their events reach
     WebSocket consumers through the in-process channel layer.
     """
+    from celery.beat import EmbeddedService
     from celery.worker import WorkController
 
     app.finalize()
@@ -43,5 +45,23 @@ def start_embedded_worker(*, concurrency: int) -> "threading.Thread":
     )
     thread = threading.Thread(target=worker.start, name="embedded-celery-worker", daemon=True)
     thread.start()
+    # Periodic tasks (the stale-run reaper) from a beat thread; the worker's own -B would fork a process.
+    EmbeddedService(app, thread=True, schedule_filename=app.conf.beat_schedule_filename).start()
     logger.info("embedded Celery worker started with %d threads", concurrency)
     return thread
+
+
+def _load_litellm_in_background(**_):
+    """Importing litellm takes seconds: do it when a worker starts, not in the first run's first step."""
+
+    def load():
+        from studio.llm import runtime
+
+        runtime.litellm()
+
+    threading.Thread(target=load, name="litellm-warmup", daemon=True).start()
+
+
+# worker_ready: thread/solo pools (the embedded worker); worker_process_init: each prefork child.
+worker_ready.connect(_load_litellm_in_background, weak=False)
+worker_process_init.connect(_load_litellm_in_background, weak=False)

@@ -1,4 +1,4 @@
-"""WebSocket consumers for org-wide events."""
+"""WebSocket consumers: one channel group per object, authorized on connect with the access helpers."""
 
 from asgiref.sync import async_to_sync
 from channels.generic.websocket import WebsocketConsumer
@@ -11,22 +11,37 @@ from studio.errors import NotFound
 CLOSE_NOT_FOUND = 4404
 
 
-class OrgEventsConsumer(WebsocketConsumer):
-    """Streams an org's events to its members as htmx out-of-band HTML fragments."""
+class GroupConsumer(WebsocketConsumer):
+    """Joins the group of the object named in the URL, if the user may see it; else closes with 4404."""
+
+    def resolve_group(self, membership, **url_kwargs) -> str:
+        raise NotImplementedError  # each consumer names its object's group
+
+    def on_joined(self) -> None:
+        """Hook for sending what happened before the socket opened."""
 
     def connect(self):
+        kwargs = dict(self.scope["url_route"]["kwargs"])
         try:
-            membership = access_membership(self.scope["user"], self.scope["url_route"]["kwargs"]["org_slug"])
+            self.membership = access_membership(self.scope["user"], kwargs.pop("org_slug"))
+            self.group = self.resolve_group(self.membership, **kwargs)
         except NotFound:
             self.close(code=CLOSE_NOT_FOUND)
             return
-        self.group = membership.organization.channel_group
         async_to_sync(self.channel_layer.group_add)(self.group, self.channel_name)
         self.accept()
+        self.on_joined()
 
     def disconnect(self, code):
         if hasattr(self, "group"):
             async_to_sync(self.channel_layer.group_discard)(self.group, self.channel_name)
+
+
+class OrgEventsConsumer(GroupConsumer):
+    """Streams an org's events to its members as htmx out-of-band HTML fragments."""
+
+    def resolve_group(self, membership, **url_kwargs) -> str:
+        return membership.organization.channel_group
 
     def studio_event(self, message):
         try:

@@ -176,6 +176,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ROUTES = {"training_jobs.*": {"queue": "gpu"}}
+# Periodic work: fail runs whose worker died. The embedded worker and `make worker` run beat in-process.
+CELERY_BEAT_SCHEDULE = {"reap-stale-runs": {"task": "pipeline.tasks.reap_runs", "schedule": 30.0}}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Embedded worker threads inside the server process.
 EMBEDDED_WORKER_CONCURRENCY = int(os.environ.get("EMBEDDED_WORKER_CONCURRENCY", "4"))
 
@@ -201,3 +204,12 @@ LOGGING = {
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie; kept default
 X_FRAME_OPTIONS = "DENY"
+
+# --- generation pipeline ----------------------------------------------------------
+# A run whose worker has not reported for this long is failed by the reaper (or resumed on redelivery).
+PIPELINE_STALE_AFTER_S = int(os.environ.get("PIPELINE_STALE_AFTER_S", "300"))
+LLM_MAX_RETRIES = int(os.environ.get("LLM_MAX_RETRIES", "2"))
+LLM_RETRY_BACKOFF_S = float(os.environ.get("LLM_RETRY_BACKOFF_S", "0.5"))
+LLM_TIMEOUT_S = float(os.environ.get("LLM_TIMEOUT_S", "60"))
+# The offline demo engine answers instantly; this pause per call lets people watch a run go by.
+OFFLINE_LLM_LATENCY_S = float(os.environ.get("OFFLINE_LLM_LATENCY_S", "0.25"))

@@ -21,6 +21,8 @@ org_patterns = [
     path("credentials/<slug:provider>/", views.credential_set, name="credential_set"),
     path("credentials/<slug:provider>/clear/", views.credential_clear, name="credential_clear"),
     path("config/", include("studio.config.urls")),
+    path("personas/", include("personas.urls")),
+    path("", include("pipeline.urls")),
 ]
 
 urlpatterns = [

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from studio import services
+from studio.dashboard import cards as dashboard_cards
 from studio.access import access_api_key, access_invitation, access_member, access_membership
 from studio.api_auth import SESSION_ORG_KEY
 from studio.errors import NotFound, StudioError
@@ -70,6 +71,7 @@ def dashboard(request):
             "active_key_count": org.api_keys.filter(revoked_at=None).count(),
             "llm_online": services.org_has_llm_credentials(organization=org),
             "database_vendor": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+            "cards": dashboard_cards(org),
         },
     )
 

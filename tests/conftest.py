@@ -11,9 +11,15 @@ from studio import services
 from studio.celery import app as celery_app
 from studio.models import Organization
 from studio.roles import SCOPES, Role
+from tests.llm_fixtures import llm_org, llm_server, llm_server_session  # noqa: F401
 
 PASSWORD = "correct-horse-battery-staple"
 SERVICES_MODE = bool(os.environ.get("REDIS_URL"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: Playwright's sync API keeps an event loop running in this thread for the session."""
+    items.sort(key=lambda item: "tests/browser/" in str(item.fspath))
 
 
 def pytest_configure(config):

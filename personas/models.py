@@ -1,0 +1,83 @@
+"""Personas and their versions. A persona's layers live in versions; edits add a version."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from studio.models import ApiKey, Organization, Workspace
+
+
+class PersonaStatus(models.TextChoices):
+    GENERATING = "generating"
+    READY = "ready"
+    FLAGGED = "flagged"
+    FAILED = "failed"
+
+
+class PersonaQuerySet(models.QuerySet):
+    def search(self, text: str):
+        return self.filter(models.Q(name__icontains=text) | models.Q(brief__icontains=text)) if text else self
+
+
+class Persona(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="personas")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="personas")
+    brief = models.TextField(help_text="The brief as written; never rewritten.")
+    name = models.CharField(max_length=120, blank=True)
+    status = models.CharField(max_length=16, choices=PersonaStatus.choices, default=PersonaStatus.GENERATING)
+    current_version = models.ForeignKey("PersonaVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PersonaQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-created_at", "-id"])]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name or "Untitled persona"
+
+    @property
+    def layers(self) -> dict:
+        return self.current_version.layers if self.current_version else {}
+
+
+class PersonaVersion(models.Model):
+    class Source(models.TextChoices):
+        GENERATED = "generated"
+        EDIT = "edit"
+
+    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    intent = models.JSONField(default=dict)
+    soul = models.JSONField()
+    self_layer = models.JSONField(db_column="self")
+    mask = models.JSONField()
+    surface = models.JSONField()
+    audit = models.JSONField(null=True, blank=True, help_text="Scores of the audit this version passed or failed")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    note = models.CharField(max_length=200, blank=True)
+    run = models.ForeignKey("pipeline.PipelineRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["persona", "number"], name="persona_version_number_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.persona} v{self.number}"
+
+    @property
+    def layers(self) -> dict:
+        return {"soul": self.soul, "self": self.self_layer, "mask": self.mask, "surface": self.surface}

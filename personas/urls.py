@@ -1,0 +1,10 @@
+from django.urls import path
+
+from personas import views
+
+urlpatterns = [
+    path("", views.persona_list, name="persona_list"),
+    path("<uuid:persona_id>/", views.persona_detail, name="persona_detail"),
+    path("<uuid:persona_id>/layers/<slug:layer>/", views.persona_layer_edit, name="persona_layer_edit"),
+    path("<uuid:persona_id>/versions/diff/", views.persona_version_diff, name="persona_version_diff"),
+]

@@ -1,0 +1,124 @@
+"""Pipeline runs, their steps and their persisted events."""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from personas.models import Persona
+from studio.models import Organization, Workspace
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    READY = "ready"
+    FLAGGED = "flagged"
+    FAILED = "failed"
+
+
+FINISHED = (RunStatus.READY, RunStatus.FLAGGED, RunStatus.FAILED)
+
+
+class PipelineRunQuerySet(models.QuerySet):
+    def unfinished(self):
+        return self.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+
+    def stale(self, now=None):
+        """Runs whose worker stopped reporting: a killed worker leaves these behind."""
+        now = now or timezone.now()
+        cutoff = now - timedelta(seconds=settings.PIPELINE_STALE_AFTER_S)
+        return self.unfinished().filter(heartbeat_at__lt=cutoff)
+
+
+class PipelineRun(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="pipeline_runs")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    error = models.TextField(blank=True)
+    engine = models.CharField(max_length=16, default="providers", help_text="'offline' when the offline demo engine ran")
+    step_config = models.JSONField(default=dict, help_text="The effective step configs this run used")
+    audit_rounds = models.PositiveSmallIntegerField(default=0)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    last_seq = models.PositiveIntegerField(default=0)
+
+    objects = PipelineRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+
+    def __str__(self) -> str:
+        return f"run {self.public_id} ({self.status})"
+
+    @property
+    def channel_group(self) -> str:
+        return f"run-{self.public_id}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.started_at and self.finished_at:
+            return int((self.finished_at - self.started_at).total_seconds() * 1000)
+        return None
+
+
+class StepRun(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        COMPLETED = "completed"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+
+    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="steps")
+    step = models.CharField(max_length=32)
+    attempt = models.PositiveSmallIntegerField(default=1, help_text="Audit round this step belongs to")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    model_requested = models.CharField(max_length=200, blank=True)
+    model_used = models.CharField(max_length=200, blank=True)
+    llm_attempts = models.JSONField(default=list, help_text="Every LLM call tried: model, kind, error, latency")
+    output = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.step} #{self.attempt} ({self.status})"
+
+
+class RunEvent(models.Model):
+    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    type = models.CharField(max_length=40)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="run_event_seq_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}#{self.seq} {self.type}"
+
+    def as_message(self) -> dict:
+        return {"seq": self.seq, "type": self.type, "data": self.data, "at": self.created_at.isoformat()}

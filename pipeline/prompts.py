@@ -1,0 +1,87 @@
+"""Prompt builders for the six steps. Each prompt carries the brief and every earlier layer
+(the constraint chain) in labelled sections, and the step's JSON schema. No Django.
+"""
+
+import json
+
+from pipeline.schemas import STEP_OUTPUT
+
+STEPS = ("intent_parse", "soul_draft", "self_enrich", "mask_build", "surface_ground", "audit")
+SECTION = "### "
+STOP_SEQUENCES = ("\nUser:", "\nAssistant:", "\n\nUser:", "\n\nAssistant:")
+
+INSTRUCTIONS = {
+    "intent_parse": (
+        "Read the brief and extract what it implies: genre hints (a few words each), the locale the persona "
+        "lives in (a place or culture named or implied by the brief; 'unspecified' if none), and up to six "
+        "tonal axes as numbers from 0 to 1. Do not invent a character yet."
+    ),
+    "soul_draft": (
+        "Draft the Soul: the persona's deepest desire, fear, wound and growth arc. Ground every field in the "
+        "brief's own words and the intent. Be specific: a concrete event for the wound, a direction for the arc."
+    ),
+    "self_enrich": (
+        "Build the Self on top of the Soul: Big Five traits as numbers from 0 to 1, an archetype, 3–5 values and "
+        "an attachment style. The traits must follow from the soul: a soul that wants to be seen as ordinary "
+        "cannot have extraversion 0.95; a soul that fears losing control is conscientious."
+    ),
+    "mask_build": (
+        "Build the Mask, the persona's social surface, constrained by soul and self: voice (register, rhythm, "
+        "vocabulary), tone, 2–5 signature phrases the persona would really say, and their social role. An "
+        "introvert does not get a booming voice."
+    ),
+    "surface_ground": (
+        "Ground the Surface last, from the inner layers outward rather than from a demographic cliché: name, "
+        "age, location (consistent with the intent's locale), occupation and appearance."
+    ),
+    "audit": (
+        "Audit the whole persona as a strict judge. Score coherence (layers agree with each other), depth, "
+        "cultural_fidelity (to the brief's locale), voice_distinctiveness and realism from 0 to 5, then overall "
+        "(0–5). In notes, name concrete problems to fix."
+    ),
+}
+
+# Which earlier results each step sees, in order.
+CONTEXT = {
+    "intent_parse": (),
+    "soul_draft": ("intent",),
+    "self_enrich": ("intent", "soul"),
+    "mask_build": ("intent", "soul", "self"),
+    "surface_ground": ("intent", "soul", "self", "mask"),
+    "audit": ("intent", "soul", "self", "mask", "surface"),
+}
+
+
+def _schema(step: str) -> str:
+    return json.dumps(STEP_OUTPUT[step].model_json_schema(), separators=(",", ":"))
+
+
+def build_messages(step: str, *, brief: str, context: dict[str, dict], attempt: int = 1, feedback: str = "") -> list[dict]:
+    """Chat messages for one step. `context` holds the earlier results by name (intent, soul, self, mask, surface)."""
+    system = (
+        f"You are the {step} stage of Persona Studio's persona pipeline. {INSTRUCTIONS[step]}\n"
+        f"Reply with exactly one JSON object matching this JSON Schema, and nothing else:\n{_schema(step)}"
+    )
+    # A brief cannot open a section of its own.
+    brief = ("\n" + brief).replace("\n" + SECTION, "\n " + SECTION)[1:]
+    sections = [f"{SECTION}step: {step}", f"{SECTION}attempt: {attempt}", f"{SECTION}brief\n{brief}"]
+    for name in CONTEXT[step]:
+        if name in context:
+            sections.append(f"{SECTION}{name}\n{json.dumps(context[name], ensure_ascii=False)}")
+    if feedback:
+        sections.append(f"{SECTION}audit feedback\n{feedback}")
+    return [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(sections)}]
+
+
+def parse_sections(text: str) -> dict[str, str]:
+    """The inverse of build_messages' user message: {"step": ..., "attempt": ..., "brief": ..., "soul": "<json>", ...}."""
+    sections: dict[str, str] = {}
+    for block in text.split("\n\n" + SECTION):
+        block = block.removeprefix(SECTION)
+        head, _, body = block.partition("\n")
+        if ":" in head and not body:
+            name, _, value = head.partition(":")
+            sections[name.strip()] = value.strip()
+        else:
+            sections[head.strip()] = body
+    return sections

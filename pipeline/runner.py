@@ -1,0 +1,236 @@
+"""Executes one pipeline run: six steps through the gateway, the audit loop, and the outcome.
+
+Called by the Celery task with the run's id. Every step is recorded (StepRun) and
+announced (events); the persona only gets layers when the run ends ready or flagged.
+A redelivered run (its worker died) resumes from the steps already completed.
+"""
+
+import time
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from personas.models import Persona, PersonaStatus, PersonaVersion
+from pipeline.constraints import chain_violations
+from pipeline.events import emit
+from pipeline.models import FINISHED, PipelineRun, RunStatus, StepRun
+from pipeline.prompts import STOP_SEQUENCES, build_messages
+from pipeline.schemas import STEP_LAYER, InvalidOutput, parse_step_output
+from studio.llm import gateway
+from studio.llm.gateway import LLMError, StepConfig
+
+LAYER_STEPS = ("soul_draft", "self_enrich", "mask_build", "surface_ground")
+DEFAULT_INTENT = {"genre_hints": ["general"], "locale": "unspecified", "tonal_axes": {"neutral": 0.5}}
+
+
+class RunFailed(Exception):
+    pass
+
+
+def _money(value) -> Decimal:
+    return Decimal(str(round(float(value), 6)))
+
+
+class RunExecution:
+    def __init__(self, run: PipelineRun):
+        self.run = run
+        self.org = run.organization
+        self.context: dict[str, dict] = {}
+        self.audit_config = run.step_config["_audit"]
+
+    # --- steps ----------------------------------------------------------------------
+
+    def config_for(self, step: str) -> StepConfig:
+        knobs = {k: v for k, v in self.run.step_config[step].items() if k in ("model", "temperature", "max_tokens", "fallbacks")}
+        return StepConfig.from_step(knobs, stop=STOP_SEQUENCES, json_mode=True, timeout_s=settings.LLM_TIMEOUT_S)
+
+    def parser_for(self, step: str):
+        def parse(text: str):
+            document = parse_step_output(step, text)
+            if layer := STEP_LAYER.get(step):
+                parsed = {name: self.parsed[name] for name in ("soul", "self", "mask") if name in self.parsed}
+                if problems := chain_violations({**parsed, layer: document}):
+                    raise InvalidOutput(f"{step} contradicts earlier layers: {'; '.join(problems)}")
+            return document
+
+        return parse
+
+    @property
+    def parsed(self) -> dict:
+        from pipeline.schemas import LAYERS
+
+        return {name: LAYERS[name].model_validate(self.context[name]) for name in LAYERS if name in self.context}
+
+    def run_step(self, step: str, *, attempt: int, feedback: str = "") -> dict:
+        config = self.config_for(step)
+        self.heartbeat()
+        record = StepRun.objects.create(run=self.run, step=step, attempt=attempt, model_requested=config.model)
+        emit(self.run, "step.started", {"step": step, "attempt": attempt, "model": config.model})
+        messages = build_messages(step, brief=self.run.persona.brief, context=self.context, attempt=attempt, feedback=feedback)
+        started = time.monotonic()
+        try:
+            completion = gateway.complete(messages, config, organization=self.org, parse=self.parser_for(step))
+        except LLMError as exc:
+            self.finish_step(record, started, status=StepRun.Status.FAILED, error=str(exc), attempts=exc.attempts)
+            emit(self.run, "step.failed", {"step": step, "attempt": attempt, "error": str(exc)})
+            raise RunFailed(f"step {step} failed: {exc}") from exc
+        output = completion.parsed.model_dump()
+        self.finish_step(record, started, status=StepRun.Status.COMPLETED, completion=completion, output=output)
+        emit(self.run, "step.completed", {
+            "step": step, "attempt": attempt, "duration_ms": record.duration_ms, "model": completion.model,
+            "tokens": {"prompt": completion.prompt_tokens, "completion": completion.completion_tokens},
+            "cost_usd": float(record.cost_usd),
+        })
+        return output
+
+    def finish_step(self, record: StepRun, started: float, *, status, completion=None, output=None, error="", attempts=()):
+        record.status = status
+        record.finished_at = timezone.now()
+        record.duration_ms = int((time.monotonic() - started) * 1000)
+        record.error = error
+        record.output = output
+        record.llm_attempts = [a.__dict__ if hasattr(a, "__dict__") else dict(a) for a in (completion.attempts if completion else attempts)]
+        if completion is not None:
+            record.model_used = completion.model
+            record.prompt_tokens, record.completion_tokens = completion.prompt_tokens, completion.completion_tokens
+            record.cost_usd = _money(completion.cost_usd)
+        record.save()
+        PipelineRun.objects.filter(pk=self.run.pk).update(
+            prompt_tokens=F("prompt_tokens") + record.prompt_tokens,
+            completion_tokens=F("completion_tokens") + record.completion_tokens,
+            cost_usd=F("cost_usd") + record.cost_usd,
+            heartbeat_at=timezone.now(),
+        )
+
+    def heartbeat(self) -> None:
+        PipelineRun.objects.filter(pk=self.run.pk).update(heartbeat_at=timezone.now())
+
+    # --- the run --------------------------------------------------------------------
+
+    def resume_context(self) -> int:
+        """Outputs of steps completed before a worker died; returns the audit round to continue in."""
+        completed = self.run.steps.filter(status=StepRun.Status.COMPLETED).order_by("id")
+        round_ = 1
+        for record in completed:
+            if record.step == "intent_parse":
+                self.context["intent"] = record.output
+            elif layer := STEP_LAYER.get(record.step):
+                self.context[layer] = record.output
+                round_ = max(round_, record.attempt)
+        # Unfinished steps of the interrupted worker are closed as failed, so the record stays honest.
+        self.run.steps.filter(status=StepRun.Status.RUNNING).update(
+            status=StepRun.Status.FAILED, error="worker stopped during this step", finished_at=timezone.now()
+        )
+        return round_
+
+    def generate_layers(self, *, attempt: int, feedback: str = "") -> None:
+        for step in LAYER_STEPS:
+            layer = STEP_LAYER[step]
+            if attempt == 1 and layer in self.context:
+                continue  # resumed: already done
+            self.context[layer] = self.run_step(step, attempt=attempt, feedback=feedback)
+
+    def execute(self) -> None:
+        round_ = self.resume_context()
+        if "intent" not in self.context:
+            if self.run.step_config["intent_parse"].get("enabled", True):
+                self.context["intent"] = self.run_step("intent_parse", attempt=1)
+            else:
+                self.context["intent"] = DEFAULT_INTENT
+        self.generate_layers(attempt=round_)
+        max_rounds = 1 + int(self.audit_config["max_retries"])
+        audit = None
+        if not self.run.step_config["audit"].get("enabled", True):
+            return self.complete(RunStatus.READY, audit=None)
+        while True:
+            audit = self.run_step("audit", attempt=round_)
+            passed = audit["overall"] >= float(self.audit_config["min_overall_score"])
+            PipelineRun.objects.filter(pk=self.run.pk).update(audit_rounds=round_)
+            emit(self.run, "audit.scored", {
+                "attempt": round_, "scores": {k: audit[k] for k in audit if k not in ("overall", "notes")},
+                "overall": audit["overall"], "passed": passed, "notes": audit.get("notes", ""),
+            })
+            if passed:
+                return self.complete(RunStatus.READY, audit=audit)
+            if round_ >= max_rounds:
+                return self.complete(RunStatus.FLAGGED, audit=audit)
+            round_ += 1
+            self.generate_layers(attempt=round_, feedback=audit.get("notes") or "raise the weakest scores")
+
+    @transaction.atomic
+    def complete(self, status: str, *, audit: dict | None) -> None:
+        run = PipelineRun.objects.select_for_update().get(pk=self.run.pk)
+        persona = Persona.objects.select_for_update().get(pk=run.persona_id)
+        number = (persona.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+        version = PersonaVersion.objects.create(
+            persona=persona, number=number, intent=self.context["intent"], soul=self.context["soul"],
+            self_layer=self.context["self"], mask=self.context["mask"], surface=self.context["surface"],
+            audit=audit, source=PersonaVersion.Source.GENERATED, run=run,
+            note="generated" if status == RunStatus.READY else "generated; below the audit threshold",
+        )
+        persona.current_version = version
+        persona.name = self.context["surface"]["name"][:120]
+        persona.status = PersonaStatus.READY if status == RunStatus.READY else PersonaStatus.FLAGGED
+        persona.cost_usd = F("cost_usd") + run.cost_usd
+        persona.save()
+        run.status, run.finished_at = status, timezone.now()
+        run.save(update_fields=["status", "finished_at"])
+        emit(run, "pipeline.completed", {
+            "persona_id": str(persona.public_id), "status": persona.status, "duration_ms": run.duration_ms,
+            "cost_usd": float(run.cost_usd), "version": number,
+        })
+
+
+def run_fail(run: PipelineRun, error: str) -> None:
+    """End a run as failed: the persona keeps its previous version, if any, and never a half-written one."""
+    with transaction.atomic():
+        locked = PipelineRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status in FINISHED:
+            return
+        locked.status, locked.error, locked.finished_at = RunStatus.FAILED, error[:4000], timezone.now()
+        locked.save(update_fields=["status", "error", "finished_at"])
+        persona = Persona.objects.select_for_update().get(pk=locked.persona_id)
+        if persona.status == PersonaStatus.GENERATING:
+            persona.status = PersonaStatus.FAILED if persona.current_version_id is None else PersonaStatus.READY
+        persona.save(update_fields=["status", "updated_at"])
+        emit(locked, "pipeline.failed", {"error": error[:4000], "persona_id": str(persona.public_id)})
+
+
+def run_claim(run_id: int) -> PipelineRun | None:
+    """Take a queued run, or a running one whose worker went silent (redelivery after a crash)."""
+    with transaction.atomic():
+        run = PipelineRun.objects.select_for_update().select_related("organization", "persona").filter(pk=run_id).first()
+        if run is None or run.status in FINISHED:
+            return None
+        if run.status == RunStatus.RUNNING and not PipelineRun.objects.stale().filter(pk=run.pk).exists():
+            return None  # another worker is on it
+        run.status = RunStatus.RUNNING
+        run.started_at = run.started_at or timezone.now()
+        run.heartbeat_at = timezone.now()
+        run.save(update_fields=["status", "started_at", "heartbeat_at"])
+        return run
+
+
+def run_execute(run_id: int) -> None:
+    run = run_claim(run_id)
+    if run is None:
+        return
+    try:
+        RunExecution(run).execute()
+    except RunFailed as exc:
+        run_fail(run, str(exc))
+    except Exception as exc:  # an unexpected bug still ends the run in a clear state
+        run_fail(run, f"internal error: {type(exc).__name__}: {exc}")
+        raise
+
+
+def reap_stale_runs() -> int:
+    """Fail runs whose worker died (no heartbeat for PIPELINE_STALE_AFTER_S). Returns how many."""
+    reaped = 0
+    for run in PipelineRun.objects.stale().select_related("persona"):
+        run_fail(run, f"the worker stopped responding (no progress for {settings.PIPELINE_STALE_AFTER_S} s); generate again")
+        reaped += 1
+    return reaped

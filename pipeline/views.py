@@ -1,0 +1,69 @@
+"""Pages: the "New persona" form and the live view of a run."""
+
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from pipeline.access import access_run
+from pipeline.models import PipelineRun, StepRun
+from pipeline.prompts import STEPS
+from pipeline.runner import reap_stale_runs
+from pipeline.services import MAX_BRIEF, persona_generate
+from studio.errors import StudioError
+from studio.views import org_page
+
+STEP_LABELS = {
+    "intent_parse": "Parse intent", "soul_draft": "Draft the soul", "self_enrich": "Enrich the self",
+    "mask_build": "Build the mask", "surface_ground": "Ground the surface", "audit": "Audit",
+}
+
+
+def run_panel_context(run: PipelineRun) -> dict:
+    """Each step's latest record, the progress through the current audit round, and the latest audit."""
+    records = list(run.steps.all())
+    latest = {}
+    for record in records:
+        latest[record.step] = record
+    current_round = max((r.attempt for r in records), default=1)
+    rows, done = [], 0
+    for step in STEPS:
+        record = latest.get(step)
+        state = record.status if record else "pending"
+        if record and step != "intent_parse" and record.attempt < current_round and state == StepRun.Status.COMPLETED:
+            state = "pending"  # redone in this audit round
+        done += state == StepRun.Status.COMPLETED
+        rows.append({"step": step, "label": STEP_LABELS[step], "state": state, "record": record})
+    audits = [r for r in records if r.step == "audit" and r.status == StepRun.Status.COMPLETED]
+    audit = audits[-1].output if audits else None
+    progress = 100 if run.is_finished else round(100 * done / len(STEPS))
+    return {
+        "run": run, "rows": rows, "progress": progress, "audit": audit, "current_round": current_round,
+        "min_score": run.step_config.get("_audit", {}).get("min_overall_score", 3.5),
+        "persona_url": reverse("persona_detail", args=[run.organization.slug, run.persona.public_id]),
+    }
+
+
+@org_page
+@require_http_methods(["GET", "POST"])
+def persona_new(request):
+    org = request.principal.organization
+    context = {"workspaces": org.workspaces.all(), "max_brief": MAX_BRIEF, "brief": "", "workspace": ""}
+    if request.method == "POST":
+        context.update(brief=request.POST.get("brief", ""), workspace=request.POST.get("workspace", ""))
+        try:
+            request.principal.require_scope("personas:write")
+            _, run = persona_generate(principal=request.principal, brief=context["brief"], workspace=context["workspace"] or None)
+        except StudioError as exc:
+            context["error"] = exc
+            return render(request, "pipeline/persona_new.html", context, status=exc.status_code)
+        return redirect("run_detail", org_slug=org.slug, run_id=run.public_id)
+    return render(request, "pipeline/persona_new.html", context)
+
+
+@org_page
+@require_GET
+def run_detail(request, run_id):
+    run = access_run(request.principal.organization, run_id)
+    if not run.is_finished and reap_stale_runs():
+        run.refresh_from_db()
+    return render(request, "pipeline/run.html", run_panel_context(run))

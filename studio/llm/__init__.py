@@ -1,0 +1,1 @@
+"""The LLM gateway: the one place the studio calls litellm. Use `studio.llm.gateway`."""

@@ -1,0 +1,124 @@
+"""litellm itself: imported lazily, once, with what the studio does not use switched off.
+
+Importing litellm costs seconds and allocates about a million objects, so nothing
+Django loads at startup imports it; the first LLM call does, through `litellm()`.
+No Django here: the batch worker processes load this module too.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import inspect
+import logging
+import os
+import threading
+from functools import lru_cache
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.RLock()
+_module = None
+_custom_providers: dict[str, str] = {}  # provider name -> "package.module:Handler"
+
+
+def litellm():
+    """The litellm module, imported and tuned on first use."""
+    if _module is None:
+        _load()
+    return _module
+
+
+def is_loaded() -> bool:
+    return _module is not None
+
+
+def _load() -> None:
+    global _module
+    with _lock:
+        if _module is not None:
+            return
+        # settings sets this too; a worker process or a script may not have loaded settings
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        import litellm as module
+
+        _tune(module)
+        for name, handler_path in _custom_providers.items():
+            _install(module, name, handler_path)
+        # litellm's import leaves ~1M long-lived objects that every full collection would
+        # walk again (0.2 s pauses mid-batch); move them out of the collector's way.
+        gc.collect()
+        gc.freeze()
+        _module = module
+
+
+def _tune(module) -> None:
+    """Per-call overhead: no callbacks, no debug banners, no telemetry; the studio records attempts itself."""
+    module.suppress_debug_info = True
+    module.set_verbose = False
+    module.telemetry = False
+    for name in ("callbacks", "success_callback", "failure_callback", "input_callback", "service_callback"):
+        setattr(module, name, [])
+    for name in ("_async_success_callback", "_async_failure_callback", "_async_input_callback"):
+        setattr(module, name, [])
+    module.num_retries = None  # the gateway retries, so every attempt is recorded
+    module.model_fallbacks = None
+
+
+# --- custom providers (e.g. the offline engine) -------------------------------------------
+
+
+def register_custom_provider(name: str, handler_path: str) -> None:
+    """Route `<name>/<model>` to a litellm CustomLLM, imported from `handler_path` when litellm loads."""
+    if not name or "/" in name or ":" not in handler_path:
+        raise ValueError("register_custom_provider(name, 'package.module:Handler')")
+    with _lock:
+        _custom_providers[name] = handler_path
+        if _module is not None:
+            _install(_module, name, handler_path)
+
+
+def custom_provider_names() -> frozenset[str]:
+    return frozenset(_custom_providers)
+
+
+def is_custom_model(model: str) -> bool:
+    prefix, slash, _ = model.partition("/")
+    return bool(slash) and prefix in _custom_providers
+
+
+def _install(module, name: str, handler_path: str) -> None:
+    module_path, _, attribute = handler_path.partition(":")
+    handler = getattr(importlib.import_module(module_path), attribute)
+    if isinstance(handler, type) or inspect.isfunction(handler):  # a CustomLLM class or a factory
+        handler = handler()
+    entries = [entry for entry in module.custom_provider_map if entry.get("provider") != name]
+    module.custom_provider_map = [*entries, {"provider": name, "custom_handler": handler}]
+    module.utils.custom_llm_setup()
+    supports_response_format.cache_clear()
+
+
+# --- what a model can do -----------------------------------------------------------------
+
+
+@lru_cache(maxsize=512)
+def supports_response_format(model: str) -> bool:
+    """Whether litellm can ask `model` for a JSON object (response_format) on its route."""
+    if is_custom_model(model):
+        return False
+    module = litellm()
+    try:
+        _, provider, _, _ = module.get_llm_provider(model)
+        params = module.get_supported_openai_params(model=model, custom_llm_provider=provider) or []
+    except Exception:  # unknown to litellm: don't send what it might reject
+        return False
+    return "response_format" in params
+
+
+@lru_cache(maxsize=512)
+def litellm_provider(model: str) -> str | None:
+    """litellm's provider name for a model written without a prefix (gpt-4o → openai)."""
+    try:
+        return litellm().get_llm_provider(model)[1]
+    except Exception:
+        return None
