@@ -47,6 +47,7 @@ def start_embedded_worker(*, concurrency: int) -> "threading.Thread":
     thread.start()
     # Periodic tasks (the stale-run reaper) from a beat thread; the worker's own -B would fork a process.
     EmbeddedService(app, thread=True, schedule_filename=app.conf.beat_schedule_filename).start()
+    _load_litellm_in_background()  # worker_ready is only sent by `celery worker`, not a bare WorkController
     logger.info("embedded Celery worker started with %d threads", concurrency)
     return thread
 
@@ -62,6 +63,6 @@ def _load_litellm_in_background(**_):
     threading.Thread(target=load, name="litellm-warmup", daemon=True).start()
 
 
-# worker_ready: thread/solo pools (the embedded worker); worker_process_init: each prefork child.
+# `celery worker` with a thread/solo pool sends worker_ready; a prefork child sends worker_process_init.
 worker_ready.connect(_load_litellm_in_background, weak=False)
 worker_process_init.connect(_load_litellm_in_background, weak=False)
