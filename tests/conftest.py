@@ -11,7 +11,8 @@ from studio import services
 from studio.celery import app as celery_app
 from studio.models import Organization
 from studio.roles import SCOPES, Role
-from tests.llm_fixtures import llm_org, llm_server, llm_server_session  # noqa: F401
+from tests.generation_helpers import generate, owner_api  # noqa: F401  (fixtures)
+from tests.llm_fixtures import llm_org, llm_server, llm_server_session  # noqa: F401  (fixtures)
 
 PASSWORD = "correct-horse-battery-staple"
 SERVICES_MODE = bool(os.environ.get("REDIS_URL"))
@@ -151,3 +152,11 @@ def api_for():
         return ApiClient(issued.secret)
 
     return make
+
+
+class SessionApi(ApiClient):
+    """The JSON helpers, authenticated by a browser session (the org picked by header) instead of a key."""
+
+    def __init__(self, user, org_slug="acme"):
+        self.client = login_client(user)
+        self.client.defaults["HTTP_X_STUDIO_ORG"] = org_slug

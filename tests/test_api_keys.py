@@ -13,23 +13,12 @@ from studio.models import ApiKey, Invitation
 from studio.principal import Principal
 from studio.roles import SCOPES
 from studio.tenancy_api import router
-from tests.conftest import ApiClient, login_client, make_user
+from tests.conftest import SessionApi, ApiClient, login_client, make_user
 
 ADMIN_SCOPE = "config:admin"
 ALL_BUT_ADMIN = sorted(set(SCOPES) - {ADMIN_SCOPE})
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-class SessionApi(ApiClient):
-    """The same JSON helpers, authenticated by a browser session instead of a key."""
-
-    def __init__(self, user, org_slug="acme"):
-        self.client = login_client(user)
-        self.client.defaults["HTTP_X_STUDIO_ORG"] = org_slug
 
 
 # Every operation of studio/tenancy_api.py: (method, path, body, expected success status).

@@ -8,10 +8,6 @@ from django.test import Client
 from studio.models import Membership
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def admin(tenant, client_for):

@@ -9,10 +9,6 @@ OPENAI_KEY = "sk-proj-secretvalue-9876"
 ANTHROPIC_KEY = "sk-ant-api03-supersecret-1234"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture(autouse=True)
 def no_provider_env(monkeypatch):

@@ -4,7 +4,7 @@ import pytest
 
 from personas.models import Persona
 from pipeline.models import PipelineRun, RunEvent, StepRun
-from tests.generation_helpers import BRIEF, generate, owner_api  # noqa: F401
+from tests.generation_helpers import BRIEF
 
 
 def test_a_brief_becomes_an_audited_persona_through_six_steps(generate, owner_api):

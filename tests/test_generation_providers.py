@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.models import PipelineRun
 from pipeline.offline import offline_reply
-from tests.generation_helpers import BRIEF, generate, owner_api, section, step_of, use_test_server  # noqa: F401
+from tests.generation_helpers import BRIEF, section, step_of, use_test_server
 from tests.llm_server import MALFORMED_JSON, RATE_LIMIT, SERVER_ERROR, TIMEOUT, UNAUTHORIZED
 
 

@@ -16,10 +16,6 @@ from tests.conftest import PASSWORD, ApiClient
 User = get_user_model()
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def run(*args) -> tuple[str, str]:
     out, err = StringIO(), StringIO()

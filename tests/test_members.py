@@ -12,22 +12,11 @@ from studio import services
 from studio.models import Invitation, Membership
 from studio.principal import Principal
 from studio.roles import Role
-from tests.conftest import PASSWORD, ApiClient, login_client
+from tests.conftest import SessionApi, PASSWORD, login_client
 
 NEW_PASSWORD = "violet-kettle-orbit-42"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-class SessionApi(ApiClient):
-    """The conftest's JSON helpers, authenticated by a browser session (the org picked by header) instead of a key."""
-
-    def __init__(self, user, org_slug="acme"):
-        self.client = login_client(user)
-        self.client.defaults["HTTP_X_STUDIO_ORG"] = org_slug
 
 
 def invite_link(message) -> str:

@@ -12,10 +12,6 @@ EVERYONE_PAGES = ["/o/acme/", "/o/acme/members/"]
 ALL_ROLES = ["owner", "admin", "editor", "reviewer", "viewer"]
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def two_org_editor(tenant, outsider_tenant):

@@ -4,7 +4,7 @@ from django.test.utils import CaptureQueriesContext
 from django.db import connection
 
 from personas.models import Persona, PersonaVersion
-from tests.generation_helpers import BRIEF, generate, owner_api  # noqa: F401
+from tests.generation_helpers import BRIEF
 
 
 def _ready(generate, owner_api, brief=BRIEF):

@@ -3,10 +3,9 @@
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 
 from pipeline.models import RunEvent
-from tests.generation_helpers import BRIEF, generate, owner_api  # noqa: F401
+from tests.generation_helpers import BRIEF
 
 
 def parse_sse(body: str) -> list[dict]:

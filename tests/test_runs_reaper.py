@@ -7,7 +7,7 @@ from django.utils import timezone
 from personas.models import Persona
 from pipeline.models import PipelineRun, StepRun
 from pipeline.runner import reap_stale_runs, run_execute
-from tests.generation_helpers import BRIEF, owner_api  # noqa: F401
+from tests.generation_helpers import BRIEF
 
 
 def _started_run(owner_api):
