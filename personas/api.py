@@ -16,6 +16,10 @@ from personas.services import persona_update, version_diff
 from studio.errors import Conflict, Invalid, NotFound
 
 router = Router(tags=["personas"])
+LIST_DEFERRED = (
+    "brief", "current_version__intent", "current_version__soul", "current_version__self_layer",
+    "current_version__mask", "current_version__surface",
+)
 
 
 def summary(p: Persona) -> dict:
@@ -61,7 +65,13 @@ def list_personas(
 ):
     request.auth.require_scope("personas:read")
     org = request.auth.organization
-    personas = Persona.objects.filter(organization=org).select_related("workspace", "current_version").search(q)
+    personas = (
+        Persona.objects.filter(organization=org)
+        .select_related("workspace", "current_version")
+        # A row shows the audit's overall score only: leave the layers (large JSON) in the database.
+        .defer(*LIST_DEFERRED)
+        .search(q)
+    )
     if workspace:
         personas = personas.filter(Q(workspace__slug=workspace) | Q(workspace__public_id=_uuid_or_none(workspace)))
     if status:

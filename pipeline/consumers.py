@@ -1,10 +1,13 @@
-"""The live view of a run: every event re-renders the run panel from the database (htmx OOB swap)."""
+"""The live view of a run: each event re-renders the run panel from the database once (htmx OOB swap)."""
 
+import threading
+from collections import OrderedDict
 from urllib.parse import parse_qs
 
 from django.template.loader import render_to_string
 
 from pipeline.access import access_run
+from pipeline.models import PipelineRun
 from pipeline.views import run_panel_context
 from studio.consumers import GroupConsumer
 
@@ -17,14 +20,37 @@ class RunEventsConsumer(GroupConsumer):
     def on_joined(self):
         # The page was rendered at event `after`; anything newer happened before the socket opened.
         query = parse_qs(self.scope.get("query_string", b"").decode())
-        after = int((query.get("after") or ["0"])[0] or 0)
+        try:
+            after = int((query.get("after") or ["0"])[0])
+        except ValueError:
+            after = 0  # a malformed cursor: send the current panel
         self.run.refresh_from_db(fields=["last_seq", "status"])
         if self.run.last_seq > after:
-            self.send_panel()
+            self.send_panel(seq=self.run.last_seq)
 
     def studio_event(self, message):
-        self.send_panel()
+        self.send_panel(seq=message["payload"]["seq"])
 
-    def send_panel(self):
-        self.run.refresh_from_db()
-        self.send(text_data=render_to_string("pipeline/partials/run_panel.html", {**run_panel_context(self.run), "oob": True}))
+    def send_panel(self, seq: int | None = None):
+        self.send(text_data=rendered_panel(self.run.pk, seq))
+
+
+_panels: OrderedDict = OrderedDict()  # (run pk, event seq) → HTML, shared by this process's subscribers
+_panels_lock = threading.Lock()
+PANEL_CACHE_SIZE = 256
+
+
+def rendered_panel(run_pk: int, seq: int | None) -> str:
+    """The run panel as of event `seq`, rendered once per event per process however many watch the run."""
+    key = (run_pk, seq)
+    with _panels_lock:
+        if seq is not None and key in _panels:
+            return _panels[key]
+    run = PipelineRun.objects.select_related("persona", "organization").get(pk=run_pk)
+    html = render_to_string("pipeline/partials/run_panel.html", {**run_panel_context(run), "oob": True})
+    if seq is not None:
+        with _panels_lock:
+            _panels[key] = html
+            while len(_panels) > PANEL_CACHE_SIZE:
+                _panels.popitem(last=False)
+    return html

@@ -3,6 +3,7 @@
 """
 
 import json
+from functools import cache
 
 from pipeline.schemas import STEP_OUTPUT
 
@@ -52,6 +53,7 @@ CONTEXT = {
 }
 
 
+@cache
 def _schema(step: str) -> str:
     return json.dumps(STEP_OUTPUT[step].model_json_schema(), separators=(",", ":"))
 

@@ -66,7 +66,6 @@ class RunExecution:
 
     def run_step(self, step: str, *, attempt: int, feedback: str = "") -> dict:
         config = self.config_for(step)
-        self.heartbeat()
         record = StepRun.objects.create(run=self.run, step=step, attempt=attempt, model_requested=config.model)
         emit(self.run, "step.started", {"step": step, "attempt": attempt, "model": config.model})
         messages = build_messages(step, brief=self.run.persona.brief, context=self.context, attempt=attempt, feedback=feedback)
@@ -104,9 +103,6 @@ class RunExecution:
             cost_usd=F("cost_usd") + record.cost_usd,
             heartbeat_at=timezone.now(),
         )
-
-    def heartbeat(self) -> None:
-        PipelineRun.objects.filter(pk=self.run.pk).update(heartbeat_at=timezone.now())
 
     # --- the run --------------------------------------------------------------------
 

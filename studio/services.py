@@ -304,6 +304,7 @@ def credential_set(*, organization: Organization, provider: str, api_key: str, a
             URLValidator(schemes=["http", "https"])(api_base)
         except ValidationError:
             raise Invalid("api_base must be an http(s) URL", field="api_base") from None
+    organization.__dict__.pop("_llm_credentials", None)  # the gateway's per-instance cache
     credential, _ = ProviderCredential.objects.update_or_create(
         organization=organization,
         provider=provider,
@@ -318,6 +319,7 @@ def credential_set(*, organization: Organization, provider: str, api_key: str, a
 
 
 def credential_clear(*, organization: Organization, provider: str) -> None:
+    organization.__dict__.pop("_llm_credentials", None)
     ProviderCredential.objects.filter(organization=organization, provider=_parse_provider(provider)).delete()
 
 

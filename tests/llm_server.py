@@ -14,7 +14,9 @@ In tests it runs on aiohttp in a background thread (`LLMServer().start()`) and t
 
 Each request takes the next scripted item for its model (scripted with `model=`),
 else the next unkeyed one, else `default_reply(request)`. Benchmarks run it as a
-separate process: `python tests/llm_server.py --latency 1` prints its URL.
+separate process: `python tests/llm_server.py --latency 1` prints its URL, and
+`GET /_stats` / `POST /_reset` report and reset the request count and the peak
+number of requests in flight (`peak_concurrency` in-process).
 """
 
 from __future__ import annotations

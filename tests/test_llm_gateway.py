@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict
 from studio import services
 from studio.llm import fanout, gateway, runtime
 from studio.llm.gateway import Completion, LLMError, NoCredentialsError, StepConfig
-from tests.llm_fixtures import llm_org, llm_server, llm_server_session  # noqa: F401
 from tests.llm_server import MALFORMED_JSON, RATE_LIMIT, SERVER_ERROR, TIMEOUT, UNAVAILABLE, Fault, Reply, rate_limit
 
 ROOT = Path(__file__).resolve().parents[1]
