@@ -183,9 +183,9 @@ class RunExecution:
 def run_fail(run: PipelineRun, error: str) -> None:
     """End a run as failed: the persona keeps its previous version, if any, and never a half-written one."""
     with transaction.atomic():
-        locked = PipelineRun.objects.select_for_update().get(pk=run.pk)
-        if locked.status in FINISHED:
-            return
+        locked = PipelineRun.objects.select_for_update().filter(pk=run.pk).first()
+        if locked is None or locked.status in FINISHED:
+            return  # already over, or deleted with its persona
         locked.status, locked.error, locked.finished_at = RunStatus.FAILED, error[:4000], timezone.now()
         locked.save(update_fields=["status", "error", "finished_at"])
         persona = Persona.objects.select_for_update().get(pk=locked.persona_id)

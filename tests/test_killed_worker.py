@@ -47,7 +47,7 @@ def _wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_a_worker_killed_mid_run_leaves_a_failed_run_and_persona(tenant, llm_server, settings):
+def test_a_worker_killed_mid_run_leaves_a_failed_run_and_persona(tenant, llm_server, settings, monkeypatch):
     llm_server.latency_s = 1.0  # slow enough to kill the worker inside a step
     llm_server.default_reply = lambda request: offline_reply(request.messages)
     use_test_server(tenant, llm_server)
@@ -57,6 +57,8 @@ def test_a_worker_killed_mid_run_leaves_a_failed_run_and_persona(tenant, llm_ser
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
+        # Only the worker under test may take this run (not CI's own worker on the default queue).
+        monkeypatch.setattr(execute_run, "delay", lambda *args, **kwargs: None)
         persona, run = persona_generate(principal=Principal.from_membership(tenant.membership("owner")), brief=BRIEF)
         execute_run.apply_async(args=[run.pk], queue=QUEUE)
         _wait_for(lambda: StepRun.objects.filter(run=run, step="soul_draft").exists(), 60, "the worker to reach soul_draft")
