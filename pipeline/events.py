@@ -10,7 +10,7 @@ RUN_EVENT = "run.event"  # the realtime event name consumers render
 
 def emit(run: PipelineRun, type: str, data: dict) -> RunEvent:
     """Append an event; subscribers get it once the transaction commits (Last-Event-ID = seq)."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # joins the caller's transaction when there is one
         # Lock the run row and take the next number: one writer at a time per run (worker or reaper).
         seq = PipelineRun.objects.select_for_update().values_list("last_seq", flat=True).get(pk=run.pk) + 1
         event = RunEvent.objects.create(run=run, seq=seq, type=type, data=data)

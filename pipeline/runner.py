@@ -66,23 +66,26 @@ class RunExecution:
 
     def run_step(self, step: str, *, attempt: int, feedback: str = "") -> dict:
         config = self.config_for(step)
-        record = StepRun.objects.create(run=self.run, step=step, attempt=attempt, model_requested=config.model)
-        emit(self.run, "step.started", {"step": step, "attempt": attempt, "model": config.model})
+        with transaction.atomic():
+            record = StepRun.objects.create(run=self.run, step=step, attempt=attempt, model_requested=config.model)
+            emit(self.run, "step.started", {"step": step, "attempt": attempt, "model": config.model})
         messages = build_messages(step, brief=self.run.persona.brief, context=self.context, attempt=attempt, feedback=feedback)
         started = time.monotonic()
         try:
             completion = gateway.complete(messages, config, organization=self.org, parse=self.parser_for(step))
         except LLMError as exc:
-            self.finish_step(record, started, status=StepRun.Status.FAILED, error=str(exc), attempts=exc.attempts)
-            emit(self.run, "step.failed", {"step": step, "attempt": attempt, "error": str(exc)})
+            with transaction.atomic():
+                self.finish_step(record, started, status=StepRun.Status.FAILED, error=str(exc), attempts=exc.attempts)
+                emit(self.run, "step.failed", {"step": step, "attempt": attempt, "error": str(exc)})
             raise RunFailed(f"step {step} failed: {exc}") from exc
         output = completion.parsed.model_dump()
-        self.finish_step(record, started, status=StepRun.Status.COMPLETED, completion=completion, output=output)
-        emit(self.run, "step.completed", {
-            "step": step, "attempt": attempt, "duration_ms": record.duration_ms, "model": completion.model,
-            "tokens": {"prompt": completion.prompt_tokens, "completion": completion.completion_tokens},
-            "cost_usd": float(record.cost_usd),
-        })
+        with transaction.atomic():  # the step's record and its event land together: one commit
+            self.finish_step(record, started, status=StepRun.Status.COMPLETED, completion=completion, output=output)
+            emit(self.run, "step.completed", {
+                "step": step, "attempt": attempt, "duration_ms": record.duration_ms, "model": completion.model,
+                "tokens": {"prompt": completion.prompt_tokens, "completion": completion.completion_tokens},
+                "cost_usd": float(record.cost_usd),
+            })
         return output
 
     def finish_step(self, record: StepRun, started: float, *, status, completion=None, output=None, error="", attempts=()):
@@ -96,7 +99,10 @@ class RunExecution:
             record.model_used = completion.model
             record.prompt_tokens, record.completion_tokens = completion.prompt_tokens, completion.completion_tokens
             record.cost_usd = _money(completion.cost_usd)
-        record.save()
+        record.save(update_fields=[
+            "status", "finished_at", "duration_ms", "error", "output", "llm_attempts",
+            "model_used", "prompt_tokens", "completion_tokens", "cost_usd",
+        ])
         PipelineRun.objects.filter(pk=self.run.pk).update(
             prompt_tokens=F("prompt_tokens") + record.prompt_tokens,
             completion_tokens=F("completion_tokens") + record.completion_tokens,

@@ -1,12 +1,14 @@
 """Realtime helpers: channel groups per object, events sent after commit, a thread-safe in-memory layer."""
 
 import asyncio
+import logging
+import threading
 
-from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 EVENT_TYPE = "studio.event"  # handled by consumers' studio_event()
+logger = logging.getLogger(__name__)
 
 
 class ThreadSafeInMemoryChannelLayer(InMemoryChannelLayer):
@@ -37,11 +39,52 @@ class ThreadSafeInMemoryChannelLayer(InMemoryChannelLayer):
         return await self._on_receiving_loop(super().group_send, group, message)
 
 
+class Broadcaster:
+    """Sends group messages, in order, from one long-lived event loop thread.
+
+    A sync caller (a Celery task, a view) would otherwise start an event loop per message
+    (async_to_sync), and channels_redis would open connections for each new loop.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def _start(self) -> None:
+        ready = threading.Event()
+
+        def run():
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+            self._queue = asyncio.Queue()
+            self._loop.create_task(self._drain())
+            ready.set()
+            self._loop.run_forever()
+
+        # After a fork (prefork workers) the parent's thread is gone: start one in this process.
+        self._thread = threading.Thread(target=run, name="studio-broadcaster", daemon=True)
+        self._thread.start()
+        ready.wait()
+
+    async def _drain(self):
+        while True:
+            group, message = await self._queue.get()
+            try:
+                await get_channel_layer().group_send(group, message)
+            except Exception:  # a realtime hiccup must not stop later messages; events are persisted anyway
+                logger.exception("could not broadcast %s to %s", message.get("event"), group)
+
+    def send(self, group: str, message: dict) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._start()
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, (group, message))
+
+
+broadcaster = Broadcaster()
+
+
 def send_event(group: str, event: str, payload: dict) -> None:
     """Send `event` to every consumer in `group` once the current transaction commits."""
     message = {"type": EVENT_TYPE, "event": event, "payload": payload}
-
-    def _send():
-        async_to_sync(get_channel_layer().group_send)(group, message)
-
-    transaction.on_commit(_send)
+    transaction.on_commit(lambda: broadcaster.send(group, message))
