@@ -51,6 +51,9 @@ class Persona(models.Model):
     def layers(self) -> dict:
         return self.current_version.layers if self.current_version else {}
 
+    def next_version_number(self) -> int:
+        return (self.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+
 
 class PersonaVersion(models.Model):
     class Source(models.TextChoices):

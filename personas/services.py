@@ -35,7 +35,7 @@ def persona_update(*, principal: Principal, persona: Persona, layers: dict | Non
         current = persona.current_version
         merged = {**current.layers, **{name: _validated(name, data) for name, data in layers.items()}}
         version = PersonaVersion.objects.create(
-            persona=persona, number=persona.versions.order_by("-number").values_list("number", flat=True).first() + 1,
+            persona=persona, number=persona.next_version_number(),
             intent=current.intent, soul=merged["soul"], self_layer=merged["self"], mask=merged["mask"],
             surface=merged["surface"], audit=None, source=PersonaVersion.Source.EDIT, note=note[:200] or "edited",
             created_by=principal.user,

@@ -6,6 +6,7 @@ A redelivered run (its worker died) resumes from the steps already completed.
 """
 
 import time
+from dataclasses import asdict
 from decimal import Decimal
 
 from django.conf import settings
@@ -94,7 +95,7 @@ class RunExecution:
         record.duration_ms = int((time.monotonic() - started) * 1000)
         record.error = error
         record.output = output
-        record.llm_attempts = [a.__dict__ if hasattr(a, "__dict__") else dict(a) for a in (completion.attempts if completion else attempts)]
+        record.llm_attempts = [asdict(a) for a in (completion.attempts if completion else attempts)]
         if completion is not None:
             record.model_used = completion.model
             record.prompt_tokens, record.completion_tokens = completion.prompt_tokens, completion.completion_tokens
@@ -166,7 +167,7 @@ class RunExecution:
     def complete(self, status: str, *, audit: dict | None) -> None:
         run = PipelineRun.objects.select_for_update().get(pk=self.run.pk)
         persona = Persona.objects.select_for_update().get(pk=run.persona_id)
-        number = (persona.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+        number = persona.next_version_number()
         version = PersonaVersion.objects.create(
             persona=persona, number=number, intent=self.context["intent"], soul=self.context["soul"],
             self_layer=self.context["self"], mask=self.context["mask"], surface=self.context["surface"],

@@ -66,19 +66,12 @@ def engine_plan(workspace: Workspace) -> EnginePlan:
         for step in STEPS:
             steps[step].update(model=OFFLINE_MODEL, fallbacks=[])
         return EnginePlan("offline", steps)
-    resolved: dict[str, bool] = {}  # provider → has credentials (a query and a decrypt each: once per provider)
-
-    def has_credentials(provider) -> bool:
-        if provider not in resolved:
-            resolved[provider] = credential_resolve(organization=org, provider=provider) is not None
-        return resolved[provider]
-
     for step in STEPS:
         if not steps[step].get("enabled", True) and step not in ("intent_parse", "audit"):
             raise Invalid(f"engine.pipeline.{step}.enabled is off, but every persona needs this layer", field=f"engine.pipeline.{step}.enabled")
         chain = [steps[step]["model"], *steps[step].get("fallbacks", [])]
         providers = {m: provider_for_model(m, org) for m in chain}
-        if all(p is not None and not has_credentials(p) for p in providers.values()):
+        if all(p is not None and credential_resolve(organization=org, provider=p) is None for p in providers.values()):
             missing = ", ".join(sorted({p for p in providers.values() if p}))
             raise Invalid(
                 f"no credentials for provider {missing} used by engine.pipeline.{step}.model ({steps[step]['model']}): "

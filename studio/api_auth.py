@@ -4,7 +4,7 @@ Both put a Principal into request.auth.
 """
 
 from ninja.errors import AuthenticationError, HttpError
-from ninja.security import APIKeyCookie, HttpBearer
+from ninja.security import HttpBearer, SessionAuth
 
 from studio.access import access_membership
 from studio.errors import NotFound
@@ -25,10 +25,8 @@ class ApiKeyAuth(HttpBearer):
         return Principal.from_api_key(api_key)
 
 
-class OrgSessionAuth(APIKeyCookie):
+class OrgSessionAuth(SessionAuth):
     """Session auth for the browser. The org is the X-Studio-Org header, else the one last opened in the UI."""
-
-    param_name = "sessionid"
 
     def _get_key(self, request):
         if not request.user.is_authenticated:

@@ -6,6 +6,7 @@ management commands all call these.
 
 import os
 import re
+import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
@@ -304,7 +305,7 @@ def credential_set(*, organization: Organization, provider: str, api_key: str, a
             URLValidator(schemes=["http", "https"])(api_base)
         except ValidationError:
             raise Invalid("api_base must be an http(s) URL", field="api_base") from None
-    organization.__dict__.pop("_llm_credentials", None)  # the gateway's per-instance cache
+    _forget_resolved(organization)
     credential, _ = ProviderCredential.objects.update_or_create(
         organization=organization,
         provider=provider,
@@ -319,7 +320,7 @@ def credential_set(*, organization: Organization, provider: str, api_key: str, a
 
 
 def credential_clear(*, organization: Organization, provider: str) -> None:
-    organization.__dict__.pop("_llm_credentials", None)
+    _forget_resolved(organization)
     ProviderCredential.objects.filter(organization=organization, provider=_parse_provider(provider)).delete()
 
 
@@ -346,8 +347,28 @@ def credential_statuses(*, organization: Organization) -> list[ProviderStatus]:
     return statuses
 
 
+RESOLVED_TTL_S = 60.0
+_RESOLVED = "_resolved_credentials"  # per Organization instance: {provider: (monotonic time, credentials)}
+
+
+def _forget_resolved(organization: Organization) -> None:
+    organization.__dict__.pop(_RESOLVED, None)
+
+
 def credential_resolve(*, organization: Organization, provider: str) -> dict | None:
-    """{api_key, api_base} for an LLM call: the org's credential, else the environment, else None."""
+    """{api_key, api_base} for an LLM call: the org's credential, else the environment, else None.
+
+    A run makes dozens of calls for one org, so the answer (a query and a decrypt) is kept on the
+    Organization instance for a minute; setting or clearing a credential through this module forgets it.
+    """
+    cache = organization.__dict__.setdefault(_RESOLVED, {})
+    hit = cache.get(provider)
+    if hit is None or time.monotonic() - hit[0] > RESOLVED_TTL_S:
+        hit = cache[provider] = (time.monotonic(), _resolve(organization, provider))
+    return hit[1]
+
+
+def _resolve(organization: Organization, provider: str) -> dict | None:
     provider = _parse_provider(provider)
     credential = organization.credentials.filter(provider=provider).first()
     if credential is not None:

@@ -28,7 +28,6 @@ database connection.
 from __future__ import annotations
 
 import os
-import time
 from typing import Any, Callable, Sequence
 
 from asgiref.sync import sync_to_async
@@ -154,20 +153,11 @@ def _provider_candidates(model: str) -> tuple[str, ...]:
     }.get(prefix, ())
 
 
-CREDENTIALS_TTL_S = 60.0
-
-
 def _credentials(provider: str, organization) -> dict | None:
     from studio import services  # models: not importable before Django is set up
 
     if organization is not None:
-        # A run makes dozens of calls for one org: look each provider up (a query and a decrypt) once a
-        # minute per Organization instance, not once per call.
-        cache = organization.__dict__.setdefault("_llm_credentials", {})
-        hit = cache.get(provider)
-        if hit is None or time.monotonic() - hit[0] > CREDENTIALS_TTL_S:
-            hit = cache[provider] = (time.monotonic(), services.credential_resolve(organization=organization, provider=provider))
-        return hit[1]
+        return services.credential_resolve(organization=organization, provider=provider)
     key_var, base_var = services.ENV_FALLBACK[provider]
     if api_key := os.environ.get(key_var):
         return {"api_key": api_key, "api_base": os.environ.get(base_var) if base_var else None}

@@ -4,7 +4,6 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from pipeline.events import events_after
-from pipeline.models import PipelineRun
 from pipeline.runner import run_execute
 from pipeline.services import persona_generate
 from studio.errors import StudioError
@@ -59,6 +58,6 @@ class Command(BaseCommand):
             if not worker.is_alive() and not events_after(run, seq):
                 break
             time.sleep(0.1)
-        run = PipelineRun.objects.get(pk=run.pk)
+        run.refresh_from_db()
         if run.status == "failed":
             raise CommandError(f"run failed: {run.error}")
