@@ -21,7 +21,7 @@ def run_out(run: PipelineRun) -> dict:
         "error": run.error, "audit_rounds": run.audit_rounds, "prompt_tokens": run.prompt_tokens,
         "completion_tokens": run.completion_tokens, "cost_usd": float(run.cost_usd), "created_at": run.created_at,
         "started_at": run.started_at, "finished_at": run.finished_at, "duration_ms": run.duration_ms,
-        "last_event_seq": run.last_seq,
+        "last_event_seq": run.last_event_seq(),
         "steps": [
             {
                 "step": s.step, "attempt": s.attempt, "status": s.status, "model_requested": s.model_requested,

@@ -24,9 +24,9 @@ class RunEventsConsumer(GroupConsumer):
             after = int((query.get("after") or ["0"])[0])
         except ValueError:
             after = 0  # a malformed cursor: send the current panel
-        self.run.refresh_from_db(fields=["last_seq", "status"])
-        if self.run.last_seq > after:
-            self.send_panel(seq=self.run.last_seq)
+        last = self.run.last_event_seq()
+        if last > after:
+            self.send_panel(seq=last)
 
     def studio_event(self, message):
         self.send_panel(seq=message["payload"]["seq"])

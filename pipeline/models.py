@@ -50,7 +50,6 @@ class PipelineRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(default=timezone.now)
-    last_seq = models.PositiveIntegerField(default=0)
 
     objects = PipelineRunQuerySet.as_manager()
 
@@ -60,6 +59,10 @@ class PipelineRun(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.public_id} ({self.status})"
+
+    def last_event_seq(self) -> int:
+        """The newest event's number (0 before the first); Last-Event-ID cursors count from here."""
+        return self.events.order_by("-seq").values_list("seq", flat=True).first() or 0
 
     @property
     def channel_group(self) -> str:

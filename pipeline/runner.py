@@ -5,7 +5,9 @@ announced (events); the persona only gets layers when the run ends ready or flag
 A redelivered run (its worker died) resumes from the steps already completed.
 """
 
+import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from decimal import Decimal
 
@@ -16,7 +18,7 @@ from django.utils import timezone
 
 from personas.models import Persona, PersonaStatus, PersonaVersion
 from pipeline.constraints import chain_violations
-from pipeline.events import emit
+from pipeline.events import RunTakenOver, emit
 from pipeline.models import FINISHED, PipelineRun, RunStatus, StepRun
 from pipeline.prompts import STOP_SEQUENCES, build_messages
 from pipeline.schemas import STEP_LAYER, InvalidOutput, parse_step_output
@@ -24,6 +26,7 @@ from studio.llm import gateway
 from studio.llm.gateway import LLMError, StepConfig
 
 LAYER_STEPS = ("soul_draft", "self_enrich", "mask_build", "surface_ground")
+logger = logging.getLogger(__name__)
 DEFAULT_INTENT = {"genre_hints": ["general"], "locale": "unspecified", "tonal_axes": {"neutral": 0.5}}
 
 
@@ -36,11 +39,14 @@ def _money(value) -> Decimal:
 
 
 class RunExecution:
-    def __init__(self, run: PipelineRun):
+    def __init__(self, run: PipelineRun, *, resumed: bool = False):
         self.run = run
+        self.resumed = resumed  # a worker died during this run: continue from its completed steps
         self.org = run.organization
         self.context: dict[str, dict] = {}
         self.audit_config = run.step_config["_audit"]
+        self.pending = None  # the last finished step's bookkeeping, written while the next call is in flight
+        self.calls: ThreadPoolExecutor | None = None  # where provider calls wait (execute() opens it)
 
     # --- steps ----------------------------------------------------------------------
 
@@ -66,33 +72,59 @@ class RunExecution:
         return {name: LAYERS[name].model_validate(self.context[name]) for name in LAYERS if name in self.context}
 
     def run_step(self, step: str, *, attempt: int, feedback: str = "") -> dict:
+        """Call the step's model; returns its parsed output.
+
+        The request goes out first; while it is in flight the previous step's outcome and this
+        step's start are written in one commit. This step's own outcome waits for the next step
+        (or `flush()`), so the database work overlaps the provider's latency instead of adding to it.
+        """
         config = self.config_for(step)
-        with transaction.atomic():
-            record = StepRun.objects.create(run=self.run, step=step, attempt=attempt, model_requested=config.model)
-            emit(self.run, "step.started", {"step": step, "attempt": attempt, "model": config.model})
         messages = build_messages(step, brief=self.run.persona.brief, context=self.context, attempt=attempt, feedback=feedback)
-        started = time.monotonic()
+        started, started_at = time.monotonic(), timezone.now()
+        call = gateway.submit(self.calls, messages, config, organization=self.org, parse=self.parser_for(step))
+        with transaction.atomic():
+            self.write_pending()
+            record = StepRun.objects.create(
+                run=self.run, step=step, attempt=attempt, model_requested=config.model, started_at=started_at
+            )
+            emit(self.run, "step.started", {"step": step, "attempt": attempt, "model": config.model})
         try:
-            completion = gateway.complete(messages, config, organization=self.org, parse=self.parser_for(step))
+            completion = call.result()
         except LLMError as exc:
             with transaction.atomic():
-                self.finish_step(record, started, status=StepRun.Status.FAILED, error=str(exc), attempts=exc.attempts)
-                emit(self.run, "step.failed", {"step": step, "attempt": attempt, "error": str(exc)})
+                counters = self.finish_step(record, started, status=StepRun.Status.FAILED, error=str(exc), attempts=exc.attempts)
+                emit(self.run, "step.failed", {"step": step, "attempt": attempt, "error": str(exc)}, **counters)
             raise RunFailed(f"step {step} failed: {exc}") from exc
         output = completion.parsed.model_dump()
-        with transaction.atomic():  # the step's record and its event land together: one commit
-            self.finish_step(record, started, status=StepRun.Status.COMPLETED, completion=completion, output=output)
+        finished = time.monotonic()
+
+        def write_completed():  # the step's record and its event land together
+            counters = self.finish_step(record, started, finished=finished, status=StepRun.Status.COMPLETED, completion=completion, output=output)
             emit(self.run, "step.completed", {
                 "step": step, "attempt": attempt, "duration_ms": record.duration_ms, "model": completion.model,
                 "tokens": {"prompt": completion.prompt_tokens, "completion": completion.completion_tokens},
                 "cost_usd": float(record.cost_usd),
-            })
+            }, **counters)
+
+        self.pending = write_completed
         return output
 
-    def finish_step(self, record: StepRun, started: float, *, status, completion=None, output=None, error="", attempts=()):
+    def write_pending(self) -> None:
+        """Write the last finished step's outcome (inside the caller's transaction)."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending()
+
+    def flush(self) -> None:
+        with transaction.atomic():
+            self.write_pending()
+
+    def finish_step(self, record: StepRun, started: float, *, status, finished: float | None = None, completion=None,
+                    output=None, error="", attempts=()) -> dict:
+        """Save the step's outcome; returns the run's counter updates (saved with the step's event)."""
         record.status = status
         record.finished_at = timezone.now()
-        record.duration_ms = int((time.monotonic() - started) * 1000)
+        record.duration_ms = int(((finished or time.monotonic()) - started) * 1000)
         record.error = error
         record.output = output
         record.llm_attempts = [asdict(a) for a in (completion.attempts if completion else attempts)]
@@ -104,12 +136,12 @@ class RunExecution:
             "status", "finished_at", "duration_ms", "error", "output", "llm_attempts",
             "model_used", "prompt_tokens", "completion_tokens", "cost_usd",
         ])
-        PipelineRun.objects.filter(pk=self.run.pk).update(
-            prompt_tokens=F("prompt_tokens") + record.prompt_tokens,
-            completion_tokens=F("completion_tokens") + record.completion_tokens,
-            cost_usd=F("cost_usd") + record.cost_usd,
-            heartbeat_at=timezone.now(),
-        )
+        return {
+            "prompt_tokens": F("prompt_tokens") + record.prompt_tokens,
+            "completion_tokens": F("completion_tokens") + record.completion_tokens,
+            "cost_usd": F("cost_usd") + record.cost_usd,
+            "heartbeat_at": timezone.now(),
+        }
 
     # --- the run --------------------------------------------------------------------
 
@@ -137,7 +169,11 @@ class RunExecution:
             self.context[layer] = self.run_step(step, attempt=attempt, feedback=feedback)
 
     def execute(self) -> None:
-        round_ = self.resume_context()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"run-{self.run.pk}") as self.calls:
+            self.execute_steps()
+
+    def execute_steps(self) -> None:
+        round_ = self.resume_context() if self.resumed else 1
         if "intent" not in self.context:
             if self.run.step_config["intent_parse"].get("enabled", True):
                 self.context["intent"] = self.run_step("intent_parse", attempt=1)
@@ -151,11 +187,12 @@ class RunExecution:
         while True:
             audit = self.run_step("audit", attempt=round_)
             passed = audit["overall"] >= float(self.audit_config["min_overall_score"])
-            PipelineRun.objects.filter(pk=self.run.pk).update(audit_rounds=round_)
-            emit(self.run, "audit.scored", {
-                "attempt": round_, "scores": {k: audit[k] for k in audit if k not in ("overall", "notes")},
-                "overall": audit["overall"], "passed": passed, "notes": audit.get("notes", ""),
-            })
+            with transaction.atomic():
+                self.write_pending()
+                emit(self.run, "audit.scored", {
+                    "attempt": round_, "scores": {k: audit[k] for k in audit if k not in ("overall", "notes")},
+                    "overall": audit["overall"], "passed": passed, "notes": audit.get("notes", ""),
+                }, audit_rounds=round_)
             if passed:
                 return self.complete(RunStatus.READY, audit=audit)
             if round_ >= max_rounds:
@@ -165,7 +202,11 @@ class RunExecution:
 
     @transaction.atomic
     def complete(self, status: str, *, audit: dict | None) -> None:
+        self.write_pending()  # the last step's outcome (and its cost) first
         run = PipelineRun.objects.select_for_update().get(pk=self.run.pk)
+        run.event_seq = self.run.event_seq  # this worker's cursor: a reaper's event in between collides
+        if run.status in FINISHED:
+            raise RunTakenOver(f"run {run.public_id} was ended elsewhere ({run.status})")
         persona = Persona.objects.select_for_update().get(pk=run.persona_id)
         number = persona.next_version_number()
         version = PersonaVersion.objects.create(
@@ -180,11 +221,10 @@ class RunExecution:
         persona.cost_usd = F("cost_usd") + run.cost_usd
         persona.save()
         run.status, run.finished_at = status, timezone.now()
-        run.save(update_fields=["status", "finished_at"])
         emit(run, "pipeline.completed", {
             "persona_id": str(persona.public_id), "status": persona.status, "duration_ms": run.duration_ms,
             "cost_usd": float(run.cost_usd), "version": number,
-        })
+        }, status=run.status, finished_at=run.finished_at)
 
 
 def run_fail(run: PipelineRun, error: str) -> None:
@@ -194,22 +234,26 @@ def run_fail(run: PipelineRun, error: str) -> None:
         if locked is None or locked.status in FINISHED:
             return  # already over, or deleted with its persona
         locked.status, locked.error, locked.finished_at = RunStatus.FAILED, error[:4000], timezone.now()
-        locked.save(update_fields=["status", "error", "finished_at"])
         persona = Persona.objects.select_for_update().get(pk=locked.persona_id)
         if persona.status == PersonaStatus.GENERATING:
             persona.status = PersonaStatus.FAILED if persona.current_version_id is None else PersonaStatus.READY
         persona.save(update_fields=["status", "updated_at"])
-        emit(locked, "pipeline.failed", {"error": error[:4000], "persona_id": str(persona.public_id)})
+        emit(locked, "pipeline.failed", {"error": error[:4000], "persona_id": str(persona.public_id)},
+             status=locked.status, error=locked.error, finished_at=locked.finished_at)
 
 
 def run_claim(run_id: int) -> PipelineRun | None:
-    """Take a queued run, or a running one whose worker went silent (redelivery after a crash)."""
+    """Take a queued run, or a running one whose worker went silent (redelivery after a crash).
+
+    The claimed run's `resumed` is True when an earlier worker had started it.
+    """
     with transaction.atomic():
         run = PipelineRun.objects.select_for_update().select_related("organization", "persona").filter(pk=run_id).first()
         if run is None or run.status in FINISHED:
             return None
         if run.status == RunStatus.RUNNING and not PipelineRun.objects.stale().filter(pk=run.pk).exists():
             return None  # another worker is on it
+        run.resumed = run.started_at is not None
         run.status = RunStatus.RUNNING
         run.started_at = run.started_at or timezone.now()
         run.heartbeat_at = timezone.now()
@@ -222,7 +266,9 @@ def run_execute(run_id: int) -> None:
     if run is None:
         return
     try:
-        RunExecution(run).execute()
+        RunExecution(run, resumed=run.resumed).execute()
+    except RunTakenOver as exc:  # the reaper ended this run while we were slow: its outcome stands
+        logger.warning("%s", exc)
     except RunFailed as exc:
         run_fail(run, str(exc))
     except Exception as exc:  # an unexpected bug still ends the run in a clear state

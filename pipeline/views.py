@@ -66,4 +66,5 @@ def run_detail(request, run_id):
     run = access_run(request.principal.organization, run_id)
     if not run.is_finished and reap_stale_runs():
         run.refresh_from_db()
-    return render(request, "pipeline/run.html", run_panel_context(run))
+    after = run.last_event_seq()  # read before the panel: anything newer is sent when the socket opens
+    return render(request, "pipeline/run.html", {**run_panel_context(run), "after": after})

@@ -13,7 +13,9 @@ def test_the_new_persona_form_starts_a_run_and_shows_its_live_view(tenant, clien
     run = PipelineRun.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/o/acme/runs/{run.public_id}/"
     page = client.get(response["Location"]).content.decode()
-    assert f'ws-connect="/ws/o/acme/runs/{run.public_id}/?after=' in page
+    # the socket asks for what happened after the page was rendered: the run's last event (it finished eagerly)
+    assert run.last_event_seq() > 0
+    assert f'ws-connect="/ws/o/acme/runs/{run.public_id}/?after={run.last_event_seq()}"' in page
     for step in ("intent_parse", "soul_draft", "self_enrich", "mask_build", "surface_ground", "audit"):
         assert f'data-testid="step-{step}"' in page
     assert "offline demo engine — no LLM" in page

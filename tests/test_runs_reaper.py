@@ -1,5 +1,6 @@
 """A worker killed mid-run never leaves a run (or its persona) generating forever."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.utils import timezone
@@ -23,8 +24,10 @@ def _kill_after_soul(run):
 
     claimed = run_claim(run.pk)
     execution = RunExecution(claimed)
-    execution.context["intent"] = execution.run_step("intent_parse", attempt=1)
-    execution.context["soul"] = execution.run_step("soul_draft", attempt=1)
+    with ThreadPoolExecutor(1) as execution.calls:
+        execution.context["intent"] = execution.run_step("intent_parse", attempt=1)
+        execution.context["soul"] = execution.run_step("soul_draft", attempt=1)
+        execution.flush()  # soul's outcome is written while self_enrich's request is in flight
     StepRun.objects.create(run=claimed, step="self_enrich", attempt=1, model_requested="offline/studio")
     PipelineRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
 
@@ -62,3 +65,31 @@ def test_a_running_run_with_a_live_worker_is_not_taken_twice(owner_api):
     PipelineRun.objects.filter(pk=run.pk).update(status="running", heartbeat_at=timezone.now())
     run_execute(run.pk)  # a duplicate delivery
     assert run.steps.count() == 0
+
+
+def test_a_slow_worker_whose_run_was_reaped_stops_without_overwriting_the_outcome(owner_api):
+    """The reaper failed the run while its worker was stuck in a call; the worker wakes up and writes nothing."""
+    from pipeline.events import RunTakenOver
+    from pipeline.runner import RunExecution, run_claim
+
+    run, body = _started_run(owner_api)
+    claimed = run_claim(run.pk)
+    execution = RunExecution(claimed)
+    execution.calls = ThreadPoolExecutor(1)
+    execution.context["intent"] = execution.run_step("intent_parse", attempt=1)
+    execution.flush()
+    PipelineRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    assert reap_stale_runs() == 1
+    events_before = run.events.count()
+    try:
+        execution.run_step("soul_draft", attempt=1)
+    except RunTakenOver:
+        pass
+    else:
+        raise AssertionError("the worker kept writing to a reaped run")
+    finally:
+        execution.calls.shutdown()
+    run.refresh_from_db()
+    assert run.status == "failed" and run.events.count() == events_before
+    assert not run.steps.filter(step="soul_draft").exists()  # its step row went with the refused event
+    assert Persona.objects.get(public_id=body["id"]).status == "failed"

@@ -156,12 +156,13 @@ def response_cost(model: str, response) -> float:
     """litellm's price for the response (it prices it while handling the call); 0.0 when unknown."""
     if runtime.is_custom_model(model):
         return 0.0
-    cost = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
-    if cost is None:
-        try:
-            cost = runtime.litellm().completion_cost(completion_response=response)
-        except Exception:  # a model missing from the cost map
-            cost = 0.0
+    hidden = getattr(response, "_hidden_params", None) or {}
+    if "response_cost" in hidden:  # litellm priced it already; None means the model is not in its cost map
+        return float(hidden["response_cost"] or 0.0)
+    try:
+        cost = runtime.litellm().completion_cost(completion_response=response)
+    except Exception:  # a model missing from the cost map
+        cost = 0.0
     return float(cost or 0.0)
 
 

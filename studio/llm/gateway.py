@@ -28,6 +28,7 @@ database connection.
 from __future__ import annotations
 
 import os
+from concurrent.futures import Executor, Future
 from typing import Any, Callable, Sequence
 
 from asgiref.sync import sync_to_async
@@ -59,6 +60,7 @@ __all__ = [
     "acomplete",
     "complete",
     "embed",
+    "submit",
     "provider_for_model",
     "register_custom_provider",
 ]
@@ -80,6 +82,24 @@ def complete(
     """One completion through the retry loop and the fallback chain; LLMError when all fail."""
     routes = _routes(config.models, organization)
     return attempts.run_chain(routes, messages, config, parse=parse, policy=_policy(max_retries))
+
+
+def submit(
+    executor: Executor,
+    messages: list[dict],
+    config: StepConfig,
+    *,
+    organization=None,
+    parse: Parse = None,
+    max_retries: int | None = None,
+) -> Future:
+    """`complete` on `executor`, so the caller can do its own work while the request is in flight.
+
+    Credentials are resolved here, in the caller's thread (they may need its database connection);
+    the executor's thread only talks to the provider. The future raises LLMError when all fail.
+    """
+    routes = _routes(config.models, organization)
+    return executor.submit(attempts.run_chain, routes, messages, config, parse=parse, policy=_policy(max_retries))
 
 
 async def acomplete(

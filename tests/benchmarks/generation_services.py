@@ -213,7 +213,7 @@ def emitter() -> None:
         organization=org, workspace=workspace, persona=persona, status=RunStatus.RUNNING, started_at=timezone.now(),
         step_config={"_audit": {"min_overall_score": 3.5, "max_retries": 3}},
     )
-    print(json.dumps({"run_id": str(run.public_id), "org": org.slug, "last_seq": run.last_seq}), flush=True)
+    print(json.dumps({"run_id": str(run.public_id), "org": org.slug, "last_seq": run.last_event_seq()}), flush=True)
     for line in sys.stdin:
         if not line.strip() or line.strip() == "quit":
             break
