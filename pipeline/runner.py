@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from personas.models import Persona, PersonaStatus, PersonaVersion
+from personas.signals import persona_generated
 from pipeline.constraints import chain_violations
 from pipeline.events import RunTakenOver, emit
 from pipeline.models import FINISHED, PipelineRun, RunStatus, StepRun
@@ -225,6 +226,7 @@ class RunExecution:
             "persona_id": str(persona.public_id), "status": persona.status, "duration_ms": run.duration_ms,
             "cost_usd": float(run.cost_usd), "version": number,
         }, status=run.status, finished_at=run.finished_at)
+        transaction.on_commit(lambda: persona_generated.send(sender=Persona, persona=persona, version=version, status=persona.status))
 
 
 def run_fail(run: PipelineRun, error: str) -> None:

@@ -10,6 +10,10 @@ from studio.errors import StudioError
 from personas.api import router as personas_router
 from pipeline.api import router as runs_router
 from studio.tenancy_api import router as tenancy_router
+from studio.webhooks.api import router as webhooks_router
+from audits.api import router as audits_router
+from audits.chat.api import router as chat_router
+from audits.evals.api import router as evals_router
 
 api = NinjaAPI(
     title="Persona Studio API",
@@ -42,3 +46,7 @@ api.add_router("/", tenancy_router)
 api.add_router("/personas", personas_router)
 api.add_router("/runs", runs_router)
 api.add_router("/config", config_router)
+api.add_router("/", audits_router)
+api.add_router("/", chat_router)
+api.add_router("/", evals_router)
+api.add_router("/webhooks", webhooks_router)

@@ -63,9 +63,13 @@ INSTALLED_APPS = [
     "ninja",
     "studio",
     "studio.config",
+    "studio.safety",
+    "studio.webhooks",
     "personas",
     "pipeline",
     "audits",
+    "audits.chat",
+    "audits.evals",
     "training_jobs",
 ]
 
@@ -80,6 +84,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "studio.middleware.StudioErrorMiddleware",
+    # The safety floor sits below every view (persona code included): a locked-out user's persona
+    # routes answer with the lockout before any view runs.
+    "studio.safety.middleware.SafetyFloorMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"
@@ -214,3 +221,20 @@ LLM_RETRY_BACKOFF_S = float(os.environ.get("LLM_RETRY_BACKOFF_S", "0.5"))
 LLM_TIMEOUT_S = float(os.environ.get("LLM_TIMEOUT_S", "60"))
 # The offline demo engine answers instantly; this pause per call lets people watch a run go by.
 OFFLINE_LLM_LATENCY_S = float(os.environ.get("OFFLINE_LLM_LATENCY_S", "0.25"))
+
+# --- audits after generation --------------------------------------------------------
+# Fingerprint and provocation suite start when a generation run commits (tests switch this off
+# unless they test those jobs, so every generation test does not also run ~100 extra calls).
+POST_GENERATION_JOBS = os.environ.get("POST_GENERATION_JOBS", "1") == "1"
+AUDIT_CONCURRENCY = int(os.environ.get("AUDIT_CONCURRENCY", "8"))  # LLM calls in flight per audit job
+
+# --- safety floor ----------------------------------------------------------------------
+SAFETY_LOCKOUT_HOURS = 12  # fixed by the product: not an env knob, not an org config key
+
+# --- webhooks ----------------------------------------------------------------------------
+# Endpoints resolving to loopback/private/link-local addresses are refused unless this is on
+# (tests turn it on for a local receiver).
+WEBHOOKS_ALLOW_PRIVATE_URLS = os.environ.get("WEBHOOKS_ALLOW_PRIVATE_URLS", "0") == "1"
+WEBHOOK_MAX_ATTEMPTS = 5
+WEBHOOK_BACKOFF_S = float(os.environ.get("WEBHOOK_BACKOFF_S", "10"))  # first retry; doubles each time
+WEBHOOK_TIMEOUT_S = float(os.environ.get("WEBHOOK_TIMEOUT_S", "10"))

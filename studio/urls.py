@@ -23,6 +23,11 @@ org_patterns = [
     path("config/", include("studio.config.urls")),
     path("personas/", include("personas.urls")),
     path("", include("pipeline.urls")),
+    path("", include("audits.urls")),
+    path("", include("audits.chat.urls")),
+    path("", include("audits.evals.urls")),
+    path("webhooks/", include("studio.webhooks.urls")),
+    path("", include("studio.safety.urls")),
 ]
 
 urlpatterns = [

@@ -52,6 +52,8 @@ def eager_tasks(request):
 def _test_settings(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.OFFLINE_LLM_LATENCY_S = 0  # the offline engine's demo pace is for people, not tests
+    settings.POST_GENERATION_JOBS = False  # tests of the audit jobs turn them on
+    settings.WEBHOOK_BACKOFF_S = 0.01
 
 
 def make_user(email: str):

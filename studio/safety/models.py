@@ -1,0 +1,1 @@
+"""Models: filled in by this app's issue work."""
