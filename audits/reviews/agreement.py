@@ -1,0 +1,77 @@
+"""Inter-reviewer agreement: Cohen's κ for two reviewers, Krippendorff's α for many. No Django."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def cohen_kappa(first, second, categories=None) -> float | None:
+    """Cohen's κ of two reviewers' labels on the same items (paired lists). None when undefined.
+
+    κ = (p_o − p_e) / (1 − p_e): observed agreement corrected for the agreement expected by chance
+    from each reviewer's own label frequencies.
+    """
+    first, second = list(first), list(second)
+    if len(first) != len(second):
+        raise ValueError("both reviewers must label the same items")
+    if not first:
+        return None
+    labels = sorted(set(first) | set(second) | set(categories or ()), key=str)
+    index = {label: i for i, label in enumerate(labels)}
+    table = np.zeros((len(labels), len(labels)))
+    np.add.at(table, ([index[x] for x in first], [index[y] for y in second]), 1)
+    total = table.sum()
+    observed = np.trace(table) / total
+    expected = (table.sum(axis=1) @ table.sum(axis=0)) / total**2
+    if expected == 1.0:
+        return 1.0 if observed == 1.0 else None  # both always gave the same single label
+    return float((observed - expected) / (1.0 - expected))
+
+
+def krippendorff_alpha(data, *, level: str = "ordinal") -> float | None:
+    """Krippendorff's α for reliability data: rows = reviewers, columns = units, NaN = no rating.
+
+    level: "nominal", "ordinal" (ranks of the values seen) or "interval". Units rated by fewer than
+    two reviewers are not pairable and are left out. None when fewer than two pairable values exist
+    or the data show no variation at all.
+    """
+    matrix = np.asarray(data, dtype=float)
+    if matrix.ndim != 2:
+        raise ValueError("reliability data is a 2-D table: reviewers × units")
+    pairable = (~np.isnan(matrix)).sum(axis=0) >= 2
+    matrix = matrix[:, pairable]
+    values = np.unique(matrix[~np.isnan(matrix)])
+    if len(values) < 2:
+        return None
+    index = {v: i for i, v in enumerate(values)}
+    coincidence = np.zeros((len(values), len(values)))
+    for unit in matrix.T:
+        present = [index[v] for v in unit[~np.isnan(unit)]]
+        m = len(present)
+        counts = np.bincount(present, minlength=len(values)).astype(float)
+        # every ordered pair of different raters' values in this unit, weighted 1/(m − 1)
+        coincidence += (np.outer(counts, counts) - np.diag(counts)) / (m - 1)
+    marginals = coincidence.sum(axis=1)
+    total = marginals.sum()
+    delta = _distance(values, marginals, level)
+    observed = (coincidence * delta).sum() / total
+    expected = (np.outer(marginals, marginals) * delta).sum() / (total * (total - 1))
+    if expected == 0:
+        return None
+    return float(1.0 - observed / expected)
+
+
+def _distance(values: np.ndarray, marginals: np.ndarray, level: str) -> np.ndarray:
+    k = len(values)
+    if level == "nominal":
+        return 1.0 - np.eye(k)
+    if level == "interval":
+        return (values[:, None] - values[None, :]) ** 2
+    if level == "ordinal":
+        # δ²(c, k) = (Σ_{g=c..k} n_g − (n_c + n_k)/2)², over the ranks between c and k
+        cumulative = np.concatenate([[0.0], np.cumsum(marginals)])
+        i, j = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
+        low, high = np.minimum(i, j), np.maximum(i, j)
+        between = cumulative[high + 1] - cumulative[low]
+        return (between - (marginals[low] + marginals[high]) / 2.0) ** 2 * (i != j)
+    raise ValueError(f"unknown level {level!r}: nominal, ordinal or interval")
