@@ -14,6 +14,7 @@ from studio.webhooks.api import router as webhooks_router
 from audits.api import router as audits_router
 from audits.chat.api import router as chat_router
 from audits.evals.api import router as evals_router
+from audits.reviews.api import router as reviews_router
 
 api = NinjaAPI(
     title="Persona Studio API",
@@ -49,4 +50,5 @@ api.add_router("/config", config_router)
 api.add_router("/", audits_router)
 api.add_router("/", chat_router)
 api.add_router("/", evals_router)
+api.add_router("/", reviews_router)
 api.add_router("/webhooks", webhooks_router)

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "audits",
     "audits.chat",
     "audits.evals",
+    "audits.reviews",
     "training_jobs",
 ]
 

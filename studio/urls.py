@@ -26,6 +26,7 @@ org_patterns = [
     path("", include("audits.urls")),
     path("", include("audits.chat.urls")),
     path("", include("audits.evals.urls")),
+    path("", include("audits.reviews.urls")),
     path("webhooks/", include("studio.webhooks.urls")),
     path("", include("studio.safety.urls")),
 ]
