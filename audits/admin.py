@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from audits.models import Fingerprint
+from audits.models import AuditJob, Fingerprint, ProvocationResult
 from pipeline.admin import ReadOnly
 
 
@@ -9,3 +9,25 @@ class FingerprintAdmin(ReadOnly):
     list_display = ["public_id", "organization", "persona", "status", "engine", "scenarios", "created_at"]
     list_filter = ["status", "engine"]
     exclude = ["vector"]
+
+
+class ProvocationResultInline(admin.TabularInline):
+    model = ProvocationResult
+    fields = ["test_id", "category", "verdict", "reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+
+@admin.register(AuditJob)
+class AuditJobAdmin(ReadOnly):
+    list_display = ["public_id", "organization", "persona", "kind", "status", "engine", "done", "total", "pass_rate", "created_at"]
+    list_filter = ["kind", "status", "engine"]
+    inlines = [ProvocationResultInline]
+
+
+@admin.register(ProvocationResult)
+class ProvocationResultAdmin(ReadOnly):
+    list_display = ["job", "test_id", "category", "verdict"]
+    list_filter = ["verdict", "category"]

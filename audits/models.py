@@ -1,11 +1,138 @@
-"""Post-generation audits: the voice fingerprint (and, filled in by issue 5, the provocation suite)."""
+"""Post-generation audits: jobs with live progress, the voice fingerprint, and the provocation suite."""
 
 import uuid
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from personas.models import Persona, PersonaVersion
 from studio.models import Organization
+
+
+class AuditJobQuerySet(models.QuerySet):
+    def unfinished(self):
+        return self.filter(status__in=[AuditJob.Status.QUEUED, AuditJob.Status.RUNNING])
+
+    def stale(self, now=None):
+        """Jobs whose worker died: running without a heartbeat, or queued and never picked up."""
+        now = now or timezone.now()
+        silent = now - timedelta(seconds=settings.PIPELINE_STALE_AFTER_S)
+        never_started = now - timedelta(seconds=settings.PIPELINE_STALE_AFTER_S * QUEUED_STALE_FACTOR)
+        return self.filter(
+            models.Q(status=AuditJob.Status.RUNNING, heartbeat_at__lt=silent)
+            | models.Q(status=AuditJob.Status.QUEUED, heartbeat_at__lt=never_started)
+        )
+
+
+QUEUED_STALE_FACTOR = 12  # a queue may be busy: a queued job waits 12× the heartbeat limit before it is failed
+
+
+class AuditJob(models.Model):
+    """One post-generation job (fingerprint or provocation suite) of one persona version, with live progress.
+
+    A provocation job is also the suite run: its pass rates live here, its cases in `results`.
+    """
+
+    class Kind(models.TextChoices):
+        FINGERPRINT = "fingerprint"
+        PROVOCATIONS = "provocations"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        COMPLETED = "completed"
+        FAILED = "failed"
+
+    class Trigger(models.TextChoices):
+        GENERATION = "generation"
+        MANUAL = "manual"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="audit_jobs")
+    version = models.ForeignKey(PersonaVersion, on_delete=models.CASCADE, related_name="audit_jobs")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
+    engine = models.CharField(max_length=16, blank=True, help_text="'offline' or 'providers', set when it starts")
+    chat_model = models.CharField(max_length=200, blank=True, help_text="Answers in persona (mask_build's model)")
+    judge_model = models.CharField(max_length=200, blank=True, help_text="Provocations: the audit step's model")
+    total = models.PositiveIntegerField(default=0, help_text="LLM calls the job makes")
+    done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    # Provocation suite outcome: passes / (passes + fails); errors (a judge that never gave a valid verdict) apart.
+    passed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    pass_rate = models.FloatField(null=True, blank=True)
+    category_rates = models.JSONField(default=dict, blank=True)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+
+    objects = AuditJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"]), models.Index(fields=["persona", "kind", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job {self.public_id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.COMPLETED, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.COMPLETED:
+            return 100
+        return int(self.done * 100 / self.total) if self.total else 0
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.started_at and self.finished_at:
+            return int((self.finished_at - self.started_at).total_seconds() * 1000)
+        return None
+
+    def progress_payload(self) -> dict:
+        """What the `audit.progress` event carries (plain values: it crosses the channel layer)."""
+        return {
+            "job_id": str(self.public_id), "org_slug": self.organization.slug, "persona_id": str(self.persona.public_id),
+            "kind": str(self.kind), "version": self.version.number,
+            "status": str(self.status), "done": self.done, "total": self.total, "percent": self.percent,
+            "error": self.error[:300], "pass_rate": self.pass_rate,
+        }
+
+
+class ProvocationResult(models.Model):
+    """One test of a provocation suite run: the transcript and the judge's verdict."""
+
+    class Verdict(models.TextChoices):
+        PASS = "pass"
+        FAIL = "fail"
+        ERROR = "error"
+
+    job = models.ForeignKey(AuditJob, on_delete=models.CASCADE, related_name="results")
+    test_id = models.CharField(max_length=64)
+    category = models.CharField(max_length=32)
+    title = models.CharField(max_length=200)
+    criterion = models.TextField()
+    transcript = models.JSONField(default=list, help_text="[{role, content}] of the scripted turns and the persona's replies")
+    verdict = models.CharField(max_length=8, choices=Verdict.choices)
+    reason = models.TextField(blank=True)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.test_id}: {self.verdict}"
 
 
 class FingerprintQuerySet(models.QuerySet):
@@ -30,6 +157,7 @@ class Fingerprint(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="fingerprints")
     version = models.ForeignKey(PersonaVersion, on_delete=models.CASCADE, related_name="fingerprints")
+    job = models.OneToOneField(AuditJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="fingerprint")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     engine = models.CharField(max_length=16, default="providers", help_text="'offline' for the local hashed embedding")
     embedding_model = models.CharField(max_length=200, blank=True)

@@ -38,6 +38,7 @@ from functools import cached_property
 
 from pydantic import BaseModel, ValidationError
 
+from pipeline import offline_verdict
 from pipeline import offline_vocab as vocab
 from pipeline.constraints import chain_violations
 from pipeline.offline_audit import TRAITS, audit_persona, content_words, occupation_age_range, values_echoing, voice_energy
@@ -591,6 +592,16 @@ def offline_reply(messages: list[dict], model: str = "offline/studio", *, repeat
     `repeat` is how many times the caller has already sent these exact messages (the litellm handler
     counts them); it only matters to `[offline:invalid]`: the first reply is invalid, its retry valid.
     """
+    if offline_verdict.is_verdict_prompt(messages):  # the provocation suite's judge (audits.judging)
+        return offline_verdict.verdict_reply(messages)
+    if (user := _text(messages[-1].get("content")) if messages else "").startswith("### eval-judge:"):
+        from audits.evals.offline_judge import judge_reply  # the eval suite's judge (audits/evals/judge.py)
+
+        return judge_reply(user)
+    if user.startswith("### paired-judge"):
+        from audits.reviews.judge import offline_verdict as pair_verdict  # the reviews' pair judge
+
+        return pair_verdict(user)
     prompt = read_prompt(messages, repeat=repeat)
     if prompt is None:
         return chat_reply(messages)

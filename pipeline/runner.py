@@ -227,6 +227,22 @@ class RunExecution:
             "cost_usd": float(run.cost_usd), "version": number,
         }, status=run.status, finished_at=run.finished_at)
         transaction.on_commit(lambda: persona_generated.send(sender=Persona, persona=persona, version=version, status=persona.status))
+        transaction.on_commit(lambda: _emit_generated_webhook(run, persona, number))
+
+
+def _emit_generated_webhook(run: PipelineRun, persona: Persona, version: int) -> None:
+    """persona.generated / persona.flagged to the org's webhooks; a webhook failure never fails the run."""
+    from studio.webhooks.services import webhook_emit
+
+    event = "persona.generated" if run.status == RunStatus.READY else "persona.flagged"
+    data = {
+        "persona_id": str(persona.public_id), "name": persona.name, "status": persona.status, "version": version,
+        "run_id": str(run.public_id), "cost_usd": float(run.cost_usd),
+    }
+    try:
+        webhook_emit(organization=run.organization, event=event, data=data)
+    except Exception:
+        logger.exception("could not queue the %s webhook for run %s", event, run.public_id)
 
 
 def run_fail(run: PipelineRun, error: str) -> None:

@@ -187,6 +187,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ROUTES = {"training_jobs.*": {"queue": "gpu"}}
 # Periodic work: fail runs whose worker died. The embedded worker and `make worker` run beat in-process.
 CELERY_BEAT_SCHEDULE = {"reap-stale-runs": {"task": "pipeline.tasks.reap_runs", "schedule": 30.0}}
+CELERY_BEAT_SCHEDULE["reap-stale-audit-jobs"] = {"task": "audits.tasks.reap_audit_jobs", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Embedded worker threads inside the server process.
 EMBEDDED_WORKER_CONCURRENCY = int(os.environ.get("EMBEDDED_WORKER_CONCURRENCY", "4"))

@@ -13,6 +13,11 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from audits.chat.models import ChatSession
+from audits.evals.models import EvalCase, EvalRun
+from audits.reviews.models import ComparisonGeneration
+from audits.reviews.services import comparison_import_preview, comparisons_create
+from audits.services import audit_job_start
 from pipeline.runner import run_execute
 from pipeline.services import persona_generate
 from studio import services
@@ -20,6 +25,7 @@ from studio.config.presets import PRESETS
 from studio.config.services import config_snapshot_create
 from studio.api import api
 from studio.principal import Principal
+from studio.webhooks.services import webhook_endpoint_create, webhook_ping
 
 # Path parameters that name a tenant object (or the tenant itself): outsiders must get 404.
 OBJECT_PARAMS = re.compile(r"(^org_slug$|_id$)")
@@ -39,9 +45,14 @@ def victim(tenant, django_capture_on_commit_callbacks):
     services.credential_clear(organization=tenant.org, provider="anthropic")
     persona, run = persona_generate(principal=owner, brief="A tide-reader in Porto")
     run_execute(run.pk)
+    audit_job = audit_job_start(persona=persona, kind="provocations", version=persona.versions.get())  # stays queued
     services.credential_set(organization=tenant.org, provider="anthropic", api_key="sk-acme-secret-9999")
+    hook = webhook_endpoint_create(organization=tenant.org, url="https://93.184.216.34/acme-hook", events=["persona.generated"]).endpoint
+    hook_delivery = webhook_ping(endpoint=hook)  # stays pending: on-commit tasks do not run here
     values = {
         "org_slug": tenant.org.slug,
+        "endpoint_id": hook.public_id,
+        "delivery_id": hook_delivery.public_id,
         "workspace_id": tenant.org.workspaces.get().public_id,
         "member_id": tenant.membership("editor").public_id,
         "invitation_id": invitation.public_id,
@@ -50,15 +61,28 @@ def victim(tenant, django_capture_on_commit_callbacks):
         "token": "not-a-real-token",
         "persona_id": persona.public_id,
         "run_id": run.public_id,
+        "job_id": audit_job.public_id,
         "snapshot_id": snapshot.public_id,
         "layer": "soul",
         "key": "engine.pipeline.audit.max_retries",
         "name": next(iter(PRESETS)),
+        "session_id": ChatSession.objects.create(organization=tenant.org, persona=persona, version=persona.current_version, user=tenant.owner).public_id,
+        "comparison_id": comparisons_create(principal=owner, persona=persona, rows=[{
+            "prompt": "acme prompt", "text_a": "one", "text_b": "two", "source_a": "acme-source-a", "source_b": "acme-source-b"}])[0].public_id,
+        "import_id": comparison_import_preview(principal=owner, persona=persona, fmt="jsonl", content='{"prompt": "p"}').public_id,
+        "generation_id": ComparisonGeneration.objects.create(organization=tenant.org, persona=persona, version_a=1, version_b=2).public_id,
+        "fmt": "csv",
+        "case_id": EvalCase.objects.create(organization=tenant.org, persona=persona, layer="persona", title="acme case", turns=[
+            {"role": "user", "content": "acme prompt"}], check_rule={"kind": "structural", "first_person": True}).public_id,
+        "eval_run_id": EvalRun.objects.create(organization=tenant.org, persona=persona, version=persona.versions.get()).public_id,  # stays queued
     }
     # Markers of acme's data that must never show up in an outsider's response.
     values["_secrets"] = [
         tenant.org.slug, "owner@acme.test", "editor@acme.test", "newbie@acme.test", str(key.public_id), "9999",
         str(persona.public_id), str(run.public_id), str(snapshot.public_id), "A tide-reader in Porto",
+        "acme-hook", str(hook.public_id), str(hook_delivery.public_id),
+        "acme-source-a", "acme prompt", str(values["comparison_id"]), str(values["import_id"]), str(values["generation_id"]),
+        str(values["session_id"]), str(audit_job.public_id),
     ]
     return values
 

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from audits.chat import views
+
+urlpatterns = [
+    path("personas/<uuid:persona_id>/chat/", views.persona_chat, name="persona_chat"),
+    path("personas/<uuid:persona_id>/chat/send/", views.persona_chat_send, name="persona_chat_send"),
+]

@@ -1,1 +1,148 @@
-"""Models: filled in by this app's issue work."""
+"""Eval suites: a persona's own cases (the catalog's apply to every persona), runs and their trials."""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from personas.models import Persona, PersonaVersion
+from studio.models import Organization
+
+LAYER_CHOICES = [(layer, layer) for layer in ("floor", "protocol", "persona", "closure")]
+
+
+class EvalCase(models.Model):
+    """A case an editor wrote for one persona: turns ending with a user turn, and one check (checks.CaseSpec)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="eval_cases")
+    layer = models.CharField(max_length=16, choices=LAYER_CHOICES)
+    title = models.CharField(max_length=120)
+    turns = models.JSONField(help_text='[{"role": "user" | "assistant", "content": "..."}], ending with a user turn')
+    # "check" is the API's word; a model field may not shadow Model.check()
+    check_rule = models.JSONField(help_text="One check: judge, required_phrases, forbidden_phrases or structural")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["layer", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.layer}: {self.title}"
+
+    @property
+    def key(self) -> str:
+        return f"case:{self.public_id}"
+
+    def spec(self) -> dict:
+        return {"layer": self.layer, "title": self.title, "turns": self.turns, "check": self.check_rule}
+
+
+class EvalRunQuerySet(models.QuerySet):
+    def unfinished(self):
+        return self.filter(status__in=[EvalRun.Status.QUEUED, EvalRun.Status.RUNNING])
+
+    def fail_stale(self) -> int:
+        """Fail runs whose worker stopped reporting progress (killed, lost message): none stays running forever."""
+        stale_s = getattr(settings, "EVAL_RUN_STALE_S", 900)
+        cutoff = timezone.now() - timedelta(seconds=stale_s)
+        return self.unfinished().filter(updated_at__lt=cutoff).update(
+            status=EvalRun.Status.FAILED, finished_at=timezone.now(),
+            error=f"no progress for {stale_s // 60} minutes: the worker stopped; start the run again",
+        )
+
+
+class EvalRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        COMPLETED = "completed"
+        FAILED = "failed"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="eval_runs")
+    version = models.ForeignKey(PersonaVersion, on_delete=models.CASCADE, related_name="eval_runs")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    engine = models.CharField(max_length=16, default="providers", help_text="'offline' when the org has no LLM credentials")
+    config = models.JSONField(default=dict, help_text="The answer and judge models as resolved when the run started")
+    suite = models.JSONField(default=list, help_text="The cases as they were when the run started: [{key, layer, title, turns, check}]")
+    epochs = models.PositiveSmallIntegerField(default=3)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    results = models.JSONField(null=True, blank=True, help_text="Per layer: counts, rate, interval, threshold, met")
+    gate_passed = models.BooleanField(null=True, blank=True)
+    gate_reasons = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EvalRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["persona", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"eval run of {self.persona} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.COMPLETED, self.Status.FAILED)
+
+    @property
+    def progress_pct(self) -> int:
+        return round(100 * self.progress_done / self.progress_total) if self.progress_total else 0
+
+    @property
+    def seed(self) -> int:
+        """The bootstrap's seed: fixed per run, so its intervals are reproducible."""
+        return self.public_id.int % (2**32)
+
+    def layer_rows(self) -> list[dict]:
+        """The per-layer results in gate order (floor, protocol, persona, closure); [] until completed."""
+        results = self.results or {}
+        return [results[layer] for layer, _ in LAYER_CHOICES if layer in results]
+
+    def failing_cases(self) -> list[dict]:
+        """Cases with a failed or errored trial, worst first, each with those trials (reply and reason)."""
+        cases = {case["key"]: case for case in self.suite}
+        failing: dict[str, dict] = {}
+        for trial in self.trials.exclude(verdict=EvalTrial.Verdict.PASS).order_by("case_key", "epoch"):
+            case = cases.get(trial.case_key, {"title": trial.case_key})
+            entry = failing.setdefault(trial.case_key, {"key": trial.case_key, "layer": trial.layer, "title": case["title"],
+                                                        "fails": 0, "errors": 0, "trials": []})
+            entry["fails" if trial.verdict == EvalTrial.Verdict.FAIL else "errors"] += 1
+            entry["trials"].append({"epoch": trial.epoch, "verdict": trial.verdict, "reason": trial.reason, "reply": trial.reply})
+        order = {layer: i for i, (layer, _) in enumerate(LAYER_CHOICES)}
+        return sorted(failing.values(), key=lambda c: (order.get(c["layer"], 9), -c["fails"], -c["errors"], c["title"]))
+
+
+class EvalTrial(models.Model):
+    class Verdict(models.TextChoices):
+        PASS = "pass"
+        FAIL = "fail"
+        ERROR = "error"
+
+    run = models.ForeignKey(EvalRun, on_delete=models.CASCADE, related_name="trials")
+    case_key = models.CharField(max_length=80, help_text="catalog:<key> or case:<EvalCase public id>")
+    layer = models.CharField(max_length=16, choices=LAYER_CHOICES)
+    epoch = models.PositiveSmallIntegerField()
+    verdict = models.CharField(max_length=8, choices=Verdict.choices)
+    reason = models.TextField(blank=True)
+    reply = models.TextField(blank=True)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+
+    class Meta:
+        ordering = ["layer", "case_key", "epoch"]
+        constraints = [models.UniqueConstraint(fields=["run", "case_key", "epoch"], name="eval_trial_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.case_key} #{self.epoch}: {self.verdict}"

@@ -35,7 +35,7 @@ class SchemaError(ValueError):
 @dataclass(frozen=True)
 class KeySpec:
     key: str
-    kind: str  # bool | int | float | choice | model | models | weights | hf_repo
+    kind: str  # bool | int | float | choice | model | models | weights | hf_repo | word
     default: Any
     help: str
     minimum: float | None = None
@@ -174,9 +174,19 @@ def _validate_hf_repo(spec, value, check_model):
     return value
 
 
+WORD_RE = re.compile(r"^[^\W_]+(?:['-][^\W_]+)*$")
+
+
+def _validate_word(spec, value, check_model):
+    if not isinstance(value, str) or len(value) > 40 or not WORD_RE.match(value.strip()):
+        _fail(spec, "must be one word (letters or digits, at most 40 characters)")
+    return value.strip()
+
+
 _VALIDATORS = {
     "bool": _validate_bool, "int": _validate_int, "float": _validate_float, "choice": _validate_choice,
     "model": _validate_model, "models": _validate_models, "weights": _validate_weights, "hf_repo": _validate_hf_repo,
+    "word": _validate_word,
 }
 
 
@@ -258,12 +268,20 @@ def _engine_keys() -> list[KeySpec]:
             "warn: flag the drifting reply; block: withhold it (409).", choices=("warn", "block"),
         ),
         KeySpec(f"{p}.provocation.enabled", "bool", True, "Run the provocation suite after generation."),
+        KeySpec(
+            f"{p}.safety.safe_word", "word", "red",
+            "Said alone in a chat, it locks the speaker's persona routes in this org for 12 hours (safety floor).",
+        ),
     ]
 
 
 def _review_keys() -> list[KeySpec]:
     weights = {"in_character": 0.4, "protocol_adherent": 0.3, "closure_complete": 0.3}
-    return [KeySpec("reviews.axis_weights", "weights", weights, "How reviewer axis scores weigh into a rating (sum 1).")]
+    return [
+        KeySpec("reviews.axis_weights", "weights", weights, "How reviewer axis scores weigh into a rating (sum 1)."),
+        KeySpec("reviews.overlap", "int", 3, "Reviewers each paired output is assigned to.", 1, 20),
+        KeySpec("reviews.bootstrap_rounds", "int", 1000, "Bootstrap rounds for the Elo and Bradley–Terry intervals.", 10, 20_000),
+    ]
 
 
 def _training_keys() -> list[KeySpec]:

@@ -1,4 +1,35 @@
-"""The safety floor's enforcement (issue 5 point 3): implemented in this module."""
+"""The safety floor's enforcement at the routing layer, below every view (SPEC §3).
+
+For a principal with an active lockout in an org, EVERY route of that org is treated as a persona
+route and answers 423 with the lockout, except the fixed allow-list below. Deny by default, so a
+persona route added later is covered without anyone remembering to list it:
+
+- pages   /o/<slug>/…    everything but ALLOWED_ORG_PAGES (lockout summary, its limits, support);
+- API     /v1/…          everything but ALLOWED_API_PATHS; the org is the API key's, else the
+                         X-Studio-Org header, else the session's current org, else the user's only org;
+- any route of that org naming a locked chat session (a UUID in the path) is locked for every member.
+
+Routes outside an org (home, login, logout, invitations, static files) are never intercepted.
+WebSockets are guarded by studio/safety/asgi.py.
+"""
+
+import re
+import uuid
+
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+
+from studio.safety.models import Lockout
+from studio.safety.selectors import active_lockout
+
+ORG_PAGE = re.compile(r"^/o/(?P<slug>[-a-zA-Z0-9_]+)/(?P<rest>.*)$")
+ALLOWED_ORG_PAGES = frozenset({"lockout/", "lockout/limits/", "support/"})
+ALLOWED_API_PATHS = frozenset({"/v1/docs", "/v1/openapi.json"})
+UUID_IN_PATH = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+API_ORG_HEADER = "X-Studio-Org"
+SESSION_ORG_KEY = "current_org"
 
 
 class SafetyFloorMiddleware:
@@ -6,4 +37,78 @@ class SafetyFloorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        lockout = self.lockout_for(request)
+        if lockout is None:
+            return self.get_response(request)
+        if request.path.startswith("/v1/"):
+            return locked_json(lockout)
+        return locked_page(request, lockout)
+
+    def lockout_for(self, request) -> Lockout | None:
+        path = request.path
+        session_ids = [uuid.UUID(found) for found in UUID_IN_PATH.findall(path)]
+        if match := ORG_PAGE.match(path):
+            if match["rest"] in ALLOWED_ORG_PAGES:
+                return None
+            return active_lockout(organization=match["slug"], user=request.user, chat_session_ids=session_ids)
+        if path.startswith("/v1/") and path.rstrip("/") not in ALLOWED_API_PATHS:
+            return self.api_lockout(request, session_ids)
+        return None
+
+    def api_lockout(self, request, session_ids) -> Lockout | None:
+        from studio.services import api_key_authenticate  # the same lookup the API's auth does
+
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            api_key = api_key_authenticate(token.strip())
+            if api_key is None:
+                return None  # the API answers 401
+            return active_lockout(organization=api_key.organization, api_key=api_key, chat_session_ids=session_ids)
+        user = request.user
+        if not user.is_authenticated:
+            return None
+        slug = request.headers.get(API_ORG_HEADER) or request.session.get(SESSION_ORG_KEY) or _only_org_slug(user)
+        return active_lockout(organization=slug, user=user, chat_session_ids=session_ids) if slug else None
+
+
+def _only_org_slug(user) -> str | None:
+    slugs = list(user.memberships.values_list("organization__slug", flat=True)[:2])
+    return slugs[0] if len(slugs) == 1 else None
+
+
+def lockout_summary(lockout: Lockout) -> dict:
+    return {
+        "id": str(lockout.public_id),
+        "reason": lockout.reason,
+        "started_at": lockout.started_at.isoformat(),
+        "ends_at": lockout.ends_at.isoformat(),
+        "chat_session_id": str(lockout.chat_session_id) if lockout.chat_session_id else None,
+    }
+
+
+def lockout_detail(lockout: Lockout) -> str:
+    return (
+        f"safety lockout: persona routes in this organization are locked until {lockout.ends_at.isoformat()} "
+        f"({lockout.reason}); nothing can shorten or end it early"
+    )
+
+
+def _retry_after(lockout: Lockout) -> str:
+    return str(max(1, int((lockout.ends_at - timezone.now()).total_seconds())))
+
+
+def locked_json(lockout: Lockout) -> JsonResponse:
+    response = JsonResponse({"detail": lockout_detail(lockout), "lockout": lockout_summary(lockout)}, status=423)
+    response["Retry-After"] = _retry_after(lockout)
+    return response
+
+
+def locked_page(request, lockout: Lockout):
+    slug = lockout.organization.slug
+    response = render(
+        request, "safety/lockout.html", {"lockout": lockout, "lockout_org": lockout.organization, "intercepted": True}, status=423
+    )
+    response["Retry-After"] = _retry_after(lockout)
+    if request.headers.get("HX-Request"):
+        response["HX-Redirect"] = reverse("lockout_summary", args=[slug])  # leave the page, not just a fragment
+    return response

@@ -1,0 +1,179 @@
+"""Chat with a persona: the reply, its drift from the voice fingerprint, and the safe word.
+
+    turn = chat_send(principal=principal, persona=persona, message="How was the harbour today?")
+    turn.reply.content, turn.drift.score, turn.withheld
+
+The safe word (engine.pipeline.safety.safe_word) said on its own never reaches a model: it engages the
+safety floor's lockout (studio.safety) and raises SafeWordSaid (423).
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from audits.chat.drift import cosine_distance
+from audits.chat.models import ChatMessage, ChatSession
+from audits.models import Fingerprint
+from personas.models import Persona
+from personas.prompting import persona_system_prompt
+from pipeline.services import OFFLINE_MODEL
+from studio.access import get_in_org
+from studio.config.selectors import EffectiveTree, effective_tree
+from studio.errors import Conflict, Forbidden, Invalid, StudioError
+from studio.llm import gateway
+from studio.llm.gateway import LLMError, StepConfig
+from studio.principal import Principal
+from studio.safety.services import lockout_engage, said_safe_word
+from studio.services import org_has_llm_credentials
+
+MAX_MESSAGE = 8000
+CHAT_SCOPES = ("personas:write", "reviews:write")  # editors and reviewers chat; viewers read
+FINGERPRINT_NOT_READY = "fingerprint not ready"
+
+
+class SafeWordSaid(StudioError):
+    """The speaker's lockout is engaged; the message got no reply."""
+
+    status_code = 423
+
+    def __init__(self, lockout, session: ChatSession):
+        super().__init__(f"safe word received: this chat and your persona routes are locked until {lockout.ends_at.isoformat()}")
+        self.lockout = lockout
+        self.session = session
+
+
+class ChatFailed(StudioError):
+    status_code = 502
+
+
+@dataclass(frozen=True)
+class Drift:
+    score: float
+    threshold: float
+    action: str  # engine.pipeline.drift_detection.action_on_alert: warn | block
+    flagged: bool
+
+    @property
+    def withheld(self) -> bool:
+        return self.flagged and self.action == "block"
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    session: ChatSession
+    message: ChatMessage
+    reply: ChatMessage
+    drift: Drift | None  # None: not scored, reply.drift_note says why
+
+    @property
+    def withheld(self) -> bool:
+        return self.reply.blocked
+
+
+def clean_message(message) -> str:
+    if not isinstance(message, str):
+        raise Invalid("message must be text", field="message")
+    message = message.strip()
+    if not message:
+        raise Invalid("message must not be empty", field="message")
+    if len(message) > MAX_MESSAGE:
+        raise Invalid(f"message must be at most {MAX_MESSAGE} characters (got {len(message)})", field="message")
+    return message
+
+
+def require_chat_scope(principal: Principal) -> None:
+    if not any(principal.has_scope(scope) for scope in CHAT_SCOPES):
+        who = "this API key" if principal.api_key is not None else f"the {principal.role.value} role"
+        raise Forbidden(f"chatting needs the 'personas:write' or 'reviews:write' scope, which {who} does not have")
+
+
+def access_chat_session(principal: Principal, session_id) -> ChatSession:
+    """One of the principal's own chat sessions; 404 for anyone else's, in this org or another."""
+    sessions = ChatSession.objects.of_principal(principal).select_related("persona", "version")
+    return get_in_org(sessions, principal.organization, session_id, what="chat session")
+
+
+def chat_config(persona: Persona, tree: EffectiveTree) -> tuple[str, StepConfig]:
+    """(engine, config): the offline engine when the org has no credentials at all, else mask_build's models."""
+    if not org_has_llm_credentials(organization=persona.organization):
+        return ChatSession.Engine.OFFLINE, StepConfig(model=OFFLINE_MODEL)
+    return ChatSession.Engine.PROVIDERS, StepConfig.from_step(tree.step("mask_build"), json_mode=False)
+
+
+def embedding_model_for(fingerprint: Fingerprint, tree: EffectiveTree) -> str:
+    """The model the fingerprint was embedded with: a reply is only comparable in the same space."""
+    if fingerprint.embedding_model:
+        return fingerprint.embedding_model
+    return OFFLINE_MODEL if fingerprint.engine == "offline" else tree["engine.pipeline.fingerprint.embedding_model"]
+
+
+def drift_score(*, persona: Persona, text: str, tree: EffectiveTree) -> tuple[Drift | None, str, float]:
+    """(drift, why not scored, embedding cost) of a reply against the persona's latest ready fingerprint."""
+    fingerprint = Fingerprint.objects.latest_for(persona)
+    if fingerprint is None or not fingerprint.vector:
+        return None, FINGERPRINT_NOT_READY, 0.0
+    try:
+        vectors, cost = gateway.embed([text], embedding_model_for(fingerprint, tree), organization=persona.organization)
+        score = cosine_distance(vectors[0], fingerprint.vector)
+    except (LLMError, ValueError) as exc:
+        return None, f"drift not scored: {exc}"[:200], 0.0
+    threshold = float(tree["engine.pipeline.drift_detection.threshold"])
+    action = tree["engine.pipeline.drift_detection.action_on_alert"]
+    return Drift(round(score, 4), threshold, action, score > threshold), "", cost
+
+
+def _new_session(principal: Principal, persona: Persona, engine: str = ChatSession.Engine.PROVIDERS) -> ChatSession:
+    return ChatSession.objects.create(
+        organization=principal.organization, persona=persona, version=persona.current_version,
+        user=principal.user if principal.api_key is None else None, api_key=principal.api_key, engine=engine,
+    )
+
+
+def _engage_safety_floor(principal: Principal, persona: Persona, session: ChatSession | None, text: str):
+    with transaction.atomic():
+        session = session or _new_session(principal, persona)
+        ChatMessage.objects.create(session=session, role=ChatMessage.Role.USER, content=text)
+        who = {"api_key": principal.api_key} if principal.api_key is not None else {"user": principal.user}
+        lockout = lockout_engage(organization=principal.organization, chat_session_id=session.public_id, **who)
+    raise SafeWordSaid(lockout, session)
+
+
+def chat_send(*, principal: Principal, persona: Persona, message, session_id=None) -> ChatTurn:
+    """Answer `message` in persona and score the reply's drift. Nothing is stored when this raises, but the safe word."""
+    require_chat_scope(principal)
+    text = clean_message(message)
+    session = access_chat_session(principal, session_id) if session_id else None
+    if session is not None and session.persona_id != persona.pk:
+        raise Invalid("this chat session belongs to another persona", field="session_id")
+    tree = effective_tree(principal.organization, persona.workspace)
+    if said_safe_word(text, tree["engine.pipeline.safety.safe_word"]):
+        _engage_safety_floor(principal, persona, session, text)
+    version = (session.version if session else None) or persona.current_version
+    if version is None:
+        raise Conflict(f"this persona is {persona.status} and has no version to chat with yet", field="persona_id")
+    engine, config = chat_config(persona, tree)
+    history = session.transcript() if session else []
+    messages = [{"role": "system", "content": persona_system_prompt(version.layers)}, *history, {"role": "user", "content": text}]
+    try:
+        completion = gateway.complete(messages, config, organization=principal.organization)
+    except LLMError as exc:
+        raise ChatFailed(f"the persona could not answer: {exc}") from None
+    drift, note, embed_cost = drift_score(persona=persona, text=completion.text, tree=tree)
+    with transaction.atomic():
+        session = session or _new_session(principal, persona, engine)
+        user_message = ChatMessage.objects.create(session=session, role=ChatMessage.Role.USER, content=text)
+        reply = ChatMessage.objects.create(
+            session=session, role=ChatMessage.Role.ASSISTANT, content=completion.text, model=completion.model,
+            drift_score=drift.score if drift else None, drift_note=note, flagged=bool(drift and drift.flagged),
+            blocked=bool(drift and drift.withheld), prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens, cost_usd=completion.cost_usd + embed_cost,
+        )
+        session.save(update_fields=["updated_at"])
+    return ChatTurn(session, user_message, reply, drift)
+
+
+def chat_drift_scores(session: ChatSession) -> list[float]:
+    """The drift of each scored reply, in order (withheld ones included: they drifted)."""
+    return list(
+        session.messages.filter(role=ChatMessage.Role.ASSISTANT, drift_score__isnull=False).order_by("id").values_list("drift_score", flat=True)
+    )

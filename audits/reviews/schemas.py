@@ -1,0 +1,158 @@
+from datetime import datetime
+from uuid import UUID
+
+from ninja import Field, Schema
+
+
+class ComparisonIn(Schema):
+    persona_id: UUID
+    prompt_set: str | None = Field(None, description="name of the prompt set (default: 'default')")
+    prompt: str
+    text_a: str
+    text_b: str
+    source_a: str = Field(..., description="where text_a came from: 'persona v3', 'base', 'checkpoint 2'…; hidden from reviewers")
+    source_b: str
+
+
+class ComparisonBulkIn(Schema):
+    persona_id: UUID
+    prompt_set: str | None = None
+    items: list[dict] = Field(..., description="rows of {prompt, text_a, text_b, source_a, source_b[, prompt_id]}; all stored or none")
+
+
+class ComparisonOut(Schema):
+    id: UUID
+    persona_id: UUID
+    prompt_set: str
+    prompt: str
+    text_a: str
+    text_b: str
+    source_a: str
+    source_b: str
+    origin: str
+    votes: int
+    created_at: datetime
+
+
+class CreatedOut(Schema):
+    created: int
+    ids: list[UUID]
+
+
+class ImportIn(Schema):
+    persona_id: UUID
+    prompt_set: str | None = None
+    format: str = Field(..., description="csv or jsonl")
+    content: str = Field(..., description="the file's text: columns/keys prompt, text_a, text_b, source_a, source_b[, prompt_id]")
+
+
+class RowErrorOut(Schema):
+    row: int
+    field: str
+    message: str
+
+
+class ImportOut(Schema):
+    id: UUID
+    persona_id: UUID
+    prompt_set: str
+    format: str
+    status: str
+    row_count: int
+    valid_rows: int
+    errors: list[RowErrorOut]
+    preview: list[dict]
+    created_at: datetime
+
+
+class GenerationIn(Schema):
+    persona_id: UUID
+    prompt_set: str | None = None
+    prompts: list[str]
+    version_a: int
+    version_b: int
+    samples: int = Field(1, description="answers per prompt and version (1–10)")
+
+
+class GenerationOut(Schema):
+    id: UUID
+    persona_id: UUID
+    prompt_set: str
+    status: str
+    engine: str
+    prompts: int
+    samples: int
+    version_a: int
+    version_b: int
+    created: int
+    error: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class ProgressOut(Schema):
+    done: int
+    total: int
+
+
+class QueueItemOut(Schema):
+    comparison_id: UUID
+    prompt: str
+    a: str
+    b: str
+
+
+class QueueOut(Schema):
+    item: QueueItemOut | None
+    progress: ProgressOut
+
+
+class JudgmentIn(Schema):
+    choice: str = Field(..., description="A, B or tie: the side as shown to you by /review-queue/next")
+    scores: dict = Field(..., description="in_character, protocol_adherent, closure_complete: whole numbers 1–5")
+    comment: str = ""
+
+
+class JudgmentOut(Schema):
+    id: UUID
+    comparison_id: UUID
+    choice: str
+    scores: dict
+    weighted_score: float
+    weights: dict
+    sources: dict = Field(..., description="the source of A and of B as you saw them: revealed once your vote is in")
+    progress: ProgressOut
+
+
+class SkipOut(Schema):
+    comparison_id: UUID
+    skipped: bool
+    progress: ProgressOut
+
+
+class JudgeStartOut(Schema):
+    queued: int
+
+
+class ReviewerOut(Schema):
+    member_id: UUID
+    email: str
+    role: str
+
+
+class AgreementOut(Schema):
+    persona_id: UUID
+    prompt_set: str | None
+    votes: int
+    pairs: list[dict]
+    alpha: dict
+    reviewers: list[dict]
+
+
+class LeaderboardOut(Schema):
+    persona_id: UUID
+    kind: str
+    prompt_set: str | None
+    votes: int
+    rounds: int
+    entries: list[dict]

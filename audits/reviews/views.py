@@ -1,0 +1,228 @@
+"""Pages: the blind review queue (keyboard-driven), and per persona the leaderboards, agreement, reviewers,
+imports, generation, the LLM judge and exports."""
+
+from django.contrib import messages
+from django.db.models import Count, Q
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from audits.reviews import selectors, services
+from audits.reviews.models import Judgment
+from personas.access import access_persona
+from personas.models import Persona
+from studio.access import access_member
+from studio.config.schema import REVIEW_AXES
+from studio.errors import StudioError
+from studio.roles import Role
+from studio.views import org_page
+
+AXIS_KEYS = {"in_character": "qwert", "protocol_adherent": "asdfg", "closure_complete": "zxcvb"}
+
+
+def _card_context(request, *, revealed=None, error=None) -> dict:
+    assignment = services.queue_next(principal=request.principal) if request.principal.user else None
+    progress = services.queue_progress(principal=request.principal)
+    a, b = assignment.sides() if assignment else ("", "")
+    return {
+        "assignment": assignment, "text_a": a, "text_b": b, "progress": progress,
+        "position": progress["done"] + (1 if assignment else 0), "axes": [(axis, AXIS_KEYS[axis]) for axis in REVIEW_AXES],
+        "revealed": revealed, "error": error,
+    }
+
+
+@org_page
+@require_GET
+def review_queue(request):
+    request.principal.require_scope("reviews:write")
+    return render(request, "reviews/queue.html", _card_context(request))
+
+
+@org_page
+@require_POST
+def review_vote(request, comparison_id):
+    comparison = selectors.access_comparison(request.principal.organization, comparison_id)
+    scores = {axis: request.POST.get(axis) for axis in REVIEW_AXES}
+    try:
+        judgment = services.judgment_record(
+            principal=request.principal, comparison=comparison, choice=request.POST.get("choice", ""),
+            scores=scores, comment=request.POST.get("comment", ""),
+        )
+    except StudioError as exc:
+        if exc.status_code in (404, 403):
+            raise
+        context = _card_context(request, error=exc)
+        return render(request, "reviews/partials/card.html", context, status=exc.status_code)
+    source_a, source_b = judgment.assignment.shown_sources()
+    shown = judgment.choice if not judgment.assignment.flipped else {"a": "b", "b": "a", "tie": "tie"}[judgment.choice]
+    revealed = {"judgment": judgment, "choice": shown.upper() if shown != "tie" else "tie", "source_a": source_a, "source_b": source_b,
+                "prompt": comparison.prompt}
+    return _card(request, revealed=revealed)
+
+
+def _card(request, **extra):
+    template = "reviews/partials/card.html" if request.htmx else "reviews/queue.html"
+    return render(request, template, _card_context(request, **extra))
+
+
+@org_page
+@require_POST
+def review_skip(request, comparison_id):
+    comparison = selectors.access_comparison(request.principal.organization, comparison_id)
+    services.assignment_skip(principal=request.principal, comparison=comparison)
+    return _card(request)
+
+
+@org_page
+@require_GET
+def review_home(request):
+    org = request.principal.organization
+    personas = (
+        Persona.objects.filter(organization=org, comparisons__isnull=False)
+        .annotate(pairs=Count("comparisons", distinct=True),
+                  votes=Count("comparisons__judgments", filter=Q(comparisons__judgments__kind=Judgment.Kind.HUMAN), distinct=True))
+        .order_by("name")
+    )
+    others = Persona.objects.filter(organization=org, comparisons__isnull=True).exclude(current_version=None).order_by("name")
+    progress = services.queue_progress(principal=request.principal) if request.principal.has_scope("reviews:write") else None
+    return render(request, "reviews/home.html", {"personas": personas, "others": others, "progress": progress})
+
+
+def _persona_context(request, persona: Persona) -> dict:
+    prompt_set = request.GET.get("prompt_set", "")[:80] or None
+    human = selectors.leaderboard(persona, prompt_set=prompt_set, kind=Judgment.Kind.HUMAN)
+    judge = selectors.leaderboard(persona, prompt_set=prompt_set, kind=Judgment.Kind.JUDGE)
+    can_manage = request.principal.has_scope("personas:write")
+    context = {
+        "persona": persona, "prompt_set": prompt_set or "", "prompt_sets": selectors.prompt_sets(persona),
+        "human": human, "human_bars": selectors.interval_bars(human["entries"]),
+        "judge": judge, "judge_bars": selectors.interval_bars(judge["entries"]),
+        "agreement": selectors.agreement(persona, prompt_set=prompt_set), "weights": selectors.axis_weights(persona),
+        "can_manage": can_manage, "can_grant": request.principal.has_role(Role.ADMIN),
+        "reviewers": selectors.reviewers_of(persona), "versions": persona.versions.values_list("number", flat=True),
+    }
+    if context["can_grant"]:
+        granted = {m.pk for m in context["reviewers"]}
+        context["grantable"] = [m for m in persona.organization.memberships.select_related("user").order_by("user__email")
+                                if m.pk not in granted and m.has_role(Role.REVIEWER)]
+    if can_manage:
+        context["recent"] = selectors.comparisons_of(persona.organization, persona=persona, prompt_set=prompt_set)[:20]
+        context["generations"] = persona.comparison_generations.all()[:5]
+    return context
+
+
+@org_page
+@require_GET
+def review_persona(request, persona_id):
+    request.principal.require_scope("audits:read")
+    persona = access_persona(request.principal.organization, persona_id)
+    return render(request, "reviews/persona.html", _persona_context(request, persona))
+
+
+def _back(request, persona):
+    return redirect("review_persona", org_slug=request.principal.organization.slug, persona_id=persona.public_id)
+
+
+@org_page
+@require_POST
+def reviewer_grant(request, persona_id):
+    persona = access_persona(request.principal.organization, persona_id)
+    member = access_member(request.principal.organization, request.POST.get("member_id", ""))
+    services.reviewer_grant(actor=request.principal, persona=persona, member=member)
+    messages.success(request, f"{member.user.email} can now review {persona.display_name}'s pairs.")
+    return _back(request, persona)
+
+
+@org_page
+@require_POST
+def reviewer_revoke(request, persona_id, member_id):
+    persona = access_persona(request.principal.organization, persona_id)
+    member = access_member(request.principal.organization, member_id)
+    services.reviewer_revoke(actor=request.principal, persona=persona, member=member)
+    messages.success(request, f"{member.user.email} no longer reviews {persona.display_name}'s pairs.")
+    return _back(request, persona)
+
+
+@org_page
+@require_POST
+def import_upload(request, persona_id):
+    persona = access_persona(request.principal.organization, persona_id)
+    upload = request.FILES.get("file")
+    name = upload.name.lower() if upload else ""
+    fmt = request.POST.get("format") or ("csv" if name.endswith(".csv") else "jsonl")
+    try:
+        content = upload.read().decode("utf-8-sig") if upload else request.POST.get("content", "")
+    except UnicodeDecodeError:
+        messages.error(request, "the file is not UTF-8 text")
+        return _back(request, persona)
+    try:
+        imported = services.comparison_import_preview(
+            principal=request.principal, persona=persona, fmt=fmt, content=content, prompt_set=request.POST.get("prompt_set")
+        )
+    except StudioError as exc:
+        messages.error(request, exc.message)
+        return _back(request, persona)
+    return redirect("review_import", org_slug=request.principal.organization.slug, import_id=imported.public_id)
+
+
+@org_page
+@require_GET
+def import_preview(request, import_id):
+    request.principal.require_scope("personas:write")
+    imported = selectors.access_import(request.principal.organization, import_id)
+    return render(request, "reviews/import.html", {"imported": imported, "preview": imported.rows[:10]})
+
+
+@org_page
+@require_POST
+def import_confirm(request, import_id):
+    imported = selectors.access_import(request.principal.organization, import_id)
+    created = services.comparison_import_confirm(principal=request.principal, comparison_import=imported)
+    messages.success(request, f"{len(created)} comparisons stored.")
+    return _back(request, imported.persona)
+
+
+@org_page
+@require_POST
+def generation_start(request, persona_id):
+    persona = access_persona(request.principal.organization, persona_id)
+    prompts = [line.strip() for line in request.POST.get("prompts", "").splitlines() if line.strip()]
+    try:
+        generation = services.comparison_generation_start(
+            principal=request.principal, persona=persona, prompts=prompts, prompt_set=request.POST.get("prompt_set"),
+            version_a=_int(request.POST.get("version_a")), version_b=_int(request.POST.get("version_b")),
+            samples=_int(request.POST.get("samples")) or 1,
+        )
+        messages.success(request, f"Writing {len(prompts) * generation.samples} pairs ({generation.engine} engine).")
+    except StudioError as exc:
+        messages.error(request, exc.message)
+    return _back(request, persona)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@org_page
+@require_POST
+def judge_start(request, persona_id):
+    persona = access_persona(request.principal.organization, persona_id)
+    queued = services.judge_run_start(principal=request.principal, persona=persona, prompt_set=request.POST.get("prompt_set") or None)
+    messages.success(request, f"The LLM judge is reading {queued} pair(s) in both orders.")
+    return _back(request, persona)
+
+
+@org_page
+@require_GET
+def export(request, persona_id, fmt):
+    request.principal.require_scope("personas:write")
+    persona = access_persona(request.principal.organization, persona_id)
+    content, content_type, filename = selectors.export_file(
+        persona, fmt=fmt, prompt_set=request.GET.get("prompt_set") or None, kind=request.GET.get("kind") or None
+    )
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

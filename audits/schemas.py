@@ -1,0 +1,115 @@
+from datetime import datetime
+from uuid import UUID
+
+from ninja import Schema
+
+
+class AuditJobOut(Schema):
+    id: UUID
+    persona_id: UUID
+    version: int
+    kind: str
+    status: str
+    trigger: str
+    engine: str
+    chat_model: str
+    judge_model: str
+    total: int
+    done: int
+    percent: int
+    error: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class AuditJobStartOut(Schema):
+    job_id: UUID
+    kind: str
+    status: str
+    version: int
+
+
+class CategoryRateOut(Schema):
+    passed: int
+    failed: int
+    errors: int
+    pass_rate: float | None
+
+
+class ProvocationRunOut(Schema):
+    id: UUID
+    persona_id: UUID
+    version: int
+    status: str
+    engine: str
+    chat_model: str
+    judge_model: str
+    tests: int
+    passed: int
+    failed: int
+    errors: int
+    pass_rate: float | None
+    categories: dict[str, CategoryRateOut]
+    error: str
+    cost_usd: float
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class TurnOut(Schema):
+    role: str
+    content: str
+
+
+class ProvocationResultOut(Schema):
+    test_id: str
+    category: str
+    title: str
+    criterion: str
+    transcript: list[TurnOut]
+    verdict: str
+    reason: str
+
+
+class ProvocationRunDetailOut(ProvocationRunOut):
+    results: list[ProvocationResultOut]
+
+
+class FingerprintOut(Schema):
+    id: UUID
+    version: int
+    status: str
+    engine: str
+    chat_model: str
+    embedding_model: str
+    scenarios: int
+    dimensions: int | None
+    vector: list[float] | None = None
+    error: str
+    job_id: UUID | None
+    cost_usd: float
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class AuditAttemptOut(Schema):
+    run_id: UUID
+    attempt: int
+    status: str
+    model: str
+    scores: dict[str, float | None] | None
+    overall: float | None
+    passed: bool
+    threshold: float
+    notes: str
+    finished_at: datetime | None
+
+
+class PersonaAuditsOut(Schema):
+    persona_id: UUID
+    version: int | None
+    attempts: list[AuditAttemptOut]
+    fingerprint: FingerprintOut | None
+    provocations: ProvocationRunOut | None
+    active_jobs: list[AuditJobOut]

@@ -1,0 +1,93 @@
+"""The persona's Tests page: audit attempts, the voice fingerprint, provocation results, live job progress."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from audits.models import AuditJob
+from audits.provocations import CATEGORIES
+from audits.selectors import (
+    CRITERIA_LABELS,
+    access_audit_job,
+    active_jobs,
+    audit_attempts,
+    latest_fingerprint,
+    latest_provocation_run,
+    provocation_runs,
+)
+from audits.services import audit_job_start
+from personas.access import access_persona
+from studio.errors import StudioError
+from studio.views import org_page
+
+
+def _attempt_rows(persona) -> list[dict]:
+    rows = []
+    for attempt in audit_attempts(persona):
+        scores = attempt["scores"] or {}
+        bars = [{"label": CRITERIA_LABELS[k], "value": v or 0} for k, v in scores.items()]
+        bars.append({"label": "Overall", "value": attempt["overall"] or 0, "overall": True})
+        rows.append({**attempt, "bars": bars})
+    return rows
+
+
+def _category_bars(suite: AuditJob | None) -> list[dict]:
+    if suite is None or not suite.category_rates:
+        return []
+    order = {name: i for i, name in enumerate(CATEGORIES)}
+    bars = []
+    for name, bucket in sorted(suite.category_rates.items(), key=lambda kv: order.get(kv[0], len(order))):
+        rate = bucket.get("pass_rate")
+        bars.append({"name": name, "label": name.replace("_", " "), "rate": rate, "percent": round((rate or 0) * 100),
+                     "passed": bucket["passed"], "failed": bucket["failed"], "errors": bucket["errors"]})
+    return bars
+
+
+@org_page
+@require_GET
+def persona_tests(request, persona_id):
+    persona = access_persona(request.principal.organization, persona_id)
+    suite = latest_provocation_run(persona)
+    context = {
+        "persona": persona, "version": persona.current_version, "attempts": _attempt_rows(persona),
+        "fingerprint": latest_fingerprint(persona), "suite": suite, "category_bars": _category_bars(suite),
+        "results": list(suite.results.all()) if suite else [], "suite_runs": provocation_runs(persona, limit=10),
+        "jobs": [job.progress_payload() for job in active_jobs(persona)],
+        "can_start": request.principal.has_scope("personas:write"),
+    }
+    return render(request, "audits/tests.html", context)
+
+
+def _start(request, persona_id, kind: str):
+    persona = access_persona(request.principal.organization, persona_id)
+    request.principal.require_scope("personas:write")
+    try:
+        job = audit_job_start(persona=persona, kind=kind, user=request.user)
+    except StudioError as exc:
+        if not request.htmx:
+            messages.error(request, exc.message)
+            return redirect("persona_tests", request.principal.organization.slug, persona.public_id)
+        return render(request, "audits/partials/job_error.html", {"message": exc.message}, status=exc.status_code)
+    if not request.htmx:
+        return redirect("persona_tests", request.principal.organization.slug, persona.public_id)
+    return render(request, "audits/partials/job.html", {"job": job.progress_payload()}, status=202)
+
+
+@org_page
+@require_POST
+def persona_tests_provocations(request, persona_id):
+    return _start(request, persona_id, AuditJob.Kind.PROVOCATIONS)
+
+
+@org_page
+@require_POST
+def persona_tests_fingerprint(request, persona_id):
+    return _start(request, persona_id, AuditJob.Kind.FINGERPRINT)
+
+
+@org_page
+@require_GET
+def audit_job(request, job_id):
+    """One job's progress bar: what htmx polls when the WebSocket is not connected."""
+    job = access_audit_job(request.principal.organization, job_id)
+    return render(request, "audits/partials/job.html", {"job": job.progress_payload()})

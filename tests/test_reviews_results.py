@@ -1,0 +1,162 @@
+"""What votes become: agreement, leaderboards with intervals, exports (CSV, JSONL, DPO pairs); and the pages."""
+
+import csv
+import io
+import json
+from datetime import timedelta
+
+from django.utils import timezone
+
+from audits.reviews.models import Assignment, Judgment
+from tests.reviews_helpers import SCORES, add_reviewer, make_pairs, reviewer_api
+
+
+def _store_votes(pairs, votes: dict, axis_scores: dict | None = None):
+    """votes: reviewer user → list of choices in the pairs' own frame (None: no vote). Ten seconds per vote."""
+    for user, choices in votes.items():
+        for i, (comparison, choice) in enumerate(zip(pairs, choices)):
+            if choice is None:
+                continue
+            assignment = Assignment.objects.create(comparison=comparison, reviewer=user, flipped=False)
+            score = (axis_scores or {}).get(user, [3] * len(pairs))[i]
+            Judgment.objects.create(
+                organization=comparison.organization, comparison=comparison, assignment=assignment, reviewer=user, choice=choice,
+                in_character=score, protocol_adherent=3, closure_complete=3, weighted_score=3.0,
+                shown_at=timezone.now() - timedelta(seconds=10),
+            )
+
+
+def test_agreement_on_a_constructed_case(tenant, persona, owner_principal, owner_api):
+    pairs = make_pairs(owner_principal, persona, 4)
+    first, second, third = (add_reviewer(tenant, persona, f"r{i}@acme.test") for i in (1, 2, 3))
+    _store_votes(pairs, {first: ["a", "a", "b", "tie"], second: ["a", "b", "b", "tie"], third: ["b", None, None, None]},
+                 axis_scores={first: [5, 4, 3, 2], second: [5, 4, 3, 2], third: [1, 1, 1, 1]})
+    body = owner_api.get(f"/v1/personas/{persona.public_id}/reviews/agreement").json()
+    assert body["votes"] == 9
+    kappas = {(p["first"], p["second"]): p for p in body["pairs"]}
+    # r1 × r2 on 4 pairs: observed 3/4; chance (2·1 + 1·2 + 1·1)/16 = 5/16; κ = (12/16 − 5/16)/(11/16) = 7/11
+    assert kappas[("r1@acme.test", "r2@acme.test")]["common"] == 4
+    assert kappas[("r1@acme.test", "r2@acme.test")]["kappa"] == round(7 / 11, 3)
+    assert kappas[("r1@acme.test", "r3@acme.test")]["common"] == 1
+    assert body["alpha"]["protocol_adherent"] is None  # everyone gave 3: no variation, α undefined
+    assert body["alpha"]["in_character"] is not None and body["alpha"]["in_character"] < 1
+    table = {r["reviewer"]: r for r in body["reviewers"]}
+    # majority: pair 1 a (a, a, b), pair 2 none (a, b), pair 3 b, pair 4 tie
+    assert table["r1@acme.test"]["agreement"] == 1.0 and table["r2@acme.test"]["agreement"] == 1.0
+    assert table["r3@acme.test"]["agreement"] == 0.0  # the outlier shows
+    assert table["r1@acme.test"]["votes"] == 4 and table["r1@acme.test"]["ties"] == 1
+    assert 9.5 <= table["r1@acme.test"]["median_seconds"] <= 15
+
+
+def test_two_reviewers_in_full_agreement_have_kappa_and_alpha_of_one(tenant, persona, owner_principal, owner_api):
+    pairs = make_pairs(owner_principal, persona, 3)
+    first, second = (add_reviewer(tenant, persona, f"r{i}@acme.test") for i in (1, 2))
+    _store_votes(pairs, {first: ["a", "b", "tie"], second: ["a", "b", "tie"]}, axis_scores={first: [1, 3, 5], second: [1, 3, 5]})
+    body = owner_api.get(f"/v1/personas/{persona.public_id}/reviews/agreement").json()
+    assert body["pairs"][0]["kappa"] == 1.0 and body["alpha"]["in_character"] == 1.0
+
+
+def test_the_leaderboard_follows_the_votes_with_intervals_and_ranks(tenant, persona, owner_principal, owner_api):
+    strong = make_pairs(owner_principal, persona, 12, sources=("persona v1", "persona v2"))
+    even = make_pairs(owner_principal, persona, 6, sources=("persona v2", "base"), prompt_set="other")
+    voters = [add_reviewer(tenant, persona, f"r{i}@acme.test") for i in range(3)]
+    _store_votes(strong, {user: ["b"] * 12 for user in voters})  # v2 beats v1 every time
+    _store_votes(even, {voters[0]: ["a", "b", "tie", "a", "b", "tie"]})
+    board = owner_api.get(f"/v1/personas/{persona.public_id}/reviews/leaderboard").json()
+    assert board["votes"] == 42 and board["rounds"] == 1000
+    ranked = [e["source"] for e in board["entries"]]
+    assert ranked[0] == "persona v2" and ranked[-1] == "persona v1"
+    top, bottom = board["entries"][0], board["entries"][-1]
+    for entry in board["entries"]:
+        bt = entry["bradley_terry"]
+        assert bt["low"] <= bt["mean"] <= bt["high"] and bt["std"] > 0
+        assert entry["elo"]["low"] <= entry["elo"]["high"]
+    assert top["bradley_terry"]["rank"] == 1 and bottom["bradley_terry"]["rank"] > 1
+    assert top["bradley_terry"]["low"] > bottom["bradley_terry"]["high"]
+    # one prompt set only; fewer rounds from the config tree
+    from studio.config.services import config_set
+
+    config_set(actor=owner_principal, key="reviews.bootstrap_rounds", value=50)
+    other = owner_api.get(f"/v1/personas/{persona.public_id}/reviews/leaderboard?prompt_set=other").json()
+    assert other["votes"] == 6 and other["rounds"] == 50 and {e["source"] for e in other["entries"]} == {"persona v2", "base"}
+    assert all(e["bradley_terry"]["rank"] == 1 for e in other["entries"])  # even votes: overlapping intervals share rank 1
+    assert owner_api.get(f"/v1/personas/{persona.public_id}/reviews/leaderboard?kind=crowd").status_code == 422
+
+
+def test_exports_as_csv_jsonl_and_dpo_pairs_without_ties(tenant, persona, owner_principal, owner_api):
+    pairs = make_pairs(owner_principal, persona, 3)
+    first, second = (add_reviewer(tenant, persona, f"r{i}@acme.test") for i in (1, 2))
+    _store_votes(pairs, {first: ["a", "b", "tie"], second: ["a", "a", "tie"]})
+    url = f"/v1/personas/{persona.public_id}/reviews"
+    response = owner_api.get(f"{url}/judgments?format=csv")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert len(rows) == 6 and {r["winner"] for r in rows} == {"persona v1", "persona v2", ""}
+    assert rows[0]["in_character"] == "3" and rows[0]["reviewer"] == "r1@acme.test"
+    lines = [json.loads(line) for line in owner_api.get(f"{url}/judgments?format=jsonl").content.decode().splitlines()]
+    assert len(lines) == 6 and lines[0]["prompt"] == pairs[0].prompt and lines[0]["choice"] == "a"
+    dpo = [json.loads(line) for line in owner_api.get(f"{url}/dpo-pairs").content.decode().splitlines()]
+    # pair 1: a, a → chosen text_a; pair 2: b, a → no majority; pair 3: ties → left out
+    assert dpo == [{"prompt": pairs[0].prompt, "chosen": pairs[0].text_a, "rejected": pairs[0].text_b}]
+    assert owner_api.get(f"{url}/judgments?format=xml").status_code == 422
+    reviewer = reviewer_api(first)
+    assert reviewer.get(f"{url}/judgments?format=csv").status_code == 403  # exports show sources
+
+
+def test_an_outsider_gets_404_on_every_review_route(tenant, persona, owner_principal, outsider_tenant, api_for, client_for):
+    [comparison] = make_pairs(owner_principal, persona, 1, sources=("secret-src-a", "secret-src-b"))
+    outsider_api = api_for(outsider_tenant.org)
+    member = tenant.membership("reviewer")
+    for method, url in (
+        ("get", f"/v1/personas/{persona.public_id}/reviews/leaderboard"), ("get", f"/v1/personas/{persona.public_id}/reviews/agreement"),
+        ("get", f"/v1/personas/{persona.public_id}/reviews/dpo-pairs"), ("get", f"/v1/comparisons?persona_id={persona.public_id}"),
+        ("post", f"/v1/comparisons/{comparison.public_id}/skip"), ("put", f"/v1/personas/{persona.public_id}/reviews/reviewers/{member.public_id}"),
+    ):
+        response = getattr(outsider_api, method)(url)
+        assert response.status_code == 404, url
+        assert b"secret-src" not in response.content
+    vote = outsider_api.post(f"/v1/comparisons/{comparison.public_id}/judgments", json={"choice": "A", "scores": SCORES})
+    assert vote.status_code == 404
+    assert b"secret-src" not in outsider_api.get("/v1/comparisons").content
+    page = client_for(outsider_tenant.owner)
+    for url in (f"/o/acme/reviews/personas/{persona.public_id}/", "/o/acme/reviews/queue/", f"/o/globex/reviews/personas/{persona.public_id}/"):
+        assert page.get(url).status_code == 404, url
+    assert page.post(f"/o/globex/reviews/queue/{comparison.public_id}/vote/", {"choice": "a"}).status_code == 404
+
+
+def test_the_queue_page_hides_sources_until_the_vote_then_reveals_them(tenant, persona, owner_principal, client_for):
+    make_pairs(owner_principal, persona, 2, sources=("secret-src-a", "secret-src-b"))
+    user = add_reviewer(tenant, persona, "page@acme.test")
+    client = client_for(user)
+    page = client.get("/o/acme/reviews/queue/")
+    html = page.content.decode()
+    assert page.status_code == 200 and "secret-src" not in html
+    assert "Pair 1 of 2" in html and 'data-keys="qwert"' in html
+    assignment = Assignment.objects.get(reviewer=user)
+    form = {"choice": "a", **{k: str(v) for k, v in SCORES.items()}}
+    voted = client.post(f"/o/acme/reviews/queue/{assignment.comparison.public_id}/vote/", form, HTTP_HX_REQUEST="true")
+    html = voted.content.decode()
+    shown_a = "secret-src-b" if assignment.flipped else "secret-src-a"
+    assert voted.status_code == 200 and f'data-testid="revealed-a">{shown_a}<' in html
+    assert "Pair 2 of 2" in html
+    # the next pair is on the page, and only the revealed block names sources
+    assert html.count("secret-src") == 2
+    bad = client.post(f"/o/acme/reviews/queue/{Assignment.objects.exclude(pk=assignment.pk).get().comparison.public_id}/vote/",
+                      {**form, "in_character": "9"}, HTTP_HX_REQUEST="true")
+    assert bad.status_code == 422 and "in_character" in bad.content.decode()
+
+
+def test_the_persona_review_page_shows_leaderboard_agreement_and_lets_an_admin_grant(tenant, persona, owner_principal, client_for):
+    pairs = make_pairs(owner_principal, persona, 3)
+    user = add_reviewer(tenant, persona, "shown@acme.test")
+    _store_votes(pairs, {user: ["b", "b", "a"]})
+    admin = client_for(tenant.user("admin"))
+    page = admin.get(f"/o/acme/reviews/personas/{persona.public_id}/")
+    html = page.content.decode()
+    assert page.status_code == 200 and 'data-testid="leaderboard-human"' in html and "<svg" in html and "shown@acme.test" in html
+    editor_member = tenant.membership("editor")
+    assert admin.post(f"/o/acme/reviews/personas/{persona.public_id}/reviewers/", {"member_id": str(editor_member.public_id)}).status_code == 302
+    assert tenant.user("editor").has_perm("reviews.review_persona_pairs", persona.review_pool)
+    assert admin.get("/o/acme/reviews/").status_code == 200
+    export = admin.get(f"/o/acme/reviews/personas/{persona.public_id}/export/dpo/")
+    assert export.status_code == 200 and export.content.count(b"\n") == 3
