@@ -35,6 +35,7 @@ import random
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Callable
 
 from pydantic import BaseModel, ValidationError
 
@@ -585,6 +586,15 @@ def chat_reply(messages: list[dict]) -> str:
 
 # --- entry points ----------------------------------------------------------------------------------
 
+# Judge prompts of apps built on top of pipeline (audits.evals, audits.reviews): each registers the
+# prefix its judge prompt starts with and a reply function from its AppConfig.ready(), so the offline
+# engine can answer them without pipeline importing those apps (dependencies point one way).
+_JUDGES: dict[str, Callable[[str], str]] = {}
+
+
+def register_offline_judge(prefix: str, reply: Callable[[str], str]) -> None:
+    _JUDGES[prefix] = reply
+
 
 def offline_reply(messages: list[dict], model: str = "offline/studio", *, repeat: int = 0) -> str:
     """The offline engine's reply to chat messages: a step's JSON document, or an in-character chat line.
@@ -594,14 +604,10 @@ def offline_reply(messages: list[dict], model: str = "offline/studio", *, repeat
     """
     if offline_verdict.is_verdict_prompt(messages):  # the provocation suite's judge (audits.judging)
         return offline_verdict.verdict_reply(messages)
-    if (user := _text(messages[-1].get("content")) if messages else "").startswith("### eval-judge:"):
-        from audits.evals.offline_judge import judge_reply  # the eval suite's judge (audits/evals/judge.py)
-
-        return judge_reply(user)
-    if user.startswith("### paired-judge"):
-        from audits.reviews.judge import offline_verdict as pair_verdict  # the reviews' pair judge
-
-        return pair_verdict(user)
+    user = _text(messages[-1].get("content")) if messages else ""
+    for prefix, judge in _JUDGES.items():  # judges of the apps built on pipeline (eval suites, reviews)
+        if user.startswith(prefix):
+            return judge(user)
     prompt = read_prompt(messages, repeat=repeat)
     if prompt is None:
         return chat_reply(messages)

@@ -368,6 +368,13 @@ def credential_resolve(*, organization: Organization, provider: str) -> dict | N
     return hit[1]
 
 
+def credentials_cached(*, organization: Organization, providers) -> bool:
+    """Whether credential_resolve can answer for every one of `providers` without the database."""
+    cache = organization.__dict__.get(_RESOLVED, {})
+    now = time.monotonic()
+    return all(provider in cache and now - cache[provider][0] <= RESOLVED_TTL_S for provider in providers)
+
+
 def _resolve(organization: Organization, provider: str) -> dict | None:
     provider = _parse_provider(provider)
     credential = organization.credentials.filter(provider=provider).first()

@@ -5,3 +5,10 @@ class EvalsConfig(AppConfig):
     name = "audits.evals"
     label = "evals"
     verbose_name = "Audits: layered eval suites and the ship gate"
+
+    def ready(self):
+        from audits.evals.judge import MARKER
+        from audits.evals.offline_judge import judge_reply
+        from pipeline.offline import register_offline_judge
+
+        register_offline_judge(MARKER, judge_reply)

@@ -48,7 +48,7 @@ class EvalRunQuerySet(models.QuerySet):
 
     def fail_stale(self) -> int:
         """Fail runs whose worker stopped reporting progress (killed, lost message): none stays running forever."""
-        stale_s = getattr(settings, "EVAL_RUN_STALE_S", 900)
+        stale_s = settings.EVAL_RUN_STALE_S
         cutoff = timezone.now() - timedelta(seconds=stale_s)
         return self.unfinished().filter(updated_at__lt=cutoff).update(
             status=EvalRun.Status.FAILED, finished_at=timezone.now(),

@@ -5,3 +5,9 @@ class ReviewsConfig(AppConfig):
     name = "audits.reviews"
     label = "reviews"
     verbose_name = "Audits: reviewer comparisons and ratings"
+
+    def ready(self):
+        from audits.reviews.judge import JUDGE_MARKER, offline_verdict
+        from pipeline.offline import register_offline_judge
+
+        register_offline_judge(JUDGE_MARKER, offline_verdict)

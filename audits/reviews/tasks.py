@@ -1,15 +1,43 @@
 """Background work for reviews: the studio writing pairs, and the LLM judge. Tasks take ids."""
 
-from celery import shared_task
+import logging
+from datetime import timedelta
 
+from celery import shared_task
+from django.utils import timezone
+
+from audits.reviews.models import ComparisonGeneration
 from audits.reviews.services import comparison_generation_execute, judge_comparisons_execute
+
+logger = logging.getLogger(__name__)
+GENERATION_STALE_AFTER = timedelta(minutes=30)
+
+
+def _fail(generation_ids, error: str) -> int:
+    return ComparisonGeneration.objects.filter(
+        pk__in=generation_ids, status__in=[ComparisonGeneration.Status.QUEUED, ComparisonGeneration.Status.RUNNING]
+    ).update(status=ComparisonGeneration.Status.FAILED, error=error[:4000], finished_at=timezone.now())
 
 
 @shared_task
 def generate_comparisons(generation_id: int) -> None:
-    comparison_generation_execute(generation_id)
+    try:
+        comparison_generation_execute(generation_id)
+    except Exception as exc:  # a bug or an outage still ends the generation in a clear state
+        logger.exception("comparison generation %s failed", generation_id)
+        _fail([generation_id], f"internal error: {type(exc).__name__}: {exc}")
 
 
 @shared_task
 def judge_comparisons(persona_id: int, comparison_ids: list[int]) -> int:
     return judge_comparisons_execute(persona_id, comparison_ids)
+
+
+@shared_task
+def reap_comparison_generations() -> int:
+    """Fail generations whose worker died (beat): queued or running for longer than any real one takes."""
+    cutoff = timezone.now() - GENERATION_STALE_AFTER
+    stale = ComparisonGeneration.objects.filter(
+        status__in=[ComparisonGeneration.Status.QUEUED, ComparisonGeneration.Status.RUNNING], created_at__lt=cutoff
+    ).values_list("pk", flat=True)
+    return _fail(list(stale), "the worker stopped before the pairs were written; start the generation again")

@@ -207,8 +207,11 @@ def _routes(models, organization) -> list[Route]:
 
 
 async def _aroutes(models, organization) -> list[Route]:
-    if organization is None:  # environment only: no database
-        return _routes(models, organization)
+    from studio import services
+
+    providers = {provider for model in models for provider in _provider_candidates(model)}
+    if organization is None or services.credentials_cached(organization=organization, providers=providers):
+        return _routes(models, organization)  # no database needed: no hop to a sync thread
     return await sync_to_async(_routes)(models, organization)
 
 
