@@ -108,7 +108,9 @@ def eval_run_start(*, principal: Principal, persona: Persona, epochs: int | None
     principal.require_scope("personas:write")
     epochs = clean_epochs(epochs)
     with transaction.atomic():
-        persona = Persona.objects.select_for_update().select_related("organization", "workspace", "current_version").get(pk=persona.pk)
+        # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the current_version outer join.
+        persona = (Persona.objects.select_for_update(of=("self",)).select_related("organization", "workspace", "current_version")
+                   .get(pk=persona.pk))
         if persona.status == PersonaStatus.GENERATING:
             raise Conflict("this persona is still generating: evaluate it once the run has finished")
         if persona.current_version is None:
