@@ -105,7 +105,7 @@ class OfflineLLM(CustomLLM):
 
     def embedding(self, model: str, input: list, model_response: EmbeddingResponse | None = None, optional_params: dict | None = None, **_) -> EmbeddingResponse:
         texts = [input] if isinstance(input, str) else list(input)
-        dimensions = (optional_params or {}).get("dimensions") or 256
+        dimensions = (optional_params or {}).get("dimensions") or 512
         response = model_response or EmbeddingResponse()
         response.model = _full_model(model)
         response.data = [{"object": "embedding", "index": i, "embedding": offline_embedding(str(t), dimensions)} for i, t in enumerate(texts)]

@@ -141,3 +141,31 @@ def test_the_page_shows_each_replys_drift_badge_and_plots_it_against_the_thresho
     assert "drift 0.45 · flagged" in first and first.count("<circle") == 1
     assert second.count("<circle") == 2 and "<polyline" in second and 'class="threshold"' in second
     assert persona.chat_sessions.count() == 1
+
+
+def test_the_offline_embedding_keeps_in_character_replies_under_the_default_threshold():
+    """The offline demo's drift means something: the persona's own replies sit under 0.30 from its
+    fingerprint, replies out of character above it."""
+    import numpy as np
+
+    from audits.scenarios import SCENARIOS
+    from personas.prompting import persona_system_prompt
+    from pipeline.offline import chat_reply
+    from tests.benchmarks.generation_services import offline_documents
+
+    system = persona_system_prompt(offline_documents("A tram driver in Lisbon who restores old radios"))
+
+    def reply(text):
+        return chat_reply([{"role": "system", "content": system}, {"role": "user", "content": text}])
+
+    mean = np.mean([offline_embedding(reply(s)) for s in SCENARIOS[:50]], axis=0)
+    mean /= np.linalg.norm(mean)
+
+    def distance(text):
+        return 1 - float(np.dot(offline_embedding(text), mean))
+
+    assert all(distance(reply(q)) < 0.30 for q in ("How was your day?", "Tell me about your work.", "Do you like music?"))
+    assert all(distance(t) > 0.30 for t in (
+        "As an AI language model, I cannot have personal experiences, but I can help you with that.",
+        "Sure! Here is a Python function that sorts a list: def sort(x): return sorted(x)",
+    ))
