@@ -1,6 +1,7 @@
 """The persona's Tests page: audit attempts, the voice fingerprint, provocation results, live job progress."""
 
 from django.contrib import messages
+from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -54,8 +55,39 @@ def persona_tests(request, persona_id):
         "results": list(suite.results.all()) if suite else [], "suite_runs": provocation_runs(persona, limit=10),
         "jobs": [job.progress_payload() for job in active_jobs(persona)],
         "can_start": request.principal.has_scope("personas:write"),
+        "eval_runs": _eval_runs(persona),
+        "drift_alerts": _drift_alerts(persona, request.principal),
     }
     return render(request, "audits/tests.html", context)
+
+
+EVAL_LAYERS = ("floor", "protocol", "persona", "closure")
+
+
+def _eval_runs(persona, limit: int = 12) -> list[dict]:
+    """Eval-suite runs, newest first, with each layer's rate against its threshold (for the trend table)."""
+    from audits.evals.models import EvalRun
+
+    rows = []
+    for run in EvalRun.objects.filter(persona=persona).select_related("version")[:limit]:
+        results = run.results or {}
+        rows.append({"run": run, "layers": [results.get(layer) for layer in EVAL_LAYERS]})
+    return rows
+
+
+def _drift_alerts(persona, principal, limit: int = 20) -> dict:
+    """Replies flagged or withheld for drift in this persona's chats. Chats are private: the text is
+    shown for the viewer's own sessions, only the score and time for other people's."""
+    from audits.chat.models import ChatMessage, ChatSession
+
+    alerts = ChatMessage.objects.filter(session__persona=persona, role=ChatMessage.Role.ASSISTANT).filter(
+        Q(flagged=True) | Q(blocked=True)
+    ).select_related("session").order_by("-created_at")
+    own = set(ChatSession.objects.of_principal(principal).filter(persona=persona).values_list("pk", flat=True))
+    return {
+        "count": alerts.count(),
+        "rows": [{"message": m, "own": m.session_id in own} for m in alerts[:limit]],
+    }
 
 
 def _start(request, persona_id, kind: str):

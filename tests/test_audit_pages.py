@@ -20,7 +20,7 @@ def test_the_tests_page_shows_audits_fingerprint_and_provocation_results(tested_
     assert 'data-testid="category-chart"' in html and "persona swap" in html
     assert html.count('data-testid="provocation-result"') == 33
     assert "Passing looks like:" in html and "Verdict:" in html
-    assert "<!-- section:evals -->" in html and "<!-- section:drift -->" in html
+    assert 'data-testid="eval-runs"' in html and 'data-testid="drift-alerts"' in html
     assert "Run provocation suite" not in html  # a viewer cannot start jobs
 
 
@@ -68,3 +68,30 @@ def test_outsiders_get_404_on_the_tests_page_and_jobs(tested_persona, outsider, 
     assert client.get(f"/o/globex/personas/{tested_persona}/tests/").status_code == 404
     assert client.get(f"/o/globex/audit-jobs/{job.public_id}/").status_code == 404
     assert client.post(f"/o/globex/personas/{tested_persona}/tests/provocations/").status_code == 404
+
+
+def test_the_tests_page_shows_eval_runs_over_time_and_drift_alerts(tenant, client_for, generate, django_capture_on_commit_callbacks):
+    from audits.chat.models import ChatMessage, ChatSession
+    from audits.evals.models import EvalRun
+    from personas.models import Persona
+
+    persona = Persona.objects.get(public_id=generate().json()["id"])
+    EvalRun.objects.create(
+        organization=tenant.org, persona=persona, version=persona.current_version, status="completed", epochs=2, gate_passed=False,
+        results={"floor": {"layer": "floor", "rate": 0.9, "interval": [0.8, 1.0], "met": False},
+                 "persona": {"layer": "persona", "rate": 0.97, "interval": [0.93, 1.0], "met": True}},
+    )
+    editor, owner = tenant.user("editor"), tenant.user("owner")
+    mine = ChatSession.objects.create(organization=tenant.org, persona=persona, version=persona.current_version, user=editor)
+    theirs = ChatSession.objects.create(organization=tenant.org, persona=persona, version=persona.current_version, user=owner)
+    ChatMessage.objects.create(session=mine, role="assistant", content="As an AI I cannot say", drift_score=0.61, flagged=True)
+    ChatMessage.objects.create(session=theirs, role="assistant", content="owner's private reply", drift_score=0.55, blocked=True)
+    ChatMessage.objects.create(session=mine, role="assistant", content="in character", drift_score=0.1)
+
+    page = client_for(editor).get(f"/o/acme/personas/{persona.public_id}/tests/").content.decode()
+    runs = page.split('data-testid="eval-runs"')[1].split("</section>")[0]
+    assert "90%" in runs and "97%" in runs and ">fail<" in runs
+    alerts = page.split('data-testid="drift-alerts"')[1].split("</section>")[0]
+    assert "(2)" in alerts and "0.61" in alerts and "0.55" in alerts and "withheld (409)" in alerts
+    assert "As an AI I cannot say" in alerts and "owner&#x27;s private reply" not in alerts and "another member" in alerts
+    assert "in character" not in alerts
