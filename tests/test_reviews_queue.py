@@ -154,3 +154,18 @@ def test_time_per_vote_is_measured_from_when_the_pair_was_shown(tenant, persona,
     vote(api)
     judgment = Judgment.objects.get()
     assert judgment.shown_at is not None and judgment.seconds >= 0
+
+
+def test_the_vote_form_also_works_without_htmx(tenant, persona, owner_principal, client_for):
+    """A key pressed before htmx has taken over the form, or no JavaScript at all: a plain POST still votes."""
+    from tests.conftest import login_client
+
+    make_pairs(owner_principal, persona, 1)
+    user = add_reviewer(tenant, persona, "plain@acme.test")
+    client = login_client(user)
+    page = client.get("/o/acme/reviews/queue/").content.decode()
+    assert 'method="post"' in page and "csrfmiddlewaretoken" in page
+    comparison = Assignment.objects.get(reviewer=user).comparison
+    response = client.post(f"/o/acme/reviews/queue/{comparison.public_id}/vote/", {"choice": "tie", **{k: str(v) for k, v in SCORES.items()}})
+    assert response.status_code == 200 and 'data-testid="revealed"' in response.content.decode()
+    assert Judgment.objects.filter(reviewer=user).count() == 1

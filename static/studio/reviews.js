@@ -1,4 +1,10 @@
 // Review queue keys: 1/2/3 pick A/B/tie; q–t, a–g, z–b score the three axes 1–5; Enter submits; n skips.
+// A key pressed right after a swap may reach a form htmx has not processed yet (it does so on settle):
+// process it first, so the vote goes out as an htmx request (the forms also post without htmx).
+function submit(form) {
+  if (window.htmx) window.htmx.process(form);
+  form.requestSubmit();
+}
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   const form = document.getElementById("vote-form");
@@ -13,9 +19,9 @@ document.addEventListener("keydown", (event) => {
   if (choice) {
     form.querySelector(`input[name=choice][value=${choice}]`).checked = true;
   } else if (key === "enter") {
-    form.requestSubmit();
+    submit(form);
   } else if (key === "n") {
-    document.getElementById("skip-form").requestSubmit();
+    submit(document.getElementById("skip-form"));
   } else {
     for (const fieldset of form.querySelectorAll("fieldset[data-axis]")) {
       const score = fieldset.dataset.keys.indexOf(key);

@@ -16,6 +16,7 @@ WebSockets are guarded by studio/safety/asgi.py.
 import re
 import uuid
 
+from django.core.validators import slug_re
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -68,7 +69,9 @@ class SafetyFloorMiddleware:
         if not user.is_authenticated:
             return None
         slug = request.headers.get(API_ORG_HEADER) or request.session.get(SESSION_ORG_KEY) or _only_org_slug(user)
-        return active_lockout(organization=slug, user=user, chat_session_ids=session_ids) if slug else None
+        if not slug or not slug_re.match(slug):
+            return None  # no org, or a header that cannot name one (the API answers 404)
+        return active_lockout(organization=slug, user=user, chat_session_ids=session_ids)
 
 
 def _only_org_slug(user) -> str | None:
