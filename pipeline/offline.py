@@ -557,11 +557,12 @@ def persona_from_system(system: str) -> dict:
     return persona
 
 
-def chat_reply(messages: list[dict]) -> str:
+def chat_reply(messages: list[dict], seed: int | None = None) -> str:
+    """An in-character line; the same messages give the same reply unless the caller's sampling seed differs."""
     system = "\n".join(_text(m.get("content")) for m in messages if m.get("role") == "system")
     user = next((_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
     persona = persona_from_system(system)
-    rng = random.Random(stable_seed("chat", [(m.get("role"), _text(m.get("content"))) for m in messages]))
+    rng = random.Random(stable_seed("chat", [(m.get("role"), _text(m.get("content"))) for m in messages], *([seed] if seed is not None else [])))
     energy = persona["extraversion"]
     if energy is None:
         energy = voice_energy(persona["tone"])[0]
@@ -596,7 +597,7 @@ def register_offline_judge(prefix: str, reply: Callable[[str], str]) -> None:
     _JUDGES[prefix] = reply
 
 
-def offline_reply(messages: list[dict], model: str = "offline/studio", *, repeat: int = 0) -> str:
+def offline_reply(messages: list[dict], model: str = "offline/studio", *, repeat: int = 0, seed: int | None = None) -> str:
     """The offline engine's reply to chat messages: a step's JSON document, or an in-character chat line.
 
     `repeat` is how many times the caller has already sent these exact messages (the litellm handler
@@ -610,7 +611,7 @@ def offline_reply(messages: list[dict], model: str = "offline/studio", *, repeat
             return judge(user)
     prompt = read_prompt(messages, repeat=repeat)
     if prompt is None:
-        return chat_reply(messages)
+        return chat_reply(messages, seed=seed)
     draft = Draft(prompt)
     document = MAKERS[prompt.step](draft, draft.rng(prompt.step))
     text = json.dumps(document, ensure_ascii=False)

@@ -26,7 +26,7 @@ REMEMBERED_PROMPTS = 4096
 
 
 def _reply(model: str, messages: list, optional_params: dict | None, repeat: int) -> tuple[str, Usage]:
-    text = offline_reply(messages, model=model, repeat=repeat)
+    text = offline_reply(messages, model=model, repeat=repeat, seed=(optional_params or {}).get("seed"))
     stops = (optional_params or {}).get("stop") or ()
     for stop in [stops] if isinstance(stops, str) else stops:
         if stop and stop in text:

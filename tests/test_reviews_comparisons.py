@@ -74,6 +74,8 @@ def test_the_studio_writes_pairs_from_two_persona_versions(owner_api, persona, d
     assert pairs.count() == 4
     assert {(c.source_a.label, c.source_b.label) for c in pairs} == {("persona v1", "persona v2")}
     assert all(c.text_a and c.text_b for c in pairs)
+    for prompt in payload["prompts"]:  # the K samples of a prompt are different draws (their seeds differ)
+        assert len({c.text_a for c in pairs.filter(prompt=prompt)}) == 2
     bad = owner_api.post("/v1/comparisons/generations", json={**payload, "version_b": 9})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["version_b"]
 

@@ -8,6 +8,7 @@ import io
 import json
 import random
 import unicodedata
+from dataclasses import replace
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -451,7 +452,11 @@ def comparison_generation_execute(generation_id: int) -> None:
     config = _config(persona, "mask_build", json_mode=False)
     systems = [persona_system_prompt(versions[n].layers) for n in (generation.version_a, generation.version_b)]
     asks = [(p, k) for p in generation.prompts for k in range(generation.samples)]
-    requests = [([{"role": "system", "content": s}, {"role": "user", "content": p}], config) for p, _ in asks for s in systems]
+    # each sample of a prompt is its own draw: the sample number is the sampling seed (both sources share it)
+    requests = [
+        ([{"role": "system", "content": s}, {"role": "user", "content": p}], replace(config, seed=k))
+        for p, k in asks for s in systems
+    ]
     results = _batch(requests, persona.organization)
     rows, failures = [], []
     for i, (prompt, _) in enumerate(asks):

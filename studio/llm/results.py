@@ -36,6 +36,7 @@ class StepConfig:
     stop: tuple[str, ...] = ()
     timeout_s: float = 60.0
     json_mode: bool = False  # ask for a JSON object (response_format) where the provider supports it
+    seed: int | None = None  # sampling seed: K samples of one prompt differ by seed (dropped where unsupported)
 
     def __post_init__(self):
         if not self.model:
@@ -47,7 +48,7 @@ class StepConfig:
     @classmethod
     def from_step(cls, step: dict, **overrides) -> "StepConfig":
         """From `effective_tree(org, ws).step(name)`: {model, temperature, max_tokens, fallbacks, enabled}."""
-        known = {"model", "temperature", "max_tokens", "fallbacks", "stop", "timeout_s", "json_mode"}
+        known = {"model", "temperature", "max_tokens", "fallbacks", "stop", "timeout_s", "json_mode", "seed"}
         values = {key: value for key, value in step.items() if key in known and value is not None}
         return cls(**{**values, **overrides})
 
