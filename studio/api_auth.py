@@ -18,7 +18,8 @@ SESSION_ORG_KEY = "current_org"
 
 class ApiKeyAuth(HttpBearer):
     def authenticate(self, request, token):
-        api_key = api_key_authenticate(token)
+        looked_up = getattr(request, "authenticated_api_key", None)  # by the safety middleware, same request
+        api_key = looked_up[1] if looked_up and looked_up[0] == token else api_key_authenticate(token)
         if api_key is None:
             # A presented but wrong or revoked key is a 401, whatever other auth might apply.
             raise AuthenticationError(401, "invalid or revoked API key")

@@ -62,6 +62,7 @@ class SafetyFloorMiddleware:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             api_key = api_key_authenticate(token.strip())
+            request.authenticated_api_key = (token.strip(), api_key)  # the API's auth reuses this lookup
             if api_key is None:
                 return None  # the API answers 401
             return active_lockout(organization=api_key.organization, api_key=api_key, chat_session_ids=session_ids)

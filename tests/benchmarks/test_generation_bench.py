@@ -278,6 +278,9 @@ class Services:
             "SECRET_KEY": "studio-benchmark-secret-key-not-for-production-000000",
             "STUDIO_VAR_DIR": str(self.tmp), "DJANGO_SETTINGS_MODULE": "studio.settings", "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
+            # (b) measures generation: the post-generation audit jobs (fingerprint, provocations: ~130 calls
+            # a persona) would share the worker and the provider with it
+            "POST_GENERATION_JOBS": "0",
         }
 
     def _sql(self, statement: str) -> None:
