@@ -70,6 +70,7 @@ def test_the_studio_writes_pairs_from_two_persona_versions(owner_api, persona, d
     assert response.status_code == 202 and response.json()["engine"] == "offline"
     generation = owner_api.get(f"/v1/comparisons/generations/{response.json()['id']}").json()
     assert generation["status"] == "completed" and generation["created"] == 4, generation
+    assert generation["calls_done"] == generation["calls_total"] == 8  # 2 prompts × 2 samples × 2 versions
     pairs = Comparison.objects.filter(persona=persona, prompt_set="smoke", origin="generated")
     assert pairs.count() == 4
     assert {(c.source_a.label, c.source_b.label) for c in pairs} == {("persona v1", "persona v2")}
@@ -102,3 +103,19 @@ def test_the_judges_two_order_rule():
     assert combine("A", "A") == "tie" and combine("tie", "B") == "tie"  # position bias or doubt: a tie
     messages = judge_messages(persona_system="You are Ada.", prompt="Hi", first="short", second="a much longer and richer reply")
     assert parse_verdict(offline_verdict(messages[-1]["content"])).winner == "B"
+
+
+def test_a_running_generation_shows_a_progress_bar_the_page_polls(tenant, persona, owner_principal, client_for):
+    from audits.reviews.models import ComparisonGeneration
+
+    running = ComparisonGeneration.objects.create(
+        organization=tenant.org, persona=persona, prompts=["a", "b"], version_a=1, version_b=2, status="running",
+        calls_done=64, calls_total=200,
+    )
+    client = client_for(tenant.user("owner"))
+    fragment = client.get(f"/o/acme/reviews/generations/{running.public_id}/").content.decode()
+    assert '<progress max="200" value="64"' in fragment and 'hx-trigger="every 1s"' in fragment
+    running.status, running.created_count = "completed", 2
+    running.save()
+    fragment = client.get(f"/o/acme/reviews/generations/{running.public_id}/").content.decode()
+    assert "<progress" not in fragment and "hx-trigger" not in fragment and "2 pairs" in fragment

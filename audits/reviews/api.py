@@ -59,7 +59,7 @@ def generation_out(g: ComparisonGeneration) -> dict:
     return {
         "id": g.public_id, "persona_id": g.persona.public_id, "prompt_set": g.prompt_set, "status": g.status,
         "engine": g.engine, "prompts": len(g.prompts), "samples": g.samples, "version_a": g.version_a,
-        "version_b": g.version_b, "created": g.created_count, "error": g.error, "created_at": g.created_at,
+        "version_b": g.version_b, "created": g.created_count, "calls_done": g.calls_done, "calls_total": g.calls_total, "error": g.error, "created_at": g.created_at,
         "finished_at": g.finished_at,
     }
 

@@ -202,6 +202,8 @@ class ComparisonGeneration(models.Model):
     engine = models.CharField(max_length=16, default="offline")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     created_count = models.PositiveIntegerField(default=0)
+    calls_done = models.PositiveIntegerField(default=0)
+    calls_total = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -209,6 +211,14 @@ class ComparisonGeneration(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.COMPLETED, self.Status.FAILED)
+
+    @property
+    def progress_pct(self) -> int:
+        return round(100 * self.calls_done / self.calls_total) if self.calls_total else 0
 
     def __str__(self) -> str:
         return f"v{self.version_a} vs v{self.version_b} × {len(self.prompts)} prompts ({self.status})"

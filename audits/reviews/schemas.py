@@ -85,6 +85,8 @@ class GenerationOut(Schema):
     version_a: int
     version_b: int
     created: int
+    calls_done: int
+    calls_total: int
     error: str
     created_at: datetime
     finished_at: datetime | None

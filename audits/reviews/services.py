@@ -437,6 +437,9 @@ def _batch(requests, organization, parse=None) -> list:
     return async_to_sync(abatch)(requests, organization=organization, parse=parse)
 
 
+GENERATION_CHUNK = 64  # calls per batch (the gateway's default concurrency); progress is saved between batches
+
+
 def comparison_generation_execute(generation_id: int) -> None:
     """Answer every prompt with both versions, `samples` times; pairs whose two answers both came back are stored."""
     from personas.prompting import persona_system_prompt
@@ -457,7 +460,13 @@ def comparison_generation_execute(generation_id: int) -> None:
         ([{"role": "system", "content": s}, {"role": "user", "content": p}], replace(config, seed=k))
         for p, k in asks for s in systems
     ]
-    results = _batch(requests, persona.organization)
+    generation.calls_total = len(requests)
+    generation.save(update_fields=["calls_total"])
+    results = []
+    for start in range(0, len(requests), GENERATION_CHUNK):  # in chunks, so the page can show progress
+        results += _batch(requests[start:start + GENERATION_CHUNK], persona.organization)
+        generation.calls_done = len(results)
+        generation.save(update_fields=["calls_done"])
     rows, failures = [], []
     for i, (prompt, _) in enumerate(asks):
         first, second = results[2 * i], results[2 * i + 1]

@@ -13,6 +13,7 @@ urlpatterns = [
     path("reviews/personas/<uuid:persona_id>/imports/", views.import_upload, name="review_import_upload"),
     path("reviews/personas/<uuid:persona_id>/generate/", views.generation_start, name="review_generate"),
     path("reviews/personas/<uuid:persona_id>/judge/", views.judge_start, name="review_judge"),
+    path("reviews/generations/<uuid:generation_id>/", views.generation_progress, name="review_generation"),
     path("reviews/personas/<uuid:persona_id>/export/<slug:fmt>/", views.export, name="review_export"),
     path("reviews/imports/<uuid:import_id>/", views.import_preview, name="review_import"),
     path("reviews/imports/<uuid:import_id>/confirm/", views.import_confirm, name="review_import_confirm"),

@@ -75,6 +75,14 @@ def review_skip(request, comparison_id):
 
 @org_page
 @require_GET
+def generation_progress(request, generation_id):
+    """The progress fragment of a generation the page polls until it is finished."""
+    generation = selectors.access_generation(request.principal.organization, generation_id)
+    return render(request, "reviews/partials/generation.html", {"g": generation})
+
+
+@org_page
+@require_GET
 def review_home(request):
     org = request.principal.organization
     personas = (
