@@ -8,11 +8,7 @@ Run: STUDIO_BENCHMARKS=1 .venv/bin/python -m pytest tests/benchmarks/test_audits
 """
 
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -20,6 +16,7 @@ from audits.models import AuditJob
 from audits.provocations import calls_per_suite
 from audits.services import audit_job_execute, audit_job_start
 from personas.models import Persona
+from tests.benchmarks.conftest import provider_process
 from tests.generation_helpers import use_test_server
 
 LATENCY = 0.1
@@ -28,17 +25,8 @@ ROUNDS = 3
 
 @pytest.fixture
 def provider_server():
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.benchmarks.generation_services", "llm-server", "--latency", str(LATENCY)],
-        cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        url = process.stdout.readline().strip()
-        assert url.startswith("http"), "the test server did not start"
-        yield SimpleNamespace(url=url)
-    finally:
-        process.terminate()
-        process.wait(10)
+    with provider_process(LATENCY) as server:
+        yield server
 
 
 def _suite_seconds(persona: Persona) -> float:

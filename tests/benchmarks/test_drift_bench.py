@@ -10,11 +10,7 @@ Run: STUDIO_BENCHMARKS=1 .venv/bin/python -m pytest tests/benchmarks/test_drift_
 """
 
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -24,6 +20,7 @@ from audits.models import Fingerprint
 from personas.models import Persona
 from studio.llm import gateway
 from studio.principal import Principal
+from tests.benchmarks.conftest import provider_process
 from tests.generation_helpers import use_test_server
 
 LATENCY = 0.1
@@ -35,17 +32,8 @@ DIMENSIONS = 8  # the test server's embedding size
 
 @pytest.fixture
 def llm_process():
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.benchmarks.generation_services", "llm-server", "--latency", str(LATENCY)],
-        cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        url = process.stdout.readline().strip()
-        assert url.startswith("http"), "the test server did not start"
-        yield SimpleNamespace(url=url)
-    finally:
-        process.terminate()
-        process.wait(10)
+    with provider_process(LATENCY) as server:
+        yield server
 
 
 def _cosine_us(dims: int, repeat: int = 1000) -> float:

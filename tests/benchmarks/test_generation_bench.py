@@ -36,7 +36,6 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
-from types import SimpleNamespace
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -47,6 +46,7 @@ from pipeline.runner import run_execute
 from pipeline.services import persona_generate
 from studio.principal import Principal
 from tests.benchmarks.generation_services import bulk_personas, offline_documents
+from tests.benchmarks.conftest import provider_process
 from tests.generation_helpers import BRIEF, use_test_server
 
 # --- (a) orchestration overhead ------------------------------------------------------------------
@@ -65,19 +65,8 @@ BRIEFS_A = [
 
 @pytest.fixture
 def offline_server():
-    """The test server in its own process, as a real provider is: its CPU work does not share this
-    process's interpreter (an in-process server's request handling would compete with the run for it)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.benchmarks.generation_services", "llm-server", "--latency", str(LATENCY_A)],
-        cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        url = process.stdout.readline().strip()
-        assert url.startswith("http"), "the test server did not start"
-        yield SimpleNamespace(url=url)
-    finally:
-        process.terminate()
-        process.wait(10)
+    with provider_process(LATENCY_A) as server:
+        yield server
 
 
 class CallRecorder:
