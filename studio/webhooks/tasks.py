@@ -37,7 +37,7 @@ def requeue_overdue_deliveries() -> int:
     """Re-enqueue pending deliveries whose next attempt is overdue, so none waits forever.
 
     Delivery is at least once: a slow task and its replacement may both send; receivers dedupe on
-    X-Studio-Delivery (README, "Verifying webhook signatures").
+    the payload id (README, "Verifying webhook signatures").
     """
     from datetime import timedelta
 
