@@ -1,0 +1,451 @@
+"""The ``trl`` training backend: TRL ``DPOTrainer`` / ``SFTTrainer`` with a PEFT LoRA adapter.
+
+Pure module (no Django). torch / transformers / peft / trl are imported inside
+the functions, so ``import training_jobs.backends.trl_backend`` works without the
+``train`` extras; calling a training method without them raises ``RuntimeError``.
+
+Student models (``config["student"]``):
+
+- ``"tiny"`` (or ``"builtin:tiny"``): a 2-layer, 64-wide ``LlamaConfig`` model
+  built from scratch, with a byte-level BPE tokenizer (~512 tokens) trained
+  in-process on the job's own texts and a simple chat template. Nothing is
+  downloaded; it trains on CPU in seconds. Base weights + tokenizer are saved
+  beside the adapter so the artifact folder is self-contained.
+- a local directory (``from_pretrained(path, local_files_only=True)``).
+- a hub id, only when ``config["allow_hub"]`` is true (GPU workers that can
+  reach a hub); otherwise HF_HUB_OFFLINE is forced and loading fails clearly.
+
+``config["init_adapter"]``: a LoRA adapter folder to merge into the student
+before training (SFT after DPO trains on the DPO-tuned model).
+
+Metrics: each logged step goes to ``on_metrics(step, metrics)``. DPO with the
+NLL term logs the *combined* loss (``loss = pref + nll_coef * NLL``); TRL does
+not log the parts, so two derived keys are added: ``dpo/pref_loss_est`` =
+softplus(-rewards/margins) (the sigmoid-DPO loss at the mean margin; by Jensen a
+lower bound of the batch-mean preference loss, exact while all margins are equal,
+e.g. ln 2 at step 1) and ``dpo/nll_est`` = (loss - pref_loss_est) / nll_coef.
+Apply the "DPO loss > 2" kill rule to ``dpo/pref_loss_est``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from . import MetricsCallback, StopCheck, TrainResult
+
+TINY_IDS = {"tiny", "builtin:tiny", "tiny-llama"}
+
+SPECIAL_TOKENS = ["<pad>", "<s>", "<|end|>", "<|system|>", "<|user|>", "<|assistant|>"]
+PAD, BOS, EOS = "<pad>", "<s>", "<|end|>"
+# Prefix-consistent (rendering prompt + generation prompt is a prefix of prompt + answer),
+# which is what DPOTrainer/SFTTrainer need to split prompt and completion tokens.
+CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|' + message['role'] + '|>\n' + message['content'] + '<|end|>\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}"
+)
+
+
+@dataclass
+class TRLConfig:
+    output_dir: str = "artifacts/train"
+    student: str = "tiny"
+    allow_hub: bool = False
+    init_adapter: str | None = None
+    # tiny-model shape
+    vocab_size: int = 512
+    hidden_size: int = 64
+    num_layers: int = 2
+    num_heads: int = 4
+    intermediate_size: int = 128
+    # optimisation
+    max_steps: int = -1  # > 0 overrides epochs
+    epochs: float = 1.0
+    learning_rate: float = 5e-5
+    batch_size: int = 4
+    grad_accum: int = 1
+    warmup_ratio: float = 0.1
+    max_length: int = 1024
+    seed: int = 0
+    logging_steps: int = 1
+    # DPO
+    beta: float = 0.1
+    nll_coef: float = 0.1
+    # LoRA
+    lora_r: int = 64
+    lora_alpha: int = 128
+    lora_dropout: float = 0.0
+    target_modules: Any = "all-linear"
+    # device
+    use_cpu: bool | None = None  # None: CPU unless CUDA is available
+    bf16: bool = False
+    torch_threads: int | None = None
+
+    @classmethod
+    def from_mapping(cls, config: Mapping[str, Any] | "TRLConfig" | None) -> "TRLConfig":
+        if isinstance(config, TRLConfig):
+            return config
+        config = dict(config or {})
+        aliases = {"lr": "learning_rate", "num_epochs": "epochs", "lora_rank": "lora_r", "dpo_beta": "beta",
+                   "student_model": "student", "per_device_batch_size": "batch_size"}
+        for old, new in aliases.items():
+            if old in config and new not in config:
+                config[new] = config.pop(old)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise ValueError(f"unknown training config keys: {', '.join(unknown)}")
+        return cls(**config)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _require_train_extras() -> None:
+    from . import trl_available
+
+    if not trl_available():
+        raise RuntimeError("the trl backend needs the train extras: pip install -e '.[train]'")
+
+
+def _versions() -> dict[str, str]:
+    import peft
+    import torch
+    import transformers
+    import trl
+
+    return {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__,
+            "trl": trl.__version__}
+
+
+def _messages(prompt: Any, system: str | None = None) -> list[dict[str, str]]:
+    if isinstance(prompt, str):
+        msgs = [{"role": "user", "content": prompt}]
+    else:
+        msgs = [{"role": str(m["role"]), "content": str(m["content"])} for m in prompt]
+    if system and not (msgs and msgs[0]["role"] == "system"):
+        msgs = [{"role": "system", "content": system}] + msgs
+    return msgs
+
+
+def _assistant(text: Any) -> list[dict[str, str]]:
+    if isinstance(text, str):
+        return [{"role": "assistant", "content": text}]
+    return [{"role": str(m["role"]), "content": str(m["content"])} for m in text]
+
+
+def dpo_rows(pairs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for p in pairs:
+        rows.append({"prompt": _messages(p["prompt"], p.get("system")),
+                     "chosen": _assistant(p["chosen"]), "rejected": _assistant(p["rejected"])})
+    if not rows:
+        raise ValueError("no DPO pairs to train on")
+    return rows
+
+
+def sft_rows(examples: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for e in examples:
+        if "messages" in e:
+            msgs = _messages(e["messages"], e.get("system"))
+        elif "prompt" in e and "completion" in e:
+            msgs = _messages(e["prompt"], e.get("system")) + _assistant(e["completion"])
+        elif "text" in e:
+            msgs = _messages([], e.get("system")) + _assistant(e["text"])
+        else:
+            raise ValueError("an SFT example needs 'messages', 'prompt'+'completion' or 'text'")
+        rows.append({"messages": msgs})
+    if not rows:
+        raise ValueError("no SFT examples to train on")
+    return rows
+
+
+def _texts(rows: list[dict[str, Any]]) -> Iterable[str]:
+    for row in rows:
+        for key in ("prompt", "chosen", "rejected", "messages"):
+            for m in row.get(key, ()):
+                yield m["content"]
+
+
+def build_tiny_tokenizer(texts: Iterable[str], vocab_size: int = 512):
+    """A byte-level BPE tokenizer trained here on ``texts``, wrapped for transformers, with a chat template."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(list(texts), trainer=trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=BOS, eos_token=EOS, pad_token=PAD,
+                                   additional_special_tokens=SPECIAL_TOKENS[3:])
+    fast.chat_template = CHAT_TEMPLATE
+    fast.padding_side = "right"
+    return fast
+
+
+def build_tiny_model(tokenizer, cfg: TRLConfig):
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(cfg.seed)
+    mc = LlamaConfig(vocab_size=len(tokenizer), hidden_size=cfg.hidden_size, intermediate_size=cfg.intermediate_size,
+                     num_hidden_layers=cfg.num_layers, num_attention_heads=cfg.num_heads,
+                     num_key_value_heads=cfg.num_heads, max_position_embeddings=max(cfg.max_length, 256),
+                     bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                     pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
+    return LlamaForCausalLM(mc)
+
+
+def load_student(cfg: TRLConfig, rows: list[dict[str, Any]], out: Path):
+    """(model, tokenizer, description). Saves a tiny base model so the adapter can be reloaded."""
+    if not cfg.allow_hub:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if cfg.student in TINY_IDS:
+        if cfg.init_adapter:
+            raise ValueError("init_adapter needs the model it was trained on: pass student=<the earlier result's "
+                             "artifacts['base_dir']>, not a fresh tiny model")
+        tokenizer = build_tiny_tokenizer(_texts(rows), cfg.vocab_size)
+        model = build_tiny_model(tokenizer, cfg)
+        base_dir = out / "base"
+        model.save_pretrained(base_dir)
+        tokenizer.save_pretrained(base_dir)
+        desc = {"student": "tiny", "base_dir": str(base_dir)}
+    else:
+        path = Path(cfg.student)
+        local = path.is_dir()
+        if not local and not cfg.allow_hub:
+            raise ValueError(f"student model {cfg.student!r} is not a local folder and hub loading is off")
+        kw = {"local_files_only": not cfg.allow_hub}
+        tokenizer = AutoTokenizer.from_pretrained(cfg.student, **kw)
+        model = AutoModelForCausalLM.from_pretrained(cfg.student, **kw)
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        if not tokenizer.chat_template:
+            tokenizer.chat_template = CHAT_TEMPLATE
+        desc = {"student": cfg.student, "base_dir": str(path) if local else cfg.student}
+    if cfg.init_adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, cfg.init_adapter).merge_and_unload()
+        merged = out / "base"
+        model.save_pretrained(merged)
+        tokenizer.save_pretrained(merged)
+        desc.update(init_adapter=cfg.init_adapter, base_dir=str(merged))
+    n_params = sum(p.numel() for p in model.parameters())
+    desc.update(params=n_params, vocab_size=len(tokenizer))
+    return model, tokenizer, desc
+
+
+def _lora(cfg: TRLConfig):
+    from peft import LoraConfig
+
+    return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                      target_modules=cfg.target_modules, task_type="CAUSAL_LM", bias="none")
+
+
+def _common_args(cfg: TRLConfig, out: Path) -> dict[str, Any]:
+    import torch
+
+    use_cpu = cfg.use_cpu if cfg.use_cpu is not None else not torch.cuda.is_available()
+    return dict(
+        output_dir=str(out / "trainer"),
+        max_steps=cfg.max_steps if cfg.max_steps and cfg.max_steps > 0 else -1,
+        num_train_epochs=cfg.epochs,
+        learning_rate=cfg.learning_rate,
+        per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        warmup_steps=cfg.warmup_ratio,  # transformers 5: a float in [0, 1) is a ratio (warmup_ratio is gone)
+        max_length=cfg.max_length,
+        seed=cfg.seed,
+        logging_steps=cfg.logging_steps,
+        logging_first_step=True,
+        save_strategy="no",
+        eval_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        use_cpu=use_cpu,
+        bf16=cfg.bf16 and not use_cpu,  # TRL configs default bf16=True; off on CPU
+        dataloader_num_workers=0,
+        # TRL configs default checkpointing to True (pointless for small models); transformers 5.23 renamed
+        # gradient_checkpointing -> activation_checkpointing and warns when only the old name is set.
+        **{_checkpointing_field(): False},
+    )
+
+
+def _checkpointing_field() -> str:
+    from transformers import TrainingArguments
+
+    names = {f.name for f in fields(TrainingArguments)}
+    return "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+
+
+def _make_callback(on_metrics: MetricsCallback | None, should_stop: StopCheck | None, history: list, state: dict,
+                   nll_coef: float | None):
+    from transformers import TrainerCallback
+
+    class StreamAndStop(TrainerCallback):
+        def on_log(self, args, st, control, logs=None, **kwargs):
+            if not logs:
+                return
+            metrics = {k: float(v) for k, v in logs.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+            if "loss" not in metrics:  # the end-of-training summary (train_loss, train_runtime, ...)
+                state["summary"] = metrics
+                return
+            if nll_coef is not None and "rewards/margins" in metrics:
+                m = metrics["rewards/margins"]
+                pref = math.log1p(math.exp(-m)) if m > -30 else -m  # softplus(-m)
+                metrics["dpo/pref_loss_est"] = pref
+                if nll_coef > 0:
+                    metrics["dpo/nll_est"] = (metrics["loss"] - pref) / nll_coef
+            history.append({"step": int(st.global_step), **metrics})
+            if on_metrics is not None:
+                on_metrics(int(st.global_step), metrics)
+            # Checked again right after the metrics went out, so a kill decided from this step's numbers stops
+            # here rather than one step later (the Trainer logs after on_step_end).
+            return self._check(control)
+
+        def on_step_end(self, args, st, control, **kwargs):
+            return self._check(control)
+
+        def _check(self, control):
+            if should_stop is not None and not control.should_training_stop and should_stop():
+                state["stopped"] = True
+                control.should_training_stop = True
+            return control
+
+    return StreamAndStop()
+
+
+def _quiet(trainer) -> None:
+    """disable_tqdm=True makes the Trainer print every log dict; metrics go to on_metrics instead."""
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
+
+
+def _finish(kind: str, trainer, cfg: TRLConfig, out: Path, desc: dict, history: list, state: dict, t0: float):
+    adapter_dir = out / "adapter"
+    trainer.model.save_pretrained(str(adapter_dir))
+    trainer.processing_class.save_pretrained(str(adapter_dir))
+    metrics_path = out / "metrics.jsonl"
+    with open(metrics_path, "w") as fh:
+        for row in history:
+            fh.write(json.dumps(row) + "\n")
+    final = dict(history[-1]) if history else {}
+    final.pop("step", None)
+    final.update({k: v for k, v in state.get("summary", {}).items() if k.startswith("train_")})
+    artifacts = {"adapter_dir": str(adapter_dir), "metrics": str(metrics_path), "base_dir": desc["base_dir"]}
+    result = TrainResult(kind=kind, steps=int(trainer.state.global_step), max_steps=int(trainer.state.max_steps),
+                         stopped_early=bool(state.get("stopped")), final_metrics=final, history=history,
+                         artifacts=artifacts, wall_s=time.perf_counter() - t0,
+                         info={**desc, "versions": _versions(), "lora_r": cfg.lora_r, "lora_alpha": cfg.lora_alpha})
+    with open(out / "result.json", "w") as fh:
+        json.dump({k: v for k, v in result.as_dict().items() if k != "history"}, fh, indent=2)
+    return result
+
+
+# --------------------------------------------------------------------------- backend
+
+
+class TRLBackend:
+    name = "trl"
+
+    def train_dpo(self, pairs, config, on_metrics: MetricsCallback | None = None,
+                  should_stop: StopCheck | None = None) -> TrainResult:
+        _require_train_extras()
+        t0 = time.perf_counter()
+        cfg = TRLConfig.from_mapping(config)
+        out = Path(cfg.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        rows = dpo_rows(pairs)
+        import torch
+        from datasets import Dataset
+        from trl import DPOConfig, DPOTrainer
+
+        if cfg.torch_threads:
+            torch.set_num_threads(cfg.torch_threads)
+        model, tokenizer, desc = load_student(cfg, rows, out)
+        loss_type, loss_weights = (["sigmoid", "sft"], [1.0, cfg.nll_coef]) if cfg.nll_coef > 0 else (["sigmoid"], [1.0])
+        args = DPOConfig(**_common_args(cfg, out), beta=cfg.beta, loss_type=loss_type, loss_weights=loss_weights)
+        history: list = []
+        state: dict = {}
+        cb = _make_callback(on_metrics, should_stop, history, state, cfg.nll_coef)
+        trainer = DPOTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+                             peft_config=_lora(cfg), callbacks=[cb])
+        _quiet(trainer)
+        trainer.train()
+        desc = {**desc, "loss_type": loss_type, "loss_weights": loss_weights, "beta": cfg.beta}
+        return _finish("dpo", trainer, cfg, out, desc, history, state, t0)
+
+    def train_sft(self, examples, config, on_metrics: MetricsCallback | None = None,
+                  should_stop: StopCheck | None = None) -> TrainResult:
+        _require_train_extras()
+        t0 = time.perf_counter()
+        cfg = TRLConfig.from_mapping(config)
+        out = Path(cfg.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        rows = sft_rows(examples)
+        import torch
+        from datasets import Dataset
+        from trl import SFTConfig, SFTTrainer
+
+        if cfg.torch_threads:
+            torch.set_num_threads(cfg.torch_threads)
+        model, tokenizer, desc = load_student(cfg, rows, out)
+        args = SFTConfig(**_common_args(cfg, out))
+        history: list = []
+        state: dict = {}
+        cb = _make_callback(on_metrics, should_stop, history, state, None)
+        trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+                             peft_config=_lora(cfg), callbacks=[cb])
+        _quiet(trainer)
+        trainer.train()
+        return _finish("sft", trainer, cfg, out, desc, history, state, t0)
+
+    def sample(self, prompts: list[Any], config: Mapping[str, Any], *, adapter_dir: str | None = None,
+               base_dir: str | None = None, max_new_tokens: int = 64, temperature: float = 0.7,
+               top_p: float = 0.95, system: str | None = None) -> list[str]:
+        """Sample the base model (``base_dir``) with an optional LoRA adapter; greedy when temperature is 0."""
+        _require_train_extras()
+        cfg = TRLConfig.from_mapping(config)
+        if not cfg.allow_hub:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        base = base_dir or cfg.student
+        kw = {"local_files_only": not cfg.allow_hub}
+        tokenizer = AutoTokenizer.from_pretrained(adapter_dir or base, **kw)
+        model = AutoModelForCausalLM.from_pretrained(base, **kw)
+        if adapter_dir:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, adapter_dir)
+        model.eval()
+        torch.manual_seed(cfg.seed)
+        outs = []
+        for prompt in prompts:
+            ids = tokenizer.apply_chat_template(_messages(prompt, system), add_generation_prompt=True,
+                                                return_tensors="pt", return_dict=True)
+            gen = dict(max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
+                       eos_token_id=tokenizer.eos_token_id)
+            if temperature > 0:
+                gen.update(do_sample=True, temperature=temperature, top_p=top_p)
+            else:
+                gen.update(do_sample=False)
+            with torch.no_grad():
+                seq = model.generate(**ids, **gen)
+            outs.append(tokenizer.decode(seq[0, ids["input_ids"].shape[1]:], skip_special_tokens=True))
+        return outs
