@@ -15,7 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from audits.chat.models import ChatSession
 from audits.evals.models import EvalCase, EvalRun
-from audits.reviews.models import ComparisonGeneration
+from audits.reviews.models import ComparisonGeneration, JudgeRun
 from audits.reviews.services import comparison_import_preview, comparisons_create
 from audits.services import audit_job_start
 from pipeline.runner import run_execute
@@ -71,6 +71,7 @@ def victim(tenant, django_capture_on_commit_callbacks):
             "prompt": "acme prompt", "text_a": "one", "text_b": "two", "source_a": "acme-source-a", "source_b": "acme-source-b"}])[0].public_id,
         "import_id": comparison_import_preview(principal=owner, persona=persona, fmt="jsonl", content='{"prompt": "p"}').public_id,
         "generation_id": ComparisonGeneration.objects.create(organization=tenant.org, persona=persona, version_a=1, version_b=2).public_id,
+        "judge_run_id": JudgeRun.objects.create(organization=tenant.org, persona=persona, comparison_ids=[]).public_id,
         "fmt": "csv",
         "case_id": EvalCase.objects.create(organization=tenant.org, persona=persona, layer="persona", title="acme case", turns=[
             {"role": "user", "content": "acme prompt"}], check_rule={"kind": "structural", "first_person": True}).public_id,

@@ -60,6 +60,12 @@ def test_a_comparison_generation_never_stays_running(tenant, persona, monkeypatc
         organization=tenant.org, persona=persona, prompts=["Hello?"], version_a=1, version_b=1, status="running",
     )
     ComparisonGeneration.objects.filter(pk=stuck.pk).update(created_at=timezone.now() - timedelta(hours=1))
-    assert reap_comparison_generations() == 1
+    from audits.reviews.models import JudgeRun
+
+    judging = JudgeRun.objects.create(organization=tenant.org, persona=persona, comparison_ids=[], status="running")
+    JudgeRun.objects.filter(pk=judging.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    assert reap_comparison_generations() == 2
+    judging.refresh_from_db()
+    assert judging.status == "failed" and "judge" in judging.error
     stuck.refresh_from_db()
     assert stuck.status == "failed" and "worker stopped" in stuck.error

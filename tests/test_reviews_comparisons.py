@@ -85,7 +85,13 @@ def test_the_llm_judge_votes_in_both_orders_apart_from_human_votes(owner_api, pe
     make_pairs(owner_principal, persona, 3)
     with django_capture_on_commit_callbacks(execute=True):
         response = owner_api.post(f"/v1/personas/{persona.public_id}/reviews/judge")
-    assert response.status_code == 202 and response.json() == {"queued": 3}
+    assert response.status_code == 202 and response.json()["queued"] == 3
+    from audits.reviews.models import JudgeRun
+
+    run = JudgeRun.objects.get(public_id=response.json()["judge_run_id"])
+    assert run.status == "completed" and run.calls_done == run.calls_total == 6 and run.stored == 3
+    progress = owner_api.get(f"/v1/judge-runs/{run.public_id}").json()
+    assert progress["status"] == "completed" and progress["calls_done"] == 6 and progress["stored"] == 3
     judged = Judgment.objects.filter(kind="judge")
     assert judged.count() == 3 and all(j.judge_detail["forward"]["winner"] in ("A", "B", "tie") for j in judged)
     assert all(j.judge_model == "offline/studio" for j in judged)
@@ -93,7 +99,7 @@ def test_the_llm_judge_votes_in_both_orders_apart_from_human_votes(owner_api, pe
     assert board["votes"] == 3 and {e["source"] for e in board["entries"]} == {"persona v1", "persona v2"}
     assert owner_api.get(f"/v1/personas/{persona.public_id}/reviews/leaderboard").json()["votes"] == 0  # humans: none yet
     with django_capture_on_commit_callbacks(execute=True):
-        assert owner_api.post(f"/v1/personas/{persona.public_id}/reviews/judge").json() == {"queued": 0}
+        assert owner_api.post(f"/v1/personas/{persona.public_id}/reviews/judge").json() == {"queued": 0, "judge_run_id": None}
 
 
 def test_the_judges_two_order_rule():
@@ -119,3 +125,19 @@ def test_a_running_generation_shows_a_progress_bar_the_page_polls(tenant, person
     running.save()
     fragment = client.get(f"/o/acme/reviews/generations/{running.public_id}/").content.decode()
     assert "<progress" not in fragment and "hx-trigger" not in fragment and "2 pairs" in fragment
+
+
+def test_a_running_judge_run_shows_a_progress_bar_the_page_polls(tenant, persona, client_for):
+    from audits.reviews.models import JudgeRun
+
+    run = JudgeRun.objects.create(organization=tenant.org, persona=persona, comparison_ids=[1, 2, 3], status="running",
+                                  calls_done=2, calls_total=6)
+    client = client_for(tenant.user("owner"))
+    page = client.get(f"/o/acme/reviews/personas/{persona.public_id}/").content.decode()
+    assert f'id="judge-run-{run.public_id}"' in page
+    fragment = client.get(f"/o/acme/reviews/judge-runs/{run.public_id}/").content.decode()
+    assert '<progress max="6" value="2"' in fragment and 'hx-trigger="every 1s"' in fragment
+    run.status, run.stored = "completed", 3
+    run.save()
+    fragment = client.get(f"/o/acme/reviews/judge-runs/{run.public_id}/").content.decode()
+    assert "<progress" not in fragment and "3 votes" in fragment

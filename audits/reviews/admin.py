@@ -1,7 +1,9 @@
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
-from audits.reviews.models import Assignment, Comparison, ComparisonGeneration, ComparisonImport, Judgment, ReviewPool, Source
+from audits.reviews.models import (
+    Assignment, Comparison, ComparisonGeneration, ComparisonImport, JudgeRun, Judgment, ReviewPool, Source,
+)
 
 
 @admin.register(ReviewPool)
@@ -56,3 +58,10 @@ class ComparisonImportAdmin(admin.ModelAdmin):
 class ComparisonGenerationAdmin(admin.ModelAdmin):
     list_display = ["persona", "version_a", "version_b", "samples", "status", "created_count", "created_at"]
     list_filter = ["status"]
+
+
+@admin.register(JudgeRun)
+class JudgeRunAdmin(admin.ModelAdmin):
+    list_display = ["public_id", "organization", "persona", "status", "calls_done", "calls_total", "stored", "created_at"]
+    list_filter = ["status"]
+    readonly_fields = ["comparison_ids"]

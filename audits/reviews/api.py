@@ -23,6 +23,7 @@ from audits.reviews.schemas import (
     GenerationOut,
     ImportIn,
     ImportOut,
+    JudgeRunOut,
     JudgeStartOut,
     JudgmentIn,
     JudgmentOut,
@@ -210,7 +211,19 @@ def revoke_reviewer(request, persona_id: UUID, member_id: UUID):
 @router.post("/personas/{persona_id}/reviews/judge", response={202: JudgeStartOut}, summary="LLM judge on pairs not judged yet (both orders)")
 def start_judge(request, persona_id: UUID, prompt_set: str | None = None):
     persona = access_persona(request.auth.organization, persona_id)
-    return Status(202, {"queued": services.judge_run_start(principal=request.auth, persona=persona, prompt_set=prompt_set)})
+    run = services.judge_run_start(principal=request.auth, persona=persona, prompt_set=prompt_set)
+    return Status(202, {"queued": len(run.comparison_ids) if run else 0, "judge_run_id": run.public_id if run else None})
+
+
+@router.get("/judge-runs/{judge_run_id}", response=JudgeRunOut, summary="An LLM-judge run's progress and outcome")
+def get_judge_run(request, judge_run_id: UUID):
+    request.auth.require_scope("audits:read")
+    run = selectors.access_judge_run(request.auth.organization, judge_run_id)
+    return {
+        "id": run.public_id, "persona_id": run.persona.public_id, "status": run.status, "pairs": len(run.comparison_ids),
+        "calls_done": run.calls_done, "calls_total": run.calls_total, "stored": run.stored, "error": run.error,
+        "created_at": run.created_at, "finished_at": run.finished_at,
+    }
 
 
 @router.get("/personas/{persona_id}/reviews/agreement", response=AgreementOut, summary="Cohen's κ per reviewer pair, Krippendorff's α per axis, reviewers")

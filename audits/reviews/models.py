@@ -222,3 +222,35 @@ class ComparisonGeneration(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.version_a} vs v{self.version_b} × {len(self.prompts)} prompts ({self.status})"
+
+
+class JudgeRun(models.Model):
+    """The LLM judge reading a persona's unjudged pairs in both orders, with progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        COMPLETED = "completed"
+        FAILED = "failed"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="judge_runs")
+    comparison_ids = models.JSONField(default=list)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    calls_done = models.PositiveIntegerField(default=0)
+    calls_total = models.PositiveIntegerField(default=0)
+    stored = models.PositiveIntegerField(default=0, help_text="Judge votes stored")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"judge run on {len(self.comparison_ids)} pairs ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.COMPLETED, self.Status.FAILED)

@@ -134,6 +134,7 @@ class SkipOut(Schema):
 
 class JudgeStartOut(Schema):
     queued: int
+    judge_run_id: UUID | None = None  # GET /v1/judge-runs/{judge_run_id} for its progress
 
 
 class ReviewerOut(Schema):
@@ -158,3 +159,16 @@ class LeaderboardOut(Schema):
     votes: int
     rounds: int
     entries: list[dict]
+
+
+class JudgeRunOut(Schema):
+    id: UUID
+    persona_id: UUID
+    status: str
+    pairs: int
+    calls_done: int
+    calls_total: int
+    stored: int
+    error: str
+    created_at: datetime
+    finished_at: datetime | None

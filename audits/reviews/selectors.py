@@ -15,7 +15,7 @@ from django.db.models import Count, Q
 from guardian.shortcuts import get_users_with_perms
 
 from audits.reviews.agreement import cohen_kappa, krippendorff_alpha
-from audits.reviews.models import Comparison, ComparisonGeneration, ComparisonImport, Judgment, ReviewPool
+from audits.reviews.models import Comparison, ComparisonGeneration, ComparisonImport, JudgeRun, Judgment, ReviewPool
 from audits.reviews.ratings import Votes, bradley_terry_bootstrap, elo_bootstrap
 from personas.models import Persona
 from studio.access import get_in_org
@@ -37,6 +37,10 @@ def access_comparison(organization, comparison_id) -> Comparison:
 
 def access_import(organization, import_id) -> ComparisonImport:
     return get_in_org(ComparisonImport.objects.select_related("persona"), organization, import_id, what="import")
+
+
+def access_judge_run(organization, judge_run_id) -> JudgeRun:
+    return get_in_org(JudgeRun.objects.all(), organization, judge_run_id, what="judge run")
 
 
 def access_generation(organization, generation_id) -> ComparisonGeneration:

@@ -23,6 +23,7 @@ from audits.reviews.models import (
     ComparisonGeneration,
     ComparisonImport,
     Judgment,
+    JudgeRun,
     Origin,
     ReviewPool,
     Source,
@@ -401,8 +402,8 @@ def judgment_record(*, principal: Principal, comparison: Comparison, choice: str
 # --- the LLM judge -------------------------------------------------------------------------------
 
 
-def judge_run_start(*, principal: Principal, persona: Persona, prompt_set=None) -> int:
-    """Queue the LLM judge on the persona's pairs it has not judged yet; returns how many."""
+def judge_run_start(*, principal: Principal, persona: Persona, prompt_set=None) -> JudgeRun | None:
+    """Queue the LLM judge on the persona's pairs it has not judged yet; None when there are none."""
     from audits.reviews.tasks import judge_comparisons
 
     _require_manage(principal)
@@ -410,9 +411,11 @@ def judge_run_start(*, principal: Principal, persona: Persona, prompt_set=None) 
     if prompt_set:
         pending = pending.filter(prompt_set=prompt_set)
     ids = list(pending.values_list("pk", flat=True))
-    if ids:
-        transaction.on_commit(lambda: judge_comparisons.delay(persona.pk, ids))
-    return len(ids)
+    if not ids:
+        return None
+    run = JudgeRun.objects.create(organization=persona.organization, persona=persona, comparison_ids=ids, calls_total=2 * len(ids))
+    transaction.on_commit(lambda: judge_comparisons.delay(run.pk))
+    return run
 
 
 # --- background work (the Celery tasks call these with ids) ----------------------------------------
@@ -483,23 +486,32 @@ def comparison_generation_execute(generation_id: int) -> None:
     generation.save(update_fields=["status", "created_count", "error", "finished_at"])
 
 
-def judge_comparisons_execute(persona_id: int, comparison_ids: list[int]) -> int:
+def judge_comparisons_execute(run_id: int) -> int:
     """The LLM judge on each pair in both orders; a verdict that follows the position is a tie. Returns votes stored."""
     from audits.reviews.judge import combine, judge_messages, parse_verdict
     from personas.prompting import persona_system_prompt
     from studio.llm.gateway import LLMError
 
-    persona = Persona.objects.select_related("workspace", "organization", "current_version").get(pk=persona_id)
+    run = JudgeRun.objects.select_related("persona__workspace", "persona__organization", "persona__current_version").get(pk=run_id)
+    if run.status != JudgeRun.Status.QUEUED:
+        return 0  # redelivered after it ran
+    persona = run.persona
     comparisons = list(
-        Comparison.objects.filter(persona=persona, pk__in=comparison_ids).exclude(judgments__kind=Judgment.Kind.JUDGE)
+        Comparison.objects.filter(persona=persona, pk__in=run.comparison_ids).exclude(judgments__kind=Judgment.Kind.JUDGE)
     )
+    run.status, run.calls_total = JudgeRun.Status.RUNNING, 2 * len(comparisons)
+    run.save(update_fields=["status", "calls_total"])
     config = _config(persona, "audit", json_mode=True)
     system = persona_system_prompt(persona.layers)
     requests = []
     for c in comparisons:
         requests.append((judge_messages(persona_system=system, prompt=c.prompt, first=c.text_a, second=c.text_b), config))
         requests.append((judge_messages(persona_system=system, prompt=c.prompt, first=c.text_b, second=c.text_a), config))
-    results = _batch(requests, persona.organization, parse=parse_verdict)
+    results = []
+    for start in range(0, len(requests), GENERATION_CHUNK):  # in chunks, so the page can show progress
+        results += _batch(requests[start:start + GENERATION_CHUNK], persona.organization, parse=parse_verdict)
+        run.calls_done = len(results)
+        run.save(update_fields=["calls_done"])
     stored = 0
     for i, c in enumerate(comparisons):
         forward, backward = results[2 * i], results[2 * i + 1]
@@ -515,4 +527,6 @@ def judge_comparisons_execute(persona_id: int, comparison_ids: list[int]) -> int
             stored += 1
         except IntegrityError:
             continue  # judged meanwhile
+    run.status, run.stored, run.finished_at = JudgeRun.Status.COMPLETED, stored, timezone.now()
+    run.save(update_fields=["status", "stored", "finished_at"])
     return stored

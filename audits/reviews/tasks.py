@@ -6,7 +6,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from audits.reviews.models import ComparisonGeneration
+from audits.reviews.models import ComparisonGeneration, JudgeRun
 from audits.reviews.services import comparison_generation_execute, judge_comparisons_execute
 
 logger = logging.getLogger(__name__)
@@ -29,15 +29,31 @@ def generate_comparisons(generation_id: int) -> None:
 
 
 @shared_task
-def judge_comparisons(persona_id: int, comparison_ids: list[int]) -> int:
-    return judge_comparisons_execute(persona_id, comparison_ids)
+def judge_comparisons(run_id: int) -> int:
+    try:
+        return judge_comparisons_execute(run_id)
+    except Exception as exc:  # ends in a clear state, like a generation
+        logger.exception("judge run %s failed", run_id)
+        _fail_judge_runs([run_id], f"internal error: {type(exc).__name__}: {exc}")
+        return 0
+
+
+def _fail_judge_runs(run_ids, error: str) -> int:
+    return JudgeRun.objects.filter(pk__in=run_ids, status__in=[JudgeRun.Status.QUEUED, JudgeRun.Status.RUNNING]).update(
+        status=JudgeRun.Status.FAILED, error=error[:4000], finished_at=timezone.now()
+    )
 
 
 @shared_task
 def reap_comparison_generations() -> int:
-    """Fail generations whose worker died (beat): queued or running for longer than any real one takes."""
+    """Fail generations and judge runs whose worker died (beat): queued or running longer than any real one takes."""
     cutoff = timezone.now() - GENERATION_STALE_AFTER
     stale = ComparisonGeneration.objects.filter(
         status__in=[ComparisonGeneration.Status.QUEUED, ComparisonGeneration.Status.RUNNING], created_at__lt=cutoff
     ).values_list("pk", flat=True)
-    return _fail(list(stale), "the worker stopped before the pairs were written; start the generation again")
+    stale_judging = JudgeRun.objects.filter(
+        status__in=[JudgeRun.Status.QUEUED, JudgeRun.Status.RUNNING], created_at__lt=cutoff
+    ).values_list("pk", flat=True)
+    return _fail(list(stale), "the worker stopped before the pairs were written; start the generation again") + _fail_judge_runs(
+        list(stale_judging), "the worker stopped before the judge finished; run the judge again"
+    )

@@ -14,6 +14,7 @@ urlpatterns = [
     path("reviews/personas/<uuid:persona_id>/generate/", views.generation_start, name="review_generate"),
     path("reviews/personas/<uuid:persona_id>/judge/", views.judge_start, name="review_judge"),
     path("reviews/generations/<uuid:generation_id>/", views.generation_progress, name="review_generation"),
+    path("reviews/judge-runs/<uuid:judge_run_id>/", views.judge_run_progress, name="review_judge_run"),
     path("reviews/personas/<uuid:persona_id>/export/<slug:fmt>/", views.export, name="review_export"),
     path("reviews/imports/<uuid:import_id>/", views.import_preview, name="review_import"),
     path("reviews/imports/<uuid:import_id>/confirm/", views.import_confirm, name="review_import_confirm"),

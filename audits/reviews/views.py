@@ -75,6 +75,14 @@ def review_skip(request, comparison_id):
 
 @org_page
 @require_GET
+def judge_run_progress(request, judge_run_id):
+    """The progress fragment of a judge run the page polls until it is finished."""
+    run = selectors.access_judge_run(request.principal.organization, judge_run_id)
+    return render(request, "reviews/partials/judge_run.html", {"run": run})
+
+
+@org_page
+@require_GET
 def generation_progress(request, generation_id):
     """The progress fragment of a generation the page polls until it is finished."""
     generation = selectors.access_generation(request.principal.organization, generation_id)
@@ -116,6 +124,7 @@ def _persona_context(request, persona: Persona) -> dict:
     if can_manage:
         context["recent"] = selectors.comparisons_of(persona.organization, persona=persona, prompt_set=prompt_set)[:20]
         context["generations"] = persona.comparison_generations.all()[:5]
+        context["judge_runs"] = persona.judge_runs.all()[:3]
     return context
 
 
@@ -218,8 +227,11 @@ def _int(value) -> int | None:
 @require_POST
 def judge_start(request, persona_id):
     persona = access_persona(request.principal.organization, persona_id)
-    queued = services.judge_run_start(principal=request.principal, persona=persona, prompt_set=request.POST.get("prompt_set") or None)
-    messages.success(request, f"The LLM judge is reading {queued} pair(s) in both orders.")
+    run = services.judge_run_start(principal=request.principal, persona=persona, prompt_set=request.POST.get("prompt_set") or None)
+    if run is None:
+        messages.success(request, "Every pair has a judge vote already.")
+    else:
+        messages.success(request, f"The LLM judge is reading {len(run.comparison_ids)} pair(s) in both orders.")
     return _back(request, persona)
 
 
