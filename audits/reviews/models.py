@@ -182,14 +182,31 @@ class ComparisonImport(models.Model):
         return f"import of {self.row_count} rows ({self.status})"
 
 
-class ComparisonGeneration(models.Model):
-    """The studio writes comparisons: every prompt answered by two persona versions, K samples each."""
+class BackgroundWork(models.Model):
+    """Work a task does in batches of LLM calls: its status and progress, polled by the reviews page."""
 
     class Status(models.TextChoices):
         QUEUED = "queued"
         RUNNING = "running"
         COMPLETED = "completed"
         FAILED = "failed"
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    calls_done = models.PositiveIntegerField(default=0)
+    calls_total = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.COMPLETED, self.Status.FAILED)
+
+
+class ComparisonGeneration(BackgroundWork):
+    """The studio writes comparisons: every prompt answered by two persona versions, K samples each."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="comparison_generations")
@@ -200,57 +217,30 @@ class ComparisonGeneration(models.Model):
     version_b = models.PositiveIntegerField()
     samples = models.PositiveSmallIntegerField(default=1)
     engine = models.CharField(max_length=16, default="offline")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     created_count = models.PositiveIntegerField(default=0)
-    calls_done = models.PositiveIntegerField(default=0)
-    calls_total = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.COMPLETED, self.Status.FAILED)
-
-    @property
-    def progress_pct(self) -> int:
-        return round(100 * self.calls_done / self.calls_total) if self.calls_total else 0
 
     def __str__(self) -> str:
         return f"v{self.version_a} vs v{self.version_b} × {len(self.prompts)} prompts ({self.status})"
 
 
-class JudgeRun(models.Model):
+class JudgeRun(BackgroundWork):
     """The LLM judge reading a persona's unjudged pairs in both orders, with progress."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        COMPLETED = "completed"
-        FAILED = "failed"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="judge_runs")
     comparison_ids = models.JSONField(default=list)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    calls_done = models.PositiveIntegerField(default=0)
-    calls_total = models.PositiveIntegerField(default=0)
     stored = models.PositiveIntegerField(default=0, help_text="Judge votes stored")
-    error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"judge run on {len(self.comparison_ids)} pairs ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.COMPLETED, self.Status.FAILED)

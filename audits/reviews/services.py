@@ -440,7 +440,17 @@ def _batch(requests, organization, parse=None) -> list:
     return async_to_sync(abatch)(requests, organization=organization, parse=parse)
 
 
-GENERATION_CHUNK = 64  # calls per batch (the gateway's default concurrency); progress is saved between batches
+PROGRESS_CHUNK = 64  # calls per batch (the gateway's default concurrency); progress is saved between batches
+
+
+def _batch_with_progress(requests, record, parse=None) -> list:
+    """`_batch` in chunks, saving `record.calls_done` after each so its page can show progress."""
+    results = []
+    for start in range(0, len(requests), PROGRESS_CHUNK):
+        results += _batch(requests[start:start + PROGRESS_CHUNK], record.persona.organization, parse=parse)
+        record.calls_done = len(results)
+        record.save(update_fields=["calls_done"])
+    return results
 
 
 def comparison_generation_execute(generation_id: int) -> None:
@@ -465,11 +475,7 @@ def comparison_generation_execute(generation_id: int) -> None:
     ]
     generation.calls_total = len(requests)
     generation.save(update_fields=["calls_total"])
-    results = []
-    for start in range(0, len(requests), GENERATION_CHUNK):  # in chunks, so the page can show progress
-        results += _batch(requests[start:start + GENERATION_CHUNK], persona.organization)
-        generation.calls_done = len(results)
-        generation.save(update_fields=["calls_done"])
+    results = _batch_with_progress(requests, generation)
     rows, failures = [], []
     for i, (prompt, _) in enumerate(asks):
         first, second = results[2 * i], results[2 * i + 1]
@@ -507,11 +513,7 @@ def judge_comparisons_execute(run_id: int) -> int:
     for c in comparisons:
         requests.append((judge_messages(persona_system=system, prompt=c.prompt, first=c.text_a, second=c.text_b), config))
         requests.append((judge_messages(persona_system=system, prompt=c.prompt, first=c.text_b, second=c.text_a), config))
-    results = []
-    for start in range(0, len(requests), GENERATION_CHUNK):  # in chunks, so the page can show progress
-        results += _batch(requests[start:start + GENERATION_CHUNK], persona.organization, parse=parse_verdict)
-        run.calls_done = len(results)
-        run.save(update_fields=["calls_done"])
+    results = _batch_with_progress(requests, run, parse=parse_verdict)
     stored = 0
     for i, c in enumerate(comparisons):
         forward, backward = results[2 * i], results[2 * i + 1]
