@@ -184,7 +184,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_ROUTES = {"training_jobs.*": {"queue": "gpu"}}
+CELERY_TASK_ROUTES = {"training_jobs.tasks.run_training_job": {"queue": "gpu"}}  # training needs a GPU worker when one exists
 # Periodic work: fail runs whose worker died. The embedded worker and `make worker` run beat in-process.
 CELERY_BEAT_SCHEDULE = {"reap-stale-runs": {"task": "pipeline.tasks.reap_runs", "schedule": 30.0}}
 CELERY_BEAT_SCHEDULE["reap-stale-audit-jobs"] = {"task": "audits.tasks.reap_audit_jobs", "schedule": 60.0}
@@ -193,6 +193,7 @@ CELERY_BEAT_SCHEDULE["reap-stale-comparison-generations"] = {
     "task": "audits.reviews.tasks.reap_comparison_generations", "schedule": 300.0,
 }
 CELERY_BEAT_SCHEDULE["requeue-overdue-webhooks"] = {"task": "studio.webhooks.tasks.requeue_overdue_deliveries", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["reap-stale-training-jobs"] = {"task": "training_jobs.tasks.reap_training_jobs", "schedule": 30.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Embedded worker threads inside the server process.
 EMBEDDED_WORKER_CONCURRENCY = int(os.environ.get("EMBEDDED_WORKER_CONCURRENCY", "4"))
@@ -246,3 +247,15 @@ WEBHOOKS_ALLOW_PRIVATE_URLS = os.environ.get("WEBHOOKS_ALLOW_PRIVATE_URLS", "0")
 WEBHOOK_MAX_ATTEMPTS = 5
 WEBHOOK_BACKOFF_S = float(os.environ.get("WEBHOOK_BACKOFF_S", "10"))  # first retry; doubles each time
 WEBHOOK_TIMEOUT_S = float(os.environ.get("WEBHOOK_TIMEOUT_S", "10"))
+
+# --- training jobs ------------------------------------------------------------------------
+# Artifacts (JSONL data, adapters, metrics) live under one folder per org and job.
+TRAINING_ARTIFACTS_DIR = Path(os.environ.get("TRAINING_ARTIFACTS_DIR", VAR_DIR / "training"))
+# A job whose worker has not reported (heartbeat every few seconds while it runs) for this long is failed.
+TRAINING_STALE_AFTER_S = int(os.environ.get("TRAINING_STALE_AFTER_S", "120"))
+TRAINING_QUEUED_STALE_S = int(os.environ.get("TRAINING_QUEUED_STALE_S", "1800"))  # queued this long: the task was lost
+TRAINING_HEARTBEAT_S = float(os.environ.get("TRAINING_HEARTBEAT_S", "5"))
+# Workers that can reach a model hub (GPU workers) may load student checkpoints by hub id.
+TRAINING_ALLOW_HUB = os.environ.get("TRAINING_ALLOW_HUB", "0") == "1"
+# CPU threads torch may use for training on a CPU worker (the tiny model); 0 leaves torch's default.
+TRAINING_TORCH_THREADS = int(os.environ.get("TRAINING_TORCH_THREADS", "2"))

@@ -64,6 +64,8 @@ def call_kwargs(route: Route, messages: list[dict], config: StepConfig) -> dict:
         kwargs["stop"] = list(config.stop)
     if config.seed is not None:
         kwargs["seed"] = config.seed
+    if config.top_p is not None:
+        kwargs["top_p"] = config.top_p
     if config.json_mode and runtime.supports_response_format(route.model):
         kwargs["response_format"] = {"type": "json_object"}
     return kwargs

@@ -37,6 +37,7 @@ class StepConfig:
     timeout_s: float = 60.0
     json_mode: bool = False  # ask for a JSON object (response_format) where the provider supports it
     seed: int | None = None  # sampling seed: K samples of one prompt differ by seed (dropped where unsupported)
+    top_p: float | None = None  # nucleus sampling (training data generation); None leaves the provider's default
 
     def __post_init__(self):
         if not self.model:
@@ -48,7 +49,7 @@ class StepConfig:
     @classmethod
     def from_step(cls, step: dict, **overrides) -> "StepConfig":
         """From `effective_tree(org, ws).step(name)`: {model, temperature, max_tokens, fallbacks, enabled}."""
-        known = {"model", "temperature", "max_tokens", "fallbacks", "stop", "timeout_s", "json_mode", "seed"}
+        known = {"model", "temperature", "max_tokens", "fallbacks", "stop", "timeout_s", "json_mode", "seed", "top_p"}
         values = {key: value for key, value in step.items() if key in known and value is not None}
         return cls(**{**values, **overrides})
 

@@ -1,0 +1,203 @@
+"""Constitutions, training jobs, their stages and their persisted events (SPEC §7, issue 7)."""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from personas.models import Persona
+from studio.models import ApiKey, Organization, Workspace
+
+
+class ConstitutionVersion(models.Model):
+    """One version of a persona's constitution: derived from its layers, or edited. Never changed once saved."""
+
+    class Source(models.TextChoices):
+        DERIVED = "derived"
+        EDITED = "edited"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="constitutions")
+    number = models.PositiveIntegerField()
+    document = models.JSONField(help_text="training_jobs.constitution.Constitution as JSON")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    persona_version = models.PositiveIntegerField(null=True, blank=True, help_text="The persona version it was derived from")
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["persona", "number"], name="constitution_number_unique")]
+
+    def __str__(self) -> str:
+        return f"constitution v{self.number} of {self.persona}"
+
+    @property
+    def constitution(self):
+        from training_jobs.constitution import Constitution
+
+        return Constitution.model_validate(self.document)
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued"
+    SMOKE = "smoke"
+    DPO_DATA = "dpo_data"
+    DPO_TRAIN = "dpo_train"
+    INTROSPECTION = "introspection"
+    SFT = "sft"
+    EVAL = "eval"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    KILLED = "killed"
+
+
+ENDED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.KILLED)
+
+
+class TrainingJobQuerySet(models.QuerySet):
+    def unfinished(self):
+        return self.exclude(status__in=ENDED)
+
+    def stale(self, now=None):
+        """Jobs whose worker stopped reporting (a killed worker leaves these behind)."""
+        now = now or timezone.now()
+        running = models.Q(heartbeat_at__lt=now - timedelta(seconds=settings.TRAINING_STALE_AFTER_S)) & ~models.Q(status=JobStatus.QUEUED)
+        # a queued job waits for a free worker (another job may hold it): only a long wait means the task was lost
+        waiting = models.Q(status=JobStatus.QUEUED, heartbeat_at__lt=now - timedelta(seconds=settings.TRAINING_QUEUED_STALE_S))
+        return self.unfinished().filter(running | waiting)
+
+
+class TrainingJob(models.Model):
+    class Kind(models.TextChoices):
+        CHARACTER = "character"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="training_jobs")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="training_jobs")
+    constitution = models.ForeignKey(ConstitutionVersion, on_delete=models.PROTECT, related_name="jobs")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CHARACTER)
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    params = models.JSONField(help_text="The launch parameters as validated (training_jobs.params.LaunchParams)")
+    engine = models.CharField(max_length=16, default="providers", help_text="'offline' when the offline engine wrote the data")
+    backend = models.CharField(max_length=32, default="trl")
+    estimate = models.JSONField(default=dict, help_text="Tokens and USD estimated before launch")
+    budget_usd = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    prompt_tokens = models.PositiveBigIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True, help_text="Why it failed, in one line")
+    kill = models.JSONField(null=True, blank=True, help_text="{criterion, message, numbers} when a kill criterion fired")
+    cancel_requested = models.BooleanField(default=False)
+    resume_from = models.CharField(max_length=16, blank=True)
+    resumes = models.PositiveSmallIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+
+    objects = TrainingJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"]), models.Index(fields=["organization", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"training job {self.name} ({self.status})"
+
+    @property
+    def channel_group(self) -> str:
+        return f"training-job-{self.public_id}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in ENDED
+
+    @property
+    def artifacts_dir(self):
+        return settings.TRAINING_ARTIFACTS_DIR / str(self.organization.public_id) / str(self.public_id)
+
+    def last_event_seq(self) -> int:
+        return self.events.order_by("-seq").values_list("seq", flat=True).first() or 0
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at:
+            return ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
+        return None
+
+
+class StageRun(models.Model):
+    """One stage of a job. Resuming a stage runs it again: counters reset, cost keeps adding up."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        COMPLETED = "completed"
+        SKIPPED = "skipped"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+        KILLED = "killed"
+
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="stages")
+    stage = models.CharField(max_length=16)
+    position = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    unit = models.CharField(max_length=24, blank=True, help_text="What done/total count: calls, steps, …")
+    runs = models.PositiveSmallIntegerField(default=0, help_text="Times the stage has started (resumes add one)")
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    prompt_tokens = models.PositiveBigIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0)
+    artifacts = models.JSONField(default=dict, help_text="{name: path relative to the job's artifact folder}")
+    stats = models.JSONField(default=dict, help_text="Filter counts, training summary, generator choice, …")
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["job", "stage"], name="stage_run_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.stage} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.COMPLETED:
+            return 100
+        return min(100, round(100 * self.done / self.total)) if self.total else 0
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at:
+            return ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
+        return None
+
+
+class JobEvent(models.Model):
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    type = models.CharField(max_length=40)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [models.UniqueConstraint(fields=["job", "seq"], name="job_event_seq_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}#{self.seq} {self.type}"
+
+    def as_message(self) -> dict:
+        return {"seq": self.seq, "type": self.type, "data": self.data, "at": self.created_at.isoformat()}

@@ -1,0 +1,133 @@
+"""The Launch Training Job form's values, validated, and the stage plan they give. Pure: no Django.
+
+`LaunchParams` is what `POST /v1/training-jobs` takes and what a job stores (`TrainingJob.params`).
+Bounds refuse sizes ≤ 0 and absurdly large ones with a message naming the field; cross-field rules
+that are *warnings* (teacher = student, few pairs, β > 0.5, …) live in the pre-flight (services).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from training_jobs.presets import SMOKE_CHOICES
+
+STAGES = ("smoke", "dpo_data", "dpo_train", "introspection", "sft", "eval")
+STAGE_LABELS = {
+    "smoke": "Smoke test", "dpo_data": "DPO data", "dpo_train": "DPO training", "introspection": "Introspection",
+    "sft": "SFT", "eval": "Evaluation",
+}
+DATA_SCALES = (25, 50, 75, 100)
+BACKENDS = ("trl",)
+# The stop sequences of every generation (SPEC §7): a model must not write the next turn itself.
+STOP_SEQUENCES = ["\nUser:", "\nAssistant:", "\n\nUser:", "\n\nAssistant:"]
+_SUFFIX = re.compile(r"^[\w .-]*$")
+
+
+class LaunchParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    persona_id: UUID
+    constitution_version: int | None = Field(default=None, ge=1, description="None: the newest (derived on launch if none)")
+    preset: Literal["custom", "quick", "paper"] = "custom"
+    teacher_model: str = Field(min_length=1, max_length=200, description="litellm model: answers with the constitution (chosen)")
+    student_model: str = Field(min_length=1, max_length=200, description="litellm model serving the student: answers without it (rejected)")
+    student_checkpoint: str = Field(default="tiny", min_length=1, max_length=300,
+                                    description="What the backend trains: 'tiny' (built in), a local folder, or a hub id")
+    dpo_pairs: int = Field(ge=1, le=100_000)
+    reflections: int = Field(ge=1, le=1_000_000, description="Total: 10 introspective prompts × N")
+    interactions: int = Field(ge=1, le=100_000)
+    interaction_turns: int = Field(ge=2, le=50)
+    data_scale: int = Field(default=100, description="Percent of the sizes to generate: 25, 50, 75 or 100")
+    lora_rank: int = Field(ge=1, le=1024)
+    lora_alpha: int = Field(ge=1, le=4096)
+    learning_rate: float = Field(gt=0, le=1)
+    batch_size: int = Field(ge=1, le=4096)
+    epochs: int = Field(ge=1, le=100)
+    dpo_beta: float = Field(gt=0, le=10)
+    nll_coef: float = Field(ge=0, le=10)
+    max_length: int = Field(ge=16, le=131_072)
+    sft_max_length: int = Field(ge=16, le=131_072)
+    temperature: float = Field(ge=0, le=2)
+    top_p: float = Field(gt=0, le=1)
+    max_new_tokens: int = Field(default=512, ge=1, le=32_768)
+    smoke_test: Literal["none", "small", "large", "both"] = "small"
+    budget_usd: float | None = Field(default=None, gt=0, le=1_000_000, description="Cap in USD; null for none")
+    max_burn_usd_per_hour: float | None = Field(default=None, gt=0, le=1_000_000)
+    max_drop_rate: float = Field(default=0.3, gt=0, le=1, description="Data-quality gate: a data stage is killed past this drop rate")
+    concurrency: int = Field(default=64, ge=1, le=512, description="LLM calls in flight while generating data")
+    backend: str = "trl"
+    name_suffix: str = Field(default="", max_length=60)
+    generate_introspection: bool = True
+    run_sft: bool = True
+    strip_reflection_traces: bool = False
+    keep_interaction_traces: bool = False
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+
+    @model_validator(mode="after")
+    def _checks(self) -> "LaunchParams":
+        if self.data_scale not in DATA_SCALES:
+            raise ValueError("data_scale: must be one of 25, 50, 75, 100")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend: unknown backend {self.backend!r}; choose one of {', '.join(BACKENDS)}")
+        if not _SUFFIX.match(self.name_suffix):
+            raise ValueError("name_suffix: letters, digits, spaces, '.', '_' and '-' only")
+        if self.run_sft and not self.generate_introspection:
+            raise ValueError("run_sft: SFT trains on the introspection data; turn on generate_introspection too")
+        assert SMOKE_CHOICES  # the Literal above mirrors presets.SMOKE_CHOICES
+        return self
+
+    # --- derived ---------------------------------------------------------------------------------
+
+    def scaled(self, size: int) -> int:
+        return max(1, math.ceil(size * self.data_scale / 100))
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """What the full-scale stages generate, after the data scale."""
+        return {"dpo_pairs": self.scaled(self.dpo_pairs), "reflections": self.scaled(self.reflections),
+                "interactions": self.scaled(self.interactions), "interaction_turns": self.interaction_turns}
+
+    def stage_plan(self) -> list[str]:
+        """The stages this job runs, in order (skipped ones left out)."""
+        plan = []
+        for stage in STAGES:
+            if stage == "smoke" and self.smoke_test == "none":
+                continue
+            if stage == "introspection" and not self.generate_introspection:
+                continue
+            if stage == "sft" and not self.run_sft:
+                continue
+            plan.append(stage)
+        return plan
+
+
+def field_of(message: str, default: str = "__root__") -> str:
+    """'data_scale: must be …' → 'data_scale' (model-level checks name their field first)."""
+    head, sep, _ = message.partition(":")
+    return head.strip() if sep and re.fullmatch(r"[a-z_]+", head.strip()) else default
+
+
+def validation_errors(exc) -> list[dict]:
+    """[{field, message}] from a pydantic ValidationError, model-level messages attributed to their field."""
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        message = str(err["msg"]).removeprefix("Value error, ")
+        out.append({"field": loc or field_of(message), "message": message})
+    return out
+
+
+# What each stage reads from earlier stages: resuming at a stage needs these artifacts.
+STAGE_INPUTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "smoke": (),
+    "dpo_data": (),
+    "dpo_train": (("dpo_data", "pairs"),),
+    "introspection": (),  # the teacher can always write it; the DPO checkpoint is used when present and samplable
+    "sft": (("introspection", "sft_examples"), ("dpo_train", "adapter")),
+    "eval": (("dpo_train", "adapter"),),
+}

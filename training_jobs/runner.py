@@ -1,0 +1,677 @@
+"""Running a training job: its stages in order, with progress, events, cost, kill criteria and cancel.
+
+    queued → smoke → dpo_data → dpo_train → introspection → sft → eval → succeeded | failed | cancelled | killed
+
+One Celery task runs the whole plan (`job_execute`). Each stage records its progress (done/total),
+cost and artifacts on its StageRun and emits events; a heartbeat thread keeps `heartbeat_at` fresh,
+so the reaper can tell a dead worker (failed, "resume from <stage>") from a slow stage. A redelivered
+task (late ack after a worker died) starts again at the first stage not completed.
+
+Stopping: `cancel_requested` is polled between LLM batches and after every training step; a kill
+criterion that fires stops training at that step. Either way the artifacts written so far stay.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+
+from studio.llm import gateway
+from studio.llm.gateway import Completion, LLMError, StepConfig
+from training_jobs import data as D
+from training_jobs.constitution import markers as constitution_markers
+from training_jobs.constitution import system_prompt
+from training_jobs.events import JobTakenOver, emit
+from training_jobs.filters import DataQualityError, DataQualityGate, FilterConfig, FilterStats, QualityFilter
+from training_jobs.kill import Kill, KillCriteria
+from training_jobs.models import ENDED, JobStatus, StageRun, TrainingJob
+from training_jobs.params import STOP_SEQUENCES, LaunchParams
+from training_jobs.presets import smoke_plan
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_EVERY_S = 0.25  # progress is saved (and broadcast) at most this often
+CANCEL_POLL_S = 0.5
+GATE_MIN_SAMPLES = 20
+PREVIEW_ROWS = 20
+TINY = {"tiny", "builtin:tiny", "tiny-llama"}
+
+
+class JobCancelled(Exception):
+    pass
+
+
+class JobKilled(Exception):
+    def __init__(self, kill: Kill | dict):
+        self.kill = kill.to_dict() if isinstance(kill, Kill) else dict(kill)
+        super().__init__(self.kill["message"])
+
+
+class StageFailed(Exception):
+    """The stage cannot go on; the message is the one line people read."""
+
+
+# --- the context a stage runs in -------------------------------------------------------------
+
+
+class JobContext:
+    def __init__(self, job: TrainingJob):
+        self.job = job
+        self.params = LaunchParams.model_validate(job.params)
+        self.constitution = job.constitution.constitution
+        self.markers = constitution_markers(self.constitution)
+        self.system = system_prompt(self.constitution)
+        self.organization = job.organization
+        self.quality = QualityFilter(FilterConfig())
+        self.stage: StageRun | None = None
+        self.started = time.monotonic()
+        self._saved_at = 0.0
+        self._polled_at = 0.0
+        self._cancelled = False
+        self.kill_cost = KillCriteria({"budget_usd": self.params.budget_usd,
+                                       "max_burn_usd_per_hour": self.params.max_burn_usd_per_hour})
+
+    # paths -------------------------------------------------------------------------------------
+    def folder(self, *parts: str) -> Path:
+        path = self.job.artifacts_dir.joinpath(*parts)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def rel(self, path: Path) -> str:
+        return str(path.relative_to(self.job.artifacts_dir))
+
+    # progress ----------------------------------------------------------------------------------
+    def set_total(self, total: int, unit: str) -> None:
+        self.stage.total, self.stage.unit = total, unit
+        self.progress(self.stage.done, force=True)
+
+    def advance(self, n: int = 1, **extra) -> None:
+        self.progress(self.stage.done + n, **extra)
+
+    def progress(self, done: int, *, force: bool = False, **extra) -> None:
+        self.stage.done = min(done, self.stage.total) if self.stage.total else done
+        now = time.monotonic()
+        if not force and now - self._saved_at < PROGRESS_EVERY_S:
+            return
+        self._saved_at = now
+        self.stage.save(update_fields=["done", "total", "unit", "stats", "cost_usd", "prompt_tokens", "completion_tokens"])
+        emit(self.job, "stage.progress", {"stage": self.stage.stage, "done": self.stage.done, "total": self.stage.total,
+                                          "unit": self.stage.unit, "cost_usd": float(self.job.cost_usd), **extra},
+             cost_usd=self.job.cost_usd, prompt_tokens=self.job.prompt_tokens,
+             completion_tokens=self.job.completion_tokens, heartbeat_at=timezone.now())
+
+    # cost --------------------------------------------------------------------------------------
+    def charge(self, results) -> None:
+        """Add the cost and tokens of finished calls to the stage and the job; kill at the budget or burn rate."""
+        cost, prompt, completion = Decimal("0"), 0, 0
+        for result in results:
+            if isinstance(result, Completion):
+                cost += Decimal(str(result.cost_usd or 0))
+                prompt += result.prompt_tokens
+                completion += result.completion_tokens
+        for record in (self.stage, self.job):
+            record.cost_usd += cost
+            record.prompt_tokens += prompt
+            record.completion_tokens += completion
+        if kill := self.kill_cost.check_cost(float(self.job.cost_usd), time.monotonic() - self.started):
+            raise JobKilled(kill)
+
+    # stopping ----------------------------------------------------------------------------------
+    def cancel_requested(self) -> bool:
+        now = time.monotonic()
+        if not self._cancelled and now - self._polled_at >= CANCEL_POLL_S:
+            self._polled_at = now
+            self._cancelled = TrainingJob.objects.filter(pk=self.job.pk, cancel_requested=True).exists()
+        return self._cancelled
+
+    def check_cancel(self) -> None:
+        if self.cancel_requested():
+            raise JobCancelled()
+
+    # LLM calls ---------------------------------------------------------------------------------
+    def call_config(self, model: str, seed: int) -> StepConfig:
+        p = self.params
+        return StepConfig(model=model, temperature=p.temperature, top_p=p.top_p, max_tokens=p.max_new_tokens,
+                          stop=tuple(STOP_SEQUENCES), seed=seed, timeout_s=settings.LLM_TIMEOUT_S)
+
+    def batch(self, requests: list) -> list:
+        """Calls in chunks of a few times the concurrency (cancel is checked between chunks); results in order."""
+        chunk = max(self.params.concurrency * 4, 64)
+        results: list = []
+        for start in range(0, len(requests), chunk):
+            self.check_cancel()
+            part = async_to_sync(gateway.abatch)(requests[start:start + chunk], organization=self.organization,
+                                                 concurrency=self.params.concurrency)
+            self.charge(part)
+            results += part
+            self.advance(len(part), force=True)
+        return results
+
+    def filter(self, text: str, stats: FilterStats, *, markers=True):
+        result = self.quality.check(text, markers=self.markers if markers else (), system_prompt=self.system)
+        stats.add(result)
+        return result
+
+    def gate(self, stats: FilterStats, stage_key: str) -> None:
+        """Save the filter counts where the job page reads them, and kill the stage past the drop-rate limit."""
+        self.stage.stats = {**self.stage.stats, stage_key: stats.as_dict()}
+        decision = DataQualityGate(self.params.max_drop_rate, min_samples=min(GATE_MIN_SAMPLES, max(stats.samples, 1))).evaluate(stats)
+        if decision.tripped:
+            raise JobKilled({"criterion": "data_quality", "message": "Killed: " + decision.message,
+                             "numbers": {"drop_rate": decision.drop_rate, "samples": decision.samples, "limit": decision.limit,
+                                         "drops": dict(stats.drops)}})
+
+    # training ----------------------------------------------------------------------------------
+    def backend(self):
+        from training_jobs.backends import get_backend
+
+        return get_backend(self.job.backend)
+
+    def train_config(self, out: Path, *, kind: str, max_steps: int = -1, student: str | None = None,
+                     init_adapter: str | None = None) -> dict:
+        p = self.params
+        return {
+            "output_dir": str(out), "student": student or p.student_checkpoint, "allow_hub": settings.TRAINING_ALLOW_HUB,
+            "init_adapter": init_adapter, "max_steps": max_steps, "epochs": p.epochs, "learning_rate": p.learning_rate,
+            "batch_size": p.batch_size, "max_length": p.max_length if kind == "dpo" else p.sft_max_length, "seed": p.seed,
+            "beta": p.dpo_beta, "nll_coef": p.nll_coef, "lora_r": p.lora_rank, "lora_alpha": p.lora_alpha,
+            "torch_threads": settings.TRAINING_TORCH_THREADS or None,
+        }
+
+    def train(self, kind: str, rows: list[dict], config: dict) -> dict:
+        """Train through the backend: metrics become events, kill criteria run on every logged step."""
+        criteria = KillCriteria({"stage": kind, "nll_coef": self.params.nll_coef if kind == "dpo" else 0.0})
+        state: dict = {"kill": None, "base_done": self.stage.done}
+        history_key = f"{kind}_history"
+        self.stage.stats.setdefault(history_key, [])
+
+        def on_metrics(step: int, metrics: dict) -> None:
+            clean = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+            self.stage.stats[history_key].append({"step": step, **clean})
+            emit(self.job, "train.metrics", {"stage": self.stage.stage, "kind": kind, "step": step, "metrics": clean})
+            if state["kill"] is None and (kill := criteria.check_step(clean, step)):
+                state["kill"] = kill
+            self.progress(state["base_done"] + step, force=True)
+
+        def should_stop() -> bool:
+            return state["kill"] is not None or self.cancel_requested()
+
+        result = getattr(self.backend(), f"train_{kind}")(rows, config, on_metrics=on_metrics, should_stop=should_stop)
+        if state["kill"] is not None:
+            raise JobKilled(state["kill"])
+        self.check_cancel()
+        return result.as_dict()
+
+
+# --- data stages -----------------------------------------------------------------------------
+
+
+def _write_jsonl(path: Path, rows) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _calls_failed(results) -> StageFailed | None:
+    errors = [r for r in results if isinstance(r, LLMError)]
+    if results and len(errors) == len(results):
+        return StageFailed(f"every LLM call failed; the first: {errors[0].summary()[:300]}")
+    return None
+
+
+def generate_dpo_pairs(ctx: JobContext, n: int, out: Path) -> dict:
+    """Teacher with the constitution → chosen; student without → rejected. Writes pairs.jsonl and preview.json."""
+    p, constitution = ctx.params, ctx.constitution
+    asks = D.dpo_prompts(constitution, n, seed=p.seed)
+    requests = []
+    for i, ask in enumerate(asks):
+        seed = p.seed * 100_003 + i
+        requests.append(([{"role": "system", "content": ctx.system}, {"role": "user", "content": ask["prompt"]}],
+                         ctx.call_config(p.teacher_model, seed)))
+        requests.append(([{"role": "user", "content": ask["prompt"]}], ctx.call_config(p.student_model, seed)))
+    results = ctx.batch(requests)
+    if failure := _calls_failed(results):
+        raise failure
+    stats, rows, chosen_texts = FilterStats(), [], []
+    version = ctx.job.constitution.number
+    for i, ask in enumerate(asks):
+        chosen, rejected = results[2 * i], results[2 * i + 1]
+        if isinstance(chosen, LLMError) or isinstance(rejected, LLMError):
+            stats.samples += 1
+            stats.dropped += 1
+            stats.drops["llm_error"] += 1
+            continue
+        checked = ctx.filter(D.strip_think(chosen.text), stats)
+        rejected_text = D.strip_think(rejected.text)
+        if not checked.kept or not rejected_text:
+            continue
+        chosen_texts.append(checked.text)
+        rows.append({"prompt": ask["prompt"], "chosen": checked.text, "rejected": rejected_text,
+                     "teacher_model": chosen.model, "student_model": rejected.model, "constitution_version": version})
+    ctx.gate(stats, "dpo_data")
+    if not rows:
+        raise StageFailed("no DPO pair survived the quality filters")
+    marker_share = sum(1 for t in chosen_texts if _has_marker(ctx, t)) / len(chosen_texts)
+    if kill := KillCriteria().check_data(marker_share) if ctx.markers else None:
+        raise JobKilled(kill)
+    pairs = out / "pairs.jsonl"
+    _write_jsonl(pairs, rows)
+    preview = out / "preview.json"
+    preview.write_text(json.dumps(rows[:PREVIEW_ROWS], ensure_ascii=False, indent=1))
+    return {"pairs": pairs, "preview": preview, "count": len(rows), "marker_share": round(marker_share, 4)}
+
+
+def _has_marker(ctx: JobContext, text: str) -> bool:
+    from training_jobs.constitution import has_marker
+
+    return has_marker(text, ctx.markers)
+
+
+def _introspection_generator(ctx: JobContext, adapter: dict | None) -> dict:
+    """Who writes reflections and interactions: the post-DPO checkpoint when it can be sampled, else the teacher."""
+    from training_jobs.backends import can_sample
+
+    if adapter and ctx.params.student_checkpoint not in TINY and can_sample(ctx.backend()):
+        return {"by": "checkpoint", "model": adapter["adapter_dir"], "base_dir": adapter["base_dir"],
+                "why": "the backend samples the post-DPO checkpoint"}
+    why = ("the built-in tiny checkpoint cannot write usable text" if ctx.params.student_checkpoint in TINY
+           else "no post-DPO checkpoint to sample" if not adapter else "the backend cannot sample its checkpoint")
+    return {"by": "teacher", "model": ctx.params.teacher_model, "why": f"teacher with the constitution ({why})"}
+
+
+def _complete_all(ctx: JobContext, generator: dict, requests: list) -> list:
+    """Through the gateway (teacher), or sampled from the checkpoint (wrapped as Completions)."""
+    if generator["by"] == "teacher":
+        return ctx.batch(requests)
+    backend = ctx.backend()
+    texts = []
+    for messages, config in requests:
+        ctx.check_cancel()
+        system = next((m["content"] for m in messages if m["role"] == "system"), None)
+        turns = [m for m in messages if m["role"] != "system"]
+        texts += backend.sample([turns], {"student": generator["base_dir"]}, adapter_dir=generator["model"],
+                                base_dir=generator["base_dir"], max_new_tokens=config.max_tokens,
+                                temperature=config.temperature, top_p=ctx.params.top_p, system=system)
+        ctx.advance(1)
+    return [Completion(text=t, model="checkpoint:dpo", prompt_tokens=0, completion_tokens=0, cost_usd=0.0, latency_ms=0.0)
+            for t in texts]
+
+
+def generate_introspection(ctx: JobContext, reflections: int, interactions: int, turns: int, out: Path, adapter: dict | None) -> dict:
+    """Reflections (traces kept unless stripped) and self-interactions (traces stripped unless kept) → SFT examples."""
+    p, constitution = ctx.params, ctx.constitution
+    generator = _introspection_generator(ctx, adapter)
+    model = generator["model"]
+    stats_r, stats_i = FilterStats(), FilterStats()
+
+    # reflections
+    r_system = D.reflection_system(constitution)
+    asks = D.reflection_asks(reflections)
+    requests = [([{"role": "system", "content": r_system}, {"role": "user", "content": a["prompt"]}],
+                 ctx.call_config(model if generator["by"] == "teacher" else p.teacher_model, p.seed * 7919 + i))
+                for i, a in enumerate(asks)]
+    results = _complete_all(ctx, generator, requests)
+    if failure := _calls_failed(results):
+        raise failure
+    reflection_rows = []
+    for ask, result in zip(asks, results):
+        if isinstance(result, LLMError):
+            continue
+        answer = D.strip_think(result.text)
+        if not ctx.filter(answer, stats_r).kept:
+            continue
+        stored = answer if p.strip_reflection_traces else result.text.strip()
+        reflection_rows.append({"prompt": ask["prompt"], "response": stored, "has_trace": D.has_think(stored),
+                                "model": result.model})
+    ctx.gate(stats_r, "reflections")
+
+    # self-interactions: all conversations advance one turn per batch
+    i_system = D.interaction_system(constitution)
+    conversations = [[D.interaction_opener(constitution, k)] for k in range(interactions)]
+    alive = list(range(interactions))
+    for turn in range(turns - 1):
+        requests = [(D.speaker_messages(i_system, conversations[k]),
+                     ctx.call_config(model if generator["by"] == "teacher" else p.teacher_model, p.seed * 104_729 + k * 131 + turn))
+                    for k in alive]
+        results = _complete_all(ctx, generator, requests)
+        if failure := _calls_failed(results):
+            raise failure
+        still = []
+        for k, result in zip(alive, results):
+            if isinstance(result, LLMError):
+                continue
+            checked = ctx.filter(D.strip_think(result.text), stats_i, markers=False)
+            if not checked.kept:
+                continue  # the conversation ends at the last good turn
+            conversations[k].append(result.text.strip() if p.keep_interaction_traces else checked.text)
+            still.append(k)
+        alive = still
+        ctx.gate(stats_i, "interactions")
+    ctx.advance(0, force=True)
+    interaction_rows = []
+    for k, turns_k in enumerate(conversations):
+        if len(turns_k) < 2:
+            continue
+        messages = D.speaker_messages(i_system, turns_k)
+        # the example is from the last speaker's side: it ends with an assistant turn
+        if messages[-1]["role"] != "user":
+            pass
+        interaction_rows.append({"system": i_system, "turns": turns_k, "has_trace": any(D.has_think(t) for t in turns_k)})
+
+    examples = [{"messages": [{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": r["response"]}]}
+                for r in reflection_rows]
+    for row in interaction_rows:
+        turns_k = row["turns"]
+        # the copy who answered the opener is the assistant: user = opener, then alternate
+        messages = [{"role": "system", "content": row["system"]}]
+        messages += [{"role": "user" if j % 2 == 0 else "assistant", "content": t} for j, t in enumerate(turns_k)]
+        if messages[-1]["role"] == "user":
+            messages.pop()
+        examples.append({"system": row["system"], "messages": messages})
+    if not examples:
+        raise StageFailed("no introspection example survived the quality filters")
+    files = {"reflections": out / "reflections.jsonl", "interactions": out / "interactions.jsonl",
+             "sft_examples": out / "sft_examples.jsonl"}
+    _write_jsonl(files["reflections"], reflection_rows)
+    _write_jsonl(files["interactions"], interaction_rows)
+    _write_jsonl(files["sft_examples"], examples)
+    return {**files, "generator": generator, "counts": {"reflections": len(reflection_rows),
+                                                        "interactions": len(interaction_rows), "sft_examples": len(examples)}}
+
+
+# --- the stages ------------------------------------------------------------------------------
+
+
+def _steps(rows: int, batch: int, epochs: int) -> int:
+    return max(1, -(-rows // batch)) * epochs
+
+
+def stage_dpo_data(ctx: JobContext) -> None:
+    n = ctx.params.sizes["dpo_pairs"]
+    ctx.set_total(2 * n, "calls")
+    made = generate_dpo_pairs(ctx, n, ctx.folder("dpo_data"))
+    ctx.stage.artifacts = {"pairs": ctx.rel(made["pairs"]), "preview": ctx.rel(made["preview"])}
+    ctx.stage.stats.update(pairs=made["count"], marker_share=made["marker_share"])
+
+
+def stage_dpo_train(ctx: JobContext, *, folder: str = "dpo_train", max_steps: int = -1, pairs_path: Path | None = None) -> dict:
+    pairs = read_jsonl(pairs_path or ctx.job.artifacts_dir / _artifact(ctx, "dpo_data", "pairs"))
+    steps = max_steps if max_steps > 0 else _steps(len(pairs), ctx.params.batch_size, ctx.params.epochs)
+    if ctx.stage.stage == "dpo_train":
+        ctx.set_total(steps, "steps")
+    out = ctx.folder(folder)
+    result = ctx.train("dpo", pairs, ctx.train_config(out, kind="dpo", max_steps=max_steps))
+    artifacts = {"adapter": ctx.rel(Path(result["artifacts"]["adapter_dir"])), "base": ctx.rel(Path(result["artifacts"]["base_dir"]))
+                 if Path(result["artifacts"]["base_dir"]).is_relative_to(ctx.job.artifacts_dir) else result["artifacts"]["base_dir"],
+                 "metrics": ctx.rel(Path(result["artifacts"]["metrics"]))}
+    summary = {k: result[k] for k in ("steps", "max_steps", "final_metrics", "wall_s", "stopped_early")}
+    if ctx.stage.stage == "dpo_train":
+        ctx.stage.artifacts = artifacts
+        ctx.stage.stats["dpo"] = summary
+    return {"artifacts": artifacts, "result": result}
+
+
+def _artifact(ctx: JobContext, stage: str, name: str) -> str:
+    run = ctx.job.stages.get(stage=stage)
+    rel = (run.artifacts or {}).get(name)
+    if not rel or not (ctx.job.artifacts_dir / rel).exists():
+        raise StageFailed(f"{stage} left no {name}: resume from {stage}")
+    return rel
+
+
+def _adapter_of(ctx: JobContext, stage: str) -> dict | None:
+    run = ctx.job.stages.filter(stage=stage, status=StageRun.Status.COMPLETED).first()
+    if not run or "adapter" not in (run.artifacts or {}):
+        return None
+    root = ctx.job.artifacts_dir
+    base = run.artifacts["base"]
+    return {"adapter_dir": str(root / run.artifacts["adapter"]), "base_dir": str(root / base) if not Path(base).is_absolute() else base}
+
+
+def stage_introspection(ctx: JobContext) -> None:
+    sizes = ctx.params.sizes
+    ctx.set_total(sizes["reflections"] + sizes["interactions"] * (sizes["interaction_turns"] - 1), "calls")
+    made = generate_introspection(ctx, sizes["reflections"], sizes["interactions"], sizes["interaction_turns"],
+                                  ctx.folder("introspection"), _adapter_of(ctx, "dpo_train"))
+    ctx.stage.artifacts = {k: ctx.rel(made[k]) for k in ("reflections", "interactions", "sft_examples")}
+    ctx.stage.stats.update(generator=made["generator"], counts=made["counts"])
+
+
+def stage_sft(ctx: JobContext, *, folder: str = "sft", max_steps: int = -1, examples_path: Path | None = None,
+              dpo: dict | None = None) -> dict:
+    examples = read_jsonl(examples_path or ctx.job.artifacts_dir / _artifact(ctx, "introspection", "sft_examples"))
+    dpo = dpo or _adapter_of(ctx, "dpo_train")
+    if dpo is None:
+        raise StageFailed("SFT starts from the DPO adapter, and dpo_train left none: resume from dpo_train")
+    steps = max_steps if max_steps > 0 else _steps(len(examples), ctx.params.batch_size, ctx.params.epochs)
+    if ctx.stage.stage == "sft":
+        ctx.set_total(steps, "steps")
+    out = ctx.folder(folder)
+    result = ctx.train("sft", examples, ctx.train_config(out, kind="sft", max_steps=max_steps, student=dpo["base_dir"],
+                                                         init_adapter=dpo["adapter_dir"]))
+    artifacts = {"adapter": ctx.rel(Path(result["artifacts"]["adapter_dir"])), "metrics": ctx.rel(Path(result["artifacts"]["metrics"])),
+                 "base": ctx.rel(Path(result["artifacts"]["base_dir"]))}
+    if ctx.stage.stage == "sft":
+        ctx.stage.artifacts = artifacts
+        ctx.stage.stats["sft"] = {k: result[k] for k in ("steps", "max_steps", "final_metrics", "wall_s", "stopped_early")}
+    return {"artifacts": artifacts, "result": result}
+
+
+def stage_smoke(ctx: JobContext) -> None:
+    """Each smoke size end to end in its own folder, at a few training steps; any kill aborts the job."""
+    p = ctx.params
+    plan = smoke_plan(p.smoke_test)
+    total = 0
+    for size in plan:
+        total += 2 * size.dpo_pairs + size.approx_steps
+        if p.generate_introspection:
+            total += size.reflections + size.interactions * (size.interaction_turns - 1)
+        if p.run_sft:
+            total += size.approx_steps
+    ctx.set_total(total, "calls+steps")
+    report = {}
+    for size in plan:
+        root = ctx.folder("smoke", size.name)
+        made = generate_dpo_pairs(ctx, size.dpo_pairs, root)
+        dpo = stage_dpo_train(ctx, folder=f"smoke/{size.name}/dpo", max_steps=size.approx_steps, pairs_path=made["pairs"])
+        ctx.stage.done += size.approx_steps
+        entry = {"pairs": made["count"], "marker_share": made["marker_share"],
+                 "dpo": {k: dpo["result"][k] for k in ("steps", "final_metrics", "wall_s")}}
+        _check_smoke_health(dpo["result"], size.name)
+        if p.generate_introspection:
+            adapter = {"adapter_dir": str(ctx.job.artifacts_dir / dpo["artifacts"]["adapter"]),
+                       "base_dir": str(ctx.job.artifacts_dir / dpo["artifacts"]["base"])}
+            intro = generate_introspection(ctx, size.reflections, size.interactions, size.interaction_turns, root, adapter)
+            entry["introspection"] = intro["counts"]
+            if p.run_sft:
+                sft = stage_sft(ctx, folder=f"smoke/{size.name}/sft", max_steps=size.approx_steps,
+                                examples_path=intro["sft_examples"], dpo=adapter)
+                ctx.stage.done += size.approx_steps
+                entry["sft"] = {k: sft["result"][k] for k in ("steps", "final_metrics", "wall_s")}
+        report[size.name] = entry
+        ctx.stage.stats["smoke"] = report
+        ctx.progress(ctx.stage.done, force=True)
+    ctx.stage.artifacts = {"folder": "smoke"}
+
+
+def _check_smoke_health(result: dict, size: str) -> None:
+    """Unhealthy DPO signals at smoke scale: no step logged, or a preference loss that says it learned nothing."""
+    import math
+
+    if not result["history"]:
+        raise JobKilled({"criterion": "smoke_test", "message": f"Killed by the {size} smoke test: training logged no step.",
+                         "numbers": {"steps": result["steps"]}})
+    loss = result["final_metrics"].get("loss")
+    if loss is None or not math.isfinite(loss):
+        raise JobKilled({"criterion": "non_finite_loss", "message": f"Killed by the {size} smoke test: final loss {loss}.",
+                         "numbers": {"loss": loss}})
+
+
+def stage_eval(ctx: JobContext) -> None:
+    from training_jobs.evaluation import evaluate
+
+    report = evaluate(ctx)
+    ctx.stage.stats["eval"] = report["summary"]
+    ctx.stage.artifacts = report["artifacts"]
+
+
+STAGE_FUNCTIONS = {"smoke": stage_smoke, "dpo_data": stage_dpo_data, "dpo_train": stage_dpo_train,
+                   "introspection": stage_introspection, "sft": stage_sft, "eval": stage_eval}
+
+
+# --- the job ---------------------------------------------------------------------------------
+
+
+class Heartbeat:
+    """Touches the job's heartbeat every few seconds from its own thread while the job runs."""
+
+    def __init__(self, job_pk: int):
+        self.job_pk = job_pk
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"training-heartbeat-{job_pk}", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(settings.TRAINING_HEARTBEAT_S):
+                TrainingJob.objects.filter(pk=self.job_pk).exclude(status__in=ENDED).update(heartbeat_at=timezone.now())
+        finally:
+            connection.close()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def _claim(job_id: int) -> TrainingJob | None:
+    with transaction.atomic():
+        job = (TrainingJob.objects.select_for_update().select_related("organization", "persona", "constitution", "workspace")
+               .filter(pk=job_id).first())
+        if job is None or job.status in ENDED:
+            return None  # deleted, or ended (a redelivery after the reaper)
+        now = timezone.now()
+        job.started_at = job.started_at or now
+        job.heartbeat_at = now
+        job.save(update_fields=["started_at", "heartbeat_at"])
+    if job.cancel_requested:
+        _end(job, None, JobStatus.CANCELLED, error="cancelled before it started")
+        return None
+    return job
+
+
+def job_execute(job_id: int) -> None:
+    job = _claim(job_id)
+    if job is None:
+        return
+    ctx = None
+    try:
+        ctx = JobContext(job)
+        with Heartbeat(job.pk):
+            for stage in _remaining(job, ctx.params):
+                _run_stage(ctx, stage)
+            _end(job, ctx, JobStatus.SUCCEEDED)
+    except JobTakenOver:
+        logger.warning("training job %s was ended elsewhere; this worker stops", job.public_id)
+    except JobCancelled:
+        _end(job, ctx, JobStatus.CANCELLED, error="cancelled by request; artifacts so far are kept")
+    except JobKilled as killed:
+        _end(job, ctx, JobStatus.KILLED, error=killed.kill["message"], kill=killed.kill)
+    except DataQualityError as exc:
+        _end(job, ctx, JobStatus.KILLED, error=str(exc), kill={"criterion": "data_quality", "message": str(exc), "numbers": {}})
+    except StageFailed as exc:
+        _end(job, ctx, JobStatus.FAILED, error=str(exc))
+    except LLMError as exc:
+        _end(job, ctx, JobStatus.FAILED, error=f"LLM calls failed: {exc.summary()[:400]}")
+    except Exception as exc:  # a bug or an outage still ends the job in a clear state
+        logger.exception("training job %s failed", job.public_id)
+        _end(job, ctx, JobStatus.FAILED, error=f"internal error in {job.status}: {type(exc).__name__}: {str(exc)[:300]}")
+    finally:
+        close_old_connections()
+
+
+def _remaining(job: TrainingJob, params: LaunchParams) -> list[str]:
+    done = set(job.stages.filter(status__in=[StageRun.Status.COMPLETED, StageRun.Status.SKIPPED]).values_list("stage", flat=True))
+    return [stage for stage in params.stage_plan() if stage not in done]
+
+
+def _run_stage(ctx: JobContext, stage: str) -> None:
+    ctx.check_cancel()
+    job = ctx.job
+    run = job.stages.get(stage=stage)
+    now = timezone.now()
+    run.status, run.started_at, run.finished_at, run.runs = StageRun.Status.RUNNING, now, None, run.runs + 1
+    run.done, run.total, run.error, run.stats = 0, 0, "", {}
+    run.save()
+    ctx.stage = run
+    job.status = stage
+    emit(job, "stage.started", {"stage": stage, "run": run.runs}, status=stage, heartbeat_at=now)
+    STAGE_FUNCTIONS[stage](ctx)
+    run.status, run.finished_at = StageRun.Status.COMPLETED, timezone.now()
+    run.done = run.total or run.done
+    run.save()
+    emit(job, "stage.completed", {"stage": stage, "duration_ms": int(run.duration_s * 1000), "cost_usd": float(run.cost_usd),
+                                  "artifacts": run.artifacts},
+         cost_usd=job.cost_usd, prompt_tokens=job.prompt_tokens, completion_tokens=job.completion_tokens)
+
+
+STAGE_END = {JobStatus.CANCELLED: StageRun.Status.CANCELLED, JobStatus.KILLED: StageRun.Status.KILLED,
+             JobStatus.FAILED: StageRun.Status.FAILED}
+END_EVENTS = {JobStatus.SUCCEEDED: "job.succeeded", JobStatus.FAILED: "job.failed", JobStatus.CANCELLED: "job.cancelled",
+              JobStatus.KILLED: "job.killed"}
+
+
+def _end(job: TrainingJob, ctx: JobContext | None, status: str, *, error: str = "", kill: dict | None = None) -> None:
+    """The job's one ending: the running stage closes with it, the terminal event goes out in the same commit."""
+    stage = ctx.stage if ctx and ctx.stage and ctx.stage.status == StageRun.Status.RUNNING else None
+    with transaction.atomic():
+        current = TrainingJob.objects.select_for_update().filter(pk=job.pk).values_list("status", flat=True).first()
+        if current is None or current in ENDED:
+            return  # the reaper (or a cancel of a queued job) got there first
+        if stage is not None:
+            stage.status, stage.error, stage.finished_at = STAGE_END.get(status, StageRun.Status.FAILED), error[:2000], timezone.now()
+            stage.save()
+        data = {"status": status, "stage": stage.stage if stage else None, "error": error, "kill": kill,
+                "cost_usd": float(job.cost_usd), "duration_ms": int((job.duration_s or 0) * 1000)}
+        emit(job, END_EVENTS[status], data, status=status, error=error[:2000], kill=kill, finished_at=timezone.now(),
+             cost_usd=job.cost_usd, prompt_tokens=job.prompt_tokens, completion_tokens=job.completion_tokens)
+    job.status = status
+
+
+def reap_stale_jobs() -> int:
+    """Fail jobs whose worker stopped reporting; they can be resumed from the stage they were in."""
+    reaped = 0
+    for job in TrainingJob.objects.stale().select_related("organization"):
+        with transaction.atomic():
+            locked = TrainingJob.objects.select_for_update().filter(pk=job.pk).first()
+            if locked is None or locked not in TrainingJob.objects.stale():
+                continue
+            stage = locked.status
+            if stage == JobStatus.QUEUED:
+                message = f"no worker picked the job up in {settings.TRAINING_QUEUED_STALE_S // 60} min; resume it from its first stage"
+            else:
+                message = f"the worker stopped during {stage} (no heartbeat for {settings.TRAINING_STALE_AFTER_S} s); resume from {stage}"
+            StageRun.objects.filter(job=locked, status=StageRun.Status.RUNNING).update(
+                status=StageRun.Status.FAILED, error=message, finished_at=timezone.now())
+            emit(locked, "job.failed", {"status": "failed", "stage": stage, "error": message, "kill": None,
+                                        "cost_usd": float(locked.cost_usd)},
+                 status=JobStatus.FAILED, error=message, finished_at=timezone.now())
+            reaped += 1
+    return reaped
+

@@ -1,0 +1,443 @@
+"""Training-job workflows: constitutions, pre-flight, launch, cancel, resume, cost (SPEC §7, issue 7).
+
+Views, API operations and tasks call these; the stages themselves run in training_jobs.runner.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from pydantic import ValidationError
+
+from personas.access import access_persona
+from personas.models import Persona, PersonaStatus
+from studio.config.selectors import effective_tree
+from studio.errors import Conflict, Invalid
+from studio.principal import Principal
+from training_jobs import constitution as C
+from training_jobs.models import ConstitutionVersion, JobStatus, StageRun, TrainingJob
+from training_jobs.params import STAGE_INPUTS, STAGES, LaunchParams, validation_errors
+from training_jobs.presets import PRESETS, REFLECTION_PROMPTS, smoke_plan
+
+logger = logging.getLogger(__name__)
+
+OFFLINE_TEACHER = "offline/teacher"
+OFFLINE_STUDENT = "offline/student"
+TINY_CHECKPOINT = "tiny"
+# Average completion length assumed by the estimate when max_new_tokens is larger (tokens).
+TYPICAL_ANSWER_TOKENS = 250
+EVAL_PROMPTS, EVAL_SAMPLES = 8, 3
+
+
+# --- constitutions -----------------------------------------------------------------------------
+
+
+def constitution_latest(persona: Persona) -> ConstitutionVersion | None:
+    return persona.constitutions.order_by("-number").first()
+
+
+def constitution_derive(*, persona: Persona, user=None) -> ConstitutionVersion:
+    """A new version derived from the persona's current layers (Conflict while it has none)."""
+    if persona.current_version is None:
+        raise Conflict("this persona has no layers yet: wait for its generation to finish", field="persona_id")
+    document = C.constitution_from_layers(persona.layers).model_dump()
+    return _constitution_store(persona, document, ConstitutionVersion.Source.DERIVED, user, note="derived from the layers")
+
+
+def constitution_current(*, persona: Persona, user=None) -> ConstitutionVersion:
+    """The newest version, derived on first use."""
+    return constitution_latest(persona) or constitution_derive(persona=persona, user=user)
+
+
+def constitution_save(*, persona: Persona, data, user=None, note: str = "") -> ConstitutionVersion:
+    """An edited constitution as a new version; Invalid naming the first field that failed."""
+    try:
+        document = C.parse_constitution(data).model_dump()
+    except ValidationError as exc:
+        first = C.field_errors(exc)[0]
+        raise Invalid(first["message"], field=first["field"]) from None
+    return _constitution_store(persona, document, ConstitutionVersion.Source.EDITED, user, note=note[:200])
+
+
+def _constitution_store(persona, document, source, user, note="") -> ConstitutionVersion:
+    with transaction.atomic():
+        Persona.objects.select_for_update().filter(pk=persona.pk).first()  # one number at a time
+        number = (persona.constitutions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+        return ConstitutionVersion.objects.create(
+            organization=persona.organization, persona=persona, number=number, document=document, source=source,
+            persona_version=persona.current_version.number if persona.current_version else None, note=note,
+            created_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+
+
+def access_constitution(persona: Persona, number: int) -> ConstitutionVersion:
+    from studio.errors import NotFound
+
+    try:
+        return persona.constitutions.get(number=number)
+    except ConstitutionVersion.DoesNotExist:
+        raise NotFound(f"constitution version {number} not found") from None
+
+
+def concreteness(version: ConstitutionVersion) -> list[dict]:
+    return [{"level": f.level, "code": f.code, "message": f.message, "field": f.field}
+            for f in C.concreteness_report(version.constitution)]
+
+
+# --- form defaults -----------------------------------------------------------------------------
+
+
+def launch_defaults(*, organization, workspace=None) -> dict:
+    """The form's starting values: the config tree's training defaults (offline models without credentials)."""
+    from studio.services import org_has_llm_credentials
+
+    tree = effective_tree(organization, workspace)
+    t = lambda key: tree[f"training.defaults.{key}"]  # noqa: E731
+    offline = not org_has_llm_credentials(organization=organization)
+    return {
+        "preset": "custom",
+        "teacher_model": OFFLINE_TEACHER if offline else t("teacher_model"),
+        "student_model": OFFLINE_STUDENT if offline else f"openai/{t('student_model')}",
+        "student_checkpoint": TINY_CHECKPOINT if offline else t("student_model"),
+        "dpo_pairs": t("dpo_pairs"), "reflections": t("reflections"), "interactions": t("self_interactions"),
+        "interaction_turns": t("interaction_turns"), "data_scale": 100,
+        "lora_rank": t("lora_rank"), "lora_alpha": t("lora_alpha"), "learning_rate": t("learning_rate"),
+        "batch_size": t("batch_size"), "epochs": t("epochs"), "dpo_beta": t("dpo_beta"), "nll_coef": t("nll_coef"),
+        "max_length": t("max_length"), "sft_max_length": t("sft_max_length"), "temperature": t("temperature"),
+        "top_p": t("top_p"), "max_new_tokens": 512, "smoke_test": "small", "budget_usd": None, "backend": "trl",
+        "name_suffix": "", "generate_introspection": True, "run_sft": True,
+        "strip_reflection_traces": False, "keep_interaction_traces": False, "max_drop_rate": 0.3, "concurrency": 64,
+    }
+
+
+def preset_form_values(name: str) -> dict:
+    """The form fields a preset fills, named as LaunchParams names them ({} for Custom)."""
+    preset = PRESETS.get(name)
+    if name not in PRESETS:
+        raise Invalid(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}", field="preset")
+    if preset is None:
+        return {}
+    v = preset.values()
+    return {
+        "lora_rank": v["lora_rank"], "lora_alpha": v["lora_alpha"], "batch_size": v["batch_size"],
+        "learning_rate": v["learning_rate"], "dpo_beta": v["dpo_beta"], "nll_coef": v["nll_coef"],
+        "temperature": v["temperature"], "top_p": v["top_p"], "epochs": v["epochs"], "dpo_pairs": v["dpo_pairs"],
+        "reflections": v["reflections"], "interactions": v["interactions"], "interaction_turns": v["interaction_turns"],
+        "max_length": v["max_length_dpo"], "sft_max_length": v["max_length_sft"],
+    }
+
+
+# --- pre-flight --------------------------------------------------------------------------------
+
+
+@dataclass
+class Preflight:
+    params: LaunchParams | None
+    persona: Persona | None = None
+    constitution: ConstitutionVersion | None = None
+    errors: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)
+    estimate: dict = field(default_factory=dict)
+    engine: str = "providers"
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": self.ok, "errors": self.errors, "warnings": self.warnings, "estimate": self.estimate,
+            "engine": self.engine, "stages": self.params.stage_plan() if self.params else [],
+            "sizes": self.params.sizes if self.params else {},
+            "constitution_version": self.constitution.number if self.constitution else None,
+        }
+
+
+def _issue(field_name: str, message: str) -> dict:
+    return {"field": field_name, "message": message}
+
+
+def training_job_preflight(*, principal: Principal, data: dict) -> Preflight:
+    """Errors (the job cannot run) and warnings (it may run badly) for the form's values; nothing is stored.
+
+    Another org's persona raises NotFound (404), as everywhere.
+    """
+    try:
+        params = LaunchParams.model_validate(data)
+    except ValidationError as exc:
+        return Preflight(None, errors=validation_errors(exc))
+    report = Preflight(params)
+    report.persona = persona = access_persona(principal.organization, params.persona_id)
+    if persona.status == PersonaStatus.GENERATING or persona.current_version is None:
+        report.errors.append(_issue("persona_id", "this persona has no layers yet: wait for its generation to finish"))
+        return report
+    if params.constitution_version is not None:
+        report.constitution = persona.constitutions.filter(number=params.constitution_version).first()
+        if report.constitution is None:
+            report.errors.append(_issue("constitution_version", f"constitution version {params.constitution_version} not found"))
+            return report
+    else:
+        report.constitution = constitution_latest(persona)
+    constitution = report.constitution.constitution if report.constitution else C.constitution_from_layers(persona.layers)
+    _check_constitution(report, constitution)
+    _check_models(report, principal.organization)
+    _check_backend(report)
+    _warn_hyperparameters(report)
+    report.estimate = estimate(params, constitution)
+    if params.budget_usd is not None and report.estimate.get("cost_usd") and report.estimate["cost_usd"] > params.budget_usd:
+        report.warnings.append(_issue("budget_usd", f"the estimate (${report.estimate['cost_usd']:.2f}) is above the budget cap "
+                                                    f"(${params.budget_usd:.2f}): the job will be killed when it reaches the cap"))
+    return report
+
+
+def _check_constitution(report: Preflight, constitution: C.Constitution) -> None:
+    for finding in C.concreteness_report(constitution):
+        issue = _issue(f"constitution.{finding.field}", finding.message)
+        (report.errors if finding.level == "error" else report.warnings).append(issue)
+    if constitution.traits and C.is_abstract(constitution):
+        report.warnings.append(_issue("constitution", "the constitution is abstract: most traits have no quoted marker, "
+                                                      "so the marker gate and the DPO signal will be weak"))
+
+
+def _check_models(report: Preflight, organization) -> None:
+    from studio.config.services import model_check_for
+    from studio.llm.gateway import provider_for_model
+    from studio.services import credential_resolve
+
+    params = report.params
+    check = model_check_for(organization)
+    for name in ("teacher_model", "student_model"):
+        model = getattr(params, name)
+        if problem := check(model, "chat"):
+            report.errors.append(_issue(name, problem))
+            continue
+        if model.startswith("offline/"):
+            continue
+        provider = provider_for_model(model, organization)
+        if provider is None or credential_resolve(organization=organization, provider=provider) is None:
+            report.errors.append(_issue(name, f"no credentials for {provider or 'the provider of'} {model}: add them on the "
+                                              "Providers page or pick another model"))
+    if params.teacher_model == params.student_model:
+        report.warnings.append(_issue("student_model", "the student is the teacher: chosen and rejected answers differ only by "
+                                                       "the constitution, which gives a weak preference signal"))
+    offline = [m.startswith("offline/") for m in (params.teacher_model, params.student_model)]
+    report.engine = "offline" if all(offline) else "providers"
+
+
+def _check_backend(report: Preflight) -> None:
+    from training_jobs.backends import trl_available
+
+    params = report.params
+    checkpoint = params.student_checkpoint
+    if params.backend == "trl" and not trl_available():
+        report.errors.append(_issue("backend", "the trl backend needs the train extras on the worker: pip install -e '.[train]'"))
+    if checkpoint in ("tiny", "builtin:tiny", "tiny-llama"):
+        return
+    path = Path(checkpoint)
+    if path.is_absolute() or checkpoint.startswith("."):
+        if not path.is_dir():
+            report.errors.append(_issue("student_checkpoint", f"no model folder at {checkpoint}"))
+        return
+    if not settings.TRAINING_ALLOW_HUB:
+        report.errors.append(_issue("student_checkpoint", f"{checkpoint} is a hub id, and this studio's training workers "
+                                                          "cannot reach a hub (TRAINING_ALLOW_HUB is off): use 'tiny' or a local folder"))
+
+
+def _warn_hyperparameters(report: Preflight) -> None:
+    p = report.params
+    pairs = p.sizes["dpo_pairs"]
+    if pairs < 100:
+        report.warnings.append(_issue("dpo_pairs", f"{pairs} DPO pairs after scaling: under 100 rarely moves a character"))
+    if p.epochs > 3 and pairs < 500:
+        report.warnings.append(_issue("epochs", f"{p.epochs} epochs over {pairs} pairs tends to overfit: use more pairs or fewer epochs"))
+    if p.dpo_beta > 0.5:
+        report.warnings.append(_issue("dpo_beta", f"β {p.dpo_beta} is high: the policy will barely move from the student"))
+
+
+# --- cost --------------------------------------------------------------------------------------
+
+
+def _price(model: str) -> tuple[float, float] | None:
+    """(USD per prompt token, per completion token) from litellm's cost map; (0, 0) offline; None when unknown."""
+    if model.startswith("offline/"):
+        return 0.0, 0.0
+    from studio.config.model_names import catalogue_entry
+
+    entry = catalogue_entry(model)
+    if not entry:
+        return None
+    return float(entry.get("input_cost_per_token") or 0), float(entry.get("output_cost_per_token") or 0)
+
+
+def estimate(params: LaunchParams, constitution: C.Constitution) -> dict:
+    """Tokens and USD before launch: the calls each stage makes × average tokens × the models' prices."""
+    system_tokens = len(C.system_prompt(constitution)) // 4 + 1
+    answer = min(params.max_new_tokens, TYPICAL_ANSWER_TOKENS)
+    question = 30
+    runs = [(s.dpo_pairs, s.reflections, s.interactions, s.interaction_turns) for s in smoke_plan(params.smoke_test)]
+    sizes = params.sizes
+    runs.append((sizes["dpo_pairs"], sizes["reflections"] if params.generate_introspection else 0,
+                 sizes["interactions"] if params.generate_introspection else 0, sizes["interaction_turns"]))
+    teacher_calls = student_calls = 0
+    teacher_prompt = teacher_completion = student_prompt = student_completion = 0
+    for pairs, reflections, interactions, turns in runs:
+        teacher_calls += pairs + reflections + interactions * turns
+        student_calls += pairs
+        teacher_prompt += pairs * (system_tokens + question) + reflections * (system_tokens + 60)
+        # each interaction turn sees the system prompt and the conversation so far
+        teacher_prompt += interactions * sum(system_tokens + question + k * answer for k in range(turns))
+        teacher_completion += (pairs + reflections + interactions * turns) * answer
+        student_prompt += pairs * question
+        student_completion += pairs * answer
+    teacher_price, student_price = _price(params.teacher_model), _price(params.student_model)
+    cost = None
+    if teacher_price is not None and student_price is not None:
+        cost = (teacher_prompt * teacher_price[0] + teacher_completion * teacher_price[1]
+                + student_prompt * student_price[0] + student_completion * student_price[1])
+    return {
+        "calls": teacher_calls + student_calls, "teacher_calls": teacher_calls, "student_calls": student_calls,
+        "prompt_tokens": teacher_prompt + student_prompt, "completion_tokens": teacher_completion + student_completion,
+        "cost_usd": None if cost is None else round(cost, 4),
+        "priced": cost is not None,
+        "note": "" if cost is not None else "no price is known for one of the models (litellm's cost map)",
+    }
+
+
+def org_month_to_date(organization) -> Decimal:
+    """USD spent by the org's training jobs created this calendar month."""
+    start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    total = TrainingJob.objects.filter(organization=organization, created_at__gte=start).aggregate(s=Sum("cost_usd"))["s"]
+    return total or Decimal("0")
+
+
+# --- launch, cancel, resume --------------------------------------------------------------------
+
+
+def training_job_launch(*, principal: Principal, data: dict) -> TrainingJob:
+    """Pre-flight, then store the job with its stage plan and queue it. Invalid names the first error's field."""
+    principal.require_scope("training:write")
+    report = training_job_preflight(principal=principal, data=data)
+    if report.errors:
+        first = report.errors[0]
+        raise Invalid(first["message"], field=first["field"])
+    params, persona = report.params, report.persona
+    with transaction.atomic():
+        version = report.constitution or constitution_current(persona=persona, user=principal.user)
+        stored = params.model_dump(mode="json") | {"constitution_version": version.number}
+        name = f"{persona.display_name}-v{version.number}" + (f"-{params.name_suffix}" if params.name_suffix else "")
+        job = TrainingJob.objects.create(
+            organization=persona.organization, workspace=persona.workspace, persona=persona, constitution=version,
+            name=name[:200], params=stored, engine=report.engine, backend=params.backend, estimate=report.estimate,
+            budget_usd=Decimal(str(params.budget_usd)) if params.budget_usd is not None else None,
+            created_by=principal.user if getattr(principal.user, "is_authenticated", False) else None,
+            created_by_key=principal.api_key,
+        )
+        plan = params.stage_plan()
+        StageRun.objects.bulk_create([
+            StageRun(job=job, stage=stage, position=i,
+                     status=StageRun.Status.PENDING if stage in plan else StageRun.Status.SKIPPED)
+            for i, stage in enumerate(STAGES)
+        ])
+        from training_jobs.events import emit
+
+        emit(job, "job.queued", {"name": job.name, "stages": plan, "estimate": report.estimate, "warnings": report.warnings})
+        _enqueue(job)
+    return job
+
+
+def _enqueue(job: TrainingJob) -> None:
+    from training_jobs.tasks import run_training_job
+
+    job_id = job.pk
+    transaction.on_commit(lambda: run_training_job.delay(job_id))
+
+
+def training_job_cancel(*, principal: Principal, job: TrainingJob) -> TrainingJob:
+    """Ask the worker to stop (it does within seconds, keeping artifacts); a queued job ends at once."""
+    principal.require_scope("training:write")
+    from training_jobs.events import emit
+
+    with transaction.atomic():
+        job = TrainingJob.objects.select_for_update().get(pk=job.pk)
+        if job.is_finished:
+            raise Conflict(f"this job already ended ({job.status})")
+        job.cancel_requested = True
+        job.save(update_fields=["cancel_requested"])
+        if job.status == JobStatus.QUEUED:
+            job.status, job.finished_at, job.error = JobStatus.CANCELLED, timezone.now(), "cancelled before it started"
+            job.save(update_fields=["status", "finished_at", "error"])
+            emit(job, "job.cancelled", {"stage": None, "message": job.error})
+    return job
+
+
+def resumable_stages(job: TrainingJob) -> list[str]:
+    """Stages of the job's plan that could run again now, their inputs present."""
+    if not job.is_finished:
+        return []
+    plan = LaunchParams.model_validate(_params_for_validation(job)).stage_plan()
+    return [stage for stage in plan if stage != "smoke" and not missing_inputs(job, stage)]
+
+
+def _params_for_validation(job: TrainingJob) -> dict:
+    return dict(job.params)
+
+
+def missing_inputs(job: TrainingJob, stage: str) -> list[str]:
+    """The artifacts a stage reads that earlier stages have not left (resuming there needs them)."""
+    stages = {s.stage: s for s in job.stages.all()}
+    missing = []
+    for source, name in STAGE_INPUTS.get(stage, ()):
+        if source == "dpo_train" and stage == "sft" and not job.params.get("run_sft", True):
+            continue
+        run = stages.get(source)
+        rel = (run.artifacts or {}).get(name) if run else None
+        if not rel or not (job.artifacts_dir / rel).exists():
+            missing.append(f"{source}.{name}")
+    return missing
+
+
+def training_job_resume(*, principal: Principal, job: TrainingJob, stage: str) -> TrainingJob:
+    """Run the job again from `stage`, reusing the artifacts of the stages before it."""
+    principal.require_scope("training:write")
+    if stage not in STAGES:
+        raise Invalid(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}", field="stage")
+    from training_jobs.events import emit
+
+    with transaction.atomic():
+        job = TrainingJob.objects.select_for_update().get(pk=job.pk)
+        if not job.is_finished:
+            raise Conflict(f"this job is still running ({job.status}): cancel it first")
+        plan = LaunchParams.model_validate(job.params).stage_plan()
+        if stage not in plan:
+            raise Invalid(f"stage {stage} is not part of this job's plan ({', '.join(plan)})", field="stage")
+        if missing := missing_inputs(job, stage):
+            raise Conflict(f"cannot resume at {stage}: its inputs are missing ({', '.join(missing)}); resume an earlier stage",
+                           field="stage")
+        later = plan[plan.index(stage):]
+        StageRun.objects.filter(job=job, stage__in=later).update(
+            status=StageRun.Status.PENDING, done=0, total=0, error="", started_at=None, finished_at=None)
+        job.status, job.error, job.kill, job.cancel_requested = JobStatus.QUEUED, "", None, False
+        job.resume_from, job.resumes, job.finished_at, job.heartbeat_at = stage, job.resumes + 1, None, timezone.now()
+        job.save(update_fields=["status", "error", "kill", "cancel_requested", "resume_from", "resumes", "finished_at", "heartbeat_at"])
+        emit(job, "job.resumed", {"stage": stage, "stages": later})
+        _enqueue(job)
+    return job
+
+
+def expected_calls(params: LaunchParams) -> dict[str, int]:
+    """LLM calls per data stage at full scale (progress totals)."""
+    sizes = params.sizes
+    return {"dpo_data": 2 * sizes["dpo_pairs"],
+            "introspection": sizes["reflections"] + sizes["interactions"] * sizes["interaction_turns"]}
+
+
+def reflections_per_prompt(total: int) -> int:
+    return max(1, math.ceil(total / REFLECTION_PROMPTS))
