@@ -554,7 +554,13 @@ def persona_from_system(system: str) -> dict:
             persona["extraversion"] = float(extraversion)
     if not persona["name"] and (match := re.search(r"\bYou are ([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?)", system)):
         persona["name"] = match.group(1)
+    if not persona["phrases"]:  # a plain-text prompt (a constitution) quotes its markers: I often say "Right then,"
+        quoted = ("".join(m).strip().rstrip(" ,.;:!?") for m in _QUOTED_PHRASE.findall(system))
+        persona["phrases"] = list(dict.fromkeys(q for q in quoted if len(q) >= 2))
     return persona
+
+
+_QUOTED_PHRASE = re.compile(r'"([^"\n]{2,80})"|“([^”\n]{2,80})”')
 
 
 def chat_reply(messages: list[dict], seed: int | None = None) -> str:
@@ -582,7 +588,12 @@ def chat_reply(messages: list[dict], seed: int | None = None) -> str:
         parts.append(phrases.pop() if phrases and rng.random() < 0.5 else rng.choice(vocab.CHAT_QUESTIONS))
     if persona["name"] and sum(m.get("role") == "assistant" for m in messages) == 0:
         parts.insert(0, f"{persona['name'].split()[0]} here.")
-    return " ".join(parts)
+    reply = " ".join(parts)
+    if "<think>" in system:  # asked to think first (training reflections): a short private trace, then the answer
+        topic = f"about {words[-1]}" if words else "this"
+        reply = (f"<think>{persona['name'] or 'I'} is asked {topic}. I should answer as myself, in my own voice, "
+                 f"and say what I really think.</think>\n{reply}")
+    return reply
 
 
 # --- entry points ----------------------------------------------------------------------------------

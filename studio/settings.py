@@ -254,7 +254,6 @@ TRAINING_ARTIFACTS_DIR = Path(os.environ.get("TRAINING_ARTIFACTS_DIR", VAR_DIR /
 # A job whose worker has not reported (heartbeat every few seconds while it runs) for this long is failed.
 TRAINING_STALE_AFTER_S = int(os.environ.get("TRAINING_STALE_AFTER_S", "120"))
 TRAINING_QUEUED_STALE_S = int(os.environ.get("TRAINING_QUEUED_STALE_S", "1800"))  # queued this long: the task was lost
-TRAINING_HEARTBEAT_S = float(os.environ.get("TRAINING_HEARTBEAT_S", "5"))
 # Workers that can reach a model hub (GPU workers) may load student checkpoints by hub id.
 TRAINING_ALLOW_HUB = os.environ.get("TRAINING_ALLOW_HUB", "0") == "1"
 # CPU threads torch may use for training on a CPU worker (the tiny model); 0 leaves torch's default.

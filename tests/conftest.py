@@ -13,6 +13,7 @@ from studio.models import Organization
 from studio.roles import SCOPES, Role
 from tests.generation_helpers import generate, owner_api  # noqa: F401  (fixtures)
 from tests.reviews_helpers import owner_principal, persona  # noqa: F401  (fixtures)
+from tests.training_helpers import launch  # noqa: F401  (fixtures)
 from tests.llm_fixtures import llm_org, llm_server, llm_server_session  # noqa: F401  (fixtures)
 
 PASSWORD = "correct-horse-battery-staple"

@@ -26,6 +26,8 @@ from studio.config.services import config_snapshot_create
 from studio.api import api
 from studio.principal import Principal
 from studio.webhooks.services import webhook_endpoint_create, webhook_ping
+from training_jobs.models import TrainingJob
+from training_jobs.services import constitution_current
 
 # Path parameters that name a tenant object (or the tenant itself): outsiders must get 404.
 OBJECT_PARAMS = re.compile(r"(^org_slug$|_id$)")
@@ -49,6 +51,10 @@ def victim(tenant, django_capture_on_commit_callbacks):
     services.credential_set(organization=tenant.org, provider="anthropic", api_key="sk-acme-secret-9999")
     hook = webhook_endpoint_create(organization=tenant.org, url="https://93.184.216.34/acme-hook", events=["persona.generated"]).endpoint
     hook_delivery = webhook_ping(endpoint=hook)  # stays pending: on-commit tasks do not run here
+    training_job = TrainingJob.objects.create(  # stays queued
+        organization=tenant.org, workspace=persona.workspace, persona=persona, constitution=constitution_current(persona=persona),
+        name="acme-training-job", params={},
+    )
     values = {
         "org_slug": tenant.org.slug,
         "endpoint_id": hook.public_id,
@@ -75,6 +81,9 @@ def victim(tenant, django_capture_on_commit_callbacks):
         "fmt": "csv",
         "case_id": EvalCase.objects.create(organization=tenant.org, persona=persona, layer="persona", title="acme case", turns=[
             {"role": "user", "content": "acme prompt"}], check_rule={"kind": "structural", "first_person": True}).public_id,
+        "training_job_id": training_job.public_id,
+        "number": 1,
+        "path": "dpo_data/pairs.jsonl",
         "eval_run_id": EvalRun.objects.create(organization=tenant.org, persona=persona, version=persona.versions.get()).public_id,  # stays queued
     }
     # Markers of acme's data that must never show up in an outsider's response.
@@ -83,7 +92,7 @@ def victim(tenant, django_capture_on_commit_callbacks):
         str(persona.public_id), str(run.public_id), str(snapshot.public_id), "A tide-reader in Porto",
         "acme-hook", str(hook.public_id), str(hook_delivery.public_id),
         "acme-source-a", "acme prompt", str(values["comparison_id"]), str(values["import_id"]), str(values["generation_id"]),
-        str(values["session_id"]), str(audit_job.public_id),
+        str(values["session_id"]), str(audit_job.public_id), "acme-training-job", str(training_job.public_id),
     ]
     return values
 

@@ -3,8 +3,9 @@
     queued → smoke → dpo_data → dpo_train → introspection → sft → eval → succeeded | failed | cancelled | killed
 
 One Celery task runs the whole plan (`job_execute`). Each stage records its progress (done/total),
-cost and artifacts on its StageRun and emits events; a heartbeat thread keeps `heartbeat_at` fresh,
-so the reaper can tell a dead worker (failed, "resume from <stage>") from a slow stage. A redelivered
+cost and artifacts on its StageRun and emits events; every progress event also refreshes `heartbeat_at`
+(progress is reported at least once per LLM chunk and per training step), so the reaper can tell a dead
+worker (failed, "resume from <stage>") from a slow stage. A redelivered
 task (late ack after a worker died) starts again at the first stage not completed.
 
 Stopping: `cancel_requested` is polled between LLM batches and after every training step; a kill
@@ -15,14 +16,13 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from decimal import Decimal
 from pathlib import Path
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from studio.llm import gateway
@@ -536,30 +536,6 @@ STAGE_FUNCTIONS = {"smoke": stage_smoke, "dpo_data": stage_dpo_data, "dpo_train"
 # --- the job ---------------------------------------------------------------------------------
 
 
-class Heartbeat:
-    """Touches the job's heartbeat every few seconds from its own thread while the job runs."""
-
-    def __init__(self, job_pk: int):
-        self.job_pk = job_pk
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"training-heartbeat-{job_pk}", daemon=True)
-
-    def _run(self) -> None:
-        try:
-            while not self._stop.wait(settings.TRAINING_HEARTBEAT_S):
-                TrainingJob.objects.filter(pk=self.job_pk).exclude(status__in=ENDED).update(heartbeat_at=timezone.now())
-        finally:
-            connection.close()
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-
 def _claim(job_id: int) -> TrainingJob | None:
     with transaction.atomic():
         job = (TrainingJob.objects.select_for_update().select_related("organization", "persona", "constitution", "workspace")
@@ -583,10 +559,9 @@ def job_execute(job_id: int) -> None:
     ctx = None
     try:
         ctx = JobContext(job)
-        with Heartbeat(job.pk):
-            for stage in _remaining(job, ctx.params):
-                _run_stage(ctx, stage)
-            _end(job, ctx, JobStatus.SUCCEEDED)
+        for stage in _remaining(job, ctx.params):
+            _run_stage(ctx, stage)
+        _end(job, ctx, JobStatus.SUCCEEDED)
     except JobTakenOver:
         logger.warning("training job %s was ended elsewhere; this worker stops", job.public_id)
     except JobCancelled:
@@ -602,8 +577,6 @@ def job_execute(job_id: int) -> None:
     except Exception as exc:  # a bug or an outage still ends the job in a clear state
         logger.exception("training job %s failed", job.public_id)
         _end(job, ctx, JobStatus.FAILED, error=f"internal error in {job.status}: {type(exc).__name__}: {str(exc)[:300]}")
-    finally:
-        close_old_connections()
 
 
 def _remaining(job: TrainingJob, params: LaunchParams) -> list[str]:

@@ -166,6 +166,11 @@ def _parse_file(fmt: str, content: str) -> list:
     return rows
 
 
+def comparisons_add_generated(*, persona: Persona, prompt_set: str, rows: list[dict], created_by=None) -> list[Comparison]:
+    """Pairs another part of the studio wrote (a training job's evaluation: base vs tuned), stored as generated."""
+    return _store(created_by=created_by, persona=persona, prompt_set=clean_prompt_set(prompt_set), rows=rows, origin=Origin.GENERATED)
+
+
 def comparison_import_preview(*, principal: Principal, persona: Persona, fmt: str, content: str, prompt_set=None) -> ComparisonImport:
     """Parse and check an uploaded file; nothing becomes a comparison until the preview is confirmed."""
     _require_manage(principal)

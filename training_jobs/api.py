@@ -1,0 +1,281 @@
+"""Training: jobs (/training-jobs: pre-flight, launch, cancel, resume, events, artifacts), cost, form defaults
+and presets (/training/…), and a persona's constitutions (/personas/{id}/constitution…)."""
+
+from pathlib import Path, PurePosixPath
+from uuid import UUID
+
+from django.http import FileResponse
+from django.utils import timezone
+from ninja import Query, Router, Status
+
+from personas.access import access_persona
+from personas.models import Persona
+from studio.config.selectors import access_workspace_ref
+from studio.errors import Invalid, NotFound
+from studio.sse import last_event_id
+from training_jobs import constitution as C
+from training_jobs import services
+from training_jobs.access import access_training_job
+from training_jobs.models import ConstitutionVersion, JobStatus, StageRun, TrainingJob
+from training_jobs.params import STAGE_LABELS, STAGES
+from training_jobs.schemas import (
+    ArtifactOut,
+    ConstitutionIn,
+    ConstitutionOut,
+    ConstitutionSummaryOut,
+    LaunchFieldsOut,
+    LaunchIn,
+    PreflightOut,
+    ResumeIn,
+    TrainingCostOut,
+    TrainingJobDetailOut,
+    TrainingJobPageOut,
+)
+from training_jobs.sse import sse_response
+
+router = Router(tags=["training"])
+
+
+# --- outputs -----------------------------------------------------------------------------------
+
+
+def _stage_reached(job: TrainingJob) -> str | None:
+    if job.status in STAGES:
+        return job.status
+    reached = [s.stage for s in job.stages.all() if s.status not in (StageRun.Status.PENDING, StageRun.Status.SKIPPED)]
+    return reached[-1] if reached else None
+
+
+def job_out(job: TrainingJob) -> dict:
+    return {
+        "id": job.public_id, "name": job.name, "persona_id": job.persona.public_id, "persona_name": job.persona.display_name,
+        "constitution_version": job.constitution.number, "status": job.status, "stage": _stage_reached(job),
+        "engine": job.engine, "backend": job.backend, "cost_usd": float(job.cost_usd),
+        "budget_usd": float(job.budget_usd) if job.budget_usd is not None else None, "error": job.error,
+        "created_at": job.created_at, "started_at": job.started_at, "finished_at": job.finished_at,
+    }
+
+
+def stage_out(stage: StageRun) -> dict:
+    return {
+        "stage": stage.stage, "label": STAGE_LABELS.get(stage.stage, stage.stage), "status": stage.status,
+        "done": stage.done, "total": stage.total, "unit": stage.unit, "percent": stage.percent, "runs": stage.runs,
+        "cost_usd": float(stage.cost_usd), "prompt_tokens": stage.prompt_tokens, "completion_tokens": stage.completion_tokens,
+        "artifacts": stage.artifacts, "stats": stage.stats, "error": stage.error,
+        "started_at": stage.started_at, "finished_at": stage.finished_at, "duration_s": stage.duration_s,
+    }
+
+
+def job_detail(job: TrainingJob) -> dict:
+    return {
+        **job_out(job), "params": job.params, "kill": job.kill, "prompt_tokens": job.prompt_tokens,
+        "completion_tokens": job.completion_tokens, "estimate": job.estimate or None,
+        "cancel_requested": job.cancel_requested, "resume_from": job.resume_from, "resumes": job.resumes,
+        "duration_s": job.duration_s, "last_event_seq": job.last_event_seq(),
+        "stages": [stage_out(s) for s in job.stages.all()], "resumable_stages": services.resumable_stages(job),
+    }
+
+
+def _job(request, training_job_id) -> TrainingJob:
+    return access_training_job(request.auth.organization, training_job_id)
+
+
+def _detail(request, job: TrainingJob) -> dict:
+    return job_detail(_job(request, job.public_id))  # reloaded with what the output reads
+
+
+# --- pre-flight and launch ---------------------------------------------------------------------
+
+
+@router.post("/training-jobs/preflight", response=PreflightOut, summary="Check a launch form without launching")
+def preflight(request, payload: LaunchIn):
+    """200 with errors (it cannot run) and warnings (it may run badly), the estimate, the stage plan and the sizes."""
+    request.auth.require_scope("training:read")
+    access_persona(request.auth.organization, payload.persona_id)  # another org's persona is 404, whatever the values
+    report = services.training_job_preflight(principal=request.auth, data=payload.dict(exclude_unset=True))
+    return {**report.as_dict(), "estimate": report.estimate or None}
+
+
+@router.post("/training-jobs", response={202: TrainingJobDetailOut}, summary="Launch a training job")
+def launch(request, payload: LaunchIn):
+    """202 with the queued job; 422 naming the field of the pre-flight's first error."""
+    request.auth.require_scope("training:write")
+    access_persona(request.auth.organization, payload.persona_id)
+    job = services.training_job_launch(principal=request.auth, data=payload.dict(exclude_unset=True))
+    return Status(202, _detail(request, job))
+
+
+# --- jobs --------------------------------------------------------------------------------------
+
+
+@router.get("/training-jobs", response=TrainingJobPageOut, summary="The org's training jobs, newest first")
+def list_jobs(
+    request, persona_id: UUID | None = None, status: str | None = None,
+    limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0),
+):
+    request.auth.require_scope("training:read")
+    jobs = TrainingJob.objects.filter(organization=request.auth.organization)
+    if persona_id:
+        jobs = jobs.filter(persona=access_persona(request.auth.organization, persona_id))
+    if status:
+        if status not in JobStatus.values:
+            raise Invalid(f"status must be one of {', '.join(JobStatus.values)}", field="status")
+        jobs = jobs.filter(status=status)
+    count = jobs.count()
+    page = jobs.select_related("persona", "constitution").prefetch_related("stages").order_by("-created_at", "-id")[offset : offset + limit]
+    return {"count": count, "next_offset": offset + limit if offset + limit < count else None, "items": [job_out(j) for j in page]}
+
+
+@router.get("/training-jobs/{training_job_id}", response=TrainingJobDetailOut)
+def get_job(request, training_job_id: UUID):
+    """Params, status, error, kill, cost and tokens, the estimate, each stage's progress, cost, artifacts and stats."""
+    request.auth.require_scope("training:read")
+    job = _job(request, training_job_id)
+    if not job.is_finished:
+        from training_jobs.runner import reap_stale_jobs  # the runner pulls in the LLM gateway and training code
+
+        if reap_stale_jobs():
+            job.refresh_from_db()
+    return job_detail(job)
+
+
+@router.post("/training-jobs/{training_job_id}/cancel", response={202: TrainingJobDetailOut})
+def cancel(request, training_job_id: UUID):
+    """The worker stops within seconds, keeping the artifacts written so far; a queued job ends at once. 409 once ended."""
+    request.auth.require_scope("training:write")
+    job = services.training_job_cancel(principal=request.auth, job=_job(request, training_job_id))
+    return Status(202, _detail(request, job))
+
+
+@router.post("/training-jobs/{training_job_id}/resume", response={202: TrainingJobDetailOut})
+def resume(request, training_job_id: UUID, payload: ResumeIn):
+    """Run an ended job again from `stage`, reusing earlier stages' artifacts. 409 while it runs or when the stage's inputs are missing."""
+    request.auth.require_scope("training:write")
+    job = services.training_job_resume(principal=request.auth, job=_job(request, training_job_id), stage=payload.stage)
+    return Status(202, _detail(request, job))
+
+
+@router.get("/training-jobs/{training_job_id}/events", summary="The job's events as SSE: replays after Last-Event-ID, then follows live")
+def job_events(request, training_job_id: UUID):
+    request.auth.require_scope("training:read")
+    job = _job(request, training_job_id)
+    return sse_response(job, after=last_event_id(request))
+
+
+# --- artifacts ---------------------------------------------------------------------------------
+
+
+def _inside(root: Path, path: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root)
+    except (OSError, ValueError):
+        return False
+
+
+@router.get("/training-jobs/{training_job_id}/artifacts", response=list[ArtifactOut], summary="The job's files (data, previews, stats, logs, adapters)")
+def list_artifacts(request, training_job_id: UUID):
+    request.auth.require_scope("training:read")
+    root = _job(request, training_job_id).artifacts_dir.resolve()
+    if not root.is_dir():
+        return []
+    files = (p for p in sorted(root.rglob("*")) if _inside(root, p) and p.is_file())
+    return [{"path": p.relative_to(root).as_posix(), "size": p.stat().st_size} for p in files]
+
+
+@router.get("/training-jobs/{training_job_id}/artifacts/{path:path}", summary="Download one of the job's files")
+def download_artifact(request, training_job_id: UUID, path: str):
+    """404 for anything that is not a file inside the job's artifacts (folders, absolute paths, '..')."""
+    request.auth.require_scope("training:read")
+    root = _job(request, training_job_id).artifacts_dir.resolve()
+    relative = PurePosixPath(path)
+    if relative.is_absolute() or ".." in relative.parts or not _inside(root, root / relative) or not (root / relative).is_file():
+        raise NotFound("artifact not found")
+    target = (root / relative).resolve()
+    return FileResponse(target.open("rb"), as_attachment=True, filename=target.name)
+
+
+# --- cost, defaults, presets -------------------------------------------------------------------
+
+
+@router.get("/training/cost", response=TrainingCostOut, summary="Training spend this calendar month, per job")
+def cost(request):
+    request.auth.require_scope("training:read")
+    org = request.auth.organization
+    month_start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    jobs = TrainingJob.objects.filter(organization=org, created_at__gte=month_start).order_by("-created_at")
+    return {
+        "month_to_date_usd": float(services.org_month_to_date(org)),
+        "jobs": [{"id": j.public_id, "name": j.name, "status": j.status, "cost_usd": float(j.cost_usd), "prompt_tokens": j.prompt_tokens,
+                  "completion_tokens": j.completion_tokens, "created_at": j.created_at} for j in jobs],
+    }
+
+
+@router.get("/training/defaults", response=LaunchFieldsOut, summary="The launch form's starting values")
+def defaults(request, workspace: str | None = Query(None, description="workspace id or slug (default: the org's values)")):
+    """From the config tree's training defaults; offline models when the org has no provider credentials."""
+    request.auth.require_scope("training:read")
+    org = request.auth.organization
+    return services.launch_defaults(organization=org, workspace=access_workspace_ref(org, workspace))
+
+
+@router.get("/training/presets/{name}", response=dict[str, int | float], summary="The form values a preset fills")
+def preset(request, name: str):
+    """custom | quick | paper; Custom fills nothing."""
+    request.auth.require_scope("training:read")
+    return services.preset_form_values(name)
+
+
+# --- constitutions -----------------------------------------------------------------------------
+
+
+def constitution_out(version: ConstitutionVersion) -> dict:
+    document = version.constitution
+    return {
+        "id": version.public_id, "number": version.number, "source": version.source, "persona_version": version.persona_version,
+        "note": version.note, "created_at": version.created_at, "persona_name": document.persona_name,
+        "traits": [t.model_dump() for t in document.traits], "markers": C.markers(document),
+        "findings": services.concreteness(version), "system_prompt": C.system_prompt(document),
+    }
+
+
+def _persona(request, persona_id, scope: str) -> Persona:
+    request.auth.require_scope(scope)
+    return access_persona(request.auth.organization, persona_id)
+
+
+@router.get("/personas/{persona_id}/constitution", response=ConstitutionOut, summary="The persona's current constitution")
+def current_constitution(request, persona_id: UUID):
+    """The newest version (derived from the persona's layers on first use), with concreteness findings and markers."""
+    persona = _persona(request, persona_id, "training:read")
+    return constitution_out(services.constitution_current(persona=persona, user=request.auth.user))
+
+
+@router.post("/personas/{persona_id}/constitution", response={201: ConstitutionOut}, summary="Save an edited constitution")
+def save_constitution(request, persona_id: UUID, payload: ConstitutionIn):
+    """A new version; 422 naming the first bad field (e.g. traits.0.statement)."""
+    persona = _persona(request, persona_id, "training:write")
+    data = payload.dict(exclude={"note"}, exclude_none=True)
+    version = services.constitution_save(persona=persona, data=data, user=request.auth.user, note=payload.note)
+    return Status(201, constitution_out(version))
+
+
+@router.post("/personas/{persona_id}/constitution/derive", response={201: ConstitutionOut}, summary="Derive a new version from the layers")
+def derive_constitution(request, persona_id: UUID):
+    persona = _persona(request, persona_id, "training:write")
+    return Status(201, constitution_out(services.constitution_derive(persona=persona, user=request.auth.user)))
+
+
+@router.get("/personas/{persona_id}/constitutions", response=list[ConstitutionSummaryOut], summary="The persona's constitution versions, newest first")
+def list_constitutions(request, persona_id: UUID):
+    persona = _persona(request, persona_id, "training:read")
+    return [
+        {"id": v.public_id, "number": v.number, "source": v.source, "persona_version": v.persona_version, "note": v.note,
+         "traits": len(v.document.get("traits", [])), "created_at": v.created_at}
+        for v in persona.constitutions.order_by("-number")
+    ]
+
+
+@router.get("/personas/{persona_id}/constitutions/{number}", response=ConstitutionOut)
+def get_constitution(request, persona_id: UUID, number: int):
+    persona = _persona(request, persona_id, "training:read")
+    return constitution_out(services.access_constitution(persona, number))

@@ -1,0 +1,137 @@
+"""The evaluation stage: base vs tuned on held-out prompts → marker frequency and Elo / Bradley–Terry matchups.
+
+Both models answer the held-out prompts (framings no training prompt used) *without* the constitution:
+the point of character training is that the character shows without it. Each prompt is sampled several
+times. Each (base, tuned) sample pair is judged in both orders by the reviews app's pairwise judge (a
+verdict that follows the position is a tie), stored as generated comparisons with judge votes under the
+prompt set `training-<job>` — so it appears on the persona's reviews leaderboard — and rated with the same
+bootstrap Elo / Bradley–Terry as human votes.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.db import transaction
+
+from studio.llm.gateway import LLMError, StepConfig
+from training_jobs import data as D
+from training_jobs.constitution import marker_share
+
+EVAL_PROMPTS = 8
+EVAL_SAMPLES = 3
+EVAL_MAX_NEW_TOKENS = 96
+BOOTSTRAP_ROUNDS = 1000
+
+
+def _models(ctx) -> tuple[dict, dict]:
+    """(base, tuned): the untrained student, and the last adapter with the model it was trained on."""
+    from training_jobs.runner import StageFailed, _adapter_of
+
+    dpo = _adapter_of(ctx, "dpo_train")
+    if dpo is None:
+        raise StageFailed("evaluation compares the tuned adapter with the base, and dpo_train left none: resume from dpo_train")
+    tuned = _adapter_of(ctx, "sft") or dpo
+    tuned_label = "sft" if tuned is not dpo else "dpo"
+    base = {"adapter_dir": None, "base_dir": dpo["base_dir"], "label": f"base ({ctx.params.student_checkpoint})"}
+    return base, {**tuned, "label": f"tuned ({ctx.job.name}, {tuned_label})"}
+
+
+def _sample(ctx, model: dict, prompts: list[str]) -> list[list[str]]:
+    backend = ctx.backend()
+    max_new = min(ctx.params.max_new_tokens, EVAL_MAX_NEW_TOKENS)
+    out = []
+    for prompt in prompts:
+        ctx.check_cancel()
+        texts = []
+        for k in range(EVAL_SAMPLES):
+            texts += backend.sample([prompt], {"student": model["base_dir"], "seed": ctx.params.seed + k},
+                                    adapter_dir=model["adapter_dir"], base_dir=model["base_dir"], max_new_tokens=max_new,
+                                    temperature=ctx.params.temperature, top_p=ctx.params.top_p)
+            ctx.advance(1)
+        out.append([t.strip() or "…" for t in texts])
+    return out
+
+
+def _judge_config(ctx) -> StepConfig:
+    if ctx.job.engine == "offline":
+        return StepConfig(model="offline/studio", json_mode=True, temperature=0.0)
+    return StepConfig(model=ctx.params.teacher_model, json_mode=True, temperature=0.0, max_tokens=300)
+
+
+def evaluate(ctx) -> dict:
+    from audits.reviews.judge import combine, judge_messages, parse_verdict
+
+    prompts = D.eval_prompts(ctx.constitution, EVAL_PROMPTS, seed=ctx.params.seed)
+    base, tuned = _models(ctx)
+    matchups = len(prompts) * EVAL_SAMPLES
+    ctx.set_total(2 * matchups + 2 * matchups, "samples+judgments")
+    base_texts, tuned_texts = _sample(ctx, base, prompts), _sample(ctx, tuned, prompts)
+
+    system = ctx.system  # the judge reads the character it should prefer
+    pairs = [(p, b, t) for p, bs, ts in zip(prompts, base_texts, tuned_texts) for b, t in zip(bs, ts)]
+    config = _judge_config(ctx)
+    requests = []
+    for prompt, b, t in pairs:
+        requests.append((judge_messages(persona_system=system, prompt=prompt, first=b, second=t), config))
+        requests.append((judge_messages(persona_system=system, prompt=prompt, first=t, second=b), config))
+    from asgiref.sync import async_to_sync
+
+    from studio.llm import gateway
+
+    results = async_to_sync(gateway.abatch)(requests, organization=ctx.organization, parse=parse_verdict,
+                                            concurrency=ctx.params.concurrency)
+    ctx.charge(results)
+    ctx.advance(len(results), force=True)
+    choices = []
+    for i in range(len(pairs)):
+        forward, backward = results[2 * i], results[2 * i + 1]
+        if isinstance(forward, LLMError) or isinstance(backward, LLMError):
+            choices.append(None)
+            continue
+        choices.append((combine(forward.parsed.winner, backward.parsed.winner), forward.model,
+                        {"forward": forward.parsed.model_dump(), "backward": backward.parsed.model_dump()}))
+
+    flat_base = [t for ts in base_texts for t in ts]
+    flat_tuned = [t for ts in tuned_texts for t in ts]
+    prompt_set = f"training-{str(ctx.job.public_id)[:8]}"
+    leaderboard = _store_and_rate(ctx, prompt_set, pairs, choices, base["label"], tuned["label"])
+    judged = [c for c in choices if c]
+    tuned_wins = sum(1 for c in judged if c[0] == "b")
+    base_wins = sum(1 for c in judged if c[0] == "a")
+    summary = {
+        "prompts": len(prompts), "samples_per_prompt": EVAL_SAMPLES, "matchups": len(pairs), "judged": len(judged),
+        "marker_frequency": {"base": round(marker_share(flat_base, ctx.markers), 4),
+                             "tuned": round(marker_share(flat_tuned, ctx.markers), 4)},
+        "wins": {"tuned": tuned_wins, "base": base_wins, "ties": len(judged) - tuned_wins - base_wins},
+        "prompt_set": prompt_set, "leaderboard": leaderboard.get("entries", []),
+        "judge_model": config.model,
+    }
+    out = ctx.folder("eval")
+    samples_path = out / "samples.jsonl"
+    with open(samples_path, "w", encoding="utf-8") as fh:
+        for (prompt, b, t), choice in zip(pairs, choices):
+            fh.write(json.dumps({"prompt": prompt, "base": b, "tuned": t, "winner": {"a": "base", "b": "tuned"}.get(
+                choice[0], "tie") if choice else None}, ensure_ascii=False) + "\n")
+    report_path = out / "report.json"
+    report_path.write_text(json.dumps(summary, indent=1, ensure_ascii=False))
+    return {"summary": summary, "artifacts": {"samples": ctx.rel(samples_path), "report": ctx.rel(report_path)}}
+
+
+def _store_and_rate(ctx, prompt_set: str, pairs, choices, base_label: str, tuned_label: str) -> dict:
+    """Comparisons (text_a = base, text_b = tuned) with the judge's votes, then the leaderboard of that prompt set."""
+    from audits.reviews.models import Comparison, Judgment
+    from audits.reviews.selectors import leaderboard
+    from audits.reviews.services import comparisons_add_generated
+
+    persona = ctx.job.persona
+    with transaction.atomic():
+        Comparison.objects.filter(persona=persona, prompt_set=prompt_set).delete()  # a resumed evaluation replaces its pairs
+        rows = [{"prompt": p, "text_a": b, "text_b": t, "source_a": base_label, "source_b": tuned_label} for p, b, t in pairs]
+        comparisons = comparisons_add_generated(persona=persona, prompt_set=prompt_set, rows=rows, created_by=ctx.job.created_by)
+        Judgment.objects.bulk_create([
+            Judgment(organization=persona.organization, comparison=c, kind=Judgment.Kind.JUDGE, choice=choice[0],
+                     judge_model=choice[1], judge_detail=choice[2])
+            for c, choice in zip(comparisons, choices) if choice
+        ])
+    return leaderboard(persona, prompt_set=prompt_set, kind=Judgment.Kind.JUDGE, rounds=BOOTSTRAP_ROUNDS, seed=ctx.params.seed)

@@ -1,0 +1,216 @@
+"""Schemas of the training API (training jobs, pre-flight, artifacts, cost, constitutions).
+
+The launch form's bounds and cross-field rules live in training_jobs.params.LaunchParams: `LaunchIn`
+checks types only, so the pre-flight can report every bad value as an error (and a launch answers 422
+naming the field) instead of the request failing on the first one.
+"""
+
+from datetime import datetime
+from uuid import UUID
+
+from ninja import Field, Schema
+
+
+class LaunchFieldsOut(Schema):
+    """The form's values without the persona (GET /training/defaults)."""
+
+    preset: str = Field("custom", description="custom | quick | paper (the form fills a preset's values; see /training/presets/{name})")
+    teacher_model: str = Field(..., description="litellm model answering with the constitution (chosen); offline/teacher needs no credentials")
+    student_model: str = Field(..., description="litellm model serving the student, answering without it (rejected); offline/student offline")
+    student_checkpoint: str = Field("tiny", description="What the backend trains: 'tiny' (built in), a local folder, or a hub id")
+    dpo_pairs: int = Field(..., description="1–100,000")
+    reflections: int = Field(..., description="Total reflections (10 introspective prompts × N), 1–1,000,000")
+    interactions: int = Field(..., description="Self-interactions, 1–100,000")
+    interaction_turns: int = Field(..., description="Turns per self-interaction, 2–50")
+    data_scale: int = Field(100, description="Percent of the sizes to generate: 25, 50, 75 or 100")
+    lora_rank: int
+    lora_alpha: int
+    learning_rate: float
+    batch_size: int
+    epochs: int
+    dpo_beta: float
+    nll_coef: float = Field(..., description="Weight of the NLL term next to the DPO loss")
+    max_length: int = Field(..., description="Max tokens of a DPO example")
+    sft_max_length: int = Field(..., description="Max tokens of an SFT example")
+    temperature: float
+    top_p: float
+    max_new_tokens: int = 512
+    smoke_test: str = Field("small", description="none | small | large | both: smoke tests before full scale")
+    budget_usd: float | None = Field(None, description="Cap in USD (> 0); null for none")
+    max_burn_usd_per_hour: float | None = None
+    max_drop_rate: float = Field(0.3, description="Data-quality gate: a data stage is killed past this share of dropped samples")
+    concurrency: int = Field(64, description="LLM calls in flight while generating data, 1–512")
+    backend: str = "trl"
+    name_suffix: str = ""
+    generate_introspection: bool = True
+    run_sft: bool = Field(True, description="SFT on the introspection data after DPO")
+    strip_reflection_traces: bool = Field(False, description="Strip <think> traces from reflections (default: keep them)")
+    keep_interaction_traces: bool = Field(False, description="Keep <think> traces in self-interactions (default: strip them)")
+    seed: int = 0
+
+
+class LaunchIn(LaunchFieldsOut):
+    persona_id: UUID
+    constitution_version: int | None = Field(None, description="Default: the persona's newest constitution (derived on launch if none)")
+
+
+class IssueOut(Schema):
+    field: str
+    message: str
+
+
+class EstimateOut(Schema):
+    calls: int
+    teacher_calls: int
+    student_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float | None = Field(..., description="null when a model has no known price")
+    priced: bool
+    note: str
+
+
+class PreflightOut(Schema):
+    ok: bool
+    errors: list[IssueOut] = Field(..., description="The job cannot run: a launch answers 422 naming the first one's field")
+    warnings: list[IssueOut] = Field(..., description="It may run badly: a launch goes ahead")
+    estimate: EstimateOut | None
+    engine: str = Field(..., description="offline (both models offline) | providers")
+    stages: list[str]
+    sizes: dict[str, int] = Field(..., description="What the full-scale stages generate, after the data scale")
+    constitution_version: int | None
+
+
+class ResumeIn(Schema):
+    stage: str = Field(..., description="smoke | dpo_data | dpo_train | introspection | sft | eval")
+
+
+class StageOut(Schema):
+    stage: str
+    label: str
+    status: str
+    done: int
+    total: int
+    unit: str
+    percent: int
+    runs: int = Field(..., description="Times the stage started (resumes add one)")
+    cost_usd: float
+    prompt_tokens: int
+    completion_tokens: int
+    artifacts: dict[str, str] = Field(..., description="{name: path under the job's artifacts (GET …/artifacts/{path})}")
+    stats: dict
+    error: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_s: float | None
+
+
+class TrainingJobOut(Schema):
+    id: UUID
+    name: str
+    persona_id: UUID
+    persona_name: str
+    constitution_version: int
+    status: str
+    stage: str | None = Field(..., description="The stage it is in, or the last one it reached")
+    engine: str
+    backend: str
+    cost_usd: float
+    budget_usd: float | None
+    error: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class TrainingJobDetailOut(TrainingJobOut):
+    params: dict
+    kill: dict | None = Field(..., description="{criterion, message, numbers} when a kill criterion fired")
+    prompt_tokens: int
+    completion_tokens: int
+    estimate: EstimateOut | None
+    cancel_requested: bool
+    resume_from: str
+    resumes: int
+    duration_s: float | None
+    last_event_seq: int
+    stages: list[StageOut]
+    resumable_stages: list[str] = Field(..., description="Stages POST …/resume accepts now (their inputs present)")
+
+
+class TrainingJobPageOut(Schema):
+    count: int
+    next_offset: int | None
+    items: list[TrainingJobOut]
+
+
+class ArtifactOut(Schema):
+    path: str = Field(..., description="Relative to the job's artifacts; download with GET …/artifacts/{path}")
+    size: int = Field(..., description="Bytes")
+
+
+class JobCostOut(Schema):
+    id: UUID
+    name: str
+    status: str
+    cost_usd: float
+    prompt_tokens: int
+    completion_tokens: int
+    created_at: datetime
+
+
+class TrainingCostOut(Schema):
+    month_to_date_usd: float
+    jobs: list[JobCostOut] = Field(..., description="The org's jobs created this calendar month, newest first")
+
+
+# --- constitutions -----------------------------------------------------------------------------
+
+
+class TraitIn(Schema):
+    statement: str = Field(..., description='First person, with concrete quoted markers: I often begin with "I\'m sorry,"')
+    questions: list[str] = Field(..., description="1–20 distinct example questions that prompt the trait")
+    source: str | None = Field(None, description="The layer field it came from (default: edited)")
+
+
+class ConstitutionIn(Schema):
+    persona_name: str
+    traits: list[TraitIn]
+    note: str = Field("", description="Why it changed (up to 200 characters)")
+
+
+class TraitOut(Schema):
+    statement: str
+    questions: list[str]
+    source: str
+
+
+class FindingOut(Schema):
+    level: str = Field(..., description="error (a launch is refused) | warning")
+    code: str
+    message: str
+    field: str
+
+
+class ConstitutionSummaryOut(Schema):
+    id: UUID
+    number: int
+    source: str = Field(..., description="derived | edited")
+    persona_version: int | None
+    note: str
+    traits: int
+    created_at: datetime
+
+
+class ConstitutionOut(Schema):
+    id: UUID
+    number: int
+    source: str
+    persona_version: int | None
+    note: str
+    created_at: datetime
+    persona_name: str
+    traits: list[TraitOut]
+    markers: list[str] = Field(..., description="What the marker-presence gate looks for")
+    findings: list[FindingOut] = Field(..., description="Concreteness findings")
+    system_prompt: str = Field(..., description="The teacher's system prompt built from it")
