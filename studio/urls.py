@@ -27,6 +27,7 @@ org_patterns = [
     path("", include("audits.chat.urls")),
     path("", include("audits.evals.urls")),
     path("", include("audits.reviews.urls")),
+    path("", include("training_jobs.urls")),
     path("webhooks/", include("studio.webhooks.urls")),
     path("", include("studio.safety.urls")),
 ]

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from training_jobs import views
+
+urlpatterns = [
+    path("training/", views.training_job_list, name="training_job_list"),
+    path("training/new/", views.training_job_new, name="training_job_new"),
+    path("training/new/fields/", views.training_job_form_fields, name="training_job_form_fields"),
+    path("training/new/preflight/", views.training_job_preflight_panel, name="training_job_preflight"),
+    path("training/<uuid:training_job_id>/", views.training_job_detail, name="training_job_detail"),
+    path("training/<uuid:training_job_id>/cancel/", views.training_job_cancel_view, name="training_job_cancel"),
+    path("training/<uuid:training_job_id>/resume/", views.training_job_resume_view, name="training_job_resume"),
+    path("training/<uuid:training_job_id>/artifacts/<path:path>", views.training_job_artifact, name="training_job_artifact"),
+    path("personas/<uuid:persona_id>/constitution/", views.persona_constitution, name="persona_constitution"),
+    path("personas/<uuid:persona_id>/constitution/derive/", views.persona_constitution_derive, name="persona_constitution_derive"),
+]

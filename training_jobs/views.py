@@ -1,0 +1,431 @@
+"""Pages: training jobs (list, the Launch Training Job form with its pre-flight, the live job page,
+artifact downloads, cancel and resume) and a persona's constitution (versions, concreteness, edit, derive)."""
+
+import json
+from itertools import islice
+from pathlib import Path
+
+from django.contrib import messages
+from django.db.models import Count
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from personas.access import access_persona
+from personas.models import Persona, PersonaStatus
+from studio.errors import Invalid, StudioError
+from studio.views import org_page
+from training_jobs import constitution as C
+from training_jobs import display
+from training_jobs.access import access_training_job
+from training_jobs.launch_form import SECTIONS, FieldErrors, field_label, form_data, form_values
+from training_jobs.models import JobStatus, StageRun, TrainingJob
+from training_jobs.params import STAGE_LABELS, STAGES
+from training_jobs.services import (
+    Preflight,
+    access_constitution,
+    concreteness,
+    constitution_derive,
+    constitution_latest,
+    constitution_save,
+    launch_defaults,
+    org_month_to_date,
+    preset_form_values,
+    resumable_stages,
+    training_job_cancel,
+    training_job_launch,
+    training_job_preflight,
+    training_job_resume,
+)
+
+PREVIEW_PAIRS, PREVIEW_REFLECTIONS, PREVIEW_INTERACTIONS = 3, 3, 2
+ARTIFACT_FILES_SHOWN = 25
+END_EVENTS = ("job.succeeded", "job.failed", "job.cancelled", "job.killed")
+
+
+def _org_for_reading(request):
+    request.principal.require_scope("training:read")
+    return request.principal.organization
+
+
+# --- the list ----------------------------------------------------------------------------------
+
+
+def job_state(job: TrainingJob) -> str:
+    """queued / running / succeeded / failed / cancelled / killed: what the status badge says."""
+    return "running" if job.status in STAGES else job.status
+
+
+def job_progress(job: TrainingJob, stages: list[StageRun]) -> int:
+    planned = [s for s in stages if s.status != StageRun.Status.SKIPPED]
+    if job.status == JobStatus.SUCCEEDED or not planned:
+        return 100 if job.status == JobStatus.SUCCEEDED else 0
+    return round(sum(s.percent for s in planned) / len(planned))
+
+
+@org_page
+@require_GET
+def training_job_list(request):
+    org = _org_for_reading(request)
+    jobs = TrainingJob.objects.filter(organization=org).select_related("persona").prefetch_related("stages")[:200]
+    rows = []
+    for job in jobs:
+        stages = list(job.stages.all())
+        rows.append({"job": job, "state": job_state(job), "progress": job_progress(job, stages),
+                     "stage": STAGE_LABELS.get(job.status, "")})
+    return render(request, "training/list.html", {
+        "rows": rows, "month_to_date": org_month_to_date(org), "can_launch": request.principal.has_scope("training:write"),
+    })
+
+
+# --- the Launch Training Job form --------------------------------------------------------------
+
+
+def _ready_personas(org) -> list[Persona]:
+    return list(Persona.objects.filter(organization=org, status__in=(PersonaStatus.READY, PersonaStatus.FLAGGED))
+                .exclude(current_version=None).order_by("name", "created_at"))
+
+
+def _preflight(principal, data: dict) -> Preflight:
+    try:
+        return training_job_preflight(principal=principal, data=data)
+    except StudioError as exc:  # another org's persona is NotFound, as everywhere
+        return Preflight(None, errors=[{"field": exc.field or "persona_id", "message": exc.message}])
+
+
+def preflight_context(report: Preflight) -> dict:
+    summary = report.as_dict()
+    labelled = lambda issues: [{**i, "label": field_label(i["field"])} for i in issues]  # noqa: E731
+    return {"preflight": {
+        **summary, "errors": labelled(report.errors), "warnings": labelled(report.warnings),
+        "stage_labels": [STAGE_LABELS[s] for s in summary["stages"]],
+    }}
+
+
+def _launch_context(request, data: dict, report: Preflight, *, show_field_errors: bool = False) -> dict:
+    org = request.principal.organization
+    personas = _ready_personas(org)
+    values = form_values(data)
+    persona = next((p for p in personas if str(p.public_id) == str(values["persona_id"])), None)
+    versions = list(persona.constitutions.values_list("number", flat=True)) if persona else []
+    if values["constitution_version"] not in ("", None) and str(values["constitution_version"]) not in map(str, versions):
+        values["constitution_version"] = ""
+    choices = {
+        "persona_id": [(str(p.public_id), p.display_name + (" (flagged)" if p.status == PersonaStatus.FLAGGED else ""))
+                       for p in personas],
+        "constitution_version": [("newest", "Newest" + (f" (v{versions[0]})" if versions else " (derived on launch)"))]
+                                + [(str(n), f"v{n}") for n in versions],
+    }
+    errors = FieldErrors.of(report.errors) if show_field_errors else FieldErrors()
+    sections = []
+    for section in SECTIONS:
+        rows = []
+        for spec in section.fields:
+            value = values[spec.name]
+            current = "newest" if spec.name == "constitution_version" and value in ("", None) else str(value)
+            rows.append({"spec": spec, "value": value, "current": current, "errors": errors.by_field.get(spec.name, []),
+                         "choices": choices.get(spec.name, spec.choices), "checked": value is True or value == "on"})
+        sections.append({"section": section, "rows": rows, "open": any(r["checked"] or r["errors"] for r in rows)})
+    return {
+        "sections": sections, "general_errors": errors.general if show_field_errors else [], "persona": persona,
+        "personas": personas, "can_launch": request.principal.has_scope("training:write"),
+        "model_suggestions": _model_suggestions(org), **preflight_context(report),
+    }
+
+
+def _model_suggestions(org) -> list[str]:
+    defaults = launch_defaults(organization=org)
+    return list(dict.fromkeys(["offline/teacher", "offline/student", defaults["teacher_model"], defaults["student_model"]]))
+
+
+@org_page
+@require_http_methods(["GET", "POST"])
+def training_job_new(request):
+    org = _org_for_reading(request)
+    if request.method == "POST":
+        request.principal.require_scope("training:write")
+        data = form_data(request.POST)
+        report = _preflight(request.principal, data)
+        if report.ok:
+            try:
+                job = training_job_launch(principal=request.principal, data=data)
+            except StudioError as exc:  # something changed between the pre-flight and the launch
+                report.errors.append({"field": exc.field or "", "message": exc.message})
+            else:
+                return redirect("training_job_detail", org.slug, job.public_id)
+        context = _launch_context(request, data, report, show_field_errors=True)
+        return render(request, "training/launch.html", context, status=422)
+    persona = access_persona(org, request.GET["persona"]) if request.GET.get("persona") else None
+    personas = _ready_personas(org)
+    persona = persona or (personas[0] if personas else None)
+    data = launch_defaults(organization=org, workspace=persona.workspace if persona else None)
+    data["persona_id"] = str(persona.public_id) if persona else ""
+    data["constitution_version"] = None
+    report = _preflight(request.principal, data) if persona else Preflight(None)
+    return render(request, "training/launch.html", _launch_context(request, data, report))
+
+
+@org_page
+@require_POST
+def training_job_form_fields(request):
+    """The form's fields again for what it holds now: a preset fills its values (Custom keeps them), another
+    persona brings its constitution versions. The pre-flight comes along out of band."""
+    _org_for_reading(request)
+    data = form_data(request.POST)
+    if request.htmx.trigger_name == "preset":
+        try:
+            data.update(preset_form_values(data.get("preset", "custom")))
+        except Invalid:
+            data["preset"] = "custom"
+    if request.htmx.trigger_name == "persona_id":
+        data["constitution_version"] = None
+    report = _preflight(request.principal, data)
+    return render(request, "training/partials/launch_fields.html", {**_launch_context(request, data, report), "oob": True})
+
+
+@org_page
+@require_POST
+def training_job_preflight_panel(request):
+    _org_for_reading(request)
+    report = _preflight(request.principal, form_data(request.POST))
+    return render(request, "training/partials/preflight.html", preflight_context(report))
+
+
+# --- the job page ------------------------------------------------------------------------------
+
+
+def _safe_path(job: TrainingJob, rel: str) -> Path | None:
+    """`rel` under the job's artifact folder, or None when it points anywhere else."""
+    root = job.artifacts_dir.resolve()
+    if not rel or "\x00" in rel:
+        return None
+    path = (root / rel).resolve()
+    return path if path.is_relative_to(root) and path != root else None
+
+
+def _read_json(job, rel, limit: int):
+    path = _safe_path(job, rel) if rel else None
+    if path is None or not path.is_file():
+        return []
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return rows[:limit] if isinstance(rows, list) else []
+
+
+def _read_jsonl(job, rel, limit: int) -> list[dict]:
+    path = _safe_path(job, rel) if rel else None
+    if path is None or not path.is_file():
+        return []
+    rows = []
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in islice((line for line in fh if line.strip()), limit):
+                rows.append(json.loads(line))
+    except (OSError, ValueError):
+        pass
+    return rows
+
+
+def _charts(stages: dict[str, StageRun]) -> list[dict]:
+    """Loss and reward-accuracy curves of each stage that trained (smoke, DPO, SFT)."""
+    charts = []
+    for stage in ("smoke", "dpo_train", "sft"):
+        run = stages.get(stage)
+        if run is None:
+            continue
+        for kind, label in (("dpo", "DPO"), ("sft", "SFT")):
+            history = (run.stats or {}).get(f"{kind}_history") or []
+            title = f"{STAGE_LABELS[stage]}" + (f" · {label}" if stage == "smoke" else "")
+            pair = [display.line_chart("loss", history, "loss")]
+            if kind == "dpo":
+                pair.append(display.line_chart("reward accuracy", history, "rewards/accuracies", fixed=(0.0, 1.0), reference=0.5))
+            pair = [c for c in pair if c]
+            if pair:
+                charts.append({"title": title, "stage": stage, "kind": kind, "charts": pair, "steps": len(history)})
+    return charts
+
+
+def _artifact_rows(job: TrainingJob, stages: list[StageRun]) -> list[dict]:
+    rows = []
+    root = job.artifacts_dir.resolve()
+    for run in stages:
+        for name, rel in (run.artifacts or {}).items():
+            path = _safe_path(job, rel)
+            if path is None or not path.exists():
+                continue
+            if path.is_file():
+                rows.append({"stage": STAGE_LABELS[run.stage], "name": name, "files": [(rel, path.stat().st_size)]})
+                continue
+            files = sorted(p for p in path.rglob("*") if p.is_file())
+            rows.append({"stage": STAGE_LABELS[run.stage], "name": name, "folder": rel,
+                         "files": [(str(p.relative_to(root)), p.stat().st_size) for p in files[:ARTIFACT_FILES_SHOWN]],
+                         "more": max(0, len(files) - ARTIFACT_FILES_SHOWN)})
+    return rows
+
+
+def job_panel_context(job: TrainingJob, *, can_write: bool = False) -> dict:
+    """What the live panel shows: progress, stage timeline, filters, curves, cost, kill reason, actions."""
+    stages = list(job.stages.all())
+    by_stage = {s.stage: s for s in stages}
+    limit = (job.params or {}).get("max_drop_rate")
+    filters = [{"stage": STAGE_LABELS[s.stage], "rows": rows} for s in stages
+               if (rows := display.filter_rows(s.stats, limit))]
+    budget = float(job.budget_usd) if job.budget_usd is not None else None
+    cost = float(job.cost_usd)
+    return {
+        "job": job, "state": job_state(job), "progress": job_progress(job, stages), "can_write": can_write,
+        "stages": [{"run": s, "label": STAGE_LABELS[s.stage]} for s in stages], "filters": filters,
+        "drop_limit": limit, "charts": _charts(by_stage), "cost": cost, "budget": budget,
+        "budget_percent": min(100, round(100 * cost / budget)) if budget else None,
+        "estimate": job.estimate or {}, "resumable": [(s, STAGE_LABELS[s]) for s in resumable_stages(job)] if can_write else [],
+        "problem": (job.kill or {}).get("message") or job.error,
+        "tokens": job.prompt_tokens + job.completion_tokens,
+    }
+
+
+def job_results_context(job: TrainingJob) -> dict:
+    """What changes only when a stage ends: data previews, generator choice, evaluation, artifacts."""
+    stages = list(job.stages.all())
+    by_stage = {s.stage: s for s in stages}
+    dpo = (by_stage.get("dpo_data").artifacts or {}) if "dpo_data" in by_stage else {}
+    intro = by_stage.get("introspection")
+    intro_artifacts = (intro.artifacts or {}) if intro else {}
+    evaluation = by_stage.get("eval")
+    facts, tables = display.eval_tables((evaluation.stats or {}).get("eval") if evaluation else None)
+    return {
+        "job": job,
+        "pairs": _read_json(job, dpo.get("preview"), PREVIEW_PAIRS),
+        "reflections": _read_jsonl(job, intro_artifacts.get("reflections"), PREVIEW_REFLECTIONS),
+        "interactions": _read_jsonl(job, intro_artifacts.get("interactions"), PREVIEW_INTERACTIONS),
+        "generator": (intro.stats or {}).get("generator") if intro else None,
+        "eval_facts": facts, "eval_tables": tables, "artifacts": _artifact_rows(job, stages),
+    }
+
+
+@org_page
+@require_GET
+def training_job_detail(request, training_job_id):
+    job = access_training_job(_org_for_reading(request), training_job_id)
+    if not job.is_finished:
+        from training_jobs.runner import reap_stale_jobs
+
+        if reap_stale_jobs():
+            job.refresh_from_db()
+    after = job.last_event_seq()  # read before the panel: anything newer is sent when the socket opens
+    can_write = request.principal.has_scope("training:write")
+    return render(request, "training/job.html", {
+        **job_panel_context(job, can_write=can_write), **job_results_context(job), "after": after,
+        "constitution": job.constitution, "params": job.params,
+    })
+
+
+def _after_action(request, job: TrainingJob, error: StudioError | None = None):
+    """htmx: the panel again (with the error, if any); a plain form post: back to the job page."""
+    if request.htmx:
+        job = access_training_job(request.principal.organization, job.public_id)
+        context = {**job_panel_context(job, can_write=True), "action_error": error.message if error else ""}
+        return render(request, "training/partials/job_panel.html", context, status=error.status_code if error else 200)
+    if error:
+        messages.error(request, error.message)
+    return redirect("training_job_detail", request.principal.organization.slug, job.public_id)
+
+
+@org_page
+@require_POST
+def training_job_cancel_view(request, training_job_id):
+    job = access_training_job(_org_for_reading(request), training_job_id)
+    request.principal.require_scope("training:write")
+    try:
+        training_job_cancel(principal=request.principal, job=job)
+    except StudioError as exc:
+        return _after_action(request, job, exc)
+    return _after_action(request, job)
+
+
+@org_page
+@require_POST
+def training_job_resume_view(request, training_job_id):
+    job = access_training_job(_org_for_reading(request), training_job_id)
+    request.principal.require_scope("training:write")
+    try:
+        training_job_resume(principal=request.principal, job=job, stage=request.POST.get("stage", ""))
+    except StudioError as exc:
+        return _after_action(request, job, exc)
+    return _after_action(request, job)
+
+
+@org_page
+@require_GET
+def training_job_artifact(request, training_job_id, path):
+    """A file the job wrote. Anything outside its artifact folder is a 404, like a file that is not there."""
+    job = access_training_job(_org_for_reading(request), training_job_id)
+    if ".." in Path(path).parts:
+        raise Http404("artifact not found")
+    target = _safe_path(job, path)
+    if target is None or not target.is_file():
+        raise Http404("artifact not found")
+    return FileResponse(open(target, "rb"), as_attachment=True, filename=target.name)
+
+
+# --- constitutions -----------------------------------------------------------------------------
+
+
+def _constitution_context(request, persona, version_number=None, **extra) -> dict:
+    version = access_constitution(persona, version_number) if version_number else constitution_latest(persona)
+    if version is not None:
+        document, findings = version.document, concreteness(version)
+    elif persona.current_version is not None:  # nothing saved yet: what deriving would give
+        constitution = C.constitution_from_layers(persona.layers)
+        document = constitution.model_dump()
+        findings = [{"level": f.level, "code": f.code, "message": f.message, "field": f.field}
+                    for f in C.concreteness_report(constitution)]
+    else:
+        document, findings = None, []
+    return {
+        "persona": persona, "version": version, "document": document, "findings": findings,
+        "markers": C.markers(C.Constitution.model_validate(document)) if document else [],
+        "versions": list(persona.constitutions.annotate(job_count=Count("jobs"))[:50]),
+        "can_edit": request.principal.has_scope("training:write"),
+        "edit_text": json.dumps(document, indent=2, ensure_ascii=False) if document else "", "note": "", **extra,
+    }
+
+
+def _version_number(request) -> int | None:
+    raw = request.GET.get("version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+@org_page
+@require_http_methods(["GET", "POST"])
+def persona_constitution(request, persona_id):
+    persona = access_persona(_org_for_reading(request), persona_id)
+    if request.method == "GET":
+        return render(request, "training/constitution.html", _constitution_context(request, persona, _version_number(request)))
+    request.principal.require_scope("training:write")
+    text, note = request.POST.get("document", ""), request.POST.get("note", "")
+    try:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise Invalid(f"not valid JSON ({exc.msg}, line {exc.lineno})", field="document") from None
+        version = constitution_save(persona=persona, data=data, user=request.user, note=note or "edited on the constitution page")
+    except StudioError as exc:
+        context = _constitution_context(request, persona, edit_text=text, note=note, edit_error=exc)
+        return render(request, "training/constitution.html", context, status=exc.status_code)
+    messages.success(request, f"Saved as constitution v{version.number}.")
+    return redirect("persona_constitution", request.principal.organization.slug, persona.public_id)
+
+
+@org_page
+@require_POST
+def persona_constitution_derive(request, persona_id):
+    persona = access_persona(_org_for_reading(request), persona_id)
+    request.principal.require_scope("training:write")
+    try:
+        version = constitution_derive(persona=persona, user=request.user)
+        messages.success(request, f"Derived again from the layers as constitution v{version.number}.")
+    except StudioError as exc:
+        messages.error(request, exc.message)
+    return redirect("persona_constitution", request.principal.organization.slug, persona.public_id)
