@@ -63,8 +63,8 @@ async def event_stream(source: EventSource, after: int):
                 message = await asyncio.wait_for(layer.receive(channel), timeout=QUIET_INTERVAL_S)
             except asyncio.TimeoutError:
                 message = None
-            if message is not None and message["payload"]["seq"] == last + 1:
-                payload = message["payload"]
+            payload = (message or {}).get("payload") or {}
+            if payload.get("seq") == last + 1:
                 yield format_event(payload["seq"], payload["type"], payload["data"])
                 last, done, quiet = payload["seq"], payload["type"] in source.terminal, 0
                 continue
