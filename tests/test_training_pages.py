@@ -126,6 +126,9 @@ def test_a_preset_fills_the_fields_and_custom_keeps_them(persona, tenant, client
     custom = client.post("/o/acme/training/new/fields/", form_post(persona, preset="custom", lora_rank="4"),
                          HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER_NAME="preset").content.decode()
     assert 'name="lora_rank" value="4"' in custom
+    other = client.post("/o/acme/training/new/fields/", form_post(persona, constitution_version="7", lora_rank="4"),
+                        HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER_NAME="persona_id").content.decode()
+    assert '<option value="newest" selected>' in other and 'name="lora_rank" value="4"' in other  # another persona: its newest
 
 
 def test_launching_from_the_form_creates_a_job_and_opens_its_page(persona, tenant, client_for, django_capture_on_commit_callbacks):
@@ -149,7 +152,7 @@ def test_a_bad_value_comes_back_beside_its_field_with_everything_kept(persona, t
     assert 'name="dpo_pairs" value="-5"' in page and 'name="name_suffix" value="keep-me"' in page
     assert re.search(r'<small class="field-error" data-field-error="dpo_pairs">[^<]*greater than or equal to 1', page)
     assert "checked" in re.search(r'<input type="checkbox" name="strip_reflection_traces"[^>]*>', page).group(0)
-    assert '<details class="card fieldset advanced" data-testid="section-advanced" open>' in page
+    assert '<details class="card fieldset advanced section-advanced" data-testid="section-advanced" open>' in page
     assert 'name="budget_usd" value=""' in page  # an empty cap stays empty (None), not "None"
 
 

@@ -36,7 +36,7 @@ def _finite(value) -> bool:
 
 
 def line_chart(title: str, history: list[dict], key: str, *, width: int = 320, height: int = 110, pad: int = 8,
-               fixed: tuple[float, float] | None = None, reference: float | None = None) -> LineChart | None:
+               pad_y: int = 14, fixed: tuple[float, float] | None = None, reference: float | None = None) -> LineChart | None:
     """One metric of a training history ({"step", key, …} per logged step) as a polyline; None when never logged.
 
     Points are placed in logging order (a smoke stage logs several short runs whose steps restart).
@@ -50,11 +50,11 @@ def line_chart(title: str, history: list[dict], key: str, *, width: int = 320, h
         low, high = min(low, reference), max(high, reference)
     if high - low < 1e-9:
         low, high = low - 0.5, high + 0.5
-    inner_w, inner_h = width - 2 * pad, height - 2 * pad
+    inner_w, inner_h = width - 2 * pad, height - 2 * pad_y  # room above and below for the range labels
 
     def y(value: float) -> float:
         clipped = min(max(value, low), high)
-        return pad + inner_h * (1 - (clipped - low) / (high - low))
+        return pad_y + inner_h * (1 - (clipped - low) / (high - low))
 
     step = inner_w / max(len(values) - 1, 1)
     points = [(pad + i * step, y(v), s, v) for i, (s, v) in enumerate(values)]

@@ -124,8 +124,12 @@ def form_data(posted: Mapping[str, str]) -> dict:
 
 
 def form_values(data: Mapping) -> dict:
-    """Values for re-rendering the inputs: None as empty, numbers as typed."""
-    return {name: "" if data.get(name) is None else data.get(name) for name in FIELDS}
+    """Values for re-rendering the inputs: as given or typed, LaunchParams' default where none was, None as empty."""
+    values = {}
+    for name, spec in LaunchParams.model_fields.items():
+        value = data[name] if name in data else (None if spec.is_required() else spec.default)
+        values[name] = "" if value is None else value
+    return values
 
 
 @dataclass

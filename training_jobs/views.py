@@ -258,9 +258,10 @@ def _artifact_rows(job: TrainingJob, stages: list[StageRun]) -> list[dict]:
             if path.is_file():
                 rows.append({"stage": STAGE_LABELS[run.stage], "name": name, "files": [(rel, path.stat().st_size)]})
                 continue
-            files = sorted(p for p in path.rglob("*") if p.is_file())
-            rows.append({"stage": STAGE_LABELS[run.stage], "name": name, "folder": rel,
-                         "files": [(str(p.relative_to(root)), p.stat().st_size) for p in files[:ARTIFACT_FILES_SHOWN]],
+            files = [(p, p.stat().st_size) for p in sorted(path.rglob("*")) if p.is_file()]
+            rows.append({"stage": STAGE_LABELS[run.stage], "name": name, "folder": rel, "count": len(files),
+                         "size": sum(size for _, size in files),
+                         "files": [(str(p.relative_to(root)), size) for p, size in files[:ARTIFACT_FILES_SHOWN]],
                          "more": max(0, len(files) - ARTIFACT_FILES_SHOWN)})
     return rows
 
