@@ -254,6 +254,8 @@ TRAINING_ARTIFACTS_DIR = Path(os.environ.get("TRAINING_ARTIFACTS_DIR", VAR_DIR /
 # A job whose worker has not reported (heartbeat every few seconds while it runs) for this long is failed.
 TRAINING_STALE_AFTER_S = int(os.environ.get("TRAINING_STALE_AFTER_S", "120"))
 TRAINING_QUEUED_STALE_S = int(os.environ.get("TRAINING_QUEUED_STALE_S", "1800"))  # queued this long: the task was lost
+# The burn-rate kill criterion waits this long before judging a job's spend per hour (early rates are noise).
+TRAINING_BURN_MIN_ELAPSED_S = float(os.environ.get("TRAINING_BURN_MIN_ELAPSED_S", "60"))
 # Workers that can reach a model hub (GPU workers) may load student checkpoints by hub id.
 TRAINING_ALLOW_HUB = os.environ.get("TRAINING_ALLOW_HUB", "0") == "1"
 # CPU threads torch may use for training on a CPU worker (the tiny model); 0 leaves torch's default.

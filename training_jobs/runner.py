@@ -30,7 +30,7 @@ from studio.llm.gateway import Completion, LLMError, StepConfig
 from training_jobs import data as D
 from training_jobs.constitution import markers as constitution_markers
 from training_jobs.constitution import system_prompt
-from training_jobs.events import JobTakenOver, emit
+from training_jobs.events import JobTakenOver, emit, json_safe
 from training_jobs.filters import DataQualityError, DataQualityGate, FilterConfig, FilterStats, QualityFilter
 from training_jobs.kill import Kill, KillCriteria
 from training_jobs.models import ENDED, JobStatus, StageRun, TrainingJob
@@ -52,7 +52,7 @@ class JobCancelled(Exception):
 
 class JobKilled(Exception):
     def __init__(self, kill: Kill | dict):
-        self.kill = kill.to_dict() if isinstance(kill, Kill) else dict(kill)
+        self.kill = json_safe(kill.to_dict() if isinstance(kill, Kill) else dict(kill))
         super().__init__(self.kill["message"])
 
 
@@ -78,7 +78,8 @@ class JobContext:
         self._polled_at = 0.0
         self._cancelled = False
         self.kill_cost = KillCriteria({"budget_usd": self.params.budget_usd,
-                                       "max_burn_usd_per_hour": self.params.max_burn_usd_per_hour})
+                                       "max_burn_usd_per_hour": self.params.max_burn_usd_per_hour,
+                                       "burn_min_elapsed_s": settings.TRAINING_BURN_MIN_ELAPSED_S})
 
     # paths -------------------------------------------------------------------------------------
     def folder(self, *parts: str) -> Path:
@@ -126,15 +127,15 @@ class JobContext:
             raise JobKilled(kill)
 
     # stopping ----------------------------------------------------------------------------------
-    def cancel_requested(self) -> bool:
+    def cancel_requested(self, *, force: bool = False) -> bool:
         now = time.monotonic()
-        if not self._cancelled and now - self._polled_at >= CANCEL_POLL_S:
+        if not self._cancelled and (force or now - self._polled_at >= CANCEL_POLL_S):
             self._polled_at = now
             self._cancelled = TrainingJob.objects.filter(pk=self.job.pk, cancel_requested=True).exists()
         return self._cancelled
 
-    def check_cancel(self) -> None:
-        if self.cancel_requested():
+    def check_cancel(self, *, force: bool = False) -> None:
+        if self.cancel_requested(force=force):
             raise JobCancelled()
 
     # LLM calls ---------------------------------------------------------------------------------
@@ -196,7 +197,7 @@ class JobContext:
 
         def on_metrics(step: int, metrics: dict) -> None:
             clean = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
-            self.stage.stats[history_key].append({"step": step, **clean})
+            self.stage.stats[history_key].append(json_safe({"step": step, **clean}))
             emit(self.job, "train.metrics", {"stage": self.stage.stage, "kind": kind, "step": step, "metrics": clean})
             if state["kill"] is None and (kill := criteria.check_step(clean, step)):
                 state["kill"] = kill
@@ -208,7 +209,7 @@ class JobContext:
         result = getattr(self.backend(), f"train_{kind}")(rows, config, on_metrics=on_metrics, should_stop=should_stop)
         if state["kill"] is not None:
             raise JobKilled(state["kill"])
-        self.check_cancel()
+        self.check_cancel(force=True)
         return result.as_dict()
 
 
@@ -339,12 +340,16 @@ def generate_introspection(ctx: JobContext, reflections: int, interactions: int,
                                 "model": result.model})
     ctx.gate(stats_r, "reflections")
 
-    # self-interactions: all conversations advance one turn per batch
+    # self-interactions: all conversations advance one turn per batch. Each copy is asked to think first (as
+    # with reflections); the other copy sees only what was said, and the stored turns keep the traces only
+    # when asked to, with the system prompt that asked for them.
     i_system = D.interaction_system(constitution)
-    conversations = [[D.interaction_opener(constitution, k)] for k in range(interactions)]
+    stored_system = f"{i_system}\n\n{D.THINK_INSTRUCTION}" if p.keep_interaction_traces else i_system
+    said = [[D.interaction_opener(constitution, k)] for k in range(interactions)]
+    stored = [list(turns_k) for turns_k in said]
     alive = list(range(interactions))
     for turn in range(turns - 1):
-        requests = [(D.speaker_messages(i_system, conversations[k]),
+        requests = [(D.speaker_messages(f"{i_system}\n\n{D.THINK_INSTRUCTION}", said[k]),
                      ctx.call_config(model if generator["by"] == "teacher" else p.teacher_model, p.seed * 104_729 + k * 131 + turn))
                     for k in alive]
         results = _complete_all(ctx, generator, requests)
@@ -357,20 +362,13 @@ def generate_introspection(ctx: JobContext, reflections: int, interactions: int,
             checked = ctx.filter(D.strip_think(result.text), stats_i, markers=False)
             if not checked.kept:
                 continue  # the conversation ends at the last good turn
-            conversations[k].append(result.text.strip() if p.keep_interaction_traces else checked.text)
+            said[k].append(checked.text)
+            stored[k].append(result.text.strip() if p.keep_interaction_traces else checked.text)
             still.append(k)
         alive = still
         ctx.gate(stats_i, "interactions")
-    ctx.advance(0, force=True)
-    interaction_rows = []
-    for k, turns_k in enumerate(conversations):
-        if len(turns_k) < 2:
-            continue
-        messages = D.speaker_messages(i_system, turns_k)
-        # the example is from the last speaker's side: it ends with an assistant turn
-        if messages[-1]["role"] != "user":
-            pass
-        interaction_rows.append({"system": i_system, "turns": turns_k, "has_trace": any(D.has_think(t) for t in turns_k)})
+    interaction_rows = [{"system": stored_system, "turns": turns_k, "has_trace": any(D.has_think(t) for t in turns_k)}
+                        for turns_k in stored if len(turns_k) >= 2]
 
     examples = [{"messages": [{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": r["response"]}]}
                 for r in reflection_rows]
@@ -585,7 +583,7 @@ def _remaining(job: TrainingJob, params: LaunchParams) -> list[str]:
 
 
 def _run_stage(ctx: JobContext, stage: str) -> None:
-    ctx.check_cancel()
+    ctx.check_cancel(force=True)
     job = ctx.job
     run = job.stages.get(stage=stage)
     now = timezone.now()
@@ -613,6 +611,7 @@ END_EVENTS = {JobStatus.SUCCEEDED: "job.succeeded", JobStatus.FAILED: "job.faile
 def _end(job: TrainingJob, ctx: JobContext | None, status: str, *, error: str = "", kill: dict | None = None) -> None:
     """The job's one ending: the running stage closes with it, the terminal event goes out in the same commit."""
     stage = ctx.stage if ctx and ctx.stage and ctx.stage.status == StageRun.Status.RUNNING else None
+    error = " ".join(error.split())  # one line on the job page
     with transaction.atomic():
         current = TrainingJob.objects.select_for_update().filter(pk=job.pk).values_list("status", flat=True).first()
         if current is None or current in ENDED:

@@ -315,7 +315,7 @@ def org_month_to_date(organization) -> Decimal:
     """USD spent by the org's training jobs created this calendar month."""
     start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     total = TrainingJob.objects.filter(organization=organization, created_at__gte=start).aggregate(s=Sum("cost_usd"))["s"]
-    return total or Decimal("0")
+    return (total or Decimal("0")).quantize(Decimal("0.000001"))
 
 
 # --- launch, cancel, resume --------------------------------------------------------------------

@@ -113,6 +113,9 @@ def _require_train_extras() -> None:
 
     if not trl_available():
         raise RuntimeError("the trl backend needs the train extras: pip install -e '.[train]'")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # "Loading weights" bars on every load; progress goes to the job instead
 
 
 def _versions() -> dict[str, str]:
