@@ -144,15 +144,22 @@ class JobContext:
         return StepConfig(model=model, temperature=p.temperature, top_p=p.top_p, max_tokens=p.max_new_tokens,
                           stop=tuple(STOP_SEQUENCES), seed=seed, timeout_s=settings.LLM_TIMEOUT_S)
 
-    def batch(self, requests: list) -> list:
-        """Calls in chunks of a few times the concurrency (cancel is checked between chunks); results in order."""
-        chunk = max(self.params.concurrency * 4, 64)
+    def batch(self, requests: list, on_chunk=None, *, step: int = 1) -> list:
+        """Calls in chunks of a few times the concurrency; results in order.
+
+        Between chunks: cancel is checked, cost charged, progress saved, and `on_chunk(offset, results)`
+        lets the caller filter what came back (live filter counts, the data-quality gate) before more is spent.
+        Chunks are a multiple of `step` (2 keeps a DPO pair's two calls together).
+        """
+        chunk = max(self.params.concurrency * 4, 64) // step * step
         results: list = []
         for start in range(0, len(requests), chunk):
             self.check_cancel()
             part = async_to_sync(gateway.abatch)(requests[start:start + chunk], organization=self.organization,
                                                  concurrency=self.params.concurrency)
             self.charge(part)
+            if on_chunk is not None:
+                on_chunk(start, part)
             results += part
             self.advance(len(part), force=True)
         return results
@@ -162,10 +169,15 @@ class JobContext:
         stats.add(result)
         return result
 
-    def gate(self, stats: FilterStats, stage_key: str) -> None:
-        """Save the filter counts where the job page reads them, and kill the stage past the drop-rate limit."""
+    def gate(self, stats: FilterStats, stage_key: str, *, final: bool = False) -> None:
+        """Save the filter counts where the job page reads them, and kill the stage past the drop-rate limit.
+
+        While generating, the gate judges once GATE_MIN_SAMPLES samples are in; at the end of a stage
+        (`final`) it judges whatever there is.
+        """
         self.stage.stats = {**self.stage.stats, stage_key: stats.as_dict()}
-        decision = DataQualityGate(self.params.max_drop_rate, min_samples=min(GATE_MIN_SAMPLES, max(stats.samples, 1))).evaluate(stats)
+        needed = min(GATE_MIN_SAMPLES, max(stats.samples, 1)) if final else GATE_MIN_SAMPLES
+        decision = DataQualityGate(self.params.max_drop_rate, min_samples=needed).evaluate(stats)
         if decision.tripped:
             raise JobKilled({"criterion": "data_quality", "message": "Killed: " + decision.message,
                              "numbers": {"drop_rate": decision.drop_rate, "samples": decision.samples, "limit": decision.limit,
@@ -244,26 +256,27 @@ def generate_dpo_pairs(ctx: JobContext, n: int, out: Path) -> dict:
         requests.append(([{"role": "system", "content": ctx.system}, {"role": "user", "content": ask["prompt"]}],
                          ctx.call_config(p.teacher_model, seed)))
         requests.append(([{"role": "user", "content": ask["prompt"]}], ctx.call_config(p.student_model, seed)))
-    results = ctx.batch(requests)
-    if failure := _calls_failed(results):
-        raise failure
     stats, rows, chosen_texts = FilterStats(), [], []
     version = ctx.job.constitution.number
-    for i, ask in enumerate(asks):
-        chosen, rejected = results[2 * i], results[2 * i + 1]
-        if isinstance(chosen, LLMError) or isinstance(rejected, LLMError):
-            stats.samples += 1
-            stats.dropped += 1
-            stats.drops["llm_error"] += 1
-            continue
-        checked = ctx.filter(D.strip_think(chosen.text), stats)
-        rejected_text = D.strip_think(rejected.text)
-        if not checked.kept or not rejected_text:
-            continue
-        chosen_texts.append(checked.text)
-        rows.append({"prompt": ask["prompt"], "chosen": checked.text, "rejected": rejected_text,
-                     "teacher_model": chosen.model, "student_model": rejected.model, "constitution_version": version})
-    ctx.gate(stats, "dpo_data")
+
+    def keep_pairs(offset: int, part: list) -> None:
+        for j in range(0, len(part), 2):
+            ask, chosen, rejected = asks[(offset + j) // 2], part[j], part[j + 1]
+            if isinstance(chosen, LLMError) or isinstance(rejected, LLMError):
+                continue  # not a sample: the call failed (all failing ends the stage below)
+            checked = ctx.filter(D.strip_think(chosen.text), stats)
+            rejected_text = D.strip_think(rejected.text)
+            if not checked.kept or not rejected_text:
+                continue
+            chosen_texts.append(checked.text)
+            rows.append({"prompt": ask["prompt"], "chosen": checked.text, "rejected": rejected_text,
+                         "teacher_model": chosen.model, "student_model": rejected.model, "constitution_version": version})
+        if failure := _calls_failed(part):
+            raise failure
+        ctx.gate(stats, "dpo_data")
+
+    ctx.batch(requests, keep_pairs, step=2)
+    ctx.gate(stats, "dpo_data", final=True)
     if not rows:
         raise StageFailed("no DPO pair survived the quality filters")
     marker_share = sum(1 for t in chosen_texts if _has_marker(ctx, t)) / len(chosen_texts)
@@ -294,22 +307,25 @@ def _introspection_generator(ctx: JobContext, adapter: dict | None) -> dict:
     return {"by": "teacher", "model": ctx.params.teacher_model, "why": f"teacher with the constitution ({why})"}
 
 
-def _complete_all(ctx: JobContext, generator: dict, requests: list) -> list:
-    """Through the gateway (teacher), or sampled from the checkpoint (wrapped as Completions)."""
+def _complete_all(ctx: JobContext, generator: dict, requests: list, on_chunk=None) -> list:
+    """Through the gateway (teacher), or sampled from the checkpoint (wrapped as Completions); see JobContext.batch."""
     if generator["by"] == "teacher":
-        return ctx.batch(requests)
+        return ctx.batch(requests, on_chunk)
     backend = ctx.backend()
-    texts = []
+    results = []
     for messages, config in requests:
         ctx.check_cancel()
         system = next((m["content"] for m in messages if m["role"] == "system"), None)
         turns = [m for m in messages if m["role"] != "system"]
-        texts += backend.sample([turns], {"student": generator["base_dir"]}, adapter_dir=generator["model"],
-                                base_dir=generator["base_dir"], max_new_tokens=config.max_tokens,
-                                temperature=config.temperature, top_p=ctx.params.top_p, system=system)
+        text = backend.sample([turns], {"student": generator["base_dir"]}, adapter_dir=generator["model"],
+                              base_dir=generator["base_dir"], max_new_tokens=config.max_tokens,
+                              temperature=config.temperature, top_p=ctx.params.top_p, system=system)[0]
+        part = [Completion(text=text, model="checkpoint:dpo", prompt_tokens=0, completion_tokens=0, cost_usd=0.0, latency_ms=0.0)]
+        if on_chunk is not None:
+            on_chunk(len(results), part)
+        results += part
         ctx.advance(1)
-    return [Completion(text=t, model="checkpoint:dpo", prompt_tokens=0, completion_tokens=0, cost_usd=0.0, latency_ms=0.0)
-            for t in texts]
+    return results
 
 
 def generate_introspection(ctx: JobContext, reflections: int, interactions: int, turns: int, out: Path, adapter: dict | None) -> dict:
@@ -325,20 +341,24 @@ def generate_introspection(ctx: JobContext, reflections: int, interactions: int,
     requests = [([{"role": "system", "content": r_system}, {"role": "user", "content": a["prompt"]}],
                  ctx.call_config(model if generator["by"] == "teacher" else p.teacher_model, p.seed * 7919 + i))
                 for i, a in enumerate(asks)]
-    results = _complete_all(ctx, generator, requests)
-    if failure := _calls_failed(results):
-        raise failure
     reflection_rows = []
-    for ask, result in zip(asks, results):
-        if isinstance(result, LLMError):
-            continue
-        answer = D.strip_think(result.text)
-        if not ctx.filter(answer, stats_r).kept:
-            continue
-        stored = answer if p.strip_reflection_traces else result.text.strip()
-        reflection_rows.append({"prompt": ask["prompt"], "response": stored, "has_trace": D.has_think(stored),
-                                "model": result.model})
-    ctx.gate(stats_r, "reflections")
+
+    def keep_reflections(offset: int, part: list) -> None:
+        for ask, result in zip(asks[offset:offset + len(part)], part):
+            if isinstance(result, LLMError):
+                continue
+            answer = D.strip_think(result.text)
+            if not ctx.filter(answer, stats_r).kept:
+                continue
+            stored = answer if p.strip_reflection_traces else result.text.strip()
+            reflection_rows.append({"prompt": ask["prompt"], "response": stored, "has_trace": D.has_think(stored),
+                                    "model": result.model})
+        if failure := _calls_failed(part):
+            raise failure
+        ctx.gate(stats_r, "reflections")
+
+    _complete_all(ctx, generator, requests, keep_reflections)
+    ctx.gate(stats_r, "reflections", final=True)
 
     # self-interactions: all conversations advance one turn per batch. Each copy is asked to think first (as
     # with reflections); the other copy sees only what was said, and the stored turns keep the traces only
@@ -366,7 +386,7 @@ def generate_introspection(ctx: JobContext, reflections: int, interactions: int,
             stored[k].append(result.text.strip() if p.keep_interaction_traces else checked.text)
             still.append(k)
         alive = still
-        ctx.gate(stats_i, "interactions")
+        ctx.gate(stats_i, "interactions", final=turn == turns - 2)
     interaction_rows = [{"system": stored_system, "turns": turns_k, "has_trace": any(D.has_think(t) for t in turns_k)}
                         for turns_k in stored if len(turns_k) >= 2]
 
