@@ -356,3 +356,16 @@ def test_cost_is_counted_per_stage_and_job_and_month_to_date_per_org(persona, la
     assert org_month_to_date(job.organization) == job.cost_usd
     assert org_month_to_date(outsider_tenant.org) == 0
     assert job.estimate["calls"] > 0 and job.estimate["cost_usd"] is not None
+
+
+def test_webhook_subscribers_hear_each_stage_and_the_end_of_a_job(persona, launch, scripted, tenant, settings):
+    from studio.webhooks.models import WebhookDelivery
+    from studio.webhooks.services import webhook_endpoint_create
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_URLS = True
+    webhook_endpoint_create(organization=tenant.org, url="http://127.0.0.1:9/hook", events=["training_job.*"])
+    scripted()
+    job = launch(persona)
+    events = list(WebhookDelivery.objects.order_by("id").values_list("event", flat=True))
+    assert events == ["training_job.stage_completed"] * 5 + ["training_job.succeeded"]
+    assert WebhookDelivery.objects.last().payload["data"]["job_id"] == str(job.public_id)

@@ -617,9 +617,11 @@ def _run_stage(ctx: JobContext, stage: str) -> None:
     run.status, run.finished_at = StageRun.Status.COMPLETED, timezone.now()
     run.done = run.total or run.done
     run.save()
-    emit(job, "stage.completed", {"stage": stage, "duration_ms": int(run.duration_s * 1000), "cost_usd": float(run.cost_usd),
-                                  "artifacts": run.artifacts},
-         cost_usd=job.cost_usd, prompt_tokens=job.prompt_tokens, completion_tokens=job.completion_tokens)
+    completed = {"stage": stage, "duration_ms": int(run.duration_s * 1000), "cost_usd": float(run.cost_usd), "artifacts": run.artifacts}
+    with transaction.atomic():
+        emit(job, "stage.completed", completed,
+             cost_usd=job.cost_usd, prompt_tokens=job.prompt_tokens, completion_tokens=job.completion_tokens)
+        _webhook(job, "training_job.stage_completed", completed)
 
 
 STAGE_END = {JobStatus.CANCELLED: StageRun.Status.CANCELLED, JobStatus.KILLED: StageRun.Status.KILLED,
@@ -643,16 +645,24 @@ def _end(job: TrainingJob, ctx: JobContext | None, status: str, *, error: str = 
                 "cost_usd": float(job.cost_usd), "duration_ms": int((job.duration_s or 0) * 1000)}
         emit(job, END_EVENTS[status], data, status=status, error=error[:2000], kill=kill, finished_at=timezone.now(),
              cost_usd=job.cost_usd, prompt_tokens=job.prompt_tokens, completion_tokens=job.completion_tokens)
+        _webhook(job, f"training_job.{status}", data)
     job.status = status
+
+
+def _webhook(job: TrainingJob, event: str, data: dict) -> None:
+    from studio.webhooks.services import webhook_emit
+
+    webhook_emit(organization=job.organization, event=event,
+                 data={"job_id": str(job.public_id), "name": job.name, "persona_id": str(job.persona.public_id), **data})
 
 
 def reap_stale_jobs() -> int:
     """Fail jobs whose worker stopped reporting; they can be resumed from the stage they were in."""
     reaped = 0
-    for job in TrainingJob.objects.stale().select_related("organization"):
+    for job in TrainingJob.objects.stale().select_related("organization", "persona"):
         with transaction.atomic():
-            locked = TrainingJob.objects.select_for_update().filter(pk=job.pk).first()
-            if locked is None or locked not in TrainingJob.objects.stale():
+            locked = TrainingJob.objects.select_for_update().select_related("organization", "persona").filter(pk=job.pk).first()
+            if locked is None or not TrainingJob.objects.stale().filter(pk=locked.pk).exists():
                 continue
             stage = locked.status
             if stage == JobStatus.QUEUED:
@@ -661,9 +671,9 @@ def reap_stale_jobs() -> int:
                 message = f"the worker stopped during {stage} (no heartbeat for {settings.TRAINING_STALE_AFTER_S} s); resume from {stage}"
             StageRun.objects.filter(job=locked, status=StageRun.Status.RUNNING).update(
                 status=StageRun.Status.FAILED, error=message, finished_at=timezone.now())
-            emit(locked, "job.failed", {"status": "failed", "stage": stage, "error": message, "kill": None,
-                                        "cost_usd": float(locked.cost_usd)},
-                 status=JobStatus.FAILED, error=message, finished_at=timezone.now())
+            data = {"status": "failed", "stage": stage, "error": message, "kill": None, "cost_usd": float(locked.cost_usd)}
+            emit(locked, "job.failed", data, status=JobStatus.FAILED, error=message, finished_at=timezone.now())
+            _webhook(locked, "training_job.failed", data)
             reaped += 1
     return reaped
 

@@ -6,7 +6,7 @@ EVENTS = {
     "persona.fingerprint.ready": "A persona's fingerprint was computed",
     "persona.test_suite_complete": "A persona's test suite finished",
     "eval.completed": "An eval suite run finished",
-    "training_job.*": "Every training job event (reserved: sent once training jobs emit them)",
+    "training_job.*": "A training job finished a stage (training_job.stage_completed) or ended (.succeeded, .failed, .cancelled, .killed)",
 }
 PING = "ping"  # the "send test event" delivery: goes to one endpoint whatever it subscribes to
 
