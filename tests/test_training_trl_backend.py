@@ -185,3 +185,23 @@ def test_data_shapes():
         dpo_rows([])
     with pytest.raises(ValueError):
         sft_rows([{"nothing": 1}])
+
+
+def test_curriculum_phases_go_on_training_one_adapter_with_a_cosine_schedule(backend, tmp_path):
+    """Phase 2 continues phase 1's LoRA (not a new one on a merged model): one unified adapter."""
+    unified = {**TINY, "lora_r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "lr_scheduler": "cosine",
+               "max_grad_norm": 1.0, "warmup_ratio": 0.03, "learning_rate": 2e-4,
+               "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]}
+    first = backend.train_sft(_sft_examples(), {**unified, "output_dir": str(tmp_path / "p1"), "max_steps": 4})
+    lrs = []
+    second = backend.train_sft(
+        _sft_examples(), {**unified, "output_dir": str(tmp_path / "p2"), "max_steps": 4, "learning_rate": 1e-4,
+                          "student": first.artifacts["base_dir"], "continue_adapter": first.artifacts["adapter_dir"]},
+        on_metrics=lambda step, metrics: lrs.append(metrics["learning_rate"]),
+    )
+    assert second.steps == 4 and second.info["continued_adapter"] == first.artifacts["adapter_dir"]
+    assert max(lrs) <= 1e-4 and lrs[-1] < max(lrs)  # cosine decay within the phase
+    import json
+
+    config = json.loads((Path(second.artifacts["adapter_dir"]) / "adapter_config.json").read_text())
+    assert config["r"] == 8 and set(config["target_modules"]) == set(unified["target_modules"])

@@ -59,6 +59,8 @@ class TRLConfig:
     student: str = "tiny"
     allow_hub: bool = False
     init_adapter: str | None = None
+    # A LoRA adapter to go on training (not merged): curriculum phases train one unified adapter in turn.
+    continue_adapter: str | None = None
     # tiny-model shape
     vocab_size: int = 512
     hidden_size: int = 64
@@ -72,6 +74,8 @@ class TRLConfig:
     batch_size: int = 4
     grad_accum: int = 1
     warmup_ratio: float = 0.1
+    lr_scheduler: str = "linear"  # transformers' lr_scheduler_type: "linear", "cosine", "constant", …
+    max_grad_norm: float = 1.0
     max_length: int = 1024
     seed: int = 0
     logging_steps: int = 1
@@ -270,6 +274,8 @@ def _common_args(cfg: TRLConfig, out: Path) -> dict[str, Any]:
         per_device_train_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum,
         warmup_steps=cfg.warmup_ratio,  # transformers 5: a float in [0, 1) is a ratio (warmup_ratio is gone)
+        lr_scheduler_type=cfg.lr_scheduler,
+        max_grad_norm=cfg.max_grad_norm,
         max_length=cfg.max_length,
         seed=cfg.seed,
         logging_steps=cfg.logging_steps,
@@ -402,17 +408,26 @@ class TRLBackend:
         rows = sft_rows(examples)
         import torch
         from datasets import Dataset
+        from transformers import AutoTokenizer
         from trl import SFTConfig, SFTTrainer
 
         if cfg.torch_threads:
             torch.set_num_threads(cfg.torch_threads)
         model, tokenizer, desc = load_student(cfg, rows, out)
+        peft_config = _lora(cfg)
+        if cfg.continue_adapter:  # the same adapter, trainable again: one LoRA across curriculum phases
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, cfg.continue_adapter, is_trainable=True)
+            tokenizer = AutoTokenizer.from_pretrained(cfg.continue_adapter)
+            peft_config = None
+            desc = {**desc, "continued_adapter": cfg.continue_adapter}
         args = SFTConfig(**_common_args(cfg, out))
         history: list = []
         state: dict = {}
         cb = _make_callback(on_metrics, should_stop, history, state, None)
         trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
-                             peft_config=_lora(cfg), callbacks=[cb])
+                             peft_config=peft_config, callbacks=[cb])
         _quiet(trainer)
         trainer.train()
         return _finish("sft", trainer, cfg, out, desc, history, state, t0)
