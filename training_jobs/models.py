@@ -51,6 +51,8 @@ class JobStatus(models.TextChoices):
     INTROSPECTION = "introspection"
     SFT = "sft"
     EVAL = "eval"
+    COMPOSE = "compose"  # unified jobs: the data mix
+    CURRICULUM = "curriculum"  # unified jobs: the training phases
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -75,13 +77,14 @@ class TrainingJobQuerySet(models.QuerySet):
 
 class TrainingJob(models.Model):
     class Kind(models.TextChoices):
-        CHARACTER = "character"
+        CHARACTER = "character"  # one persona's constitution → one adapter (Open Character Training)
+        UNIFIED = "unified"  # a behavioral range from a data mix and a curriculum → one adapter, no persona
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="training_jobs")
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="training_jobs")
-    constitution = models.ForeignKey(ConstitutionVersion, on_delete=models.PROTECT, related_name="jobs")
+    persona = models.ForeignKey(Persona, null=True, blank=True, on_delete=models.CASCADE, related_name="training_jobs")
+    constitution = models.ForeignKey(ConstitutionVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CHARACTER)
     name = models.CharField(max_length=200)
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)

@@ -66,10 +66,16 @@ class StageFailed(Exception):
 class JobContext:
     def __init__(self, job: TrainingJob):
         self.job = job
-        self.params = LaunchParams.model_validate(job.params)
-        self.constitution = job.constitution.constitution
-        self.markers = constitution_markers(self.constitution)
-        self.system = system_prompt(self.constitution)
+        if job.kind == TrainingJob.Kind.UNIFIED:
+            from training_jobs.unified import UnifiedParams
+
+            self.params = UnifiedParams.model_validate(job.params)
+            self.constitution, self.markers, self.system = None, [], ""
+        else:
+            self.params = LaunchParams.model_validate(job.params)
+            self.constitution = job.constitution.constitution
+            self.markers = constitution_markers(self.constitution)
+            self.system = system_prompt(self.constitution)
         self.organization = job.organization
         self.quality = QualityFilter(FilterConfig())
         self.stage: StageRun | None = None
@@ -89,6 +95,11 @@ class JobContext:
 
     def rel(self, path: Path) -> str:
         return str(path.relative_to(self.job.artifacts_dir))
+
+    def rel_any(self, path) -> str:
+        """Relative to the job's folder when inside it (a model it built), else as given (a local checkpoint)."""
+        path = Path(path)
+        return self.rel(path) if path.is_relative_to(self.job.artifacts_dir) else str(path)
 
     # progress ----------------------------------------------------------------------------------
     def set_total(self, total: int, unit: str) -> None:
@@ -200,17 +211,17 @@ class JobContext:
             "torch_threads": settings.TRAINING_TORCH_THREADS or None,
         }
 
-    def train(self, kind: str, rows: list[dict], config: dict) -> dict:
+    def train(self, kind: str, rows: list[dict], config: dict, *, history_key: str | None = None, **event) -> dict:
         """Train through the backend: metrics become events, kill criteria run on every logged step."""
         criteria = KillCriteria({"stage": kind, "nll_coef": self.params.nll_coef if kind == "dpo" else 0.0})
         state: dict = {"kill": None, "base_done": self.stage.done}
-        history_key = f"{kind}_history"
+        history_key = history_key or f"{kind}_history"
         self.stage.stats.setdefault(history_key, [])
 
         def on_metrics(step: int, metrics: dict) -> None:
             clean = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
             self.stage.stats[history_key].append(json_safe({"step": step, **clean}))
-            emit(self.job, "train.metrics", {"stage": self.stage.stage, "kind": kind, "step": step, "metrics": clean})
+            emit(self.job, "train.metrics", {"stage": self.stage.stage, "kind": kind, "step": step, "metrics": clean, **event})
             if state["kill"] is None and (kill := criteria.check_step(clean, step)):
                 state["kill"] = kill
             self.progress(state["base_done"] + step, force=True)
@@ -556,7 +567,7 @@ STAGE_FUNCTIONS = {"smoke": stage_smoke, "dpo_data": stage_dpo_data, "dpo_train"
 
 def _claim(job_id: int) -> TrainingJob | None:
     with transaction.atomic():
-        job = (TrainingJob.objects.select_for_update().select_related("organization", "persona", "constitution", "workspace")
+        job = (TrainingJob.objects.select_for_update(of=("self",)).select_related("organization", "persona", "constitution", "workspace")
                .filter(pk=job_id).first())
         if job is None or job.status in ENDED:
             return None  # deleted, or ended (a redelivery after the reaper)
@@ -577,8 +588,9 @@ def job_execute(job_id: int) -> None:
     ctx = None
     try:
         ctx = JobContext(job)
+        functions = _stage_functions(job)
         for stage in _remaining(job, ctx.params):
-            _run_stage(ctx, stage)
+            _run_stage(ctx, stage, functions[stage])
         _end(job, ctx, JobStatus.SUCCEEDED)
     except JobTakenOver:
         logger.warning("training job %s was ended elsewhere; this worker stops", job.public_id)
@@ -597,12 +609,20 @@ def job_execute(job_id: int) -> None:
         _end(job, ctx, JobStatus.FAILED, error=f"internal error in {job.status}: {type(exc).__name__}: {str(exc)[:300]}")
 
 
-def _remaining(job: TrainingJob, params: LaunchParams) -> list[str]:
+def _remaining(job: TrainingJob, params) -> list[str]:
     done = set(job.stages.filter(status__in=[StageRun.Status.COMPLETED, StageRun.Status.SKIPPED]).values_list("stage", flat=True))
     return [stage for stage in params.stage_plan() if stage not in done]
 
 
-def _run_stage(ctx: JobContext, stage: str) -> None:
+def _stage_functions(job: TrainingJob) -> dict:
+    if job.kind == TrainingJob.Kind.UNIFIED:
+        from training_jobs.unified_runner import UNIFIED_STAGE_FUNCTIONS
+
+        return UNIFIED_STAGE_FUNCTIONS
+    return STAGE_FUNCTIONS
+
+
+def _run_stage(ctx: JobContext, stage: str, function) -> None:
     ctx.check_cancel(force=True)
     job = ctx.job
     run = job.stages.get(stage=stage)
@@ -613,7 +633,7 @@ def _run_stage(ctx: JobContext, stage: str) -> None:
     ctx.stage = run
     job.status = stage
     emit(job, "stage.started", {"stage": stage, "run": run.runs}, status=stage, heartbeat_at=now)
-    STAGE_FUNCTIONS[stage](ctx)
+    function(ctx)
     run.status, run.finished_at = StageRun.Status.COMPLETED, timezone.now()
     run.done = run.total or run.done
     run.save()
@@ -653,7 +673,8 @@ def _webhook(job: TrainingJob, event: str, data: dict) -> None:
     from studio.webhooks.services import webhook_emit
 
     webhook_emit(organization=job.organization, event=event,
-                 data={"job_id": str(job.public_id), "name": job.name, "persona_id": str(job.persona.public_id), **data})
+                 data={"job_id": str(job.public_id), "name": job.name, "kind": job.kind,
+                       "persona_id": str(job.persona.public_id) if job.persona_id else None, **data})
 
 
 def reap_stale_jobs() -> int:
@@ -661,7 +682,7 @@ def reap_stale_jobs() -> int:
     reaped = 0
     for job in TrainingJob.objects.stale().select_related("organization", "persona"):
         with transaction.atomic():
-            locked = TrainingJob.objects.select_for_update().select_related("organization", "persona").filter(pk=job.pk).first()
+            locked = TrainingJob.objects.select_for_update(of=("self",)).select_related("organization", "persona").filter(pk=job.pk).first()
             if locked is None or not TrainingJob.objects.stale().filter(pk=locked.pk).exists():
                 continue
             stage = locked.status

@@ -378,25 +378,35 @@ def training_job_cancel(*, principal: Principal, job: TrainingJob) -> TrainingJo
     return job
 
 
+def params_of(job: TrainingJob):
+    """The job's launch parameters, validated as its kind's model."""
+    if job.kind == TrainingJob.Kind.UNIFIED:
+        from training_jobs.unified import UnifiedParams
+
+        return UnifiedParams.model_validate(job.params)
+    return LaunchParams.model_validate(job.params)
+
+
 def resumable_stages(job: TrainingJob) -> list[str]:
     """Stages of the job's plan that could run again now, their inputs present."""
     if not job.is_finished:
         return []
-    plan = LaunchParams.model_validate(_params_for_validation(job)).stage_plan()
-    return [stage for stage in plan if stage != "smoke" and not missing_inputs(job, stage)]
+    return [stage for stage in params_of(job).stage_plan() if stage != "smoke" and not missing_inputs(job, stage)]
 
 
-def _params_for_validation(job: TrainingJob) -> dict:
-    return dict(job.params)
+def _stage_inputs(job: TrainingJob, stage: str) -> tuple:
+    if job.kind == TrainingJob.Kind.UNIFIED:
+        phases = len(params_of(job).phases)
+        return {"compose": (), "curriculum": tuple(("compose", f"phase_{n}") for n in range(1, phases + 1)),
+                "eval": (("curriculum", f"phase_{phases}_adapter"),)}.get(stage, ())
+    return STAGE_INPUTS.get(stage, ())
 
 
 def missing_inputs(job: TrainingJob, stage: str) -> list[str]:
     """The artifacts a stage reads that earlier stages have not left (resuming there needs them)."""
     stages = {s.stage: s for s in job.stages.all()}
     missing = []
-    for source, name in STAGE_INPUTS.get(stage, ()):
-        if source == "dpo_train" and stage == "sft" and not job.params.get("run_sft", True):
-            continue
+    for source, name in _stage_inputs(job, stage):
         run = stages.get(source)
         rel = (run.artifacts or {}).get(name) if run else None
         if not rel or not (job.artifacts_dir / rel).exists():
@@ -407,15 +417,16 @@ def missing_inputs(job: TrainingJob, stage: str) -> list[str]:
 def training_job_resume(*, principal: Principal, job: TrainingJob, stage: str) -> TrainingJob:
     """Run the job again from `stage`, reusing the artifacts of the stages before it."""
     principal.require_scope("training:write")
-    if stage not in STAGES:
-        raise Invalid(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}", field="stage")
+    known = params_of(job).stage_plan() if job.kind == TrainingJob.Kind.UNIFIED else STAGES
+    if stage not in known:
+        raise Invalid(f"unknown stage {stage!r}; choose one of {', '.join(known)}", field="stage")
     from training_jobs.events import emit
 
     with transaction.atomic():
         job = TrainingJob.objects.select_for_update().get(pk=job.pk)
         if not job.is_finished:
             raise Conflict(f"this job is still running ({job.status}): cancel it first")
-        plan = LaunchParams.model_validate(job.params).stage_plan()
+        plan = params_of(job).stage_plan()
         if stage not in plan:
             raise Invalid(f"stage {stage} is not part of this job's plan ({', '.join(plan)})", field="stage")
         if missing := missing_inputs(job, stage):
