@@ -143,6 +143,15 @@ def test_the_advanced_toggles_strip_reflection_traces_and_keep_interaction_trace
     assert any("<think>" in t for row in interactions for t in row["turns"][1:])
 
 
+def test_evaluation_samples_with_nul_characters_are_stored_without_them(persona, launch, scripted, monkeypatch):
+    backend = scripted()  # the tiny model's byte-level tokenizer can write NUL; PostgreSQL text refuses it
+    monkeypatch.setattr(backend, "sample", lambda prompts, config, **kwargs: [f"Sample\x00 for {p}" for p in prompts])
+    job = launch(persona)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    texts = persona.comparisons.values_list("text_a", "text_b")
+    assert texts and not any("\x00" in t for pair in texts for t in pair)
+
+
 def test_sft_examples_keep_the_amended_system_prompt_of_each_self_interaction(persona, launch, scripted):
     backend = scripted()
     job = launch(persona)

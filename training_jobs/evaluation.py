@@ -49,7 +49,8 @@ def _sample(ctx, model: dict, prompts: list[str]) -> list[list[str]]:
                                     adapter_dir=model["adapter_dir"], base_dir=model["base_dir"], max_new_tokens=max_new,
                                     temperature=ctx.params.temperature, top_p=ctx.params.top_p)
             ctx.advance(1)
-        out.append([t.strip() or "…" for t in texts])
+        # The tiny model's byte-level tokenizer can write NUL, which PostgreSQL text (the stored comparisons) refuses.
+        out.append([t.replace("\x00", "").strip() or "…" for t in texts])
     return out
 
 
