@@ -8,8 +8,8 @@ import pytest
 from pipeline.offline import offline_reply
 from training_jobs.range_evals import (
     CASES_BY_ID, CONSISTENCY_CASES, CONTEXTS, MARKER, RANGE_CASES, STYLE_FLOOR, TRANSITION_CASES, Case, Trial,
-    case_judge_requests, compare_checkpoints, judge_case, judge_messages, judge_style, parse_judgment, style_scores,
-    summarize,
+    case_judge_requests, compare_checkpoints, judge_case, judge_messages, judge_style, parse_judgment, replies_per_pass,
+    style_scores, summarize,
 )
 
 # Hand-written replies in each context's style, as a model with range would write them.
@@ -148,6 +148,11 @@ def test_no_prompt_names_the_style_it_wants():
     tag = re.compile(r"<\s*persona|\[(?:%s)\]|\b(?:be|sound|answer) (?:more )?(?:empathetic|technical|creative)\b"
                      % "|".join(CONTEXTS), re.I)
     assert not [t for c in CASES_BY_ID.values() for t in c.turns if tag.search(t)]
+
+
+def test_a_pass_over_the_catalog_has_one_reply_per_user_turn():
+    assert replies_per_pass() == sum(len(c.turns) for c in CASES_BY_ID.values())
+    assert replies_per_pass(RANGE_CASES) == len(RANGE_CASES)
 
 
 def test_a_case_is_plain_data():

@@ -119,7 +119,8 @@ def test_too_few_rows_for_the_requested_total_is_a_warning_with_the_numbers():
     assert len(issues) == 1 and issues[0].level == "warning"
     assert str(issues[0]) == ("composition.tool: needs 50 rows for 5% of 1,000, the data has 30: "
                               "the mix will have 608 rows, not 1,000")
-    assert issues[0].as_dict()["field"] == "composition.tool"
+    assert issues[0].as_dict() == {"field": issues[0]["field"], "message": issues[0]["message"]}
+    assert issues[0]["level"] == "warning"
 
 
 def test_without_a_total_only_missing_categories_are_issues():
@@ -141,15 +142,21 @@ def test_rows_are_drawn_without_replacement_from_their_own_category():
     data = plenty(300)
     mix = sample_mix(data, DEFAULT_COMPOSITION, 1200, seed=2)
     assert len(set(mix.ids)) == len(mix.ids) == 1200
-    for category, ids in mix.ids_by_category.items():
+    for category, ids in mix.by_category.items():
         assert set(ids) <= set(data[category])
         assert len(ids) == mix.counts[category]
-    assert sorted(mix.ids) == sorted(i for ids in mix.ids_by_category.values() for i in ids)
+    assert sorted(mix.ids) == sorted(i for ids in mix.ids_by_category().values() for i in ids)
+
+
+def test_the_ids_by_category_are_copies():
+    mix = sample_mix(plenty(50), DEFAULT_COMPOSITION, 100, seed=0)
+    mix.ids_by_category()["technical"].clear()
+    assert len(mix.ids_by_category()["technical"]) == 24
 
 
 def test_the_mix_is_shuffled_not_grouped_by_category():
     mix = sample_mix(plenty(), DEFAULT_COMPOSITION, 500, seed=3)
-    grouped = [i for c in DEFAULT_COMPOSITION.active for i in mix.ids_by_category[c]]
+    grouped = [i for c in DEFAULT_COMPOSITION.active for i in mix.by_category[c]]
     assert mix.ids != grouped
     first_fifty = {i // 100_000 for i in mix.ids[:50]}
     assert len(first_fifty) >= 4  # several categories early on
@@ -166,7 +173,7 @@ def test_the_same_seed_gives_the_same_mix_whatever_the_order_of_the_input():
 def test_ids_are_plain_ints():
     mix = sample_mix(plenty(50), DEFAULT_COMPOSITION, 100, seed=0)
     assert all(type(i) is int for i in mix.ids)
-    assert all(type(i) is int for ids in mix.ids_by_category.values() for i in ids)
+    assert all(type(i) is int for ids in mix.ids_by_category().values() for i in ids)
 
 
 def test_without_a_total_the_mix_is_the_largest_the_data_holds():

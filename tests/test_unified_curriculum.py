@@ -16,7 +16,7 @@ def phase(**overrides) -> dict:
 
 def mix_ids() -> dict[str, list[int]]:
     data = {c: list(range(CATEGORIES.index(c) * 1000, CATEGORIES.index(c) * 1000 + 500)) for c in CATEGORIES}
-    return sample_mix(data, DEFAULT_COMPOSITION, 400, seed=1).ids_by_category
+    return sample_mix(data, DEFAULT_COMPOSITION, 400, seed=1).ids_by_category()
 
 
 # --- defaults ------------------------------------------------------------------------------------
@@ -157,6 +157,12 @@ def test_a_phase_with_no_rows_in_the_mix_is_an_error():
     assert [(i.level, str(i)) for i in issues] == [
         ("error", "curriculum.phases.2.categories: no rows in the mix for empathetic, creative, conversational: "
                   "phase 'empathic+creative' would train on nothing")]
+
+
+def test_empty_phases_take_the_mix_ids_as_well_as_counts():
+    ids = mix_ids() | {"tool": [], "analytical": [], "ethical": []}
+    assert [i["field"] for i in empty_phases(DEFAULT_PHASES, ids)] == ["curriculum.phases.1.categories"]
+    assert coverage_warnings(DEFAULT_PHASES, mix_ids()) == []
 
 
 def test_an_all_phase_is_empty_only_when_the_mix_is():

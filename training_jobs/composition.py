@@ -52,6 +52,12 @@ class Issue:
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
 
+    def __getitem__(self, key: str):
+        """issue["field"] etc.: an issue also reads like the pre-flight's {level, field, message} dicts."""
+        if key not in ("level", "field", "message"):
+            raise KeyError(key)
+        return getattr(self, key)
+
     def as_dict(self) -> dict:
         return {"field": self.field, "message": self.message}
 
@@ -147,7 +153,7 @@ class Mix:
     """The sampled rows: `ids` shuffled, and per category its ids, count, achieved share and target."""
 
     ids: list[int]
-    ids_by_category: dict[str, list[int]]
+    by_category: dict[str, list[int]]
     counts: dict[str, int]
     shares: dict[str, float]  # achieved, percent
     targets: dict[str, float]  # percent
@@ -155,6 +161,10 @@ class Mix:
     requested_total: int | None
     seed: int
     ranges: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_RANGES))
+
+    def ids_by_category(self) -> dict[str, list[int]]:
+        """The mix's ids per category (copies): what `curriculum.phase_rows` splits into phases."""
+        return {c: list(ids) for c, ids in self.by_category.items()}
 
     def max_deviation(self) -> float:
         """The largest |achieved − target| in percentage points."""
@@ -199,7 +209,7 @@ def sample_mix(ids_by_category: Mapping[str, Sequence[int]], composition: Compos
     ids = [i for c in composition.active for i in chosen[c]]
     order = rng.permutation(len(ids))
     return Mix(
-        ids=[ids[j] for j in order], ids_by_category=chosen, counts=counts,
+        ids=[ids[j] for j in order], by_category=chosen, counts=counts,
         shares={c: 100 * counts[c] / size if size else 0.0 for c in composition.active},
         targets={c: composition.shares[c] for c in composition.active},
         total=size, requested_total=total, seed=seed,

@@ -157,9 +157,13 @@ def phase_rows(phases: Sequence[Phase], mix_ids_by_category: Mapping[str, Sequen
     return rows
 
 
-def empty_phases(phases: Sequence[Phase], counts: Mapping[str, int]) -> list[Issue]:
-    """Errors for the phases with no rows at all in the mix (`counts`: mix rows per category)."""
-    issues = []
+def _counts(mix: Mapping[str, int | Sequence[int]]) -> dict[str, int]:
+    return {c: v if isinstance(v, int) else len(v) for c, v in mix.items()}
+
+
+def empty_phases(phases: Sequence[Phase], mix: Mapping[str, int | Sequence[int]]) -> list[Issue]:
+    """Errors for the phases with no rows at all in the mix (`mix`: its ids, or its row count, per category)."""
+    counts, issues = _counts(mix), []
     for i, phase in enumerate(phases):
         if not any(counts.get(c, 0) > 0 for c in phase.category_set()):
             missing = "any category" if phase.covers_all else ", ".join(phase.categories)
@@ -168,9 +172,9 @@ def empty_phases(phases: Sequence[Phase], counts: Mapping[str, int]) -> list[Iss
     return issues
 
 
-def coverage_warnings(phases: Sequence[Phase], counts: Mapping[str, int]) -> list[Issue]:
+def coverage_warnings(phases: Sequence[Phase], mix: Mapping[str, int | Sequence[int]]) -> list[Issue]:
     """Warnings: a phase with some of its categories missing from the mix; mix rows that no phase trains on."""
-    issues = []
+    counts, issues = _counts(mix), []
     for i, phase in enumerate(phases):
         present = [c for c in phase.category_set() if counts.get(c, 0) > 0]
         missing = [c for c in phase.categories if c != ALL and counts.get(c, 0) <= 0]

@@ -172,6 +172,11 @@ ALL_CASES: tuple[Case, ...] = RANGE_CASES + CONSISTENCY_CASES + TRANSITION_CASES
 CASES_BY_ID: dict[str, Case] = {case.id: case for case in ALL_CASES}
 
 
+def replies_per_pass(cases: Iterable[Case] = ALL_CASES) -> int:
+    """Assistant replies (so judge calls) in one pass over `cases`: one per user turn."""
+    return sum(len(case.turns) for case in cases)
+
+
 # --- style features (the offline judge) -----------------------------------------------------------
 
 
