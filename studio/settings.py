@@ -167,8 +167,11 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 EMBEDDED_MODE = not REDIS_URL
 
 if REDIS_URL:
+    # redis-py 8 reads with a 5 s socket timeout by default, which cuts channels_redis' 5 s blocking pop (every
+    # idle WebSocket consumer crashed and reconnected every ~5 s): give reads room beyond that pop.
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                    "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]}}
     }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
