@@ -1,0 +1,195 @@
+"""Unified training (issue 8): one adapter for a behavioral range, from a data mix and a curriculum.
+
+A unified job has no persona: its personality is meant to emerge from context. It reads rows from the
+org's datasets (training_jobs.datasets), samples a mix to the target composition (composition.py),
+trains one LoRA adapter through curriculum phases (curriculum.py) with the same backend, progress,
+events, cost and cancel/resume machinery as character jobs (runner.py), and evaluates each phase's
+checkpoint on behavioral-range evals (range_evals.py).
+
+Metadata stays out of the text: `render_example` is the only way a dataset row becomes a training
+example, and it reads only instruction / input / output / messages.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+from django.db import transaction
+from django.utils import timezone
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from studio.errors import Invalid
+from studio.principal import Principal
+from training_jobs import composition as comp
+from training_jobs import curriculum as cur
+from training_jobs.models import StageRun, TrainingJob
+from training_jobs.params import validation_errors
+
+UNIFIED_STAGES = ("compose", "curriculum", "eval")
+UNIFIED_STAGE_LABELS = {"compose": "Data mix", "curriculum": "Curriculum", "eval": "Behavioral range"}
+TOKENS_PER_ROW = 300  # for the estimate: a typical instruction + answer
+
+
+class UnifiedParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: Literal["unified"] = "unified"
+    dataset_ids: list[UUID] = Field(min_length=1, max_length=20)
+    composition: dict[str, float] = Field(default_factory=lambda: dict(comp.DEFAULT_SHARES))
+    total_rows: int | None = Field(default=None, ge=10, le=5_000_000, description="Rows in the mix; None: as many as the shares allow")
+    phases: list[dict] = Field(default_factory=lambda: [p.as_dict() for p in cur.DEFAULT_PHASES])
+    student_checkpoint: str = Field(default="tiny", min_length=1, max_length=300)
+    lora_rank: int = Field(default=cur.UNIFIED_DEFAULTS["lora_r"], ge=1, le=1024)
+    lora_alpha: int = Field(default=cur.UNIFIED_DEFAULTS["lora_alpha"], ge=1, le=4096)
+    lora_dropout: float = Field(default=cur.UNIFIED_DEFAULTS["lora_dropout"], ge=0, lt=1)
+    batch_size: int = Field(default=cur.UNIFIED_DEFAULTS["batch_size"], ge=1, le=4096)
+    grad_accum: int = Field(default=cur.UNIFIED_DEFAULTS["grad_accum"], ge=1, le=1024)
+    warmup_ratio: float = Field(default=cur.UNIFIED_DEFAULTS["warmup_ratio"], ge=0, lt=1)
+    max_grad_norm: float = Field(default=cur.UNIFIED_DEFAULTS["max_grad_norm"], gt=0, le=100)
+    max_length: int = Field(default=1024, ge=16, le=131_072)
+    max_steps_per_phase: int | None = Field(default=None, ge=1, le=1_000_000, description="Cap per phase (quick runs)")
+    judge_model: str = Field(default="offline/studio", min_length=1, max_length=200)
+    eval_repeats: int = Field(default=2, ge=1, le=10)
+    eval_max_new_tokens: int = Field(default=64, ge=1, le=4096)
+    temperature: float = Field(default=0.7, ge=0, le=2)
+    top_p: float = Field(default=0.95, gt=0, le=1)
+    budget_usd: float | None = Field(default=None, gt=0, le=1_000_000)
+    max_burn_usd_per_hour: float | None = Field(default=None, gt=0, le=1_000_000)
+    concurrency: int = Field(default=16, ge=1, le=512)
+    backend: str = "trl"
+    name_suffix: str = Field(default="", max_length=60)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+
+    @model_validator(mode="after")
+    def _checks(self) -> "UnifiedParams":
+        comp.parse_composition(self.composition)  # ValueError "composition.<category>: …"
+        cur.parse_curriculum(self.phases)  # ValueError "curriculum.phases.<i>.<field>: …"
+        if self.backend != "trl":
+            raise ValueError(f"backend: unknown backend {self.backend!r}; choose trl")
+        return self
+
+    @property
+    def curriculum(self) -> list:
+        return cur.parse_curriculum(self.phases)
+
+    def stage_plan(self) -> list[str]:
+        return list(UNIFIED_STAGES)
+
+
+def render_example(row) -> dict:
+    """A dataset row as the trainer sees it: chat messages only. `_category`/`_source` never enter the text."""
+    if row.messages:
+        return {"messages": [{"role": m["role"], "content": m["content"]} for m in row.messages]}
+    user = row.instruction if not row.input else f"{row.instruction}\n\n{row.input}"
+    return {"messages": [{"role": "user", "content": user}, {"role": "assistant", "content": row.output}]}
+
+
+# --- pre-flight and launch -----------------------------------------------------------------------
+
+
+def _datasets(principal: Principal, ids) -> list:
+    from training_jobs.datasets.access import access_dataset
+
+    return [access_dataset(principal.organization, dataset_id) for dataset_id in ids]
+
+
+def unified_preflight(*, principal: Principal, data: dict) -> dict:
+    """{ok, errors, warnings, estimate, counts, stages, phases}: nothing is stored. Another org's dataset is 404."""
+    from training_jobs.datasets.selectors import rows_by_category
+
+    report = {"ok": False, "errors": [], "warnings": [], "estimate": {}, "counts": {}, "stages": list(UNIFIED_STAGES),
+              "mix": None, "phases": []}
+    raw_ids = data.get("dataset_ids") if isinstance(data, dict) else None
+    if isinstance(raw_ids, list):  # datasets first: an outsider's id is 404 whatever else is wrong
+        _datasets(principal, [i for i in raw_ids if isinstance(i, str)])
+    try:
+        params = UnifiedParams.model_validate(data)
+    except ValidationError as exc:
+        report["errors"] = validation_errors(exc)
+        return report
+    datasets = _datasets(principal, params.dataset_ids)
+    by_category = rows_by_category(datasets)
+    counts = {category: len(ids) for category, ids in by_category.items()}
+    report["counts"] = counts
+    composition = comp.parse_composition(params.composition)
+    for issue in comp.check_available(composition, counts, params.total_rows):
+        (report["errors"] if issue["level"] == "error" else report["warnings"]).append(
+            {"field": issue["field"], "message": issue["message"]})
+    if not report["errors"]:
+        mix = comp.sample_mix(by_category, composition, params.total_rows, params.seed)
+        report["mix"] = {"total": len(mix.ids), "counts": mix.counts, "bars": mix.bars()}
+        phases = params.curriculum
+        for problem in cur.empty_phases(phases, mix.ids_by_category()):
+            report["errors"].append({"field": problem["field"], "message": problem["message"]})
+        phase_ids = cur.phase_rows(phases, mix.ids_by_category(), seed=params.seed)
+        report["phases"] = [{"name": p.name, "rows": len(ids), "learning_rate": p.learning_rate, "epochs": p.epochs}
+                            for p, ids in zip(phases, phase_ids)]
+        report["estimate"] = unified_estimate(params, [len(ids) for ids in phase_ids])
+    _check_models(report, principal.organization, params)
+    report["ok"] = not report["errors"]
+    return report
+
+
+def _check_models(report: dict, organization, params: UnifiedParams) -> None:
+    from studio.config.services import model_check_for
+    from training_jobs.backends import trl_available
+
+    if problem := model_check_for(organization)(params.judge_model, "chat"):
+        report["errors"].append({"field": "judge_model", "message": problem})
+    if not trl_available():
+        report["errors"].append({"field": "backend", "message": "the trl backend needs the train extras: pip install -e '.[train]'"})
+    if params.student_checkpoint not in ("tiny", "builtin:tiny", "tiny-llama"):
+        from pathlib import Path
+
+        from django.conf import settings
+
+        if not Path(params.student_checkpoint).is_dir() and not settings.TRAINING_ALLOW_HUB:
+            report["errors"].append({"field": "student_checkpoint", "message": f"{params.student_checkpoint} is not a local "
+                                     "model folder, and hub loading is off (TRAINING_ALLOW_HUB): use 'tiny' or a folder"})
+
+
+def unified_estimate(params: UnifiedParams, phase_rows: list[int]) -> dict:
+    """Training tokens per phase (rows × epochs × typical tokens) and the judge's calls and USD for the evals."""
+    from training_jobs import range_evals
+    from training_jobs.services import _price
+
+    phases = params.curriculum
+    tokens = sum(n * p.epochs * TOKENS_PER_ROW for n, p in zip(phase_rows, phases))
+    steps = [max(1, -(-n // (params.batch_size * params.grad_accum))) * p.epochs for n, p in zip(phase_rows, phases)]
+    if params.max_steps_per_phase:
+        steps = [min(s, params.max_steps_per_phase) for s in steps]
+    checkpoints = len(phases) + 1
+    judge_calls = 0 if params.judge_model.startswith("offline/") else checkpoints * params.eval_repeats * range_evals.replies_per_pass()
+    price = _price(params.judge_model)
+    cost = None if price is None else round(judge_calls * (600 * price[0] + 100 * price[1]), 4)
+    return {"training_tokens": tokens, "steps": steps, "judge_calls": judge_calls, "cost_usd": cost, "priced": cost is not None}
+
+
+def unified_launch(*, principal: Principal, data: dict) -> TrainingJob:
+    principal.require_scope("training:write")
+    report = unified_preflight(principal=principal, data=data)
+    if report["errors"]:
+        first = report["errors"][0]
+        raise Invalid(first["message"], field=first["field"])
+    params = UnifiedParams.model_validate(data)
+    workspace = principal.organization.workspaces.filter(slug="default").first() or principal.organization.workspaces.order_by("id").first()
+    name = "unified-" + (params.name_suffix or timezone.now().strftime("%Y%m%d-%H%M"))
+    from training_jobs.events import emit
+    from training_jobs.services import _enqueue
+
+    with transaction.atomic():
+        job = TrainingJob.objects.create(
+            organization=principal.organization, workspace=workspace, persona=None, constitution=None,
+            kind=TrainingJob.Kind.UNIFIED, name=name[:200], params=params.model_dump(mode="json"), engine="local",
+            backend=params.backend, estimate=report["estimate"],
+            budget_usd=Decimal(str(params.budget_usd)) if params.budget_usd is not None else None,
+            created_by=principal.user if getattr(principal.user, "is_authenticated", False) else None,
+            created_by_key=principal.api_key,
+        )
+        StageRun.objects.bulk_create([StageRun(job=job, stage=stage, position=i) for i, stage in enumerate(UNIFIED_STAGES)])
+        emit(job, "job.queued", {"name": job.name, "kind": "unified", "stages": list(UNIFIED_STAGES),
+                                 "estimate": report["estimate"], "warnings": report["warnings"], "mix": report["mix"]})
+        _enqueue(job)
+    return job
