@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "audits.evals",
     "audits.reviews",
     "training_jobs",
+    "training_jobs.datasets",
 ]
 
 MIDDLEWARE = [
@@ -88,6 +89,8 @@ MIDDLEWARE = [
     # The safety floor sits below every view (persona code included): a locked-out user's persona
     # routes answer with the lockout before any view runs.
     "studio.safety.middleware.SafetyFloorMiddleware",
+    # Dataset uploads stream to disk and stop at DATASET_UPLOAD_MAX_BYTES (413), before the CSRF check parses them.
+    "training_jobs.datasets.uploads.DatasetUploadMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"
@@ -197,6 +200,7 @@ CELERY_BEAT_SCHEDULE["reap-stale-comparison-generations"] = {
 }
 CELERY_BEAT_SCHEDULE["requeue-overdue-webhooks"] = {"task": "studio.webhooks.tasks.requeue_overdue_deliveries", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["reap-stale-training-jobs"] = {"task": "training_jobs.tasks.reap_training_jobs", "schedule": 30.0}
+CELERY_BEAT_SCHEDULE["reap-dataset-work"] = {"task": "training_jobs.datasets.tasks.reap_dataset_work", "schedule": 600.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Embedded worker threads inside the server process.
 EMBEDDED_WORKER_CONCURRENCY = int(os.environ.get("EMBEDDED_WORKER_CONCURRENCY", "4"))
@@ -263,3 +267,9 @@ TRAINING_BURN_MIN_ELAPSED_S = float(os.environ.get("TRAINING_BURN_MIN_ELAPSED_S"
 TRAINING_ALLOW_HUB = os.environ.get("TRAINING_ALLOW_HUB", "0") == "1"
 # CPU threads torch may use for training on a CPU worker (the tiny model); 0 leaves torch's default.
 TRAINING_TORCH_THREADS = int(os.environ.get("TRAINING_TORCH_THREADS", "2"))
+
+# --- datasets --------------------------------------------------------------------------------------
+# Uploaded files larger than this are refused with 413 (checked on Content-Length, then counted while streaming).
+DATASET_UPLOAD_MAX_BYTES = int(os.environ.get("DATASET_UPLOAD_MAX_BYTES", str(512 * 1024 * 1024)))
+# Uploaded files wait here between the preview and the confirm (a day at most).
+DATASET_IMPORTS_DIR = Path(os.environ.get("DATASET_IMPORTS_DIR", VAR_DIR / "dataset-imports"))

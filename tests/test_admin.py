@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 
 from tests.conftest import login_client
 
-PROJECT_APPS = {"studio", "config", "safety", "webhooks", "personas", "pipeline", "audits", "chat", "evals", "reviews", "training_jobs"}
+PROJECT_APPS = {"studio", "config", "safety", "webhooks", "personas", "pipeline", "audits", "chat", "evals", "reviews", "training_jobs", "datasets"}
 
 
 def test_every_project_model_is_registered_in_the_admin():
