@@ -16,6 +16,7 @@ from audits.chat.api import router as chat_router
 from audits.evals.api import router as evals_router
 from audits.reviews.api import router as reviews_router
 from training_jobs.api import router as training_router
+from training_jobs.datasets.api import router as datasets_router
 
 api = NinjaAPI(
     title="Persona Studio API",
@@ -54,3 +55,4 @@ api.add_router("/", evals_router)
 api.add_router("/", reviews_router)
 api.add_router("/webhooks", webhooks_router)
 api.add_router("/", training_router)
+api.add_router("/", datasets_router)

@@ -26,6 +26,7 @@ from studio.config.services import config_snapshot_create
 from studio.api import api
 from studio.principal import Principal
 from studio.webhooks.services import webhook_endpoint_create, webhook_ping
+from training_jobs.datasets.models import Dataset, DatasetGeneration, DatasetImport, DatasetRow
 from training_jobs.models import TrainingJob
 from training_jobs.services import constitution_current
 
@@ -56,6 +57,9 @@ def victim(tenant, django_capture_on_commit_callbacks):
         organization=tenant.org, workspace=persona.workspace, persona=persona, constitution=constitution_current(persona=persona),
         name="acme-training-job", params={},
     )
+    dataset = Dataset.objects.create(organization=tenant.org, name="acme-dataset", row_count=1)
+    DatasetRow.objects.create(dataset=dataset, position=0, category="factual", source="acme-source", instruction="acme prompt",
+                              output="acme answer", content_hash="0" * 32)
     values = {
         "org_slug": tenant.org.slug,
         "endpoint_id": hook.public_id,
@@ -85,6 +89,11 @@ def victim(tenant, django_capture_on_commit_callbacks):
         "training_job_id": training_job.public_id,
         "number": 1,
         "path": "dpo_data/pairs.jsonl",
+        "dataset_id": dataset.public_id,
+        "dataset_import_id": DatasetImport.objects.create(  # a preview, never confirmed
+            organization=tenant.org, dataset=dataset, file_name="acme-rows.jsonl", format="jsonl", dedup_threshold=0.8, status="previewed").public_id,
+        "dataset_generation_id": DatasetGeneration.objects.create(  # stays queued
+            organization=tenant.org, dataset=dataset, per_category={"tool": 1}, model="offline/studio", engine="offline").public_id,
         "eval_run_id": EvalRun.objects.create(organization=tenant.org, persona=persona, version=persona.versions.get()).public_id,  # stays queued
     }
     # Markers of acme's data that must never show up in an outsider's response.
@@ -94,6 +103,7 @@ def victim(tenant, django_capture_on_commit_callbacks):
         "acme-hook", str(hook.public_id), str(hook_delivery.public_id),
         "acme-source-a", "acme prompt", str(values["comparison_id"]), str(values["import_id"]), str(values["generation_id"]),
         str(values["session_id"]), str(audit_job.public_id), "acme-training-job", str(training_job.public_id),
+        "acme-dataset", "acme-rows.jsonl", str(dataset.public_id), str(values["dataset_import_id"]), str(values["dataset_generation_id"]),
     ]
     return values
 

@@ -1,0 +1,182 @@
+"""Datasets API: create and list datasets, import files (preview, then confirm), stats, dedup report, rows,
+streamed export, generation with the LLM gateway, and a training job's data as rows.
+
+Reads need `training:read`, changes `training:write`. Every object loads through the org-scoped access
+helpers: another org's dataset, import or generation is a 404.
+"""
+
+from uuid import UUID
+
+from django.http import StreamingHttpResponse
+from django.utils.text import slugify
+from ninja import File, Form, Query, Router, Status
+from ninja.files import UploadedFile
+
+from studio.errors import Invalid
+from training_jobs.access import access_training_job
+from training_jobs.datasets import selectors, services
+from training_jobs.datasets.access import access_dataset, access_dataset_generation, access_dataset_import
+from training_jobs.datasets.models import Dataset, DatasetGeneration, DatasetImport
+from training_jobs.datasets.rows import CATEGORIES
+from training_jobs.datasets.schemas import (
+    ConfirmIn,
+    DatasetDetailOut,
+    DatasetImportOut,
+    DatasetIn,
+    DatasetPageOut,
+    DedupReportOut,
+    GenerateIn,
+    GenerationOut,
+    IncludeJobIn,
+    IncludeJobOut,
+    RowOut,
+)
+from training_jobs.datasets.uploads import FILE_FIELD, kept_upload_path
+
+router = Router(tags=["datasets"])
+
+
+def dataset_out(d: Dataset) -> dict:
+    return {"id": d.public_id, "name": d.name, "description": d.description, "row_count": d.row_count,
+            "categories": d.categories, "created_at": d.created_at, "updated_at": d.updated_at}
+
+
+def dataset_detail(d: Dataset) -> dict:
+    stats = d.stats or {}
+    return {**dataset_out(d), "sources": stats.get("sources", {}), "source_count": stats.get("source_count", 0),
+            "dedup": stats.get("dedup", {"exact": 0, "near": 0})}
+
+
+def import_out(i: DatasetImport) -> dict:
+    return {"id": i.public_id, "dataset_id": i.dataset.public_id if i.dataset else None, "dataset_name": i.target_name,
+            "file_name": i.file_name, "format": i.format, "size_bytes": i.size_bytes, "dedup_threshold": i.dedup_threshold,
+            "status": i.status, "imported": i.imported_count, "report": i.report, "created_at": i.created_at,
+            "confirmed_at": i.confirmed_at}
+
+
+def generation_out(g: DatasetGeneration) -> dict:
+    return {"id": g.public_id, "dataset_id": g.dataset.public_id, "status": g.status, "engine": g.engine, "model": g.model,
+            "per_category": g.per_category, "calls_done": g.calls_done, "calls_total": g.calls_total, "created": g.created_count,
+            "duplicates": g.report.get("duplicates", {"exact": 0, "near": 0}), "error": g.error, "created_at": g.created_at,
+            "finished_at": g.finished_at}
+
+
+def _dataset(request, dataset_id) -> Dataset:
+    return access_dataset(request.auth.organization, dataset_id)
+
+
+def _category(category: str | None) -> str | None:
+    if category and category not in CATEGORIES:
+        raise Invalid(f"unknown category {category!r}: use one of {', '.join(CATEGORIES)}", field="category")
+    return category or None
+
+
+# --- datasets ------------------------------------------------------------------------------------
+
+
+@router.post("/datasets", response={201: DatasetDetailOut}, summary="Create an empty dataset")
+def create_dataset(request, payload: DatasetIn):
+    dataset = services.dataset_create(principal=request.auth, name=payload.name, description=payload.description)
+    return Status(201, dataset_detail(dataset))
+
+
+@router.get("/datasets", response=DatasetPageOut, summary="The org's datasets, most recently changed first")
+def list_datasets(request, limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0)):
+    request.auth.require_scope("training:read")
+    datasets = selectors.datasets_of(request.auth.organization)
+    count = datasets.count()
+    return {"count": count, "next_offset": offset + limit if offset + limit < count else None,
+            "items": [dataset_out(d) for d in datasets[offset : offset + limit]]}
+
+
+@router.get("/datasets/{dataset_id}", response=DatasetDetailOut, summary="A dataset's stats: rows per category and source, duplicates removed")
+def get_dataset(request, dataset_id: UUID):
+    request.auth.require_scope("training:read")
+    return dataset_detail(_dataset(request, dataset_id))
+
+
+@router.get("/datasets/{dataset_id}/rows", response=list[RowOut], summary="A dataset's rows in order, optionally of one category")
+def list_rows(request, dataset_id: UUID, category: str | None = None, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)):
+    request.auth.require_scope("training:read")
+    rows = selectors.rows_of(_dataset(request, dataset_id), category=_category(category))
+    return list(rows[offset : offset + limit])
+
+
+@router.get("/datasets/{dataset_id}/dedup-report", response=DedupReportOut, summary="Duplicates removed: totals and the last 20 additions with examples")
+def get_dedup_report(request, dataset_id: UUID):
+    request.auth.require_scope("training:read")
+    return selectors.dedup_report(_dataset(request, dataset_id))
+
+
+@router.get("/datasets/{dataset_id}/export", summary="The rows as JSONL with _category and _source (streamed; imports again as is)")
+def export_dataset(request, dataset_id: UUID, category: str | None = None):
+    request.auth.require_scope("training:read")
+    dataset = _dataset(request, dataset_id)
+    response = StreamingHttpResponse(selectors.export_lines(dataset, category=_category(category)), content_type="application/x-ndjson")
+    response["Content-Disposition"] = f'attachment; filename="{slugify(dataset.name) or "dataset"}.jsonl"'
+    return response
+
+
+# --- imports -------------------------------------------------------------------------------------
+
+
+@router.post("/datasets/{dataset_id}/imports", response={201: DatasetImportOut},
+             summary="Upload a JSONL or CSV file (multipart, field 'file'): a preview report; nothing is imported yet")
+def preview_import(
+    request, dataset_id: UUID, file: UploadedFile | None = File(None), format: str | None = Form(None),
+    dedup_threshold: str | None = Form(None), default_category: str | None = Form(None),
+):
+    """Rows: `instruction`, `input`, `output` or chat `messages`, with `_category` and `_source`. The report lists
+    errors by line and field, and exact and near duplicates (within the file and against the dataset's rows).
+    413 past DATASET_UPLOAD_MAX_BYTES."""
+    request.auth.require_scope("training:write")
+    dataset = _dataset(request, dataset_id)
+    if file is None:
+        raise Invalid(f"send the file as multipart/form-data in a field named '{FILE_FIELD}'", field=FILE_FIELD)
+    imported = services.dataset_import_preview(
+        principal=request.auth, upload=kept_upload_path(file), file_name=file.name, fmt=format, dataset=dataset,
+        dedup_threshold=dedup_threshold, default_category=default_category,
+    )
+    return Status(201, import_out(imported))
+
+
+@router.get("/dataset-imports/{dataset_import_id}", response=DatasetImportOut)
+def get_import(request, dataset_import_id: UUID):
+    request.auth.require_scope("training:read")
+    return import_out(access_dataset_import(request.auth.organization, dataset_import_id))
+
+
+@router.post("/dataset-imports/{dataset_import_id}/confirm", response={201: DatasetImportOut},
+             summary="Store a preview's valid, non-duplicate rows (409 with invalid rows unless skip_invalid)")
+def confirm_import(request, dataset_import_id: UUID, payload: ConfirmIn):
+    imported = access_dataset_import(request.auth.organization, dataset_import_id)
+    imported = services.dataset_import_confirm(principal=request.auth, dataset_import=imported, skip_invalid=payload.skip_invalid)
+    return Status(201, import_out(imported))
+
+
+# --- generation and a job's data -----------------------------------------------------------------
+
+
+@router.post("/datasets/{dataset_id}/generate", response={202: GenerationOut},
+             summary="Write rows with the LLM gateway from built-in prompt templates, per category (background)")
+def generate(request, dataset_id: UUID, payload: GenerateIn):
+    dataset = _dataset(request, dataset_id)
+    generation = services.dataset_generation_start(principal=request.auth, dataset=dataset, per_category=payload.per_category, model=payload.model)
+    return Status(202, generation_out(access_dataset_generation(request.auth.organization, generation.public_id)))
+
+
+@router.get("/dataset-generations/{dataset_generation_id}", response=GenerationOut)
+def get_generation(request, dataset_generation_id: UUID):
+    request.auth.require_scope("training:read")
+    return generation_out(access_dataset_generation(request.auth.organization, dataset_generation_id))
+
+
+@router.post("/datasets/{dataset_id}/include-job", response={201: IncludeJobOut},
+             summary="Add a character training job's DPO pairs and reflections as rows")
+def include_job(request, dataset_id: UUID, payload: IncludeJobIn):
+    dataset = _dataset(request, dataset_id)
+    job = access_training_job(request.auth.organization, payload.training_job_id)
+    report = services.dataset_include_job(principal=request.auth, dataset=dataset, job=job, parts=payload.parts,
+                                          categories=payload.categories, dedup_threshold=payload.dedup_threshold)
+    return Status(201, report)
+

@@ -1,0 +1,162 @@
+from datetime import datetime
+from uuid import UUID
+
+from ninja import Field, Schema
+
+
+class DatasetIn(Schema):
+    name: str = Field(..., description="unique in the org, at most 200 characters")
+    description: str = ""
+
+
+class DatasetOut(Schema):
+    id: UUID
+    name: str
+    description: str
+    row_count: int
+    categories: dict[str, int] = Field(..., description="rows per category, every category of the taxonomy")
+    created_at: datetime
+    updated_at: datetime
+
+
+class DatasetPageOut(Schema):
+    count: int
+    next_offset: int | None
+    items: list[DatasetOut]
+
+
+class DedupTotalsOut(Schema):
+    exact: int
+    near: int
+
+
+class DatasetDetailOut(DatasetOut):
+    sources: dict[str, int] = Field(..., description="rows per source, the 50 largest")
+    source_count: int
+    dedup: DedupTotalsOut = Field(..., description="duplicates removed so far, over every import, generation and job included")
+
+
+class RowErrorOut(Schema):
+    line: int
+    field: str
+    message: str
+
+
+class DuplicateExampleOut(Schema):
+    kind: str = Field(..., description="exact or near")
+    similarity: float = Field(..., description="estimated Jaccard similarity of the word 5-grams (1 for exact)")
+    line: int | None = Field(None, description="the dropped row's line in the file")
+    text: str
+    kept: dict = Field(..., description="{line: n} (a row of the file) or {row: position} (a row already in the dataset)")
+    kept_text: str = ""
+
+
+class DuplicatesOut(Schema):
+    exact: int
+    near: int
+    threshold: float
+    against_dataset: DedupTotalsOut = Field(..., description="of those, duplicates of rows already in the dataset")
+    examples: list[DuplicateExampleOut]
+
+
+class ImportReportOut(Schema):
+    rows_read: int
+    valid: int
+    invalid: int
+    error_count: int
+    errors: list[RowErrorOut] = Field(..., description="the first 200 errors, by line and field")
+    file_error: RowErrorOut | None = Field(None, description="why the whole file could not be read")
+    duplicates: DuplicatesOut
+    to_import: int = Field(..., description="valid rows that are not duplicates: what the confirm stores")
+    categories: dict[str, int]
+    sources: dict[str, int]
+    sample: list[dict] = Field(..., description="the first valid rows: {line, category, source, instruction, input, output, messages}")
+
+
+class DatasetImportOut(Schema):
+    id: UUID
+    dataset_id: UUID | None = Field(None, description="the target; null while a new dataset waits for the confirm")
+    dataset_name: str
+    file_name: str
+    format: str
+    size_bytes: int
+    dedup_threshold: float
+    status: str = Field(..., description="previewed, confirmed or failed (the file could not be read)")
+    imported: int = Field(..., description="rows stored by the confirm")
+    report: ImportReportOut
+    created_at: datetime
+    confirmed_at: datetime | None
+
+
+class ConfirmIn(Schema):
+    skip_invalid: bool = Field(False, description="import the valid rows of a preview that has invalid ones")
+
+
+class DedupRunOut(Schema):
+    kind: str = Field(..., description="import, generate or job")
+    label: str
+    at: datetime
+    added: int
+    duplicates: DedupTotalsOut
+    threshold: float
+    against_dataset: DedupTotalsOut
+    examples: list[dict]
+
+
+class DedupReportOut(Schema):
+    row_count: int
+    totals: DedupTotalsOut
+    runs: list[DedupRunOut] = Field(..., description="the last 20 additions, newest first")
+
+
+class RowOut(Schema):
+    id: int = Field(..., description="the row id (what rows_by_category returns to the trainer)")
+    position: int
+    category: str
+    source: str
+    instruction: str
+    input: str
+    output: str
+    messages: list[dict] | None
+
+
+class GenerateIn(Schema):
+    per_category: dict[str, int] = Field(..., description="rows to write per category, e.g. {\"technical\": 20, \"creative\": 10}")
+    model: str | None = Field(None, description="default: the org's training teacher model (the offline engine without credentials)")
+
+
+class GenerationOut(Schema):
+    id: UUID
+    dataset_id: UUID
+    status: str
+    engine: str
+    model: str
+    per_category: dict[str, int]
+    calls_done: int
+    calls_total: int
+    created: int
+    duplicates: DedupTotalsOut
+    error: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class IncludeJobIn(Schema):
+    training_job_id: str = Field(..., description="the training job's id (404 when it is not one of the org's jobs)")
+    parts: list[str] = Field(["dpo", "reflections"], description="dpo (prompt → chosen), reflections (prompt → response), interactions (chats)")
+    categories: dict[str, str] = Field({}, description="category per part; default dpo: conversational, reflections: empathetic, interactions: conversational")
+    dedup_threshold: float | None = None
+
+
+class IncludedPartOut(Schema):
+    rows: int
+    skipped: int
+    missing: bool
+
+
+class IncludeJobOut(Schema):
+    added: int
+    duplicates: DedupTotalsOut
+    threshold: float
+    against_dataset: DedupTotalsOut
+    parts: dict[str, IncludedPartOut]
