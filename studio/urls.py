@@ -28,6 +28,7 @@ org_patterns = [
     path("", include("audits.evals.urls")),
     path("", include("audits.reviews.urls")),
     path("", include("training_jobs.urls")),
+    path("datasets/", include("training_jobs.datasets.urls")),
     path("webhooks/", include("studio.webhooks.urls")),
     path("", include("studio.safety.urls")),
 ]
