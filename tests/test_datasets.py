@@ -474,3 +474,11 @@ def test_stale_previews_and_their_files_are_removed(owner_api, dataset, imports_
     DatasetImport.objects.update(created_at="2000-01-01T00:00:00Z")
     assert dataset_imports_reap() == 1
     assert list(imports_dir.iterdir()) == [] and owner_api.get(f"/v1/dataset-imports/{imported['id']}").status_code == 404
+
+
+def test_the_dedup_history_keeps_twenty_runs_and_examples_for_the_last_five(owner_api, dataset):
+    for i in range(22):
+        confirm(owner_api, preview(owner_api, dataset, jsonl(record(100 + i), record(100 + i))))
+    runs = owner_api.get(f"/v1/datasets/{dataset['id']}/dedup-report").json()["runs"]
+    assert len(runs) == 20 and [bool(r["examples"]) for r in runs] == [True] * 5 + [False] * 15
+    assert owner_api.get(f"/v1/datasets/{dataset['id']}").json()["dedup"] == {"exact": 22, "near": 0}

@@ -43,6 +43,7 @@ EXAMPLES = 10  # duplicate pairs shown per kind
 SAMPLE_ROWS = 5
 TOP_SOURCES = 50
 DEDUP_RUNS_KEPT = 20
+RUNS_WITH_EXAMPLES = 5
 INSERT_BATCH = 1000
 MAX_GENERATE_PER_CATEGORY = 200
 PROGRESS_CHUNK = 64  # calls per gateway batch; progress is saved between batches
@@ -112,7 +113,9 @@ def _refresh_stats(dataset: Dataset, run: dict | None) -> None:
     stats["source_count"] = sources.count()
     if run:
         stats["dedup"] = {k: stats["dedup"].get(k, 0) + run["duplicates"][k] for k in ("exact", "near")}
-        stats["dedup_runs"] = [run, *stats["dedup_runs"]][:DEDUP_RUNS_KEPT]
+        # the stats travel with every dataset loaded: older runs keep their counts but drop their examples
+        older = [{**r, "examples": []} if i >= RUNS_WITH_EXAMPLES - 1 else r for i, r in enumerate(stats["dedup_runs"])]
+        stats["dedup_runs"] = [run, *older][:DEDUP_RUNS_KEPT]
     dataset.stats, dataset.row_count, dataset.revision = stats, sum(categories.values()), dataset.revision + 1
     dataset.save(update_fields=["stats", "row_count", "revision", "updated_at"])
 
