@@ -107,9 +107,10 @@ class LaunchParams(BaseModel):
 
 
 def field_of(message: str, default: str = "__root__") -> str:
-    """'data_scale: must be …' → 'data_scale' (model-level checks name their field first)."""
+    """'data_scale: must be …' → 'data_scale', 'curriculum.phases.2.epochs: …' → that path (model-level checks name
+    their field first)."""
     head, sep, _ = message.partition(":")
-    return head.strip() if sep and re.fullmatch(r"[a-z_]+", head.strip()) else default
+    return head.strip() if sep and re.fullmatch(r"[a-z_]+(\.[\w+-]+)*", head.strip()) else default
 
 
 def validation_errors(exc) -> list[dict]:
