@@ -158,3 +158,102 @@ def filter_rows(stats: dict | None, limit: float | None = None) -> list[dict]:
             "marker_rate": counts.get("marker_rate"),
         })
     return rows
+
+
+# --- unified jobs: the data mix and the behavioral-range table -----------------------------------
+
+
+@dataclass(frozen=True)
+class MixChart:
+    """Target vs achieved share per category (percent) over its reference range, as SVG coordinates."""
+
+    width: int
+    height: int
+    left: float  # x of 0%
+    right: float  # x of `scale`%
+    scale: float
+    rows: list[dict]
+    ticks: list[tuple[float, int]]  # (x, percent)
+
+    @property
+    def show_counts(self) -> bool:
+        return self.width >= 560
+
+    @property
+    def label_x(self) -> float:
+        return self.left - 8
+
+    @property
+    def value_x(self) -> float:
+        return self.right + 10
+
+
+MIX_TOP = 18  # room for the percent axis
+
+
+def mix_chart(bars: list[dict] | None, *, width: int = 400, row: int = 22, left: int = 96) -> MixChart | None:
+    """The pre-flight's or compose stage's `mix.bars` ({category, target, achieved, count, low, high}) as a
+    horizontal chart: the reference range a shaded band, the target a tick, the achieved share a bar.
+    `achieved` None (no mix sampled yet) draws the targets alone. None when there are no bars.
+    `width` is about the width it is shown at, so its text stays readable; from 560 the row counts fit too."""
+    value_w = 150 if width >= 560 else 92
+    bars = [b for b in bars or [] if isinstance(b, dict) and b.get("category")]
+    if not bars:
+        return None
+    top = max([40.0] + [float(v) for b in bars for v in (b.get("target"), b.get("achieved"), b.get("high")) if _finite(v)])
+    scale = 10 * math.ceil(top / 10)
+    right = width - value_w
+
+    def x(share) -> float:
+        return left + (right - left) * min(max(float(share), 0.0), scale) / scale
+
+    rows = []
+    for i, bar in enumerate(bars):
+        y = MIX_TOP + i * row
+        low, high, target, achieved = bar.get("low"), bar.get("high"), bar.get("target") or 0, bar.get("achieved")
+        has_band, has_bar = _finite(low) and _finite(high), _finite(achieved)
+        rows.append({
+            "category": bar["category"], "target": target, "achieved": achieved, "count": bar.get("count"),
+            "low": low, "high": high, "text_y": y + row / 2 + 4,
+            "band": (x(low), y + 3, max(x(high) - x(low), 1.5), row - 6) if has_band else None,
+            "bar": (left, y + row / 2 - 4, x(achieved) - left, 8) if has_bar else None,
+            "tick": (x(target), y + 1, y + row - 1),
+            "off": has_bar and abs(float(achieved) - float(target)) > 1.0,  # sampling keeps within ±1 pp
+        })
+    ticks = [(x(p), p) for p in range(0, int(scale) + 1, 10)]
+    return MixChart(width, MIX_TOP + len(bars) * row + 4, left, right, scale, rows, ticks)
+
+
+def _percent(value) -> str:
+    return f"{100 * value:.0f}%" if _finite(value) else "—"
+
+
+def range_table(summary: dict | None) -> dict | None:
+    """The behavioral-range eval across checkpoints as rows ready to print: overall, then each kind and its
+    contexts; per checkpoint the pass rate with its 95% interval, and the change from the first checkpoint
+    to the last (percentage points). None when there is no table."""
+    summary = summary or {}
+    rows = summary.get("table") or []
+    if not rows:
+        return None
+    out = []
+    for row in rows:
+        cells = []
+        for cell in row.get("cells") or []:
+            if not cell:
+                cells.append(None)
+                continue
+            interval = cell.get("interval") or None
+            cells.append({"rate": _percent(cell.get("rate")), "cases": cell.get("cases"),
+                          "interval": f"{_percent(interval[0])}–{_percent(interval[1])}" if interval else ""})
+        delta = row.get("delta")
+        kind, context = row.get("kind", ""), row.get("context")
+        out.append({
+            "kind": kind, "context": context, "total": context is None,
+            "label": context.replace("_", " ") if context else kind.capitalize(),
+            "cells": cells, "delta": f"{100 * delta:+.0f} pp" if _finite(delta) else "—",
+            "trend": "" if not _finite(delta) or abs(delta) < 1e-9 else "up" if delta > 0 else "down",
+        })
+    return {"checkpoints": summary.get("checkpoints") or [c["label"] for c in rows[0].get("cells") or [] if c],
+            "rows": out, "repeats": summary.get("repeats"), "cases": summary.get("cases"),
+            "judge_model": summary.get("judge_model")}

@@ -24,7 +24,7 @@ from studio.errors import Conflict, Invalid
 from studio.principal import Principal
 from training_jobs import constitution as C
 from training_jobs.models import ConstitutionVersion, JobStatus, StageRun, TrainingJob
-from training_jobs.params import STAGE_INPUTS, STAGES, LaunchParams, validation_errors
+from training_jobs.params import STAGE_INPUTS, STAGE_LABELS, STAGES, LaunchParams, validation_errors
 from training_jobs.presets import PRESETS, REFLECTION_PROMPTS, smoke_plan
 
 logger = logging.getLogger(__name__)
@@ -385,6 +385,15 @@ def params_of(job: TrainingJob):
 
         return UnifiedParams.model_validate(job.params)
     return LaunchParams.model_validate(job.params)
+
+
+def stage_labels(job: TrainingJob) -> dict[str, str]:
+    """What pages and the API call the job's stages: a unified job's are its own (its eval is the behavioral range)."""
+    if job.kind == TrainingJob.Kind.UNIFIED:
+        from training_jobs.unified import UNIFIED_STAGE_LABELS
+
+        return UNIFIED_STAGE_LABELS
+    return STAGE_LABELS
 
 
 def resumable_stages(job: TrainingJob) -> list[str]:

@@ -1,12 +1,15 @@
 from django.urls import path
 
-from training_jobs import views
+from training_jobs import unified_views, views
 
 urlpatterns = [
     path("training/", views.training_job_list, name="training_job_list"),
     path("training/new/", views.training_job_new, name="training_job_new"),
     path("training/new/fields/", views.training_job_form_fields, name="training_job_form_fields"),
     path("training/new/preflight/", views.training_job_preflight_panel, name="training_job_preflight"),
+    path("training/unified/new/", unified_views.training_job_unified_new, name="training_job_unified_new"),
+    path("training/unified/new/preflight/", unified_views.training_job_unified_preflight, name="training_job_unified_preflight"),
+    path("training/unified/new/phases/", unified_views.training_job_unified_phases, name="training_job_unified_phases"),
     path("training/<uuid:training_job_id>/", views.training_job_detail, name="training_job_detail"),
     path("training/<uuid:training_job_id>/cancel/", views.training_job_cancel_view, name="training_job_cancel"),
     path("training/<uuid:training_job_id>/resume/", views.training_job_resume_view, name="training_job_resume"),

@@ -19,8 +19,8 @@ from training_jobs import constitution as C
 from training_jobs import display
 from training_jobs.access import access_training_job
 from training_jobs.launch_form import SECTIONS, FieldErrors, field_label, form_data, form_values
-from training_jobs.models import JobStatus, StageRun, TrainingJob
-from training_jobs.params import STAGE_LABELS, STAGES
+from training_jobs.models import ENDED, JobStatus, StageRun, TrainingJob
+from training_jobs.params import STAGE_LABELS
 from training_jobs.services import (
     Preflight,
     access_constitution,
@@ -32,6 +32,7 @@ from training_jobs.services import (
     org_month_to_date,
     preset_form_values,
     resumable_stages,
+    stage_labels,
     training_job_cancel,
     training_job_launch,
     training_job_preflight,
@@ -53,7 +54,7 @@ def _org_for_reading(request):
 
 def job_state(job: TrainingJob) -> str:
     """queued / running / succeeded / failed / cancelled / killed: what the status badge says."""
-    return "running" if job.status in STAGES else job.status
+    return job.status if job.status in ENDED or job.status == JobStatus.QUEUED else "running"
 
 
 def job_progress(job: TrainingJob, stages: list[StageRun]) -> int:
@@ -72,9 +73,10 @@ def training_job_list(request):
     for job in jobs:
         stages = list(job.stages.all())
         rows.append({"job": job, "state": job_state(job), "progress": job_progress(job, stages),
-                     "stage": STAGE_LABELS.get(job.status, "")})
+                     "stage": stage_labels(job).get(job.status, "")})
     return render(request, "training/list.html", {
         "rows": rows, "month_to_date": org_month_to_date(org), "can_launch": request.principal.has_scope("training:write"),
+        "kinds": TrainingJob.Kind,
     })
 
 
@@ -229,7 +231,9 @@ def _read_jsonl(job, rel, limit: int) -> list[dict]:
 
 
 def _charts(stages: dict[str, StageRun]) -> list[dict]:
-    """Loss and reward-accuracy curves of each stage that trained (smoke, DPO, SFT)."""
+    """Loss and reward-accuracy curves of each stage that trained (smoke, DPO, SFT; a unified job's phases)."""
+    if "curriculum" in stages:
+        return _phase_charts(stages["curriculum"])
     charts = []
     for stage in ("smoke", "dpo_train", "sft"):
         run = stages.get(stage)
@@ -247,19 +251,72 @@ def _charts(stages: dict[str, StageRun]) -> list[dict]:
     return charts
 
 
+def _phase_charts(curriculum: StageRun) -> list[dict]:
+    """A unified job's loss curve per curriculum phase (one adapter, trained phase after phase)."""
+    stats = curriculum.stats or {}
+    names = {p.get("phase"): p.get("name") for p in stats.get("phases") or [] if isinstance(p, dict)}
+    numbers = sorted(int(key[6:-8]) for key in stats if key.startswith("phase_") and key.endswith("_history") and key[6:-8].isdigit())
+    charts = []
+    for n in numbers:
+        history = stats.get(f"phase_{n}_history") or []
+        loss = display.line_chart("loss", history, "loss", width=240, height=90)
+        if loss:
+            title = f"Phase {n}" + (f" · {names[n]}" if names.get(n) else "")
+            charts.append({"title": title, "stage": "curriculum", "kind": f"phase-{n}", "charts": [loss], "steps": len(history)})
+    return charts
+
+
+def _phase_rows(job: TrainingJob, by_stage: dict[str, StageRun]) -> list[dict]:
+    """A unified job's phases table: the launch's plan, the rows compose gave each phase, what each phase trained."""
+    stats = lambda stage: (by_stage[stage].stats or {}) if stage in by_stage else {}  # noqa: E731
+    launched, composed, curriculum = (job.params or {}).get("phases") or [], stats("compose").get("phases") or [], stats("curriculum")
+    ran = {p.get("phase"): p for p in curriculum.get("phases") or [] if isinstance(p, dict)}
+    rows = []
+    for n in range(1, max(len(launched), len(composed), max(ran, default=0)) + 1):
+        plan = {**(launched[n - 1] if n <= len(launched) else {}), **(composed[n - 1] if n <= len(composed) else {})}
+        done = ran.get(n, {})
+        metrics, history = done.get("final_metrics") or {}, curriculum.get(f"phase_{n}_history") or []
+        loss = metrics.get("loss", metrics.get("train_loss"))
+        if loss is None and history:
+            loss = history[-1].get("loss")
+        categories = plan.get("categories") or []
+        rows.append({"n": n, "name": done.get("name") or plan.get("name", ""), "rows": done.get("rows", plan.get("rows")),
+                     "categories": categories if isinstance(categories, list) else [categories], "steps": done.get("steps"),
+                     "learning_rate": done.get("learning_rate", plan.get("learning_rate")), "epochs": done.get("epochs", plan.get("epochs")),
+                     "loss": loss, "wall_s": done.get("wall_s"), "done": bool(done)})
+    return rows
+
+
+def _unified_panel(job: TrainingJob, by_stage: dict[str, StageRun]) -> dict:
+    """What a unified job's panel adds: the mix compose sampled (target vs achieved) and the phases table."""
+    mix = ((by_stage["compose"].stats or {}).get("mix") or {}) if "compose" in by_stage else {}
+    return {"unified": True, "mix": mix, "mix_chart": display.mix_chart(mix.get("bars"), width=680),
+            "phases": _phase_rows(job, by_stage)}
+
+
+def _artifact_name(job: TrainingJob, name: str) -> str:
+    """A unified job's per-phase files read as such ("phase_2_adapter" → "checkpoint after phase 2")."""
+    if job.kind == TrainingJob.Kind.UNIFIED and name.startswith("phase_"):
+        number = name.removeprefix("phase_").removesuffix("_adapter")
+        return f"checkpoint after phase {number}" if name.endswith("_adapter") else f"phase {number} rows"
+    return name
+
+
 def _artifact_rows(job: TrainingJob, stages: list[StageRun]) -> list[dict]:
     rows = []
     root = job.artifacts_dir.resolve()
+    labels = stage_labels(job)
     for run in stages:
-        for name, rel in (run.artifacts or {}).items():
+        for key, rel in (run.artifacts or {}).items():
             path = _safe_path(job, rel)
             if path is None or not path.exists():
                 continue
+            name = _artifact_name(job, key)
             if path.is_file():
-                rows.append({"stage": STAGE_LABELS[run.stage], "name": name, "files": [(rel, path.stat().st_size)]})
+                rows.append({"stage": labels.get(run.stage, run.stage), "name": name, "files": [(rel, path.stat().st_size)]})
                 continue
             files = [(p, p.stat().st_size) for p in sorted(path.rglob("*")) if p.is_file()]
-            rows.append({"stage": STAGE_LABELS[run.stage], "name": name, "folder": rel, "count": len(files),
+            rows.append({"stage": labels.get(run.stage, run.stage), "name": name, "folder": rel, "count": len(files),
                          "size": sum(size for _, size in files),
                          "files": [(str(p.relative_to(root)), size) for p, size in files[:ARTIFACT_FILES_SHOWN]],
                          "more": max(0, len(files) - ARTIFACT_FILES_SHOWN)})
@@ -270,17 +327,19 @@ def job_panel_context(job: TrainingJob, *, can_write: bool = False) -> dict:
     """What the live panel shows: progress, stage timeline, filters, curves, cost, kill reason, actions."""
     stages = list(job.stages.all())
     by_stage = {s.stage: s for s in stages}
+    labels = stage_labels(job)
     limit = (job.params or {}).get("max_drop_rate")
-    filters = [{"stage": STAGE_LABELS[s.stage], "rows": rows} for s in stages
+    filters = [{"stage": labels.get(s.stage, s.stage), "rows": rows} for s in stages
                if (rows := display.filter_rows(s.stats, limit))]
     budget = float(job.budget_usd) if job.budget_usd is not None else None
     cost = float(job.cost_usd)
     return {
         "job": job, "state": job_state(job), "progress": job_progress(job, stages), "can_write": can_write,
-        "stages": [{"run": s, "label": STAGE_LABELS[s.stage]} for s in stages], "filters": filters,
+        "stages": [{"run": s, "label": labels.get(s.stage, s.stage)} for s in stages], "filters": filters,
+        **(_unified_panel(job, by_stage) if job.kind == TrainingJob.Kind.UNIFIED else {}),
         "drop_limit": limit, "charts": _charts(by_stage), "cost": cost, "budget": budget,
         "budget_percent": min(100, round(100 * cost / budget)) if budget else None,
-        "estimate": job.estimate or {}, "resumable": [(s, STAGE_LABELS[s]) for s in resumable_stages(job)] if can_write else [],
+        "estimate": job.estimate or {}, "resumable": [(s, labels.get(s, s)) for s in resumable_stages(job)] if can_write else [],
         "problem": (job.kill or {}).get("message") or job.error,
         "tokens": job.prompt_tokens + job.completion_tokens,
     }
@@ -294,7 +353,10 @@ def job_results_context(job: TrainingJob) -> dict:
     intro = by_stage.get("introspection")
     intro_artifacts = (intro.artifacts or {}) if intro else {}
     evaluation = by_stage.get("eval")
-    facts, tables = display.eval_tables((evaluation.stats or {}).get("eval") if evaluation else None)
+    summary = (evaluation.stats or {}).get("eval") if evaluation else None
+    if job.kind == TrainingJob.Kind.UNIFIED:
+        return {"job": job, "artifacts": _artifact_rows(job, stages), "range_table": display.range_table(summary)}
+    facts, tables = display.eval_tables(summary)
     return {
         "job": job,
         "pairs": _read_json(job, dpo.get("preview"), PREVIEW_PAIRS),
@@ -318,8 +380,18 @@ def training_job_detail(request, training_job_id):
     can_write = request.principal.has_scope("training:write")
     return render(request, "training/job.html", {
         **job_panel_context(job, can_write=can_write), **job_results_context(job), "after": after,
-        "constitution": job.constitution, "params": job.params,
+        "constitution": job.constitution, "params": job.params, "datasets": _job_datasets(job),
     })
+
+
+def _job_datasets(job: TrainingJob) -> list:
+    """The datasets a unified job was launched on that still exist (names for the page)."""
+    ids = ((job.params or {}).get("dataset_ids") or []) if job.kind == TrainingJob.Kind.UNIFIED else []
+    if not ids:
+        return []
+    from training_jobs.datasets.models import Dataset
+
+    return list(Dataset.objects.filter(organization=job.organization, public_id__in=ids).order_by("name"))
 
 
 def _after_action(request, job: TrainingJob, error: StudioError | None = None):
