@@ -6,7 +6,7 @@ from uuid import UUID
 
 from django.http import FileResponse
 from django.utils import timezone
-from ninja import Query, Router, Status
+from ninja import Body, Query, Router, Status
 
 from personas.access import access_persona
 from personas.models import Persona
@@ -17,8 +17,8 @@ from training_jobs import constitution as C
 from training_jobs import services
 from training_jobs.access import access_training_job
 from training_jobs.models import ConstitutionVersion, JobStatus, StageRun, TrainingJob
-from training_jobs.params import STAGE_LABELS, STAGES
 from training_jobs.schemas import (
+    AnyLaunchIn,
     ArtifactOut,
     ConstitutionIn,
     ConstitutionOut,
@@ -30,8 +30,10 @@ from training_jobs.schemas import (
     TrainingCostOut,
     TrainingJobDetailOut,
     TrainingJobPageOut,
+    UnifiedPreflightOut,
 )
 from training_jobs.sse import sse_response
+from training_jobs.unified import unified_launch, unified_preflight
 
 router = Router(tags=["training"])
 
@@ -40,7 +42,7 @@ router = Router(tags=["training"])
 
 
 def _stage_reached(job: TrainingJob) -> str | None:
-    if job.status in STAGES:
+    if job.status in services.stage_labels(job):
         return job.status
     reached = [s.stage for s in job.stages.all() if s.status not in (StageRun.Status.PENDING, StageRun.Status.SKIPPED)]
     return reached[-1] if reached else None
@@ -48,17 +50,18 @@ def _stage_reached(job: TrainingJob) -> str | None:
 
 def job_out(job: TrainingJob) -> dict:
     return {
-        "id": job.public_id, "name": job.name, "persona_id": job.persona.public_id, "persona_name": job.persona.display_name,
-        "constitution_version": job.constitution.number, "status": job.status, "stage": _stage_reached(job),
+        "id": job.public_id, "name": job.name, "kind": job.kind, "persona_id": job.persona.public_id if job.persona else None,
+        "persona_name": job.persona.display_name if job.persona else None,
+        "constitution_version": job.constitution.number if job.constitution else None, "status": job.status, "stage": _stage_reached(job),
         "engine": job.engine, "backend": job.backend, "cost_usd": float(job.cost_usd),
         "budget_usd": float(job.budget_usd) if job.budget_usd is not None else None, "error": job.error,
         "created_at": job.created_at, "started_at": job.started_at, "finished_at": job.finished_at,
     }
 
 
-def stage_out(stage: StageRun) -> dict:
+def stage_out(stage: StageRun, labels: dict[str, str]) -> dict:
     return {
-        "stage": stage.stage, "label": STAGE_LABELS.get(stage.stage, stage.stage), "status": stage.status,
+        "stage": stage.stage, "label": labels.get(stage.stage, stage.stage), "status": stage.status,
         "done": stage.done, "total": stage.total, "unit": stage.unit, "percent": stage.percent, "runs": stage.runs,
         "cost_usd": float(stage.cost_usd), "prompt_tokens": stage.prompt_tokens, "completion_tokens": stage.completion_tokens,
         "artifacts": stage.artifacts, "stats": stage.stats, "error": stage.error,
@@ -72,7 +75,8 @@ def job_detail(job: TrainingJob) -> dict:
         "completion_tokens": job.completion_tokens, "estimate": job.estimate or None,
         "cancel_requested": job.cancel_requested, "resume_from": job.resume_from, "resumes": job.resumes,
         "duration_s": job.duration_s, "last_event_seq": job.last_event_seq(),
-        "stages": [stage_out(s) for s in job.stages.all()], "resumable_stages": services.resumable_stages(job),
+        "stages": [stage_out(s, services.stage_labels(job)) for s in job.stages.all()],
+        "resumable_stages": services.resumable_stages(job),
     }
 
 
@@ -87,21 +91,39 @@ def _detail(request, job: TrainingJob) -> dict:
 # --- pre-flight and launch ---------------------------------------------------------------------
 
 
-@router.post("/training-jobs/preflight", response=PreflightOut, summary="Check a launch form without launching")
-def preflight(request, payload: LaunchIn):
-    """200 with errors (it cannot run) and warnings (it may run badly), the estimate, the stage plan and the sizes."""
+def _character_data(payload: LaunchIn) -> dict:
+    return payload.dict(exclude_unset=True, exclude={"kind"})
+
+
+def _unified_data(payload) -> dict:
+    """As JSON types (ids as strings), only what was sent: UnifiedParams' defaults fill the rest."""
+    return payload.model_dump(mode="json", exclude_unset=True)
+
+
+@router.post("/training-jobs/preflight", response=PreflightOut | UnifiedPreflightOut, summary="Check a launch form without launching")
+def preflight(request, payload: Body[AnyLaunchIn]):
+    """200 with errors (it cannot run) and warnings (it may run badly) and the estimate. A character job
+    (the default) adds the stage plan and sizes; `"kind": "unified"` the rows per category, the sampled mix
+    and the rows per curriculum phase. Another org's persona or dataset is 404, whatever the values."""
     request.auth.require_scope("training:read")
-    access_persona(request.auth.organization, payload.persona_id)  # another org's persona is 404, whatever the values
-    report = services.training_job_preflight(principal=request.auth, data=payload.dict(exclude_unset=True))
+    if payload.kind == "unified":
+        report = unified_preflight(principal=request.auth, data=_unified_data(payload))
+        return {**report, "estimate": report["estimate"] or None}
+    access_persona(request.auth.organization, payload.persona_id)
+    report = services.training_job_preflight(principal=request.auth, data=_character_data(payload))
     return {**report.as_dict(), "estimate": report.estimate or None}
 
 
 @router.post("/training-jobs", response={202: TrainingJobDetailOut}, summary="Launch a training job")
-def launch(request, payload: LaunchIn):
-    """202 with the queued job; 422 naming the field of the pre-flight's first error."""
+def launch(request, payload: Body[AnyLaunchIn]):
+    """202 with the queued job; 422 naming the field of the pre-flight's first error. `"kind": "unified"`
+    launches a unified job (datasets, composition, curriculum; no persona); absent, a character job."""
     request.auth.require_scope("training:write")
+    if payload.kind == "unified":
+        job = unified_launch(principal=request.auth, data=_unified_data(payload))
+        return Status(202, _detail(request, job))
     access_persona(request.auth.organization, payload.persona_id)
-    job = services.training_job_launch(principal=request.auth, data=payload.dict(exclude_unset=True))
+    job = services.training_job_launch(principal=request.auth, data=_character_data(payload))
     return Status(202, _detail(request, job))
 
 
@@ -110,11 +132,15 @@ def launch(request, payload: LaunchIn):
 
 @router.get("/training-jobs", response=TrainingJobPageOut, summary="The org's training jobs, newest first")
 def list_jobs(
-    request, persona_id: UUID | None = None, status: str | None = None,
+    request, persona_id: UUID | None = None, status: str | None = None, kind: str | None = None,
     limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0),
 ):
     request.auth.require_scope("training:read")
     jobs = TrainingJob.objects.filter(organization=request.auth.organization)
+    if kind:
+        if kind not in TrainingJob.Kind.values:
+            raise Invalid(f"kind must be one of {', '.join(TrainingJob.Kind.values)}", field="kind")
+        jobs = jobs.filter(kind=kind)
     if persona_id:
         jobs = jobs.filter(persona=access_persona(request.auth.organization, persona_id))
     if status:
