@@ -434,36 +434,60 @@ class TRLBackend:
 
     def sample(self, prompts: list[Any], config: Mapping[str, Any], *, adapter_dir: str | None = None,
                base_dir: str | None = None, max_new_tokens: int = 64, temperature: float = 0.7,
-               top_p: float = 0.95, system: str | None = None) -> list[str]:
-        """Sample the base model (``base_dir``) with an optional LoRA adapter; greedy when temperature is 0."""
+               top_p: float = 0.95, system: str | None = None, batch_size: int = 32) -> list[str]:
+        """Sample the base model (``base_dir``) with an optional LoRA adapter; greedy when temperature is 0.
+
+        Prompts are generated in left-padded batches, and the last loaded model is kept for the next
+        call (evaluations sample one checkpoint many times).
+        """
         _require_train_extras()
         cfg = TRLConfig.from_mapping(config)
         if not cfg.allow_hub:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
+
+        model, tokenizer = _load_for_sampling(base_dir or cfg.student, adapter_dir, cfg.allow_hub)
+        torch.manual_seed(cfg.seed)
+        gen = dict(max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+        gen.update(dict(do_sample=True, temperature=temperature, top_p=top_p) if temperature > 0 else dict(do_sample=False))
+        outs: list[str] = []
+        for start in range(0, len(prompts), max(1, batch_size)):
+            texts = [tokenizer.apply_chat_template(_messages(p, system), add_generation_prompt=True, tokenize=False)
+                     for p in prompts[start:start + batch_size]]
+            batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+            with torch.no_grad():
+                seq = model.generate(**batch, **gen)
+            width = batch["input_ids"].shape[1]
+            outs += tokenizer.batch_decode(seq[:, width:], skip_special_tokens=True)
+        return outs
+
+
+_sampler_cache: dict[tuple, tuple] = {}
+
+
+def _load_for_sampling(base: str, adapter_dir: str | None, allow_hub: bool):
+    """(model, tokenizer) for sampling, left-padded; the last one loaded is reused."""
+    def stamp(folder):  # a folder trained again (a resumed stage) is a new model
+        try:
+            return max(entry.stat().st_mtime_ns for entry in os.scandir(folder)) if folder and os.path.isdir(folder) else None
+        except ValueError:
+            return None
+
+    key = (base, adapter_dir, allow_hub, stamp(base), stamp(adapter_dir))
+    if key not in _sampler_cache:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        base = base_dir or cfg.student
-        kw = {"local_files_only": not cfg.allow_hub}
+        kw = {"local_files_only": not allow_hub}
         tokenizer = AutoTokenizer.from_pretrained(adapter_dir or base, **kw)
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
         model = AutoModelForCausalLM.from_pretrained(base, **kw)
         if adapter_dir:
             from peft import PeftModel
 
             model = PeftModel.from_pretrained(model, adapter_dir)
         model.eval()
-        torch.manual_seed(cfg.seed)
-        outs = []
-        for prompt in prompts:
-            ids = tokenizer.apply_chat_template(_messages(prompt, system), add_generation_prompt=True,
-                                                return_tensors="pt", return_dict=True)
-            gen = dict(max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
-                       eos_token_id=tokenizer.eos_token_id)
-            if temperature > 0:
-                gen.update(do_sample=True, temperature=temperature, top_p=top_p)
-            else:
-                gen.update(do_sample=False)
-            with torch.no_grad():
-                seq = model.generate(**ids, **gen)
-            outs.append(tokenizer.decode(seq[0, ids["input_ids"].shape[1]:], skip_special_tokens=True))
-        return outs
+        _sampler_cache.clear()  # one model at a time: a real checkpoint is large
+        _sampler_cache[key] = (model, tokenizer)
+    return _sampler_cache[key]
