@@ -14,13 +14,14 @@ criterion that fires stops training at that step. Either way the artifacts writt
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 from decimal import Decimal
 from pathlib import Path
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -182,8 +183,7 @@ class JobContext:
                 waves = min(max(waves, int(CHUNK_TARGET_S / self._wave_s)), CHUNK_MAX_WAVES)
             chunk = max(max(concurrency * waves, 64) // step * step, step)
             began = time.monotonic()
-            part = async_to_sync(gateway.abatch)(requests[start:start + chunk], organization=self.organization,
-                                                 concurrency=concurrency)
+            part = self._chunk(requests[start:start + chunk], concurrency)
             self._wave_s = max(time.monotonic() - began, 1e-3) / -(-len(part) // concurrency)
             self.charge(part)
             if on_chunk is not None:
@@ -192,6 +192,21 @@ class JobContext:
             self.advance(len(part), force=True)
             start += len(part)
         return results
+
+    def _chunk(self, requests: list, concurrency: int) -> list:
+        """One chunk through the gateway; a cancel that arrives while it is in flight abandons it at once."""
+
+        async def run():
+            task = asyncio.ensure_future(gateway.abatch(requests, organization=self.organization, concurrency=concurrency))
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=CANCEL_POLL_S)
+                if done:
+                    return task.result()
+                if await sync_to_async(self.cancel_requested)():
+                    task.cancel()  # calls already sent may still be billed by the provider; none is waited for
+                    raise JobCancelled()
+
+        return async_to_sync(run)()
 
     def filter(self, text: str, stats: FilterStats, *, markers=True):
         result = self.quality.check(text, markers=self.markers if markers else (), system_prompt=self.system)
