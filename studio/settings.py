@@ -265,8 +265,10 @@ TRAINING_QUEUED_STALE_S = int(os.environ.get("TRAINING_QUEUED_STALE_S", "1800"))
 TRAINING_BURN_MIN_ELAPSED_S = float(os.environ.get("TRAINING_BURN_MIN_ELAPSED_S", "60"))
 # Workers that can reach a model hub (GPU workers) may load student checkpoints by hub id.
 TRAINING_ALLOW_HUB = os.environ.get("TRAINING_ALLOW_HUB", "0") == "1"
-# CPU threads torch may use for training on a CPU worker (the tiny model); 0 leaves torch's default.
-TRAINING_TORCH_THREADS = int(os.environ.get("TRAINING_TORCH_THREADS", "2"))
+# CPU threads torch may use for training on a CPU worker (the tiny model); 0 leaves torch's default. One: the tiny
+# model's ops are too small to gain from a second thread, and with another process busy on a 2-core machine two
+# threads wait on each other (smoke DPO + SFT 0.8 s with 1 thread, 4.9 s with 2 under load; benchmark 7c).
+TRAINING_TORCH_THREADS = int(os.environ.get("TRAINING_TORCH_THREADS", "1"))
 
 # --- datasets --------------------------------------------------------------------------------------
 # Uploaded files larger than this are refused with 413 (checked on Content-Length, then counted while streaming).
