@@ -1,0 +1,46 @@
+from django.contrib import admin
+
+from training_jobs.models import ConstitutionVersion, JobEvent, StageRun, TrainingJob
+
+
+class ReadOnly(admin.ModelAdmin):
+    """Constitution versions, jobs, stages and events are a record: viewable, not editable (use the app to act)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class StageRunInline(admin.TabularInline):
+    model = StageRun
+    extra = 0
+    fields = ["stage", "status", "done", "total", "unit", "runs", "cost_usd", "error"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(ConstitutionVersion)
+class ConstitutionVersionAdmin(ReadOnly):
+    list_display = ["persona", "number", "source", "organization", "created_at"]
+    list_filter = ["source"]
+
+
+@admin.register(TrainingJob)
+class TrainingJobAdmin(ReadOnly):
+    list_display = ["name", "kind", "organization", "persona", "status", "cost_usd", "created_at"]
+    list_filter = ["kind", "status", "organization"]
+    inlines = [StageRunInline]
+
+
+@admin.register(StageRun)
+class StageRunAdmin(ReadOnly):
+    list_display = ["job", "stage", "status", "done", "total", "cost_usd"]
+    list_filter = ["stage", "status"]
+
+
+@admin.register(JobEvent)
+class JobEventAdmin(ReadOnly):
+    list_display = ["job", "seq", "type", "created_at"]
+    list_filter = ["type"]
