@@ -362,7 +362,8 @@ def dataset_import_confirm(*, principal: Principal, dataset_import: DatasetImpor
     otherwise); when rows reached the dataset since the preview, deduplication runs again first."""
     principal.require_scope("training:write")
     with transaction.atomic():
-        imported = DatasetImport.objects.select_for_update().select_related("dataset").get(pk=dataset_import.pk)
+        # of=self: PostgreSQL refuses FOR UPDATE on the nullable side of the outer join to `dataset`
+        imported = DatasetImport.objects.select_for_update(of=("self",)).select_related("dataset").get(pk=dataset_import.pk)
         _check_confirmable(imported, skip_invalid)
         if imported.dataset is None:
             imported.dataset = dataset_create(principal=principal, name=imported.dataset_name)
