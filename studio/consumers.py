@@ -1,5 +1,7 @@
 """WebSocket consumers: one channel group per object, authorized on connect with the access helpers."""
 
+from urllib.parse import parse_qs
+
 from asgiref.sync import async_to_sync
 from channels.generic.websocket import WebsocketConsumer
 from django.template import TemplateDoesNotExist
@@ -19,6 +21,14 @@ class GroupConsumer(WebsocketConsumer):
 
     def on_joined(self) -> None:
         """Hook for sending what happened before the socket opened."""
+
+    def after_cursor(self) -> int:
+        """The event number the page was rendered at (`?after=`): anything newer happened before the socket opened."""
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        try:
+            return int((query.get("after") or ["0"])[0])
+        except ValueError:
+            return 0  # a malformed cursor: the consumer sends its current state
 
     def connect(self):
         kwargs = dict(self.scope["url_route"]["kwargs"])

@@ -1,16 +1,9 @@
+"""Constitution versions, jobs, stages and events are a record: viewable, not editable (act through the app)."""
+
 from django.contrib import admin
 
+from pipeline.admin import ReadOnly
 from training_jobs.models import ConstitutionVersion, JobEvent, StageRun, TrainingJob
-
-
-class ReadOnly(admin.ModelAdmin):
-    """Constitution versions, jobs, stages and events are a record: viewable, not editable (use the app to act)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class StageRunInline(admin.TabularInline):

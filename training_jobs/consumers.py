@@ -4,7 +4,6 @@ a second, and the results (previews, evaluation, artifacts) when a stage or the 
 import threading
 import time
 from collections import OrderedDict
-from urllib.parse import parse_qs
 
 from django.template.loader import render_to_string
 
@@ -32,14 +31,8 @@ class TrainingJobEventsConsumer(GroupConsumer):
         return self.job.channel_group
 
     def on_joined(self):
-        # The page was rendered at event `after`; anything newer happened before the socket opened.
-        query = parse_qs(self.scope.get("query_string", b"").decode())
-        try:
-            after = int((query.get("after") or ["0"])[0])
-        except ValueError:
-            after = 0  # a malformed cursor: send the current panel
         last = self.job.last_event_seq()
-        if last > after:
+        if last > self.after_cursor():
             self.send_panel(seq=last, results=True)
 
     def studio_event(self, message):
