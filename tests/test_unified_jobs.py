@@ -164,3 +164,9 @@ def test_resuming_the_eval_reuses_the_trained_phases(tenant, launch_unified, mon
     job.refresh_from_db()
     runs = {s.stage: s.runs for s in job.stages.all()}
     assert job.status == JobStatus.SUCCEEDED and runs == {"compose": 1, "curriculum": 1, "eval": 2}
+
+
+def test_a_phase_smaller_than_one_optimizer_step_is_a_warning(tenant, owner):
+    report = _preflight(owner, make_dataset(tenant.org), grad_accum=8)  # 4 × 8 = 32 rows a step; ethical+… phases are smaller
+    warnings = [w for w in report["warnings"] if "optimizer step" in w["message"]]
+    assert warnings and warnings[0]["field"].startswith("curriculum.phases.")

@@ -124,6 +124,15 @@ def unified_preflight(*, principal: Principal, data: dict) -> dict:
         for problem in cur.empty_phases(phases, mix.ids_by_category()):
             report["errors"].append({"field": problem["field"], "message": problem["message"]})
         phase_ids = cur.phase_rows(phases, mix.ids_by_category(), seed=params.seed)
+        for issue in cur.coverage_warnings(phases, mix.ids_by_category()):
+            report["warnings"].append({"field": issue["field"], "message": issue["message"]})
+        per_step = params.batch_size * params.grad_accum
+        for i, ids in enumerate(phase_ids):
+            if 0 < len(ids) < per_step:
+                report["warnings"].append({"field": f"curriculum.phases.{i}.categories", "message":
+                                         f"phase {i + 1} ({phases[i].name}) has {len(ids)} rows in the mix, fewer than one "
+                                         f"optimizer step takes (batch_size × grad_accum = {per_step}): it trains one short step; add "
+                                         "data, raise total_rows or merge phases"})
         report["phases"] = [{"name": p.name, "rows": len(ids), "learning_rate": p.learning_rate, "epochs": p.epochs}
                             for p, ids in zip(phases, phase_ids)]
         report["estimate"] = unified_estimate(params, [len(ids) for ids in phase_ids])
