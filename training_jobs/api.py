@@ -5,7 +5,6 @@ from pathlib import Path, PurePosixPath
 from uuid import UUID
 
 from django.http import FileResponse
-from django.utils import timezone
 from ninja import Body, Query, Router, Status
 
 from personas.access import access_persona
@@ -227,8 +226,7 @@ def download_artifact(request, training_job_id: UUID, path: str):
 def cost(request):
     request.auth.require_scope("training:read")
     org = request.auth.organization
-    month_start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    jobs = TrainingJob.objects.filter(organization=org, created_at__gte=month_start).order_by("-created_at")
+    jobs = services.month_jobs(org).order_by("-created_at")
     return {
         "month_to_date_usd": float(services.org_month_to_date(org)),
         "jobs": [{"id": j.public_id, "name": j.name, "status": j.status, "cost_usd": float(j.cost_usd), "prompt_tokens": j.prompt_tokens,

@@ -14,7 +14,6 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from training_jobs.presets import SMOKE_CHOICES
 
 STAGES = ("smoke", "dpo_data", "dpo_train", "introspection", "sft", "eval")
 STAGE_LABELS = {
@@ -78,7 +77,6 @@ class LaunchParams(BaseModel):
             raise ValueError("name_suffix: letters, digits, spaces, '.', '_' and '-' only")
         if self.run_sft and not self.generate_introspection:
             raise ValueError("run_sft: SFT trains on the introspection data; turn on generate_introspection too")
-        assert SMOKE_CHOICES  # the Literal above mirrors presets.SMOKE_CHOICES
         return self
 
     # --- derived ---------------------------------------------------------------------------------

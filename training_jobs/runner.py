@@ -36,6 +36,7 @@ from training_jobs.filters import DataQualityError, DataQualityGate, FilterConfi
 from training_jobs.kill import Kill, KillCriteria
 from training_jobs.models import ENDED, JobStatus, StageRun, TrainingJob
 from training_jobs.params import STOP_SEQUENCES, LaunchParams
+from training_jobs.backends.trl_backend import TINY_IDS as TINY
 from training_jobs.presets import smoke_plan
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,6 @@ CHUNK_WAVES = 4
 CHUNK_MAX_WAVES = 16
 CHUNK_TARGET_S = 15.0
 PREVIEW_ROWS = 20
-TINY = {"tiny", "builtin:tiny", "tiny-llama"}
 
 
 class JobCancelled(Exception):

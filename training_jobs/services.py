@@ -6,7 +6,6 @@ Views, API operations and tasks call these; the stages themselves run in trainin
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -25,7 +24,7 @@ from studio.principal import Principal
 from training_jobs import constitution as C
 from training_jobs.models import ConstitutionVersion, JobStatus, StageRun, TrainingJob
 from training_jobs.params import STAGE_INPUTS, STAGE_LABELS, STAGES, LaunchParams, validation_errors
-from training_jobs.presets import PRESETS, REFLECTION_PROMPTS, smoke_plan
+from training_jobs.presets import PRESETS, smoke_plan
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +33,6 @@ OFFLINE_STUDENT = "offline/student"
 TINY_CHECKPOINT = "tiny"
 # Average completion length assumed by the estimate when max_new_tokens is larger (tokens).
 TYPICAL_ANSWER_TOKENS = 250
-EVAL_PROMPTS, EVAL_SAMPLES = 8, 3
 
 
 # --- constitutions -----------------------------------------------------------------------------
@@ -236,19 +234,25 @@ def _check_backend(report: Preflight) -> None:
     from training_jobs.backends import trl_available
 
     params = report.params
-    checkpoint = params.student_checkpoint
     if params.backend == "trl" and not trl_available():
         report.errors.append(_issue("backend", "the trl backend needs the train extras on the worker: pip install -e '.[train]'"))
-    if checkpoint in ("tiny", "builtin:tiny", "tiny-llama"):
-        return
+    if problem := checkpoint_problem(params.student_checkpoint):
+        report.errors.append(_issue("student_checkpoint", problem))
+
+
+def checkpoint_problem(checkpoint: str) -> str | None:
+    """Why the training workers cannot load `checkpoint` (tiny, a local folder, or a hub id when allowed), or None."""
+    from training_jobs.backends.trl_backend import TINY_IDS
+
+    if checkpoint in TINY_IDS:
+        return None
     path = Path(checkpoint)
     if path.is_absolute() or checkpoint.startswith("."):
-        if not path.is_dir():
-            report.errors.append(_issue("student_checkpoint", f"no model folder at {checkpoint}"))
-        return
+        return None if path.is_dir() else f"no model folder at {checkpoint}"
     if not settings.TRAINING_ALLOW_HUB:
-        report.errors.append(_issue("student_checkpoint", f"{checkpoint} is a hub id, and this studio's training workers "
-                                                          "cannot reach a hub (TRAINING_ALLOW_HUB is off): use 'tiny' or a local folder"))
+        return (f"{checkpoint} is a hub id, and this studio's training workers cannot reach a hub "
+                "(TRAINING_ALLOW_HUB is off): use 'tiny' or a local folder")
+    return None
 
 
 def _warn_hyperparameters(report: Preflight) -> None:
@@ -311,10 +315,15 @@ def estimate(params: LaunchParams, constitution: C.Constitution) -> dict:
     }
 
 
+def month_jobs(organization):
+    """The org's training jobs created this calendar month (what month-to-date spend counts)."""
+    start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return TrainingJob.objects.filter(organization=organization, created_at__gte=start)
+
+
 def org_month_to_date(organization) -> Decimal:
     """USD spent by the org's training jobs created this calendar month."""
-    start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    total = TrainingJob.objects.filter(organization=organization, created_at__gte=start).aggregate(s=Sum("cost_usd"))["s"]
+    total = month_jobs(organization).aggregate(s=Sum("cost_usd"))["s"]
     return (total or Decimal("0")).quantize(Decimal("0.000001"))
 
 
@@ -400,7 +409,8 @@ def resumable_stages(job: TrainingJob) -> list[str]:
     """Stages of the job's plan that could run again now, their inputs present."""
     if not job.is_finished:
         return []
-    return [stage for stage in params_of(job).stage_plan() if stage != "smoke" and not missing_inputs(job, stage)]
+    runs = {s.stage: s for s in job.stages.all()}  # one query for every stage's check
+    return [stage for stage in params_of(job).stage_plan() if stage != "smoke" and not missing_inputs(job, stage, runs)]
 
 
 def _stage_inputs(job: TrainingJob, stage: str) -> tuple:
@@ -411,9 +421,9 @@ def _stage_inputs(job: TrainingJob, stage: str) -> tuple:
     return STAGE_INPUTS.get(stage, ())
 
 
-def missing_inputs(job: TrainingJob, stage: str) -> list[str]:
+def missing_inputs(job: TrainingJob, stage: str, runs: dict | None = None) -> list[str]:
     """The artifacts a stage reads that earlier stages have not left (resuming there needs them)."""
-    stages = {s.stage: s for s in job.stages.all()}
+    stages = runs if runs is not None else {s.stage: s for s in job.stages.all()}
     missing = []
     for source, name in _stage_inputs(job, stage):
         run = stages.get(source)
@@ -450,14 +460,3 @@ def training_job_resume(*, principal: Principal, job: TrainingJob, stage: str) -
         emit(job, "job.resumed", {"stage": stage, "stages": later})
         _enqueue(job)
     return job
-
-
-def expected_calls(params: LaunchParams) -> dict[str, int]:
-    """LLM calls per data stage at full scale (progress totals)."""
-    sizes = params.sizes
-    return {"dpo_data": 2 * sizes["dpo_pairs"],
-            "introspection": sizes["reflections"] + sizes["interactions"] * sizes["interaction_turns"]}
-
-
-def reflections_per_prompt(total: int) -> int:
-    return max(1, math.ceil(total / REFLECTION_PROMPTS))

@@ -144,19 +144,14 @@ def unified_preflight(*, principal: Principal, data: dict) -> dict:
 def _check_models(report: dict, organization, params: UnifiedParams) -> None:
     from studio.config.services import model_check_for
     from training_jobs.backends import trl_available
+    from training_jobs.services import checkpoint_problem
 
     if problem := model_check_for(organization)(params.judge_model, "chat"):
         report["errors"].append({"field": "judge_model", "message": problem})
     if not trl_available():
         report["errors"].append({"field": "backend", "message": "the trl backend needs the train extras: pip install -e '.[train]'"})
-    if params.student_checkpoint not in ("tiny", "builtin:tiny", "tiny-llama"):
-        from pathlib import Path
-
-        from django.conf import settings
-
-        if not Path(params.student_checkpoint).is_dir() and not settings.TRAINING_ALLOW_HUB:
-            report["errors"].append({"field": "student_checkpoint", "message": f"{params.student_checkpoint} is not a local "
-                                     "model folder, and hub loading is off (TRAINING_ALLOW_HUB): use 'tiny' or a folder"})
+    if problem := checkpoint_problem(params.student_checkpoint):
+        report["errors"].append({"field": "student_checkpoint", "message": problem})
 
 
 def unified_estimate(params: UnifiedParams, phase_rows: list[int]) -> dict:
