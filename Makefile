@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+TEST_WORKERS ?= auto
 STAMP := $(VENV)/.installed
 
 .PHONY: run test worker bench install migrate demo browser-deps clean
@@ -26,9 +27,12 @@ demo: migrate
 run: demo
 	$(PY) manage.py runstudio --port $(PORT)
 
-## The test suite (embedded mode unless DATABASE_URL / REDIS_URL say otherwise).
+## The test suite (embedded mode unless DATABASE_URL / REDIS_URL say otherwise): the tests that need
+## no browser in parallel (pytest-xdist, a worker per core, a file per worker at a time), then the
+## browser tests, which share one live server per session.
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/browser $(PYTEST_ARGS)
+	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
 
 ## A Celery worker for services mode (REDIS_URL set).
 worker: install
