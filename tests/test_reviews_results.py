@@ -35,17 +35,34 @@ def test_agreement_on_a_constructed_case(tenant, persona, owner_principal, owner
     assert body["votes"] == 9
     kappas = {(p["first"], p["second"]): p for p in body["pairs"]}
     # r1 × r2 on 4 pairs: observed 3/4; chance (2·1 + 1·2 + 1·1)/16 = 5/16; κ = (12/16 − 5/16)/(11/16) = 7/11
-    assert kappas[("r1@acme.test", "r2@acme.test")]["common"] == 4
+    assert kappas[("r1@acme.test", "r2@acme.test")]["n"] == 4
     assert kappas[("r1@acme.test", "r2@acme.test")]["kappa"] == round(7 / 11, 3)
-    assert kappas[("r1@acme.test", "r3@acme.test")]["common"] == 1
-    assert body["alpha"]["protocol_adherent"] is None  # everyone gave 3: no variation, α undefined
-    assert body["alpha"]["in_character"] is not None and body["alpha"]["in_character"] < 1
+    assert kappas[("r1@acme.test", "r3@acme.test")]["n"] == 1
+    matrix = body["kappa_matrix"]
+    assert matrix["reviewers"] == ["r1@acme.test", "r2@acme.test", "r3@acme.test"]
+    assert matrix["kappa"][0][1] == matrix["kappa"][1][0] == round(7 / 11, 3) and matrix["kappa"][0][0] is None
+    assert matrix["n"] == [[0, 4, 1], [4, 0, 1], [1, 1, 0]]
+    assert body["alpha"]["protocol_adherent"] == {"alpha": None, "n": 4, "band": None, "warning": False}  # all 3s: no variation
+    in_character = body["alpha"]["in_character"]
+    assert in_character["n"] == 4 and in_character["alpha"] is not None and in_character["alpha"] < 1
     table = {r["reviewer"]: r for r in body["reviewers"]}
-    # majority: pair 1 a (a, a, b), pair 2 none (a, b), pair 3 b, pair 4 tie
-    assert table["r1@acme.test"]["agreement"] == 1.0 and table["r2@acme.test"]["agreement"] == 1.0
-    assert table["r3@acme.test"]["agreement"] == 0.0  # the outlier shows
+    # Leave-one-out, by hand. r1: pair 1 the others split (r2 a, r3 b) → skipped; pair 2 r2 says b (r1 a) → no;
+    # pairs 3 and 4 r2 agrees → 2 of 3. r2 likewise 2 of 3. r3: pair 1 the others say a (r3 b) → 0 of 1.
+    assert (table["r1@acme.test"]["agreement"], table["r1@acme.test"]["agreement_n"]) == (round(2 / 3, 3), 3)
+    assert (table["r2@acme.test"]["agreement"], table["r2@acme.test"]["agreement_n"]) == (round(2 / 3, 3), 3)
+    assert (table["r3@acme.test"]["agreement"], table["r3@acme.test"]["agreement_n"]) == (0.0, 1)
     assert table["r1@acme.test"]["votes"] == 4 and table["r1@acme.test"]["ties"] == 1
     assert 9.5 <= table["r1@acme.test"]["median_seconds"] <= 15
+
+
+def test_two_reviewers_agree_with_each_other_as_often_as_they_vote_alike(tenant, persona, owner_principal, owner_api):
+    """The issue's case: each reviewer used to read "agreement with majority 1.0" next to a κ of 0.475."""
+    pairs = make_pairs(owner_principal, persona, 8)
+    first, second = (add_reviewer(tenant, persona, f"r{i}@acme.test") for i in (1, 2))
+    _store_votes(pairs, {first: ["a", "a", "a", "b", "b", "tie", "a", "b"], second: ["a", "a", "b", "b", "a", "tie", "a", "tie"]})
+    body = owner_api.get(f"/v1/personas/{persona.public_id}/reviews/agreement").json()
+    for row in body["reviewers"]:
+        assert (row["agreement"], row["agreement_n"]) == (round(5 / 8, 3), 8)  # the other reviewer is the majority of one
 
 
 def test_two_reviewers_in_full_agreement_have_kappa_and_alpha_of_one(tenant, persona, owner_principal, owner_api):
@@ -53,7 +70,9 @@ def test_two_reviewers_in_full_agreement_have_kappa_and_alpha_of_one(tenant, per
     first, second = (add_reviewer(tenant, persona, f"r{i}@acme.test") for i in (1, 2))
     _store_votes(pairs, {first: ["a", "b", "tie"], second: ["a", "b", "tie"]}, axis_scores={first: [1, 3, 5], second: [1, 3, 5]})
     body = owner_api.get(f"/v1/personas/{persona.public_id}/reviews/agreement").json()
-    assert body["pairs"][0]["kappa"] == 1.0 and body["alpha"]["in_character"] == 1.0
+    assert body["pairs"][0]["kappa"] == 1.0
+    assert body["alpha"]["in_character"] == {"alpha": 1.0, "n": 3, "band": "strong", "warning": False}
+    assert all(r["agreement"] == 1.0 and r["agreement_n"] == 3 for r in body["reviewers"])
 
 
 def test_the_leaderboard_follows_the_votes_with_intervals_and_ranks(tenant, persona, owner_principal, owner_api):
@@ -63,23 +82,30 @@ def test_the_leaderboard_follows_the_votes_with_intervals_and_ranks(tenant, pers
     _store_votes(strong, {user: ["b"] * 12 for user in voters})  # v2 beats v1 every time
     _store_votes(even, {voters[0]: ["a", "b", "tie", "a", "b", "tie"]})
     board = owner_api.get(f"/v1/personas/{persona.public_id}/reviews/leaderboard").json()
-    assert board["votes"] == 42 and board["rounds"] == 1000
-    ranked = [e["source"] for e in board["entries"]]
-    assert ranked[0] == "persona v2" and ranked[-1] == "persona v1"
-    top, bottom = board["entries"][0], board["entries"][-1]
-    for entry in board["entries"]:
+    assert board["votes"] == 42 and board["rounds"] == 1000 and board["min_votes"] == 10
+    entries = {e["source"]: e for e in board["entries"]}
+    assert [e["source"] for e in board["entries"]] == ["persona v2", "persona v1", "base"]  # rated by rank, then the unrated
+    assert {e["component"] for e in board["entries"]} == {1} and board["components"][0]["votes"] == 42
+    assert [entries[s]["votes"] for s in ("persona v2", "persona v1", "base")] == [42, 36, 6]
+    top, bottom = entries["persona v2"], entries["persona v1"]
+    assert entries["base"]["too_few_votes"] and entries["base"]["rating"] is None and entries["base"]["rank"] is None
+    assert entries["base"]["note"] == "too few votes (6 of 10)"
+    # v1 never won: the votes say "worse", not by how much, so the interval is the prior's and says so
+    for entry in (top, bottom):
         bt = entry["bradley_terry"]
-        assert bt["low"] <= bt["mean"] <= bt["high"] and bt["std"] > 0
+        assert entry["prior_dominated"] and entry["interval"] == "posterior" and "prior" in entry["note"]
+        assert bt["low"] < bt["rating"] < bt["high"] and bt["std"] > 0
         assert entry["elo"]["low"] <= entry["elo"]["high"]
-    assert top["bradley_terry"]["rank"] == 1 and bottom["bradley_terry"]["rank"] > 1
+    assert top["rank"] == 1 and bottom["rank"] == 2
     assert top["bradley_terry"]["low"] > bottom["bradley_terry"]["high"]
-    # one prompt set only; fewer rounds from the config tree
+    # one prompt set only; fewer rounds and fewer votes needed, from the config tree
     from studio.config.services import config_set
 
     config_set(actor=owner_principal, key="reviews.bootstrap_rounds", value=50)
+    config_set(actor=owner_principal, key="reviews.min_votes_for_rating", value=5)
     other = owner_api.get(f"/v1/personas/{persona.public_id}/reviews/leaderboard?prompt_set=other").json()
     assert other["votes"] == 6 and other["rounds"] == 50 and {e["source"] for e in other["entries"]} == {"persona v2", "base"}
-    assert all(e["bradley_terry"]["rank"] == 1 for e in other["entries"])  # even votes: overlapping intervals share rank 1
+    assert all(e["rank"] == 1 and e["interval"] == "bootstrap" and not e["prior_dominated"] for e in other["entries"])  # even votes
     assert owner_api.get(f"/v1/personas/{persona.public_id}/reviews/leaderboard?kind=crowd").status_code == 422
 
 
@@ -153,7 +179,8 @@ def test_the_persona_review_page_shows_leaderboard_agreement_and_lets_an_admin_g
     admin = client_for(tenant.user("admin"))
     page = admin.get(f"/o/acme/reviews/personas/{persona.public_id}/")
     html = page.content.decode()
-    assert page.status_code == 200 and 'data-testid="leaderboard-human"' in html and "<svg" in html and "shown@acme.test" in html
+    assert page.status_code == 200 and 'data-testid="leaderboard-human"' in html and "shown@acme.test" in html
+    assert html.count('data-testid="too-few-votes"') == 2 and "<svg" not in html  # 3 votes each: no rating, no bar
     editor_member = tenant.membership("editor")
     assert admin.post(f"/o/acme/reviews/personas/{persona.public_id}/reviewers/", {"member_id": str(editor_member.public_id)}).status_code == 302
     assert tenant.user("editor").has_perm("reviews.review_persona_pairs", persona.review_pool)

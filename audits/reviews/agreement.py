@@ -1,8 +1,49 @@
-"""Inter-reviewer agreement: Cohen's κ for two reviewers, Krippendorff's α for many. No Django."""
+"""Inter-reviewer agreement: Cohen's κ for two reviewers, Krippendorff's α for many, and each reviewer's
+agreement with the majority of the others. No Django."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
+
+# Plain-words bands for α (lower edges, inclusive): poor < 0.4 ≤ moderate < 0.6 ≤ substantial < 0.8 ≤ strong.
+ALPHA_BANDS = ((0.8, "strong"), (0.6, "substantial"), (0.4, "moderate"))
+ALPHA_WARNING_BELOW = 0.4
+
+
+def alpha_band(alpha: float | None) -> str | None:
+    """The plain-words band of an α value; None when α is undefined."""
+    if alpha is None:
+        return None
+    return next((name for edge, name in ALPHA_BANDS if alpha >= edge), "poor")
+
+
+def majority(labels) -> object | None:
+    """The single most common label, or None when there are no labels or the top labels tie."""
+    ranked = Counter(labels).most_common(2)
+    if not ranked or (len(ranked) == 2 and ranked[0][1] == ranked[1][1]):
+        return None
+    return ranked[0][0]
+
+
+def leave_one_out_agreement(labels_by_unit: dict) -> dict:
+    """Per reviewer: (agreements, n) with the majority of the *other* reviewers.
+
+    labels_by_unit: unit → {reviewer: label}. A unit counts for a reviewer when they labelled it and the
+    others have a majority (one other reviewer is a majority of one); units where the others tie or
+    nobody else labelled are skipped. Counting a reviewer in their own majority would make every
+    reviewer of a two-person pool agree 100 % on whatever they agreed on.
+    """
+    tally: dict = {}
+    for labels in labels_by_unit.values():
+        for reviewer, label in labels.items():
+            others = majority(other for name, other in labels.items() if name != reviewer)
+            agreed, n = tally.get(reviewer, (0, 0))
+            if others is not None:
+                agreed, n = agreed + (label == others), n + 1
+            tally[reviewer] = (agreed, n)
+    return tally
 
 
 def cohen_kappa(first, second, categories=None) -> float | None:

@@ -143,13 +143,74 @@ class ReviewerOut(Schema):
     role: str
 
 
+class KappaPairOut(Schema):
+    first: str
+    second: str
+    n: int = Field(..., description="pairs both reviewers voted on")
+    kappa: float | None = Field(..., description="Cohen's κ of their choices (a, b, tie); null when undefined")
+
+
+class KappaMatrixOut(Schema):
+    reviewers: list[str]
+    kappa: list[list[float | None]] = Field(..., description="κ[i][j] between reviewers i and j; null on the diagonal or without common pairs")
+    n: list[list[int]] = Field(..., description="common pairs of reviewers i and j")
+
+
+class AlphaOut(Schema):
+    alpha: float | None = Field(..., description="Krippendorff's α (ordinal); null: no data (under two reviewers per pair, or no variation)")
+    n: int = Field(..., description="pairs scored on this axis by at least two reviewers")
+    band: str | None = Field(..., description="poor < 0.4 ≤ moderate < 0.6 ≤ substantial < 0.8 ≤ strong")
+    warning: bool = Field(..., description="α under 0.4: the reviewers read this axis differently")
+
+
+class ReviewerAgreementOut(Schema):
+    reviewer: str
+    votes: int
+    agreement: float | None = Field(..., description="share of agreement with the majority of the other reviewers (leave-one-out)")
+    agreement_n: int = Field(..., description="pairs where the other reviewers had a majority")
+    median_seconds: float | None
+    ties: int
+    mean_weighted_score: float | None
+
+
 class AgreementOut(Schema):
     persona_id: UUID
     prompt_set: str | None
     votes: int
-    pairs: list[dict]
-    alpha: dict
-    reviewers: list[dict]
+    pairs: list[KappaPairOut]
+    kappa_matrix: KappaMatrixOut
+    alpha: dict[str, AlphaOut]
+    reviewers: list[ReviewerAgreementOut]
+
+
+class RatingOut(Schema):
+    rating: float
+    mean: float
+    std: float | None = Field(..., description="null when the resamples never vary")
+    low: float | None = Field(..., description="2.5 % quantile; null when the resamples never vary")
+    high: float | None
+    rank: int | None
+
+
+class LeaderboardEntryOut(Schema):
+    source: str
+    component: int = Field(..., description="the connected component of the comparison graph; sources are ranked only within one")
+    votes: int
+    rank: int | None = Field(..., description="1 + rated sources of the same component whose whole 95 % interval lies above")
+    rating: float | None = Field(..., description="Bradley–Terry on the Elo scale; null when too few votes")
+    too_few_votes: bool
+    prior_dominated: bool = Field(..., description="unanimous outcomes in the component: the interval comes from the prior")
+    interval: str | None = Field(..., description="bootstrap or posterior (Bradley–Terry with its prior)")
+    note: str | None
+    bradley_terry: RatingOut | None
+    elo: RatingOut | None
+
+
+class ComponentOut(Schema):
+    component: int
+    sources: list[str]
+    votes: int
+    prior_dominated: bool
 
 
 class LeaderboardOut(Schema):
@@ -158,7 +219,9 @@ class LeaderboardOut(Schema):
     prompt_set: str | None
     votes: int
     rounds: int
-    entries: list[dict]
+    min_votes: int = Field(..., description="votes a source needs for a rating (config reviews.min_votes_for_rating)")
+    components: list[ComponentOut]
+    entries: list[LeaderboardEntryOut]
 
 
 class JudgeRunOut(Schema):

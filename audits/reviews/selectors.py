@@ -7,16 +7,17 @@ import csv
 import io
 import json
 import statistics
-from collections import Counter, defaultdict
+from collections import defaultdict
 from itertools import combinations
 
 import numpy as np
 from django.db.models import Count, Q
 from guardian.shortcuts import get_users_with_perms
 
-from audits.reviews.agreement import cohen_kappa, krippendorff_alpha
+from audits.reviews import ratings
+from audits.reviews.agreement import ALPHA_WARNING_BELOW, alpha_band, cohen_kappa, krippendorff_alpha, leave_one_out_agreement, majority
 from audits.reviews.models import Comparison, ComparisonGeneration, ComparisonImport, JudgeRun, Judgment, ReviewPool
-from audits.reviews.ratings import Votes, bradley_terry_bootstrap, elo_bootstrap
+from audits.reviews.ratings import Votes
 from personas.models import Persona
 from studio.access import get_in_org
 from studio.config.schema import REVIEW_AXES
@@ -65,14 +66,6 @@ def prompt_sets(persona: Persona) -> list[str]:
     return sorted(set(persona.comparisons.values_list("prompt_set", flat=True)))
 
 
-def consensus(choices: list[str]) -> str | None:
-    """The majority vote of several reviewers on one pair: the single most common choice, if there is one."""
-    if len(choices) < 2:
-        return None
-    ranked = Counter(choices).most_common()
-    return ranked[0][0] if len(ranked) == 1 or ranked[0][1] > ranked[1][1] else None
-
-
 # --- agreement -----------------------------------------------------------------------------------------
 
 
@@ -83,7 +76,8 @@ def _label(judgment: Judgment) -> str:
 
 
 def agreement(persona: Persona, *, prompt_set: str | None = None) -> dict:
-    """Cohen's κ per reviewer pair (choices on common pairs), Krippendorff's α per axis, and the reviewer table."""
+    """Human reviewers' agreement: Cohen's κ per pair of reviewers (matrix, n per pair), Krippendorff's α per axis
+    (n, band, warning) and each reviewer's agreement with the majority of the others (leave-one-out, n)."""
     votes = [j for j in judgments_of(persona, prompt_set=prompt_set, kind=Judgment.Kind.HUMAN) if j.reviewer_id]
     by_reviewer: dict[int, dict[int, Judgment]] = defaultdict(dict)
     names = {}
@@ -91,40 +85,64 @@ def agreement(persona: Persona, *, prompt_set: str | None = None) -> dict:
         by_reviewer[j.reviewer_id][j.comparison_id] = j
         names[j.reviewer_id] = _label(j)
     reviewers = sorted(by_reviewer, key=lambda r: names[r])
+    pairs = []
+    matrix = {"reviewers": [names[r] for r in reviewers], "kappa": [[None] * len(reviewers) for _ in reviewers],
+              "n": [[0] * len(reviewers) for _ in reviewers]}
+    for (i, first), (k, second) in combinations(enumerate(reviewers), 2):
+        common = sorted(set(by_reviewer[first]) & set(by_reviewer[second]))
+        kappa = _round(cohen_kappa([by_reviewer[first][u].choice for u in common],
+                                   [by_reviewer[second][u].choice for u in common], CHOICES)) if common else None
+        matrix["kappa"][i][k] = matrix["kappa"][k][i] = kappa
+        matrix["n"][i][k] = matrix["n"][k][i] = len(common)
+        if common:
+            pairs.append({"first": names[first], "second": names[second], "n": len(common), "kappa": kappa})
+    return {"votes": len(votes), "pairs": pairs, "kappa_matrix": matrix, "alpha": _alpha_per_axis(votes, reviewers, by_reviewer),
+            "reviewers": _reviewer_table(votes, reviewers, names, by_reviewer)}
+
+
+def kappa_rows(matrix: dict) -> list[dict]:
+    """The κ matrix as table rows for the page: one cell per reviewer, the diagonal marked."""
+    return [
+        {"reviewer": name, "cells": [{"self": i == k, "kappa": matrix["kappa"][i][k], "n": matrix["n"][i][k]} for k in range(len(matrix["reviewers"]))]}
+        for i, name in enumerate(matrix["reviewers"])
+    ]
+
+
+def _alpha_per_axis(votes, reviewers, by_reviewer) -> dict:
+    """Krippendorff's α (ordinal) per axis, with n = pairs scored by at least two reviewers, its band and a warning."""
     units = sorted({j.comparison_id for j in votes})
     column = {unit: i for i, unit in enumerate(units)}
-    pairs = []
-    for first, second in combinations(reviewers, 2):
-        common = sorted(set(by_reviewer[first]) & set(by_reviewer[second]))
-        if common:
-            kappa = cohen_kappa([by_reviewer[first][u].choice for u in common], [by_reviewer[second][u].choice for u in common], CHOICES)
-            pairs.append({"first": names[first], "second": names[second], "common": len(common), "kappa": _round(kappa)})
     alpha = {}
     for axis in REVIEW_AXES:
         table = np.full((len(reviewers), len(units)), np.nan)
         for row, reviewer in enumerate(reviewers):
             for unit, j in by_reviewer[reviewer].items():
-                table[row, column[unit]] = getattr(j, axis) if getattr(j, axis) is not None else np.nan
-        alpha[axis] = _round(krippendorff_alpha(table, level="ordinal")) if units else None
-    return {"votes": len(votes), "pairs": pairs, "alpha": alpha, "reviewers": _reviewer_table(votes, reviewers, names, by_reviewer)}
+                if getattr(j, axis) is not None:
+                    table[row, column[unit]] = getattr(j, axis)
+        n = int(((~np.isnan(table)).sum(axis=0) >= 2).sum()) if units else 0
+        value = _round(krippendorff_alpha(table, level="ordinal")) if n else None
+        alpha[axis] = {"alpha": value, "n": n, "band": alpha_band(value),
+                       "warning": value is not None and value < ALPHA_WARNING_BELOW}
+    return alpha
 
 
 def _reviewer_table(votes, reviewers, names, by_reviewer) -> list[dict]:
-    per_unit = defaultdict(list)
+    labels_by_unit = defaultdict(dict)
     for j in votes:
-        per_unit[j.comparison_id].append(j.choice)
-    majority = {unit: consensus(choices) for unit, choices in per_unit.items()}
+        labels_by_unit[j.comparison_id][j.reviewer_id] = j.choice
+    with_others = leave_one_out_agreement(labels_by_unit)
     table = []
     for reviewer in reviewers:
         mine = by_reviewer[reviewer]
-        judged = [j for unit, j in mine.items() if majority.get(unit)]
+        agreed, n = with_others.get(reviewer, (0, 0))
         seconds = [j.seconds for j in mine.values() if j.seconds is not None]
+        scores = [j.weighted_score for j in mine.values() if j.weighted_score is not None]
         table.append({
             "reviewer": names[reviewer], "votes": len(mine),
-            "agreement": _round(sum(j.choice == majority[j.comparison_id] for j in judged) / len(judged)) if judged else None,
+            "agreement": _round(agreed / n) if n else None, "agreement_n": n,
             "median_seconds": round(statistics.median(seconds), 1) if seconds else None,
             "ties": sum(j.choice == "tie" for j in mine.values()),
-            "mean_weighted_score": _round(statistics.fmean([j.weighted_score for j in mine.values() if j.weighted_score is not None] or [0])),
+            "mean_weighted_score": _round(statistics.fmean(scores)) if scores else None,
         })
     return table
 
@@ -140,46 +158,89 @@ def bootstrap_rounds(persona: Persona) -> int:
     return effective_tree(persona.organization, persona.workspace)["reviews.bootstrap_rounds"]
 
 
-def leaderboard(persona: Persona, *, prompt_set: str | None = None, kind: str = Judgment.Kind.HUMAN, rounds: int | None = None, seed: int = 0) -> dict:
-    """Bradley–Terry and online Elo per source with bootstrap mean, std, 95 % interval and interval-aware rank."""
+def min_votes_for_rating(persona: Persona) -> int:
+    return effective_tree(persona.organization, persona.workspace)["reviews.min_votes_for_rating"]
+
+
+def leaderboard(persona: Persona, *, prompt_set: str | None = None, kind: str = Judgment.Kind.HUMAN, rounds: int | None = None,
+                seed: int = 0, min_votes: int | None = None) -> dict:
+    """One board per connected component of the comparison graph: Bradley–Terry and online Elo per source, with
+    95 % intervals and ranks within the component; sources with fewer than `min_votes` votes get no rating.
+
+    Entries are ordered by component, then rank; each names its `component` (1 = the most votes).
+    """
     rounds = rounds or bootstrap_rounds(persona)
+    min_votes = min_votes or min_votes_for_rating(persona)
     judgments = list(judgments_of(persona, prompt_set=prompt_set, kind=kind))
     labels = sorted({j.comparison.source_a.label for j in judgments} | {j.comparison.source_b.label for j in judgments})
-    result = {"kind": kind, "prompt_set": prompt_set or None, "votes": len(judgments), "rounds": rounds, "entries": []}
+    result = {"kind": kind, "prompt_set": prompt_set or None, "votes": len(judgments), "rounds": rounds, "min_votes": min_votes,
+              "components": [], "entries": []}
     if len(labels) < 2:
         return result
     index = {label: i for i, label in enumerate(labels)}
     rows = [(index[j.comparison.source_a.label], index[j.comparison.source_b.label], j.outcome) for j in judgments]
-    votes = Votes.from_rows(rows, len(labels))
-    bt = bradley_terry_bootstrap(votes, rounds=rounds, seed=seed)
-    elo = elo_bootstrap(votes, rounds=rounds, seed=seed)
-    counts = Counter()
-    for a, b, _ in rows:
-        counts[a] += 1
-        counts[b] += 1
-    entries = [
-        {"source": label, "votes": counts[i], "bradley_terry": _rating(bt[i]), "elo": _rating(elo[i])}
-        for label, i in index.items()
-    ]
-    entries.sort(key=lambda e: (e["bradley_terry"]["rank"], -e["bradley_terry"]["rating"]))
+    standings = ratings.standings(Votes.from_rows(rows, len(labels)), rounds=rounds, seed=seed, min_votes=min_votes)
+    entries = [_entry(labels[s.source], s, min_votes) for s in standings]
+    entries.sort(key=lambda e: (e["component"], e["rank"] is None, e["rank"] or 0, -(e["rating"] or 0), e["source"]))
     result["entries"] = entries
+    result["components"] = [
+        {"component": number, "sources": [e["source"] for e in members],
+         "votes": sum(e["votes"] for e in members) // 2, "prior_dominated": any(e["prior_dominated"] for e in members)}
+        for number, members in ((n, [e for e in entries if e["component"] == n]) for n in sorted({e["component"] for e in entries}))
+    ]
     return result
 
 
-def _rating(r) -> dict:
-    return {"rating": round(r.rating, 1), "mean": round(r.mean, 1), "std": round(r.std, 1),
-            "low": round(r.low, 1), "high": round(r.high, 1), "rank": r.rank}
+def _entry(label: str, standing: ratings.Standing, min_votes: int) -> dict:
+    bt, elo = standing.bradley_terry, standing.elo
+    note = None
+    if not standing.rated:
+        note = f"too few votes ({standing.votes} of {min_votes})"
+    elif standing.prior_dominated:
+        note = "unanimous outcomes: the interval comes from the Bradley–Terry prior, not from the votes alone"
+    elif standing.interval == "posterior":
+        note = "every resample of these votes is the same: the interval is the Bradley–Terry posterior's"
+    shown = standing.rated and bt is not None
+    return {
+        "source": label, "component": standing.component, "votes": standing.votes, "rank": standing.rank,
+        "rating": round(bt.rating, 1) if shown else None, "too_few_votes": not standing.rated,
+        "prior_dominated": standing.prior_dominated, "interval": standing.interval if shown else None, "note": note,
+        "bradley_terry": _rating(bt, standing.rank) if shown else None,
+        "elo": _rating(elo, None) if shown else None,
+    }
+
+
+def _rating(r: ratings.Rating, rank: int | None) -> dict:
+    """Point, bootstrap/posterior mean, std and 95 % interval; no std or interval when the resamples never vary."""
+    spread = r.high - r.low >= ratings.MIN_WIDTH
+    return {"rating": round(r.rating, 1), "mean": round(r.mean, 1), "std": round(r.std, 1) if spread else None,
+            "low": round(r.low, 1) if spread else None, "high": round(r.high, 1) if spread else None, "rank": rank}
+
+
+def boards(board: dict, width: int = 360) -> list[dict]:
+    """The page's boards, one per component, each with its entries' interval bars (px) on that board's own scale."""
+    return [
+        {**component, "entries": interval_bars([e for e in board["entries"] if e["component"] == component["component"]], width=width)}
+        for component in board["components"]
+    ]
 
 
 def interval_bars(entries: list[dict], system: str = "bradley_terry", width: int = 360) -> list[dict]:
-    """x positions (px) of each entry's 95 % interval and point rating, on one shared scale, for the SVG."""
-    if not entries:
-        return []
-    low = min(e[system]["low"] for e in entries)
-    high = max(e[system]["high"] for e in entries)
+    """x positions (px) of each rated entry's 95 % interval and point rating on one shared scale, for the SVG.
+    Entries without a rating or interval keep no x positions."""
+    drawn = [e for e in entries if e[system] and e[system]["low"] is not None]
+    if not drawn:
+        return list(entries)
+    drawn_ids = {id(e) for e in drawn}
+    low = min(e[system]["low"] for e in drawn)
+    high = max(e[system]["high"] for e in drawn)
     span = (high - low) or 1.0
-    scale = lambda v: round(10 + (v - low) / span * (width - 20), 1)  # noqa: E731
-    return [{**e, "x_low": scale(e[system]["low"]), "x_high": scale(e[system]["high"]), "x_point": scale(e[system]["rating"])} for e in entries]
+
+    def scale(value):
+        return round(10 + (value - low) / span * (width - 20), 1)
+
+    return [{**e, "x_low": scale(e[system]["low"]), "x_high": scale(e[system]["high"]), "x_point": scale(e[system]["rating"])}
+            if id(e) in drawn_ids else e for e in entries]
 
 
 # --- exports -------------------------------------------------------------------------------------------
@@ -224,10 +285,7 @@ def dpo_pairs(persona: Persona, *, prompt_set: str | None = None, kind: str = Ju
         texts[j.comparison_id] = j.comparison
     pairs = []
     for comparison_id, choices in per_comparison.items():
-        ranked = Counter(choices).most_common()
-        if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-            continue
-        winner, c = ranked[0][0], texts[comparison_id]
+        winner, c = majority(choices), texts[comparison_id]
         if winner == "a":
             pairs.append({"prompt": c.prompt, "chosen": c.text_a, "rejected": c.text_b})
         elif winner == "b":

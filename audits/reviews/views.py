@@ -108,12 +108,13 @@ def _persona_context(request, persona: Persona) -> dict:
     prompt_set = request.GET.get("prompt_set", "")[:80] or None
     human = selectors.leaderboard(persona, prompt_set=prompt_set, kind=Judgment.Kind.HUMAN)
     judge = selectors.leaderboard(persona, prompt_set=prompt_set, kind=Judgment.Kind.JUDGE)
+    agreement = selectors.agreement(persona, prompt_set=prompt_set)
     can_manage = request.principal.has_scope("personas:write")
     context = {
         "persona": persona, "prompt_set": prompt_set or "", "prompt_sets": selectors.prompt_sets(persona),
-        "human": human, "human_bars": selectors.interval_bars(human["entries"]),
-        "judge": judge, "judge_bars": selectors.interval_bars(judge["entries"]),
-        "agreement": selectors.agreement(persona, prompt_set=prompt_set), "weights": selectors.axis_weights(persona),
+        "human": human, "human_boards": selectors.boards(human),
+        "judge": judge, "judge_boards": selectors.boards(judge),
+        "agreement": agreement, "kappa_rows": selectors.kappa_rows(agreement["kappa_matrix"]), "weights": selectors.axis_weights(persona),
         "can_manage": can_manage, "can_grant": request.principal.has_role(Role.ADMIN),
         "reviewers": selectors.reviewers_of(persona), "versions": persona.versions.values_list("number", flat=True),
     }

@@ -281,6 +281,7 @@ def _review_keys() -> list[KeySpec]:
         KeySpec("reviews.axis_weights", "weights", weights, "How reviewer axis scores weigh into a rating (sum 1)."),
         KeySpec("reviews.overlap", "int", 3, "Reviewers each paired output is assigned to.", 1, 20),
         KeySpec("reviews.bootstrap_rounds", "int", 1000, "Bootstrap rounds for the Elo and Bradley–Terry intervals.", 10, 20_000),
+        KeySpec("reviews.min_votes_for_rating", "int", 10, "Votes a source needs before a leaderboard shows its rating.", 1, 10_000),
     ]
 
 
