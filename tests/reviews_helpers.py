@@ -1,7 +1,11 @@
 """Helpers for the reviews tests: a ready persona, reviewers holding the review permission, pairs."""
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from audits.reviews.models import Assignment, Judgment
 from audits.reviews.services import comparisons_create, reviewer_grant
 from personas.models import Persona
 from studio import services
@@ -53,3 +57,18 @@ def vote(api, choice="A", scores=None, comment=""):
     assert item is not None, "the queue is empty"
     response = api.post(f"/v1/comparisons/{item['comparison_id']}/judgments", json={"choice": choice, "scores": scores or SCORES, "comment": comment})
     return item, response
+
+
+def store_votes(pairs, votes: dict, axis_scores: dict | None = None):
+    """votes: reviewer user → list of choices in the pairs' own frame (None: no vote). Ten seconds per vote."""
+    for user, choices in votes.items():
+        for i, (comparison, choice) in enumerate(zip(pairs, choices)):
+            if choice is None:
+                continue
+            assignment = Assignment.objects.create(comparison=comparison, reviewer=user, flipped=False)
+            score = (axis_scores or {}).get(user, [3] * len(pairs))[i]
+            Judgment.objects.create(
+                organization=comparison.organization, comparison=comparison, assignment=assignment, reviewer=user, choice=choice,
+                in_character=score, protocol_adherent=3, closure_complete=3, weighted_score=3.0,
+                shown_at=timezone.now() - timedelta(seconds=10),
+            )

@@ -3,33 +3,15 @@
 import csv
 import io
 import json
-from datetime import timedelta
 
-from django.utils import timezone
-
-from audits.reviews.models import Assignment, Judgment
-from tests.reviews_helpers import SCORES, add_reviewer, make_pairs, reviewer_api
-
-
-def _store_votes(pairs, votes: dict, axis_scores: dict | None = None):
-    """votes: reviewer user → list of choices in the pairs' own frame (None: no vote). Ten seconds per vote."""
-    for user, choices in votes.items():
-        for i, (comparison, choice) in enumerate(zip(pairs, choices)):
-            if choice is None:
-                continue
-            assignment = Assignment.objects.create(comparison=comparison, reviewer=user, flipped=False)
-            score = (axis_scores or {}).get(user, [3] * len(pairs))[i]
-            Judgment.objects.create(
-                organization=comparison.organization, comparison=comparison, assignment=assignment, reviewer=user, choice=choice,
-                in_character=score, protocol_adherent=3, closure_complete=3, weighted_score=3.0,
-                shown_at=timezone.now() - timedelta(seconds=10),
-            )
+from audits.reviews.models import Assignment
+from tests.reviews_helpers import SCORES, add_reviewer, make_pairs, reviewer_api, store_votes
 
 
 def test_agreement_on_a_constructed_case(tenant, persona, owner_principal, owner_api):
     pairs = make_pairs(owner_principal, persona, 4)
     first, second, third = (add_reviewer(tenant, persona, f"r{i}@acme.test") for i in (1, 2, 3))
-    _store_votes(pairs, {first: ["a", "a", "b", "tie"], second: ["a", "b", "b", "tie"], third: ["b", None, None, None]},
+    store_votes(pairs, {first: ["a", "a", "b", "tie"], second: ["a", "b", "b", "tie"], third: ["b", None, None, None]},
                  axis_scores={first: [5, 4, 3, 2], second: [5, 4, 3, 2], third: [1, 1, 1, 1]})
     body = owner_api.get(f"/v1/personas/{persona.public_id}/reviews/agreement").json()
     assert body["votes"] == 9
@@ -59,7 +41,7 @@ def test_two_reviewers_agree_with_each_other_as_often_as_they_vote_alike(tenant,
     """The issue's case: each reviewer used to read "agreement with majority 1.0" next to a κ of 0.475."""
     pairs = make_pairs(owner_principal, persona, 8)
     first, second = (add_reviewer(tenant, persona, f"r{i}@acme.test") for i in (1, 2))
-    _store_votes(pairs, {first: ["a", "a", "a", "b", "b", "tie", "a", "b"], second: ["a", "a", "b", "b", "a", "tie", "a", "tie"]})
+    store_votes(pairs, {first: ["a", "a", "a", "b", "b", "tie", "a", "b"], second: ["a", "a", "b", "b", "a", "tie", "a", "tie"]})
     body = owner_api.get(f"/v1/personas/{persona.public_id}/reviews/agreement").json()
     for row in body["reviewers"]:
         assert (row["agreement"], row["agreement_n"]) == (round(5 / 8, 3), 8)  # the other reviewer is the majority of one
@@ -68,7 +50,7 @@ def test_two_reviewers_agree_with_each_other_as_often_as_they_vote_alike(tenant,
 def test_two_reviewers_in_full_agreement_have_kappa_and_alpha_of_one(tenant, persona, owner_principal, owner_api):
     pairs = make_pairs(owner_principal, persona, 3)
     first, second = (add_reviewer(tenant, persona, f"r{i}@acme.test") for i in (1, 2))
-    _store_votes(pairs, {first: ["a", "b", "tie"], second: ["a", "b", "tie"]}, axis_scores={first: [1, 3, 5], second: [1, 3, 5]})
+    store_votes(pairs, {first: ["a", "b", "tie"], second: ["a", "b", "tie"]}, axis_scores={first: [1, 3, 5], second: [1, 3, 5]})
     body = owner_api.get(f"/v1/personas/{persona.public_id}/reviews/agreement").json()
     assert body["pairs"][0]["kappa"] == 1.0
     assert body["alpha"]["in_character"] == {"alpha": 1.0, "n": 3, "band": "strong", "warning": False}
@@ -79,8 +61,8 @@ def test_the_leaderboard_follows_the_votes_with_intervals_and_ranks(tenant, pers
     strong = make_pairs(owner_principal, persona, 12, sources=("persona v1", "persona v2"))
     even = make_pairs(owner_principal, persona, 6, sources=("persona v2", "base"), prompt_set="other")
     voters = [add_reviewer(tenant, persona, f"r{i}@acme.test") for i in range(3)]
-    _store_votes(strong, {user: ["b"] * 12 for user in voters})  # v2 beats v1 every time
-    _store_votes(even, {voters[0]: ["a", "b", "tie", "a", "b", "tie"]})
+    store_votes(strong, {user: ["b"] * 12 for user in voters})  # v2 beats v1 every time
+    store_votes(even, {voters[0]: ["a", "b", "tie", "a", "b", "tie"]})
     board = owner_api.get(f"/v1/personas/{persona.public_id}/reviews/leaderboard").json()
     assert board["votes"] == 42 and board["rounds"] == 1000 and board["min_votes"] == 10
     entries = {e["source"]: e for e in board["entries"]}
@@ -112,7 +94,7 @@ def test_the_leaderboard_follows_the_votes_with_intervals_and_ranks(tenant, pers
 def test_exports_as_csv_jsonl_and_dpo_pairs_without_ties(tenant, persona, owner_principal, owner_api):
     pairs = make_pairs(owner_principal, persona, 3)
     first, second = (add_reviewer(tenant, persona, f"r{i}@acme.test") for i in (1, 2))
-    _store_votes(pairs, {first: ["a", "b", "tie"], second: ["a", "a", "tie"]})
+    store_votes(pairs, {first: ["a", "b", "tie"], second: ["a", "a", "tie"]})
     url = f"/v1/personas/{persona.public_id}/reviews"
     response = owner_api.get(f"{url}/judgments?format=csv")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
@@ -175,7 +157,7 @@ def test_the_queue_page_hides_sources_until_the_vote_then_reveals_them(tenant, p
 def test_the_persona_review_page_shows_leaderboard_agreement_and_lets_an_admin_grant(tenant, persona, owner_principal, client_for):
     pairs = make_pairs(owner_principal, persona, 3)
     user = add_reviewer(tenant, persona, "shown@acme.test")
-    _store_votes(pairs, {user: ["b", "b", "a"]})
+    store_votes(pairs, {user: ["b", "b", "a"]})
     admin = client_for(tenant.user("admin"))
     page = admin.get(f"/o/acme/reviews/personas/{persona.public_id}/")
     html = page.content.decode()
