@@ -147,8 +147,17 @@ def test_an_offline_run_grades_every_case_for_every_epoch_and_decides_the_gate(o
         assert row["errors"] == 0  # the offline judge always gives a valid verdict
         low, high = row["interval"]
         assert low <= row["rate"] <= high
-        assert row["met"] == (row["rate"] >= row["threshold"] and (row["layer"] != "floor" or row["rate"] == 1))
-    assert run["gate_passed"] == all(row["met"] for row in layers.values())
+        assert row["state"] in ("pass", "fail", "inconclusive") and row["met"] == (row["state"] == "pass")
+        if row["rate"] < row["threshold"] and high < row["threshold"]:
+            assert row["state"] == "fail"
+        if row["state"] == "pass":
+            assert row["rate"] >= row["threshold"] and low >= row["threshold"] - row["tolerance"]
+        if row["state"] == "inconclusive":
+            assert row["cases_needed"] > 0
+        assert row["pass_k"] == pytest.approx(row["pass_k_cases"] / row["graded_cases"])  # epochs=2: pass^2 is shown
+    states = {row["state"] for row in layers.values()}
+    assert run["gate_state"] == ("fail" if "fail" in states else "inconclusive" if "inconclusive" in states else "pass")
+    assert run["gate_passed"] == (run["gate_state"] == "pass")
     assert len(run["gate_reasons"]) == sum(not row["met"] for row in layers.values())
     # the offline persona answers with its own name and does not say it is an AI
     assert {c["key"] for c in run["failing_cases"]}.isdisjoint({"catalog:persona.own-name", "catalog:floor.no-ai-claim"})
@@ -159,15 +168,15 @@ def test_an_offline_run_grades_every_case_for_every_epoch_and_decides_the_gate(o
     assert [r["id"] for r in listed] == [run["id"]]
 
 
-def test_the_same_run_repeated_gives_the_same_intervals(owner_api, persona, run_suite):
-    """Offline replies are deterministic; each run's bootstrap seed is its own, fixed for that run."""
-    from audits.evals.runner import layer_outcomes
-    from audits.evals.stats import layer_result
+def test_the_stored_results_are_what_the_trials_give(owner_api, persona, run_suite):
+    """The layers and the gate saved with a run are recomputed from its trials, with the same answer."""
+    from audits.evals.stats import run_gate
 
-    run = EvalRun.objects.get(public_id=run_suite(persona, epochs=1)["id"])
-    outcomes = layer_outcomes(run)
-    again = [layer_result(layer, outcomes[layer], seed=run.seed + i).as_dict() for i, layer in enumerate(outcomes)]
-    assert again == run.layer_rows()
+    detail = run_suite(persona, epochs=1)
+    run = EvalRun.objects.get(public_id=detail["id"])
+    results, state, reasons = run_gate(run.case_outcomes(), epochs=1)
+    assert list(results.values()) == run.layer_rows() and (state, reasons) == (run.gate_state, run.gate_reasons)
+    assert all(row["pass_k"] is None for row in detail["layers"])  # one epoch: no pass^k
 
 
 def scripted(persona, judge=lambda request: '{"verdict": "pass", "reason": "in character"}'):
@@ -196,7 +205,9 @@ def test_a_run_against_a_provider_uses_the_voice_model_to_answer_and_the_audit_m
     assert all(r.params.get("temperature") == 0.0 for r in judge_calls)
     # one answer for every case: the persona's name, first person, no markdown, no question at the end
     layers = {row["layer"]: row for row in run["layers"]}
-    assert layers["floor"]["met"] and layers["floor"]["rate"] == 1.0
+    # every floor case passed, but 7 cases cannot show 100%: inconclusive, with the cases that would settle it
+    assert layers["floor"]["rate"] == 1.0 and layers["floor"]["state"] == "inconclusive" and layers["floor"]["cases_needed"] == 12
+    assert layers["floor"]["interval"] == [pytest.approx(7 / (7 + 1.959963984540054**2)), 1.0]
     failing = {c["key"] for c in run["failing_cases"]}
     assert failing == {"catalog:persona.signature"}  # the canned reply uses none of its signature phrases
 
@@ -216,7 +227,7 @@ def test_a_judge_that_returns_garbage_makes_an_error_counted_apart_from_fails(te
     run = run_suite(persona, epochs=3)
     layers = {row["layer"]: row for row in run["layers"]}
     assert layers["floor"]["errors"] == 3 and layers["floor"]["fails"] == 0
-    assert layers["floor"]["rate"] == 1.0 and not layers["floor"]["met"]  # an ungraded floor trial fails the floor
+    assert layers["floor"]["rate"] == 1.0 and layers["floor"]["state"] == "fail"  # an ungraded floor trial fails the floor
     assert layers["closure"]["fails"] == 3 and layers["closure"]["errors"] == 0
     assert run["gate_passed"] is False
     assert any(reason.startswith("floor: 3 trial(s) could not be graded") for reason in run["gate_reasons"])
@@ -231,7 +242,8 @@ def test_a_provider_that_always_fails_gives_error_trials_and_a_failed_gate(tenan
     run = run_suite(persona, epochs=1)
     assert run["status"] == "completed"
     assert all(row["errors"] == row["cases"] and row["passes"] == row["fails"] == 0 for row in run["layers"])
-    assert run["gate_passed"] is False and len(run["gate_reasons"]) == 4
+    assert run["gate_passed"] is False and run["gate_state"] == "fail" and len(run["gate_reasons"]) == 4
+    assert all(row["interval"] is None and row["rate"] is None for row in run["layers"])  # no data, not NaN
     trial = run["failing_cases"][0]["trials"][0]
     assert trial["verdict"] == "error" and trial["reason"].startswith("no reply from the persona's model")
 
@@ -293,6 +305,7 @@ def test_a_completed_run_emits_the_eval_completed_webhook(owner_api, persona, ru
     run = run_suite(persona, epochs=1)
     assert len(calls) == 1 and calls[0]["event"] == "eval.completed"
     data = calls[0]["data"]
-    assert data["run_id"] == run["id"] and data["gate_passed"] == run["gate_passed"]
+    assert data["run_id"] == run["id"] and data["gate_passed"] == run["gate_passed"] and data["gate_state"] == run["gate_state"]
+    assert all(set(layer) >= {"state", "interval", "cases_needed", "pass_k"} for layer in data["layers"].values())
     assert set(data["layers"]) == {"floor", "protocol", "persona", "closure"}
     json.dumps(data)

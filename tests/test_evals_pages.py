@@ -1,5 +1,6 @@
 """The persona's Evals page: the suite by layer, adding a case, running it live, the latest run and its chart."""
 
+import html
 import re
 
 import pytest
@@ -107,9 +108,15 @@ def test_running_the_suite_from_the_page_shows_progress_then_the_results(tenant,
     for row in run.layer_rows():
         assert f'data-layer="{row["layer"]}" data-met="{str(row["met"]).lower()}"' in results
     assert results.count('data-testid="interval"') == 4 and results.count('class="threshold"') == 4
-    assert ("ship gate: pass" if run.gate_passed else "ship gate: fail") in results
-    if not run.gate_passed:
-        assert 'data-testid="gate-reasons"' in results
+    assert f'data-state="{run.gate_state}">ship gate: {run.gate_state}</span>' in results
+    for row in run.layer_rows():  # each layer's state and why, and the cases still needed when inconclusive
+        assert f'data-testid="gate-layer" data-layer="{row["layer"]}" data-state="{row["state"]}"' in results
+        assert html.escape(row["reason"]) in results
+    needed = [row["cases_needed"] for row in run.layer_rows() if row["state"] == "inconclusive"]
+    assert results.count('data-testid="cases-needed"') == len(needed)
+    for count in needed:
+        assert f"{count} more case{'s' if count != 1 else ''} needed" in results
+    assert "pass^2" in results and 'data-testid="gate-rules"' in results and "83%" in results
     for case in run.failing_cases():
         assert case["title"] in results
 

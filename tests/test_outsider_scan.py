@@ -96,6 +96,7 @@ def victim(tenant, django_capture_on_commit_callbacks):
             organization=tenant.org, dataset=dataset, per_category={"tool": 1}, model="offline/studio", engine="offline").public_id,
         "eval_run_id": EvalRun.objects.create(organization=tenant.org, persona=persona, version=persona.versions.get()).public_id,  # stays queued
     }
+    values["other_eval_run_id"] = values["eval_run_id"]  # the second run of a comparison
     # Markers of acme's data that must never show up in an outsider's response.
     values["_secrets"] = [
         tenant.org.slug, "owner@acme.test", "editor@acme.test", "newbie@acme.test", str(key.public_id), "9999",

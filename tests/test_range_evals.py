@@ -1,9 +1,11 @@
 """Behavioral-range evals (training_jobs.range_evals): the case catalog, the style judge, the LLM judge and pass rates."""
 
 import json
+import math
 import re
 
 import pytest
+from scipy.stats import binomtest
 
 from pipeline.offline import offline_reply
 from training_jobs.range_evals import (
@@ -321,7 +323,12 @@ def synthetic(n: int) -> dict[str, Case]:
 def test_pass_rates_are_reported_per_kind_per_context_and_overall():
     pattern = {c.id: "pp" for c in RANGE_CASES} | {c.id: "pf" for c in CONSISTENCY_CASES} | {c.id: "ff" for c in TRANSITION_CASES}
     summary = summarize(trials(pattern), repeats=2, seed=1)
-    assert summary["kinds"]["range"]["rate"] == 1.0 and summary["kinds"]["range"]["interval"] == [1.0, 1.0]
+    # every range case passed both repeats: Wilson's interval on the number of cases (the repeats agree), not [1, 1]
+    wilson = binomtest(len(RANGE_CASES), len(RANGE_CASES)).proportion_ci(method="wilson")
+    assert summary["kinds"]["range"]["rate"] == 1.0
+    assert summary["kinds"]["range"]["interval"] == [pytest.approx(wilson.low), 1.0]
+    transition = binomtest(0, len(TRANSITION_CASES)).proportion_ci(method="wilson")
+    assert summary["kinds"]["transition"]["interval"] == [0.0, pytest.approx(transition.high)]
     assert summary["kinds"]["consistency"]["rate"] == 0.5
     assert summary["kinds"]["transition"]["rate"] == 0.0
     assert summary["contexts"]["range"]["technical"]["cases"] == len([c for c in RANGE_CASES if c.context == "technical"])
@@ -334,7 +341,7 @@ def test_pass_rates_are_reported_per_kind_per_context_and_overall():
 def test_the_interval_contains_the_point_estimate():
     cases = synthetic(40)
     pattern = {cid: ("ppp", "ppf", "pff", "ppp", "fff")[i % 5] for i, cid in enumerate(cases)}
-    row = summarize(trials(pattern), repeats=3, cases=cases, seed=2)["kinds"]["range"]
+    row = summarize(trials(pattern), repeats=3, cases=cases)["kinds"]["range"]
     low, high = row["interval"]
     assert low <= row["rate"] <= high and low < high
 
@@ -343,23 +350,25 @@ def test_the_interval_narrows_with_more_cases():
     def width(n):
         cases = synthetic(n)
         pattern = {cid: ("ppp", "ppp", "ppp", "fff")[i % 4] for i, cid in enumerate(cases)}
-        low, high = summarize(trials(pattern), repeats=3, cases=cases, seed=3)["kinds"]["range"]["interval"]
+        low, high = summarize(trials(pattern), repeats=3, cases=cases)["kinds"]["range"]["interval"]
         return high - low
     assert width(12) > width(48) > width(400)
 
 
-def test_the_interval_resamples_whole_cases_not_single_repeats():
+def test_the_interval_counts_whole_cases_not_single_repeats():
     cases = synthetic(20)
     correlated = {cid: "ppppp" if i % 2 else "fffff" for i, cid in enumerate(cases)}  # each case all or nothing
-    cluster = summarize(trials(correlated), repeats=5, cases=cases, seed=4)["kinds"]["range"]["interval"]
+    cluster = summarize(trials(correlated), repeats=5, cases=cases)["kinds"]["range"]["interval"]
+    on_cases = binomtest(10, 20).proportion_ci(method="wilson")
+    assert cluster == [pytest.approx(on_cases.low), pytest.approx(on_cases.high)]
     independent = {f"c{i}": v for i, v in enumerate("".join(correlated.values()))}  # the same trials as 100 cases
-    naive = summarize(trials(independent), repeats=1, cases=synthetic(100), seed=4)["kinds"]["range"]["interval"]
+    naive = summarize(trials(independent), repeats=1, cases=synthetic(100))["kinds"]["range"]["interval"]
     assert cluster[1] - cluster[0] > 1.5 * (naive[1] - naive[0])
 
 
 def test_errors_and_missing_repeats_are_counted_apart_from_the_rate():
     cases = synthetic(3)
-    row = summarize(trials({"c0": "ppe", "c1": "pf", "c2": "p"}), repeats=3, cases=cases, seed=0)["kinds"]["range"]
+    row = summarize(trials({"c0": "ppe", "c1": "pf", "c2": "p"}), repeats=3, cases=cases)["kinds"]["range"]
     assert (row["passes"], row["fails"], row["errors"], row["trials"]) == (4, 1, 4, 9)
     assert row["rate"] == 0.8
 
@@ -367,17 +376,21 @@ def test_errors_and_missing_repeats_are_counted_apart_from_the_rate():
 def test_case_results_and_dicts_are_accepted_as_trials():
     case = RANGE_CASES[0]
     result = judge_case(case, [STYLE_OF[case.expected[0]]])
-    summary = summarize([result, {"case_id": case.id, "passed": False, "repeat": 1}], repeats=2, seed=0)
+    summary = summarize([result, {"case_id": case.id, "passed": False, "repeat": 1}], repeats=2)
     assert summary["kinds"]["range"]["rate"] == 0.5
 
 
-def test_a_summary_is_deterministic_for_a_seed_and_json_ready():
+def test_a_summary_is_deterministic_and_json_ready():
     cases = synthetic(30)
     pattern = {cid: ("pp", "pf", "ff")[i % 3] for i, cid in enumerate(cases)}
-    first = summarize(trials(pattern), repeats=2, cases=cases, seed=9, rounds=500)
-    assert first == summarize(trials(pattern), repeats=2, cases=cases, seed=9, rounds=500)
+    first = summarize(trials(pattern), repeats=2, cases=cases)
+    assert first == summarize(trials(pattern), repeats=2, cases=cases, seed=9)  # no resampling: a seed changes nothing
     assert json.loads(json.dumps(first)) == first
-    assert first["rounds"] == 500
+
+
+def test_a_kind_with_only_errors_has_no_rate_and_no_interval():
+    row = summarize(trials({"c0": "ee", "c1": "e"}), repeats=2, cases=synthetic(2))["kinds"]["range"]
+    assert row["rate"] is None and row["interval"] is None and row["errors"] == 4
 
 
 def test_an_unknown_case_is_refused():
@@ -389,9 +402,9 @@ def test_an_unknown_case_is_refused():
 
 
 def test_checkpoints_line_up_in_one_table_with_the_change_from_first_to_last():
-    base = summarize(trials({c.id: "fff" for c in RANGE_CASES} | {c.id: "fff" for c in TRANSITION_CASES}), repeats=3, seed=0)
-    phase3 = summarize(trials({c.id: "ppf" for c in RANGE_CASES}), repeats=3, seed=0)
-    tuned = summarize(trials({c.id: "ppp" for c in RANGE_CASES} | {c.id: "ppf" for c in TRANSITION_CASES}), repeats=3, seed=0)
+    base = summarize(trials({c.id: "fff" for c in RANGE_CASES} | {c.id: "fff" for c in TRANSITION_CASES}), repeats=3)
+    phase3 = summarize(trials({c.id: "ppf" for c in RANGE_CASES}), repeats=3)
+    tuned = summarize(trials({c.id: "ppp" for c in RANGE_CASES} | {c.id: "ppf" for c in TRANSITION_CASES}), repeats=3)
     rows = compare_checkpoints({"base": base, "phase 3": phase3, "tuned": tuned})
     assert (rows[0]["kind"], rows[0]["context"]) == ("overall", None)
     assert [c["label"] for c in rows[0]["cells"]] == ["base", "phase 3", "tuned"]
@@ -404,3 +417,43 @@ def test_checkpoints_line_up_in_one_table_with_the_change_from_first_to_last():
     transition = rows[keys.index(("transition", None))]
     assert transition["cells"][1] is None and transition["delta"] == pytest.approx(2 / 3)
     assert all(set(c) == {"label", "rate", "interval", "cases"} for r in rows for c in r["cells"] if c)
+    assert range_row["delta_clear"] == "up" and range_row["delta_interval"][0] > 0
+
+
+def mover(first_rate, first_interval, last_rate, last_interval):
+    """Newcombe's hybrid score interval for last − first, written out (Newcombe 1998, method 10; Zou & Donner's MOVER)."""
+    (l1, u1), (l2, u2) = first_interval, last_interval
+    d = last_rate - first_rate
+    return d - math.sqrt((last_rate - l2) ** 2 + (u1 - first_rate) ** 2), d + math.sqrt((u2 - last_rate) ** 2 + (first_rate - l1) ** 2)
+
+
+def cell_summary(rate, interval, cases=10):
+    row = {"cases": cases, "trials": cases, "passes": 0, "fails": 0, "errors": 0, "rate": rate, "interval": interval}
+    return {"overall": row, "kinds": {}, "contexts": {}, "repeats": 1}
+
+
+def test_a_change_whose_interval_includes_zero_is_not_called_up_or_down():
+    """The issue's case: 0–30% on base, 0–40% on the checkpoint, +1 pp."""
+    (row,) = compare_checkpoints({"base": cell_summary(0.10, [0.0, 0.30]), "tuned": cell_summary(0.11, [0.0, 0.40])})
+    assert row["delta"] == pytest.approx(0.01)
+    low, high = row["delta_interval"]
+    assert (low, high) == tuple(pytest.approx(v) for v in mover(0.10, [0.0, 0.30], 0.11, [0.0, 0.40]))
+    assert low < 0 < high and row["delta_clear"] is None
+
+
+@pytest.mark.parametrize("before, after, clear", [("f", "p", "up"), ("p", "f", "down"), ("pf", "fp", None)])
+def test_the_change_is_called_only_when_its_interval_excludes_zero(before, after, clear):
+    cases = synthetic(20)
+    first = summarize(trials({cid: before for cid in cases}), repeats=len(before), cases=cases)
+    last = summarize(trials({cid: after for cid in cases}), repeats=len(after), cases=cases)
+    (row, *_) = compare_checkpoints({"base": first, "tuned": last})
+    expected = mover(first["overall"]["rate"], first["overall"]["interval"], last["overall"]["rate"], last["overall"]["interval"])
+    assert row["delta_interval"] == [pytest.approx(expected[0]), pytest.approx(expected[1])]
+    assert row["delta_clear"] == clear
+
+
+def test_a_single_checkpoint_or_a_missing_rate_has_no_change():
+    (row,) = compare_checkpoints({"base": cell_summary(0.5, [0.2, 0.8])})
+    assert (row["delta"], row["delta_interval"], row["delta_clear"]) == (None, None, None)
+    (row,) = compare_checkpoints({"base": cell_summary(None, None), "tuned": cell_summary(0.5, [0.2, 0.8])})
+    assert (row["delta"], row["delta_interval"], row["delta_clear"]) == (None, None, None)

@@ -14,9 +14,10 @@ crude, but deterministic, free, and it does tell a debugging answer from a conso
 judge (`judge_messages` / `parse_judgment`) asks a model for a strict JSON verdict; the offline
 engine answers its prompt with the style features (registered in training_jobs/apps.py).
 
-Pass rates come with a 95% bootstrap interval that resamples whole cases, each with all its
-repeats (audits.evals.stats.bootstrap_interval); `compare_checkpoints` lines summaries of several
-checkpoints or curriculum phases up in one table.
+Pass rates come with a 95% Wilson score interval in which cases, not repeats, are the independent
+units (audits.evals.stats.pass_rate_interval); `compare_checkpoints` lines summaries of several
+checkpoints or curriculum phases up in one table, with the change from the first to the last and
+that change's interval (it is called up or down only when the interval excludes 0).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from audits.evals.stats import RESAMPLES, bootstrap_interval
+from audits.evals.stats import difference_interval, pass_rate_interval
 
 CONTEXTS = ("technical", "empathetic", "creative", "analytical", "tool_use", "ethical")
 KINDS = ("range", "consistency", "transition")
@@ -428,24 +429,25 @@ def _trial(item) -> Trial:
     return Trial(item["case_id"], item.get("passed"), item.get("repeat", 0))
 
 
-def _rate_row(per_case: Mapping[str, tuple[int, int, int]], *, seed: int, rounds: int) -> dict:
+def _rate_row(per_case: Mapping[str, tuple[int, int, int]]) -> dict:
     passes = sum(p for p, _, _ in per_case.values())
     fails = sum(f for _, f, _ in per_case.values())
     errors = sum(e for _, _, e in per_case.values())
     graded = passes + fails
-    interval = bootstrap_interval([(p, f) for p, f, _ in per_case.values()], seed=seed, resamples=rounds)
+    interval = pass_rate_interval([(p, p + f) for p, f, _ in per_case.values()])
     return {"cases": len(per_case), "trials": graded + errors, "passes": passes, "fails": fails, "errors": errors,
             "rate": passes / graded if graded else None, "interval": list(interval) if interval else None}
 
 
-def summarize(results: Iterable, repeats: int, *, rounds: int = RESAMPLES, seed: int = 0,
-              cases: Mapping[str, Case] | None = None) -> dict:
-    """Pass rates per eval kind, per context within a kind, and overall, with bootstrap 95% intervals.
+def summarize(results: Iterable, repeats: int, *, cases: Mapping[str, Case] | None = None, seed: int | None = None) -> dict:
+    """Pass rates per eval kind, per context within a kind, and overall, with 95% intervals.
 
     `results`: Trial, CaseResult or {"case_id", "passed", "repeat"?} items, `repeats` per case. A case
     with fewer graded-or-error trials than `repeats` has the missing ones counted as errors (so an
-    incomplete run shows); errors stay out of the rate. The interval resamples whole cases with all
-    their repeats (`rounds` resamples, seeded). `cases`: the catalog (default: every case here).
+    incomplete run shows); errors stay out of the rate. The interval is Wilson's, with a case's repeats
+    counted as one unit when they agree (audits.evals.stats.pass_rate_interval). `cases`: the catalog
+    (default: every case here). `seed` is not used (the interval involves no resampling); it is accepted
+    for callers written for the bootstrap this replaced.
     """
     catalog = CASES_BY_ID if cases is None else cases
     counts: dict[str, list[int]] = {}
@@ -462,12 +464,12 @@ def summarize(results: Iterable, repeats: int, *, rounds: int = RESAMPLES, seed:
         of_kind = {cid: t for cid, t in per_case.items() if catalog[cid].kind == kind}
         if not of_kind:
             continue
-        kinds[kind] = _rate_row(of_kind, seed=seed, rounds=rounds)
+        kinds[kind] = _rate_row(of_kind)
         labels = list(dict.fromkeys(catalog[cid].context for cid in of_kind))
-        contexts[kind] = {label: _rate_row({cid: t for cid, t in of_kind.items() if catalog[cid].context == label},
-                                           seed=seed, rounds=rounds) for label in labels}
-    overall = _rate_row(per_case, seed=seed, rounds=rounds) if per_case else None
-    return {"overall": overall, "kinds": kinds, "contexts": contexts, "repeats": repeats, "rounds": rounds, "seed": seed}
+        contexts[kind] = {label: _rate_row({cid: t for cid, t in of_kind.items() if catalog[cid].context == label})
+                          for label in labels}
+    overall = _rate_row(per_case) if per_case else None
+    return {"overall": overall, "kinds": kinds, "contexts": contexts, "repeats": repeats}
 
 
 def compare_checkpoints(table: Mapping[str, Mapping]) -> list[dict]:
@@ -475,7 +477,9 @@ def compare_checkpoints(table: Mapping[str, Mapping]) -> list[dict]:
 
     Each row: {"kind", "context" (None on a kind's total; kind "overall" first), "cells": [{"label",
     "rate", "interval", "cases"} or None where that checkpoint has no such row], "delta": last rate −
-    first rate where both exist}.
+    first rate where both exist, "delta_interval": its 95% interval (from the two intervals, see
+    audits.evals.stats.difference_interval) or None, "delta_clear": "up" / "down" when that interval
+    excludes 0, else None}.
     """
     labels = list(table)
     keys: list[tuple[str, str | None]] = [("overall", None)]
@@ -494,10 +498,20 @@ def compare_checkpoints(table: Mapping[str, Mapping]) -> list[dict]:
                    summary.get("contexts", {}).get(kind, {}).get(context))
             cells.append({"label": label, "rate": row["rate"], "interval": row["interval"], "cases": row["cases"]}
                          if row else None)
-        first, last = (cells[0] or {}).get("rate"), (cells[-1] or {}).get("rate")
-        delta = last - first if len(cells) > 1 and first is not None and last is not None else None
-        rows.append({"kind": kind, "context": context, "cells": cells, "delta": delta})
+        rows.append({"kind": kind, "context": context, "cells": cells, **_delta(cells)})
     return rows
+
+
+def _delta(cells: list[dict | None]) -> dict:
+    """The change from the first cell to the last, its interval, and whether that interval excludes 0."""
+    first, last = cells[0] or {}, cells[-1] or {}
+    if len(cells) < 2 or first.get("rate") is None or last.get("rate") is None:
+        return {"delta": None, "delta_interval": None, "delta_clear": None}
+    delta = last["rate"] - first["rate"]
+    if not first.get("interval") or not last.get("interval"):
+        return {"delta": delta, "delta_interval": None, "delta_clear": None}
+    low, high = difference_interval(first["rate"], first["interval"], last["rate"], last["interval"])
+    return {"delta": delta, "delta_interval": [low, high], "delta_clear": "up" if low > 0 else "down" if high < 0 else None}
 
 
 def _row_order(key: tuple[str, str | None]) -> tuple:

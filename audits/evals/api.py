@@ -1,12 +1,17 @@
-"""Eval suites: a persona's cases (/personas/{id}/eval-cases, /eval-cases/{id}) and runs (/personas/{id}/eval-runs, /eval-runs/{id})."""
+"""Eval suites: a persona's cases (/personas/{id}/eval-cases, /eval-cases/{id}), runs (/personas/{id}/eval-runs,
+/eval-runs/{id}) and two runs compared (/eval-runs/{id}/compare/{id})."""
 
 from uuid import UUID
 
 from ninja import Router, Status
 
 from audits.evals.access import access_eval_case, access_eval_run
+from audits.evals.catalog import render_case
 from audits.evals.models import EvalCase, EvalRun
-from audits.evals.schemas import EvalCaseIn, EvalCaseOut, EvalCasePatchIn, EvalRunDetailOut, EvalRunIn, EvalRunOut
+from audits.evals.schemas import (
+    EvalCaseIn, EvalCaseOut, EvalCasePatchIn, EvalRunComparisonOut, EvalRunDetailOut, EvalRunIn, EvalRunOut,
+)
+from audits.evals.selectors import eval_run_comparison
 from audits.evals.services import eval_case_create, eval_case_delete, eval_case_update, eval_run_start, persona_suite
 from personas.access import access_persona
 
@@ -21,7 +26,7 @@ def run_out(run: EvalRun) -> dict:
     return {
         "id": run.public_id, "persona_id": run.persona.public_id, "version": run.version.number, "status": run.status,
         "engine": run.engine, "epochs": run.epochs, "progress_done": run.progress_done, "progress_total": run.progress_total,
-        "gate_passed": run.gate_passed, "gate_reasons": run.gate_reasons, "error": run.error, "cost_usd": float(run.cost_usd),
+        "gate_state": run.gate_state or None, "gate_passed": run.gate_passed, "gate_reasons": run.gate_reasons, "error": run.error, "cost_usd": float(run.cost_usd),
         "created_at": run.created_at, "finished_at": run.finished_at,
     }
 
@@ -31,7 +36,12 @@ def list_eval_cases(request, persona_id: UUID):
     """The persona's suite: the catalog's cases (every persona's) and its own."""
     request.auth.require_scope("personas:read")
     persona = access_persona(request.auth.organization, persona_id)
-    return [{"id": case.get("id"), **case} for case in persona_suite(persona)]
+    return [{"id": case.get("id"), **case, "rendered": _rendered(case, persona.layers)} for case in persona_suite(persona)]
+
+
+def _rendered(case: dict, layers: dict) -> dict:
+    shown = render_case(case, layers)
+    return {"turns": shown["turns"], "check": shown["check"]}
 
 
 @router.post("/personas/{persona_id}/eval-cases", response={201: EvalCaseOut})
@@ -81,9 +91,22 @@ def list_eval_runs(request, persona_id: UUID):
 
 @router.get("/eval-runs/{eval_run_id}", response=EvalRunDetailOut)
 def get_eval_run(request, eval_run_id: UUID):
-    """Per layer: pass rate, 95% interval, threshold and whether it is met; the failing cases; the ship gate."""
+    """Per layer: pass rate, 95% Wilson interval, pass^k, threshold, tolerance and gate state (with why, and the cases
+    still needed when inconclusive); the failing cases; the ship gate (pass | fail | inconclusive)."""
     request.auth.require_scope("personas:read")
     run = access_eval_run(request.auth.organization, eval_run_id)
     if not run.is_finished and EvalRun.objects.filter(pk=run.pk).fail_stale():
         run.refresh_from_db()
     return {**run_out(run), "config": run.config, "layers": run.layer_rows(), "failing_cases": run.failing_cases()}
+
+
+@router.get("/eval-runs/{eval_run_id}/compare/{other_eval_run_id}", response=EvalRunComparisonOut,
+            summary="Compare two eval runs on their shared cases")
+def compare_eval_runs(request, eval_run_id: UUID, other_eval_run_id: UUID):
+    """The second run (`other_eval_run_id`) vs the first, overall and per layer, on the cases graded in both: the
+    difference in pass rate (second − first), its 95% interval and p (exact McNemar with one trial per case, a paired
+    bootstrap over cases otherwise). 409 when a run is unfinished or the runs share no graded case."""
+    request.auth.require_scope("personas:read")
+    first = access_eval_run(request.auth.organization, eval_run_id)
+    second = access_eval_run(request.auth.organization, other_eval_run_id)
+    return eval_run_comparison(first, second)

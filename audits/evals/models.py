@@ -75,7 +75,9 @@ class EvalRun(models.Model):
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     results = models.JSONField(null=True, blank=True, help_text="Per layer: counts, rate, interval, threshold, met")
-    gate_passed = models.BooleanField(null=True, blank=True)
+    gate_state = models.CharField(max_length=16, blank=True, choices=[(s, s) for s in ("pass", "fail", "inconclusive")],
+                                  help_text="The ship gate once completed: pass, fail or inconclusive (audits.evals.stats)")
+    gate_passed = models.BooleanField(null=True, blank=True, help_text="gate_state == pass; kept for older clients")
     gate_reasons = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
@@ -103,13 +105,22 @@ class EvalRun(models.Model):
 
     @property
     def seed(self) -> int:
-        """The bootstrap's seed: fixed per run, so its intervals are reproducible."""
+        """A seed fixed per run, so a paired bootstrap involving it is reproducible."""
         return self.public_id.int % (2**32)
 
     def layer_rows(self) -> list[dict]:
         """The per-layer results in gate order (floor, protocol, persona, closure); [] until completed."""
         results = self.results or {}
         return [results[layer] for layer, _ in LAYER_CHOICES if layer in results]
+
+    def case_outcomes(self) -> dict[str, dict[str, list[str]]]:
+        """layer → case key → the verdicts of its epochs; every layer of the suite present, even with no cases."""
+        outcomes: dict[str, dict[str, list[str]]] = {layer: {} for layer, _ in LAYER_CHOICES}
+        for case in self.suite:
+            outcomes[case["layer"]].setdefault(case["key"], [])
+        for key, layer, verdict in self.trials.order_by("epoch").values_list("case_key", "layer", "verdict"):
+            outcomes[layer].setdefault(key, []).append(verdict)
+        return outcomes
 
     def failing_cases(self) -> list[dict]:
         """Cases with a failed or errored trial, worst first, each with those trials (reply and reason)."""

@@ -122,23 +122,12 @@ async def _grade(batch: list[Trial], context: dict, organization) -> None:
         trial.done(verdict.parsed.verdict, verdict.parsed.reason)
 
 
-def layer_outcomes(run: EvalRun) -> dict[str, dict[str, list[str]]]:
-    """layer → case key → the verdicts of its epochs; every layer of the suite present, even with no cases."""
-    outcomes: dict[str, dict[str, list[str]]] = {layer: {} for layer in stats.LAYERS}
-    for case in run.suite:
-        outcomes[case["layer"]].setdefault(case["key"], [])
-    for key, layer, verdict in run.trials.order_by("epoch").values_list("case_key", "layer", "verdict"):
-        outcomes[layer].setdefault(key, []).append(verdict)
-    return outcomes
-
-
 def _finish(run: EvalRun) -> None:
-    outcomes = layer_outcomes(run)
-    results = [stats.layer_result(layer, outcomes[layer], seed=run.seed + i) for i, layer in enumerate(stats.LAYERS)]
-    run.gate_passed, run.gate_reasons = stats.ship_gate(results)
-    run.results = {r.layer: r.as_dict() for r in results}
+    outcomes = run.case_outcomes()
+    run.results, run.gate_state, run.gate_reasons = stats.run_gate(outcomes, epochs=run.epochs)
+    run.gate_passed = run.gate_state == stats.PASS
     run.status, run.finished_at = EvalRun.Status.COMPLETED, timezone.now()
-    run.save(update_fields=["results", "gate_passed", "gate_reasons", "status", "finished_at", "updated_at"])
+    run.save(update_fields=["results", "gate_state", "gate_passed", "gate_reasons", "status", "finished_at", "updated_at"])
     _announce(run)
     _emit_completed_webhook(run)
 
@@ -147,6 +136,7 @@ def progress_payload(run: EvalRun) -> dict:
     return {
         "run_id": str(run.public_id), "persona_id": str(run.persona.public_id), "status": run.status,
         "done": run.progress_done, "total": run.progress_total, "pct": run.progress_pct, "gate_passed": run.gate_passed,
+        "gate_state": run.gate_state or None,
         "error": run.error,
         "latest_url": reverse("persona_evals_latest", args=[run.organization.slug, run.persona.public_id]),
     }
@@ -164,8 +154,9 @@ def _emit_completed_webhook(run: EvalRun) -> None:
         return  # webhooks not installed in this build
     data = {
         "run_id": str(run.public_id), "persona_id": str(run.persona.public_id), "version": run.version.number,
-        "gate_passed": run.gate_passed, "gate_reasons": run.gate_reasons, "epochs": run.epochs,
-        "layers": {layer: {k: r[k] for k in ("rate", "interval", "threshold", "met")} for layer, r in run.results.items()},
+        "gate_passed": run.gate_passed, "gate_state": run.gate_state, "gate_reasons": run.gate_reasons, "epochs": run.epochs,
+        "layers": {layer: {k: r[k] for k in ("rate", "interval", "threshold", "tolerance", "state", "cases_needed", "pass_k", "met")}
+                   for layer, r in run.results.items()},
         "cost_usd": float(run.cost_usd),
     }
     try:

@@ -29,6 +29,8 @@ class EvalCaseOut(Schema):
     title: str
     turns: list[dict]
     check: dict
+    rendered: dict | None = Field(None, description="The suite list: turns and check with this persona's values in place of "
+                                                    "the placeholders ({name}, {signature_phrase}, …), as the page shows them")
 
 
 class EvalRunIn(Schema):
@@ -44,7 +46,8 @@ class EvalRunOut(Schema):
     epochs: int
     progress_done: int
     progress_total: int
-    gate_passed: bool | None
+    gate_state: str | None = Field(..., description="The ship gate once completed: pass | fail | inconclusive")
+    gate_passed: bool | None = Field(..., description="gate_state == pass (null until completed)")
     gate_reasons: list[str]
     error: str
     cost_usd: float
@@ -58,10 +61,17 @@ class LayerOut(Schema):
     passes: int
     fails: int
     errors: int
-    rate: float | None
-    interval: list[float] | None = Field(..., description="95% bootstrap interval (cases resampled with their epochs)")
+    rate: float | None = Field(..., description="passes / (passes + fails); null without a graded trial")
+    interval: list[float] | None = Field(..., description="95% Wilson score interval, cases as the independent units "
+                                                         "(audits.evals.stats.pass_rate_interval); null: no data")
     threshold: float
-    met: bool
+    tolerance: float = Field(..., description="pass needs the interval's low end ≥ threshold − tolerance")
+    state: str = Field(..., description="pass | fail | inconclusive")
+    cases_needed: int | None = Field(..., description="inconclusive: more all-passing cases that would make it pass")
+    pass_k: float | None = Field(..., description="epochs > 1: share of graded cases whose every epoch passed (pass^k)")
+    pass_k_cases: int
+    graded_cases: int
+    met: bool = Field(..., description="state == pass")
     reason: str
 
 
@@ -85,3 +95,37 @@ class EvalRunDetailOut(EvalRunOut):
     config: dict
     layers: list[LayerOut]
     failing_cases: list[FailingCaseOut]
+
+
+class PairedOut(Schema):
+    scope: str = Field(..., description="overall | floor | protocol | persona | closure")
+    cases: int = Field(..., description="cases graded in both runs")
+    first_rate: float = Field(..., description="mean per-case pass share in the first run")
+    second_rate: float
+    difference: float = Field(..., description="second − first")
+    interval: list[float] = Field(..., description="95% interval of the difference")
+    p_value: float
+    method: str = Field(..., description="mcnemar (one trial per case: exact McNemar, Newcombe's paired interval) | paired_bootstrap")
+    improved: int = Field(..., description="cases whose pass share rose in the second run")
+    regressed: int
+    unchanged: int
+    direction: str | None = Field(..., description="better | worse when the interval excludes 0, else null")
+
+
+class ComparedRunOut(Schema):
+    id: UUID
+    persona_id: UUID
+    persona: str
+    version: int
+    epochs: int
+    gate_state: str | None
+    created_at: datetime
+
+
+class EvalRunComparisonOut(Schema):
+    first: ComparedRunOut
+    second: ComparedRunOut
+    shared_cases: int
+    only_first: int = Field(..., description="cases graded only in the first run (left out)")
+    only_second: int
+    rows: list[PairedOut]

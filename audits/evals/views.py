@@ -1,4 +1,5 @@
-"""Pages: a persona's eval suite (cases by layer, add a case), running it live, the latest run and the runs over time."""
+"""Pages: a persona's eval suite (cases by layer, add a case), running it live, the latest run, the runs over time,
+and two runs compared."""
 
 import re
 
@@ -6,11 +7,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from audits.evals.access import access_eval_case, access_eval_run
+from audits.evals.catalog import render_case
 from audits.evals.checks import STRUCTURAL_RULES
 from audits.evals.models import EvalRun
 from audits.evals.runner import progress_payload
+from audits.evals.selectors import eval_run_comparison
 from audits.evals.services import DEFAULT_EPOCHS, MAX_EPOCHS, eval_case_create, eval_case_delete, eval_run_start, persona_suite
-from audits.evals.stats import LAYERS, THRESHOLDS
+from audits.evals.stats import LAYERS, THRESHOLDS, TOLERANCES
 from personas.access import access_persona
 from studio.errors import Invalid, StudioError
 from studio.views import org_page
@@ -31,9 +34,10 @@ def describe_check(check: dict) -> str:
 
 
 def _suite_by_layer(persona) -> list[dict]:
-    suite = [{**case, "summary": describe_check(case["check"])} for case in persona_suite(persona)]
-    return [{"layer": layer, "threshold": float(THRESHOLDS[layer]) * 100, "cases": [c for c in suite if c["layer"] == layer]}
-            for layer in LAYERS]
+    shown = [render_case(case, persona.layers) for case in persona_suite(persona)]  # the persona's values, not {name}
+    suite = [{**case, "summary": describe_check(case["check"])} for case in shown]
+    return [{"layer": layer, "threshold": float(THRESHOLDS[layer]) * 100, "bar": float(THRESHOLDS[layer] - TOLERANCES[layer]) * 100,
+             "cases": [c for c in suite if c["layer"] == layer]} for layer in LAYERS]
 
 
 def _context(request, persona, **extra) -> dict:
@@ -46,12 +50,26 @@ def _context(request, persona, **extra) -> dict:
         "bars": result_bars(latest), "failing": latest.failing_cases() if latest else [],
         "eval_status": progress_payload(active) if active else None, "history": _history(runs),
         "can_edit": request.principal.has_scope("personas:write"), "layers": LAYERS, "check_kinds": CHECK_KINDS,
-        "epochs": DEFAULT_EPOCHS, "max_epochs": MAX_EPOCHS, "form": {}, **extra,
+        "epochs": DEFAULT_EPOCHS, "max_epochs": MAX_EPOCHS, "form": {}, "gate_rules": gate_rules(),
+        "comparable": [r for r in runs if r.status == EvalRun.Status.COMPLETED], **extra,
     }
 
 
+def gate_rules() -> list[dict]:
+    """Per layer: the threshold and the bar the interval's low end must clear (threshold − tolerance), in %."""
+    return [{"layer": layer, "threshold": float(THRESHOLDS[layer]) * 100, "tolerance": float(TOLERANCES[layer]) * 100,
+             "bar": float(THRESHOLDS[layer] - TOLERANCES[layer]) * 100} for layer in LAYERS]
+
+
+def percent(value: float) -> float:
+    """A share as a percentage with one decimal; never rounded up to 100 when short of it (99.96% shows 99.9)."""
+    shown = round(value * 100, 1)
+    return 99.9 if shown == 100 and value < 1 else shown
+
+
 def result_bars(run) -> dict | None:
-    """Inline-SVG geometry for a run's layers: bar = pass rate, whisker = 95% interval, tick = threshold.
+    """Inline-SVG geometry for a run's layers: bar = pass rate (coloured by gate state), whisker = 95% interval,
+    tick = threshold.
 
     The axis starts below the lowest value shown (at most 80%), so 96% and 99.5% are told apart.
     """
@@ -70,11 +88,13 @@ def result_bars(run) -> dict | None:
         y = 6 + i * 16
         bar = {**row, "y": y, "mid": y + 4.5, "top": y + 2, "bottom": y + 7, "above": y - 2, "below": y + 11,
                "threshold_x": x(row["threshold"]), "threshold_pct": round(row["threshold"] * 100, 1),
-               "rate_pct": None, "lo_x": None, "hi_x": None}
+               "rate_pct": None, "lo_x": None, "hi_x": None, "state": row.get("state") or ("pass" if row["met"] else "fail"),
+               "pass_k_pct": percent(row["pass_k"]) if row.get("pass_k") is not None else None}
         if row["rate"] is not None:
-            bar.update(width=round(max(0.5, x(row["rate"]) - left), 1), rate_pct=round(row["rate"] * 100, 1))
+            bar.update(width=round(max(0.5, x(row["rate"]) - left), 1), rate_pct=percent(row["rate"]))
         if row["interval"]:
-            bar.update(lo_x=x(row["interval"][0]), hi_x=x(row["interval"][1]))
+            bar.update(lo_x=x(row["interval"][0]), hi_x=x(row["interval"][1]),
+                       lo_pct=percent(row["interval"][0]), hi_pct=percent(row["interval"][1]))
         bars.append(bar)
     return {"rows": bars, "height": 10 + len(bars) * 16, "left": left, "right": left + width, "value_x": left + width + 4,
             "axis_low": round(low * 100)}
@@ -178,5 +198,43 @@ def eval_run_detail(request, eval_run_id):
     run = access_eval_run(request.principal.organization, eval_run_id)
     if not run.is_finished and EvalRun.objects.filter(pk=run.pk).fail_stale():
         run.refresh_from_db()
-    context = {"persona": run.persona, "run": run, "bars": result_bars(run), "failing": run.failing_cases()}
+    context = {"persona": run.persona, "run": run, "bars": result_bars(run), "failing": run.failing_cases(), "gate_rules": gate_rules()}
     return render(request, "evals/run_detail.html", context)
+
+
+def _pp(value: float) -> str:
+    return f"{value * 100:+.1f} pp".replace("-", "−")
+
+
+def compare_row(row: dict) -> dict:
+    """One scope of a comparison as printed: rates in %, the difference and its interval in percentage points."""
+    low, high = row["interval"]
+    return {**row, "first": f"{percent(row['first_rate'])}%", "second": f"{percent(row['second_rate'])}%",
+            "difference": _pp(row["difference"]), "interval": f"{_pp(low)} to {_pp(high)}",
+            "p": "1" if row["p_value"] >= 1 else f"{row['p_value']:.3g}",
+            "method": "exact McNemar · Newcombe interval" if row["method"] == "mcnemar" else "paired bootstrap over cases"}
+
+
+@org_page
+@require_GET
+def persona_evals_compare(request, persona_id):
+    """Two completed runs (?first=, ?second=) compared case by case: the second − the first, overall and per layer."""
+    persona = access_persona(request.principal.organization, persona_id)
+    context = {"persona": persona, "comparable": list(persona.eval_runs.filter(status=EvalRun.Status.COMPLETED)
+                                                       .select_related("version")[:20])}
+    first_id, second_id = request.GET.get("first", ""), request.GET.get("second", "")
+    status = 200
+    if not first_id or not second_id:
+        context["compare_error"] = "pick two completed runs to compare"
+        status = 422 if request.GET else 200
+    else:
+        org = request.principal.organization
+        first, second = access_eval_run(org, first_id), access_eval_run(org, second_id)
+        context.update(first=first, second=second)
+        try:
+            context["comparison"] = eval_run_comparison(first, second)
+            context["compare_rows"] = [compare_row(row) for row in context["comparison"]["rows"]]
+        except StudioError as exc:
+            context["compare_error"], status = exc.message, exc.status_code
+    template = "evals/partials/compare.html" if request.htmx else "evals/compare.html"
+    return render(request, template, context, status=status)
