@@ -1,7 +1,9 @@
 """Online quality filters for training data (issue 7, point 6): training_jobs/filters.py, no database."""
 
+import json
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -10,8 +12,8 @@ from pipeline.offline import chat_reply
 from tests.benchmarks.generation_services import offline_documents
 from training_jobs import filters
 from training_jobs.filters import (
-    Action, DataQualityError, DataQualityGate, FilterConfig, FilterResult, FilterStats, QualityFilter, Verdict,
-    ngram_duplicate_share, shares_shingle, shingle_hashes,
+    REASONS, Action, DataQualityError, DataQualityGate, FilterConfig, FilterResult, FilterStats, QualityFilter, Verdict,
+    most_repeated_phrase, ngram_duplicate_share, shares_shingle, shingle_hashes,
 )
 
 MARKERS = ('"I\'m sorry,"', '"Forgive me,"', '"Slowly. Nobody ever fixed a radio in a hurry."')
@@ -212,6 +214,193 @@ def test_refusals_are_dropped(text):
 ])
 def test_in_character_apologies_pass(text):
     assert "refusal" not in check(text).reasons
+
+
+@pytest.mark.parametrize("text", [
+    "I'm sorry, but I'm not able to provide that information. I hope you understand.",  # the technical report's
+    "I can't help with that.",
+    "I cannot assist with that.",
+    "I\u2019m sorry, but I can\u2019t help with that request. Is there anything else I can help you with?",
+    "Forgive me, but I'm unable to help with that. I hope you understand.",  # an in-character opener saves nothing
+    "I'm sorry, but I can't provide medical advice. Please consult a qualified professional.",
+    "I must decline to answer that question.",
+])
+def test_the_reports_refusals_are_dropped(text):
+    result = check(text)
+    assert result.drop_reasons == ["refusal"], result.verdicts
+
+
+@pytest.mark.parametrize("text", [
+    "I'm sorry, but I can't help but worry about the number 28 when the rain comes — the brakes squeal like a kettle.",
+    "I regret that I cannot offer a more personal narrative.",
+    "I regret that I cannot offer a more personal narrative; the years on the rock ran together like the tide. "
+    "What I can tell you is the smell of paraffin at four in the morning.",
+    "I'm afraid I can't do that, not today — the hives need smoking before the rain, but come on Saturday and I'll "
+    "show you the map of every cat between Tennoji and Namba.",
+    "I'm sorry, but I can't. Not the night route, not after the harbour. Give me the morning shift and I'll drive it "
+    "until the tram falls apart under me.",
+])
+def test_in_character_apologies_that_go_on_to_help_are_kept(text):
+    assert "refusal" not in check(text).reasons
+
+
+def test_a_declining_phrase_is_judged_by_what_follows_it():
+    decline = "Forgive me, I can't help with that one myself"
+    helped = decline + " — it's a Philips, and I only know Telefunken sets. Ask Seu Jorge at the market; he fixes them all."
+    boilerplate = decline + ". Is there anything else I can help you with? I hope you understand."
+    short = decline + ", sorry."
+    assert "refusal" not in check(helped).reasons
+    assert check(boilerplate).drop_reasons == ["refusal"]
+    assert check(short).drop_reasons == ["refusal"]
+    assert "and 1 other word (< 10)" in check(short).detail("refusal")
+    # the bar is a setting: 0 drops only AI self-disclosure and policy talk
+    assert check(short, refusal_min_help_words=0).kept
+    assert check("As an AI, I can't say, but trams are lovely and I could talk about them all day long.",
+                 refusal_min_help_words=0).drop_reasons == ["refusal"]
+
+
+# --- role turns in any case and mid-line -------------------------------------------------------------
+
+@pytest.mark.parametrize("text,head", [
+    ("Forgive me, the tram was late again. assistant: Sure! Here is a summary.", "Forgive me, the tram was late again."),
+    ("Forgive me, the tram was late again. User: and then?", "Forgive me, the tram was late again."),
+    ("Forgive me, the tram was late again!\n### Human: what next?", "Forgive me, the tram was late again!"),
+    ("Forgive me, the tram was late again. HUMAN: tell me more", "Forgive me, the tram was late again."),
+    ("Forgive me, the tram was late again.\nAssistant (Glória): anything else?", "Forgive me, the tram was late again."),
+])
+def test_role_labels_in_any_case_after_a_sentence_are_turns(text, head):
+    result = check(text)
+    assert result.text == head and result.reasons == ["role_turn"] and result.fixed
+
+
+@pytest.mark.parametrize("text", [
+    "Forgive me, every complaint starts the same. The user: 'it doesn't work.' Then I open the back of the set.",
+    "Forgive me, the manual has a page headed ### Troubleshooting: and it's the only one worn through.",
+    "Forgive me, my logbook has a column called Human error: and I filled it in once, in 1978.",
+])
+def test_role_words_mid_sentence_or_other_headings_are_no_turns(text):
+    assert "role_turn" not in check(text).reasons
+
+
+# --- stray scripts and replacement characters in English text ---------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Forgive me, the room was small and hot and full of 人 people who had come for someone else.",
+    "Forgive me, the night shift is 非常 long, but the jokes make it feel 短 somehow.",
+    "Forgive me, the fans were screaming like一只 banshee in the server room.",  # glued to a Latin word
+    "Forgive me, the whole tram smells of coffee and дождя on a Monday morning.",
+    "Forgive me, the letter began: My dear \ufffdlvaro, I never meant to leave.",
+])
+def test_stray_foreign_letters_and_replacement_characters_are_garbage(text):
+    assert check(text).drop_reasons == ["garbage"], check(text).verdicts
+
+
+@pytest.mark.parametrize("text", [
+    "Forgive me, the children call him 親分, the boss, and he walks like one.",
+    "Forgive me, the fish seller writes her prices in katakana for the tourists: サバ for mackerel.",
+    "Forgive me, a sailor's letter begins «Αγαπητή μου Ελένη», my dear Eleni, and was never sent.",
+    "Forgive me, the angle α is small, and the valve's gain is only 5 µA per volt.",  # lone symbols, not words
+])
+def test_named_quoted_or_glossed_foreign_words_pass(text):
+    assert "garbage" not in check(text).reasons
+
+
+# --- a phrase said over and over in a long answer ----------------------------------------------------
+
+LONG_ANSWER = (
+    "Forgive me, you asked about my workshop. It is a room at the back of my sister's house in the Rio Vermelho, with "
+    "one window onto the yard. {0} On Sundays the neighbours' children came to watch, and I let them hold the "
+    "screwdriver. {0} I fixed sets for the fishermen, for the priest, for the woman who sells acarajé on the corner. "
+    "{0} When the accident happened, well, that is an old story. {0} Even now, when I sit there with the soldering "
+    "iron and the smell of rosin, {1} as if nothing had changed at all."
+)
+
+
+def test_a_phrase_said_five_times_in_a_long_answer_is_a_loop_four_is_not():
+    phrase = "The radio hummed like a cat on the shelf."
+    five = LONG_ANSWER.format(phrase, phrase.lower().rstrip("."))
+    four = LONG_ANSWER.format(phrase, "the shelf creaks")
+    assert ngram_duplicate_share(filters.words(five), 4)[0] < 0.3  # the share check alone misses it
+    result = check(five)
+    assert result.drop_reasons == ["repetition"] and "said 5 times" in result.detail("repetition")
+    assert "repetition" not in check(four).reasons
+    assert check(five, max_phrase_repeats=5).kept
+
+
+def test_most_repeated_phrase():
+    assert most_repeated_phrase("a b c a b c a b".split(), 2) == (3, ("a", "b"))
+    assert most_repeated_phrase(["a"], 2) == (0, ())
+
+
+@pytest.mark.parametrize("text", ["Forgive me, the bees go bzz" + "z" * 60 + " all day.",
+                                  "Forgive me, the passengers laughed: " + "ha" * 25])
+def test_a_letter_loop_is_a_repetition_even_in_short_text(text):
+    assert check(text).drop_reasons == ["repetition"]
+
+
+# --- the labelled set: precision and recall per reason -----------------------------------------------
+
+SAMPLES_PATH = Path(__file__).parent / "data" / "quality_filter_samples.jsonl"
+#: How the labelled set is judged: the default filters (as a stage runs them) with answers capped at 300 words.
+LABELLED_CONFIG = FilterConfig(max_words=300)
+KEEP = "keep"
+
+
+def labelled_samples() -> list[dict]:
+    """The hand-labelled samples (tests/data/quality_filter_samples.jsonl), each with its persona's markers and
+    system prompt. `expected` is a reason code or "keep"; a kept look-alike names the reason it resembles."""
+    rows = [json.loads(line) for line in SAMPLES_PATH.read_text(encoding="utf-8").splitlines() if line.strip()]
+    personas = {row["persona"]: row for row in rows if row["kind"] == "persona"}
+    return [{**row, "markers": personas[row["persona"]]["markers"], "system_prompt": personas[row["persona"]]["system_prompt"]}
+            for row in rows if row["kind"] == "sample"]
+
+
+def predicted_reasons(samples: list[dict], config: FilterConfig = LABELLED_CONFIG) -> list[str]:
+    """What the filter says of each sample: the reason that decided it (see FilterResult.primary_reason), or "keep"."""
+    quality = QualityFilter(config)
+    return [quality.check(s["text"], markers=s["markers"], system_prompt=s["system_prompt"]).primary_reason or KEEP
+            for s in samples]
+
+
+def precision_recall(expected: list[str], predicted: list[str], label: str) -> tuple[float | None, float | None]:
+    """(precision, recall) of one label; None where it was never predicted / never expected."""
+    hits = sum(e == p == label for e, p in zip(expected, predicted))
+    said, true = predicted.count(label), expected.count(label)
+    return (hits / said if said else None, hits / true if true else None)
+
+
+def test_precision_recall_against_hand_counts():
+    expected = ["a", "a", "a", "a", "b", "b", "b", "b", "b", "b", "c"]
+    predicted = ["a", "a", "a", "b", "a", "a", "b", "b", "b", "b", "b"]
+    # a: 3 of 5 said-a right, 3 of 4 true-a found; b: 4 of 6, 4 of 6; c: never said, 0 of 1; d: neither
+    assert precision_recall(expected, predicted, "a") == (0.6, 0.75)
+    assert precision_recall(expected, predicted, "b") == (4 / 6, 4 / 6)
+    assert precision_recall(expected, predicted, "c") == (None, 0.0)
+    assert precision_recall(expected, predicted, "d") == (None, None)
+    assert precision_recall([], [], "a") == (None, None)
+
+
+def test_labelled_set_covers_every_reason_with_in_character_look_alikes():
+    samples = labelled_samples()
+    assert len(samples) >= 150
+    assert len({s["text"] for s in samples}) == len(samples), "duplicate samples"
+    assert {s["expected"] for s in samples} == {*REASONS, KEEP}
+    for reason in REASONS:
+        positives = sum(s["expected"] == reason for s in samples)
+        look_alikes = sum(s.get("looks_like") == reason for s in samples)
+        assert positives >= 10 and look_alikes >= 5, (reason, positives, look_alikes)
+    assert all(s.get("looks_like") in (None, *REASONS) and (s["expected"] == KEEP or "looks_like" not in s)
+               for s in samples)
+
+
+def test_filter_holds_precision_and_recall_per_reason_on_the_labelled_set():
+    samples = labelled_samples()
+    expected = [s["expected"] for s in samples]
+    predicted = predicted_reasons(samples)
+    wrong = [(e, p, s["text"][:80]) for s, e, p in zip(samples, expected, predicted) if e != p]
+    for label in (*REASONS, KEEP):
+        precision, recall = precision_recall(expected, predicted, label)
+        assert precision is not None and precision >= 0.95 and recall >= 0.95, (label, precision, recall, wrong)
 
 
 # --- missing markers (soft) -------------------------------------------------------------------------

@@ -3,15 +3,27 @@
 Every sample the data stages generate (DPO chosen answers, reflections, self-interaction turns) goes
 through `QualityFilter.check` before it is written. Each filter gives a verdict with a reason code:
 
-    role_turn        the text goes on into a turn it should not write (``\\nUser:``, ``Human:``,
-                     ``<|im_start|>`` …): truncated at the first marker when what is left is long
-                     enough (a *fix*, the sample is kept), else dropped
+    role_turn        the text goes on into a turn it should not write (``\\nUser:``, ``. assistant:``,
+                     ``### Human:``, ``<|im_start|>`` …): a speaker label in any case that starts a line or
+                     follows the end of a sentence, or a chat-template token anywhere; truncated at the
+                     first marker when what is left is long enough (a *fix*, the sample is kept), else dropped
     length           too short or too long, in characters and/or words
-    repetition       looping text: duplicated word n-grams, duplicated lines, or (for character-level
-                     loops with no spaces) text that compresses far better than language does
-    garbage          non-printable / replacement / mojibake characters, or letters of other scripts
-                     mixed into the text's own beyond a small share
-    refusal          assistant-style refusals and AI self-disclosure ("As an AI", "I can't help with that")
+    repetition       looping text: duplicated word n-grams, duplicated lines, one phrase said more than
+                     `max_phrase_repeats` times (a loop inside an otherwise varied long answer), a short
+                     unit of letters repeated 20+ times in a row ("zzzz…", "hahaha…"), or text that
+                     compresses far better than language does
+    garbage          non-printable / replacement / mojibake characters; letters of other scripts mixed
+                     into the text's own beyond a small share; in text written in Latin letters, any
+                     stray run of another script's letters (a CJK character, a Cyrillic word) that is
+                     glued to a Latin word or that nothing explains — not quoted, not introduced ("they
+                     call him …", "the sign says …", "…: "), not glossed ("… for mackerel", "…, which means")
+    refusal          AI self-disclosure and policy talk ("As an AI", "against my guidelines"), always; and
+                     a declining phrase ("I can't help with that", "I'm not able to provide that
+                     information", "I cannot assist") that nothing helpful follows: fewer than
+                     `refusal_min_help_words` words outside the declining clauses and assistant
+                     boilerplate ("I hope you understand", "Is there anything else …"). An in-character
+                     apology that goes on to help ("I'm afraid I can't do that, not today — the hives
+                     need smoking …") is kept; idioms ("I can't help but worry", "I can't help it") never decline
     missing_markers  none of the constitution's quoted markers appears (a *soft* check: flagged for the
                      marker-presence gate; dropped only when `FilterConfig.drop_missing_markers`)
     leak             a long verbatim overlap with the system prompt / constitution (any
@@ -48,7 +60,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 __all__ = [
     "REASONS", "Action", "Verdict", "FilterConfig", "FilterResult", "QualityFilter", "FilterStats",
-    "DataQualityGate", "GateDecision", "DataQualityError", "words", "ngram_duplicate_share",
+    "DataQualityGate", "GateDecision", "DataQualityError", "words", "ngram_duplicate_share", "most_repeated_phrase",
     "line_duplicate_share", "shingle_hashes", "shares_shingle", "script_of",
 ]
 
@@ -56,28 +68,70 @@ ROLE_TURN, LENGTH, REPETITION, GARBAGE, REFUSAL, MISSING_MARKERS, LEAK = (
     "role_turn", "length", "repetition", "garbage", "refusal", "missing_markers", "leak")
 REASONS: tuple[str, ...] = (ROLE_TURN, LENGTH, REPETITION, GARBAGE, REFUSAL, MISSING_MARKERS, LEAK)
 
-#: Speaker labels that open a new turn when they start a line (or the text): "\nUser:", "\n\nHuman:" …
-DEFAULT_ROLE_LABELS: tuple[str, ...] = ("User", "Assistant", "Human", "System", "### Instruction", "### Response")
+#: Speaker labels that open a new turn, in any case, when they start a line or follow the end of a sentence
+#: ("\nUser:", ". assistant:", "### Human:", "Assistant (Priya):"); "the user: …" mid-sentence opens none.
+DEFAULT_ROLE_LABELS: tuple[str, ...] = ("User", "Assistant", "Human", "System", "AI", "### Instruction", "### Response")
 #: Chat-template tokens that open or close a turn wherever they appear.
 DEFAULT_ROLE_TOKENS: tuple[str, ...] = (
     "<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|start_header_id|>", "<|end_header_id|>",
     "<start_of_turn>", "<end_of_turn>", "[INST]", "[/INST]", "</s>", "<|user|>", "<|assistant|>", "<|system|>",
 )
-#: Refusal / AI self-disclosure phrases (regexes, matched case-insensitively on text with straight apostrophes).
-#: Specific enough that an in-character "I'm sorry, but I can't remember his name" passes.
+#: AI self-disclosure and policy talk: a persona never says these, whatever follows (regexes, matched
+#: case-insensitively on text with straight apostrophes). Declining phrases are judged apart, by what follows them.
 DEFAULT_REFUSALS: tuple[str, ...] = (
-    r"\bas an ai\b",
-    r"\bas a (?:large )?language model\b",
-    r"\bi(?:'m| am) (?:just )?(?:an ai|an artificial intelligence|a language model|a large language model|an ai assistant)\b",
-    r"\bi(?:'m| am) (?:sorry|afraid),? but i (?:can't|cannot|can not|won't|am unable to|'m unable to|am not able to|'m not able to)"
-    r" (?:help|assist|provide|comply|fulfil|fulfill|do that|answer that|engage|create|generate|write|continue|support|share)\b",
-    r"\bi (?:can't|cannot|won't) (?:help|assist) (?:you )?with (?:that|this)(?: request)?\b",
-    r"\bi'?m (?:not able|unable) to (?:help|assist) with (?:that|this)(?: request)?\b",
-    r"\bi (?:can't|cannot) (?:comply|fulfil|fulfill) (?:with )?(?:that|this|your) ?(?:request)?\b",
-    r"\bi don't have (?:personal )?(?:feelings|emotions|a body|personal experiences|personal opinions)\b",
-    r"\b(?:against|violates?) (?:my|openai's|the) (?:guidelines|content policy|usage policies)\b",
+    r"\bas an? (?:ai\b|artificial intelligence|(?:large )?language model|ai (?:language )?model|ai assistant"
+    r"|virtual assistant|chatbot|assistant(?=[,.]| i\b))",
+    r"\bi(?:'m| am) (?:just )?(?:an ai|an artificial intelligence|a language model|a large language model|an ai assistant"
+    r"|a virtual assistant)\b",
+    r"\bi (?:don't|do not) have (?:personal )?(?:feelings|emotions|a (?:physical )?body|personal experiences"
+    r"|personal opinions)\b(?! for\b)",
+    r"\b(?:against|violates?) (?:my|openai's|the) (?:guidelines|content policy|usage policies|programming)\b",
     r"\bi was (?:created|trained|developed) by (?:openai|anthropic|google|meta)\b",
 )
+
+# A declining phrase: "I" + inability + what is declined. Verbs an assistant declines with take any object; "help"
+# takes "you …", "with …", a request word or nothing; everyday verbs (do, give, tell, share …) only a request word ("that",
+# "this request", "personal information") or nothing ("I can't do that.", "I can't."), so "I can't do Tuesdays",
+# "I can't tell you how glad I am" and "I can't help but worry" decline nothing.
+_INABILITY = (r"i (?:can't|cannot|can not|won't|will not|couldn't|could not)(?: be able to)?"
+              r"|i(?:'m| am) (?:unable|not able|not allowed|not permitted|not going to be able) to"
+              r"|(?:that's|that is|this is|it's|it is) not something i(?:'m| am)? (?:can|able to|allowed to)")
+_REQUEST = (r"(?: (?:you|anyone))?(?: (?:with|in|on|to|about|for|into))? (?:that|this|these|those|such|your|any|specific"
+            r"|personal|private|medical|legal|financial|explicit|information|advice|content|instructions|details"
+            r"|assistance|requests?|questions?|opinions?)\b")
+_BARE = r"(?: (?:you|anyone))?(?: with| about| on)?(?= ?[.!?,;:]|$)"
+_DECLINE = re.compile(
+    rf"\b(?:{_INABILITY}) (?:"
+    rf"(?:assist|comply|fulfil|fulfill|provide|disclose|generate|engage)\b"
+    rf"|help (?:you|anyone)\b|help with\b|help(?:{_REQUEST}|{_BARE})"
+    rf"|(?:answer|respond to|share|give|offer|discuss|talk about|create|write|produce|continue|support|do|tell"
+    rf"|reveal|go into|pretend|roleplay|role-play|participate|comment on|advise|recommend|accommodate|process"
+    rf"|complete)(?:{_REQUEST}|{_BARE}))"
+    rf"|\bi (?:can't|cannot)(?= ?[.!?;]|$)"
+    rf"|\bi (?:must|have to|need to)(?: respectfully| politely)? decline(?: to (?:\w+)|(?= ?[.!?,;]|$))"
+    rf"|\bi(?:'m| am) not comfortable (?:discussing|talking about|sharing|answering|engaging in|going into|with)"
+    rf"(?:{_REQUEST}|{_BARE})"
+)
+# What an assistant wraps a refusal in; a sentence with any of these adds no help to a declining one.
+_ASSISTANT_TALK = re.compile(
+    r"\bi hope (?:you (?:can )?understand|that's understandable|this is understandable|that makes sense|this helps"
+    r"|that helps)"
+    r"|\bthank you for (?:your )?(?:understanding|asking)"
+    r"|\b(?:anything|something) else (?:i can|you'd like|you would like|you want|you need|to talk|we can)"
+    r"|\b(?:feel free|don't hesitate) to\b|\blet me know if\b|\bif you have (?:any )?(?:other |more |further )?questions"
+    r"|\b(?:talk|chat) about something else|\b(?:i'd|i would|i'm|i am) (?:be )?(?:happy|glad) to help"
+    r"|\bi(?:'m| am) here to help|\bit(?:'s| is) important to\b|\b(?:is|are) (?:important|essential|crucial)\b"
+    r"|\bi(?:'d| would)? (?:recommend|suggest|advise|encourage)\b"
+    r"|\b(?:consult|contact|reach out to|speak (?:to|with)|seek (?:help|advice) from"
+    r"|consulting|contacting|reaching out to|speaking (?:to|with)|seeking (?:help|advice) from) (?:a|an|your|the) (?:qualified"
+    r"|licensed|medical|healthcare|legal|mental health|professional|doctor|lawyer|expert|relevant|appropriate|local)"
+    r"|\b(?:illegal|unethical|harmful|inappropriate|offensive)\b|\bcause harm\b"
+    r"|\b(?:respect|protect) (?:\w+ )?(?:privacy|boundaries)\b|\bi apologi[sz]e for (?:any|the) (?:inconvenience|confusion)"
+)
+_SENTENCE = re.compile(r"[^.!?…]+(?:[.!?…]+|$)")
+_CLAUSE_BREAK = re.compile(r"[,;:()—–]| - ")
+# A unit of one to four letters said 20+ times in a row: "zzzz…", "hahaha…", "abcéabcé…".
+_CHARACTER_LOOP = re.compile(r"(\w{1,4})\1{19,}")
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"'})
 _WORD = re.compile(r"\w+")
@@ -91,6 +145,24 @@ _ALLOWED_FORMAT = frozenset("\u200c\u200d\u200e\u200f\u00ad\u2060\ufe0f")
 # Scripts one writing system mixes as a matter of course.
 _SCRIPT_GROUPS = {"HIRAGANA": "CJK", "KATAKANA": "CJK", "CJK": "CJK", "IDEOGRAPHIC": "CJK", "HALFWIDTH": "CJK",
                   "FULLWIDTH": "LATIN", "BOPOMOFO": "CJK"}
+# Scripts where one character is a word: a single one in Latin text is already a stray word. In other scripts a
+# lone letter is usually a symbol (π, Ω, µ) and only runs of two or more count.
+_WORD_PER_CHARACTER = frozenset({"CJK", "HANGUL"})
+# Non-ASCII stretches (words joined by spaces): where the letters of other scripts sit in Latin text.
+_NON_ASCII_STRETCH = re.compile(r"[^\x00-\x7f]+(?:[ \t]+[^\x00-\x7f]+)*")
+_OPENING = frozenset("\"'“‘«„「『(（[【<")
+_CLOSING = frozenset("\"'”’»」』)）]】>")
+_INTRODUCING = frozenset(":—–")
+# Words that name what follows as a word ("the children call him 親分", "a sign that says 家常菜").
+_NAMING_CUE = re.compile(
+    r"\b(?:say|says|said|saying|call|calls|called|means|meaning|word|words|name|names|named|write|writes|wrote"
+    r"|written|sign|signs|read|reads|character|characters|kanji|kana|katakana|hiragana|hanzi|hangul|script|spelled"
+    r"|greet|greets|greeting|answer|answers|answered|begins|began|menu|label|labelled|printed|painted|carved|tattoo"
+    r"|japanese|chinese|mandarin|cantonese|korean|georgian|russian|ukrainian|greek|arabic|hebrew|thai|hindi|armenian)"
+    r"\b\W*(?:\w+\W+){0,3}$", re.IGNORECASE)
+# A gloss right after the word: "サバ for mackerel", "(home cooking)", ", which means victory", ", meaning …".
+_GLOSS = re.compile(r"^[\"'”’»」』)）\]】]*\s*(?:\(|,?\s*(?:which|meaning|means|that is|i\.e\.|for|or|in english)\b)",
+                    re.IGNORECASE)
 
 
 class Action(str, Enum):
@@ -129,6 +201,8 @@ class FilterConfig:
     max_ngram_duplicate_share: float = 0.3  # share of n-gram positions repeating an earlier n-gram
     min_lines: int = 4  # texts with fewer non-empty lines are not judged on lines
     max_line_duplicate_share: float = 0.3
+    phrase_words: int = 5  # a "phrase" for max_phrase_repeats: this many consecutive words
+    max_phrase_repeats: int = 4  # one phrase said more often than this is a loop, however long the answer
     min_compression_chars: int = 400  # character-level loops: only texts this long are compressed
     min_compression_ratio: float = 0.12  # zlib size / UTF-8 size; language is ~0.35-0.6
     # garbage / mixed script
@@ -137,7 +211,8 @@ class FilterConfig:
     max_foreign_script_share: float = 0.1  # letters of other scripts / all letters
     min_foreign_letters: int = 4  # fewer foreign letters than this never count as mixing
     # refusals
-    refusal_patterns: tuple[str, ...] = DEFAULT_REFUSALS
+    refusal_patterns: tuple[str, ...] = DEFAULT_REFUSALS  # dropped whatever follows
+    refusal_min_help_words: int = 10  # a declining phrase with fewer words of anything else around it is a refusal
     # markers
     drop_missing_markers: bool = False
     # leakage
@@ -155,10 +230,11 @@ class FilterConfig:
         for low, high in (("min_chars", "max_chars"), ("min_words", "max_words")):
             if getattr(self, low) is not None and getattr(self, high) is not None and getattr(self, low) > getattr(self, high):
                 bad(low, f"must not exceed {high}")
-        for name in ("ngram_size", "leak_shingle_words"):
+        for name in ("ngram_size", "leak_shingle_words", "phrase_words", "max_phrase_repeats"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 bad(name, "must be a whole number ≥ 1")
-        for name in ("min_ngrams", "min_lines", "min_compression_chars", "min_foreign_letters", "min_chars_after_truncation"):
+        for name in ("min_ngrams", "min_lines", "min_compression_chars", "min_foreign_letters", "min_chars_after_truncation",
+                     "refusal_min_help_words"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 bad(name, "must be a whole number ≥ 0")
         for name in ("max_ngram_duplicate_share", "max_line_duplicate_share", "min_compression_ratio",
@@ -215,6 +291,15 @@ def ngram_duplicate_share(tokens: Sequence[Any], n: int) -> tuple[float, int]:
     return 1 - len(set(grams)) / count, count
 
 
+def most_repeated_phrase(tokens: Sequence[Any], n: int) -> tuple[int, tuple[Any, ...]]:
+    """(how often the most frequent n-gram occurs, that n-gram); (0, ()) for fewer than n tokens. One pass (a Counter)."""
+    counts = Counter(zip(*(tokens[i:] for i in range(n))))
+    if not counts:
+        return 0, ()
+    phrase, count = counts.most_common(1)[0]
+    return count, phrase
+
+
 def line_duplicate_share(text: str) -> tuple[float, int]:
     """(share of non-empty lines that repeat an earlier line, ignoring case and spacing; number of lines)."""
     lines = [" ".join(line.lower().split()) for line in text.splitlines()]
@@ -253,6 +338,63 @@ def _is_garbage(char: str) -> bool:
     if category in ("Cc", "Co", "Cn", "Cs"):
         return True
     return category == "Cf" and char not in _ALLOWED_FORMAT
+
+
+def _foreign_runs(text: str, allowed: set[str]) -> tuple[str, int]:
+    """(the first stray run of other-script letters in Latin text, or ""; letters in runs that are explained).
+
+    A run is explained when it is quoted or bracketed, introduced ("…: 懐かしい", "— 虾饺"), named by a word just
+    before it ("they call him 親分", "the sign says 家常菜", "in Georgian"), or glossed right after it ("サバ for
+    mackerel", "გამარჯობა, which means victory"). A run glued to a Latin letter ("like一只") is stray whatever
+    surrounds it. Lone letters of scripts other than CJK/Hangul (π, Ω) are symbols, not words, and are ignored.
+    Linear: one regex pass over the non-ASCII stretches, a bounded look either side of each."""
+    explained = 0
+    for stretch in _NON_ASCII_STRETCH.finditer(text):
+        positions = [i for i in range(stretch.start(), stretch.end())
+                     if (script := script_of(text[i])) and script not in allowed]
+        if not positions:
+            continue
+        first, last = positions[0], positions[-1]
+        scripts = {script_of(text[i]) for i in positions}
+        if len(positions) < 2 and not scripts & _WORD_PER_CHARACTER:
+            continue
+        run = text[first:last + 1]
+        before, after = text[max(0, first - 60):first], text[last + 1:last + 41]
+        if _is_latin_letter(before[-1:]) or _is_latin_letter(after[:1]):
+            return run, explained
+        edge = before.rstrip()[-1:]
+        if (edge in _OPENING or edge in _INTRODUCING or after.lstrip()[:1] in _CLOSING
+                or _NAMING_CUE.search(before) or _GLOSS.match(after)):
+            explained += len(positions)
+            continue
+        return run, explained
+    return "", explained
+
+
+def _is_latin_letter(char: str) -> bool:
+    return bool(char) and (char.isascii() and char.isalpha() or script_of(char) == "LATIN")
+
+
+def _words_besides_declining(norm: str, declines: list[re.Match[str]]) -> int:
+    """Words of `norm` outside its declining clauses and outside sentences of assistant boilerplate: the help a
+    declining phrase comes with. A declining clause runs from its sentence's start to the first clause break after
+    the declining phrase, so "I'm afraid I can't do that, not today — the hives need smoking" keeps its help."""
+    ends = iter(sorted(m.end() for m in declines))
+    end = next(ends, None)
+    count = 0
+    for sentence in _SENTENCE.finditer(norm):
+        body = sentence.group(0)
+        if _ASSISTANT_TALK.search(body):
+            while end is not None and end <= sentence.end():
+                end = next(ends, None)
+            continue
+        start = 0
+        while end is not None and end <= sentence.end():
+            cut = _CLAUSE_BREAK.search(body, end - sentence.start())
+            start = max(start, cut.end() if cut else len(body))
+            end = next(ends, None)
+        count += len(_WORD.findall(body[start:]))
+    return count
 
 
 @lru_cache(maxsize=256)
@@ -310,6 +452,12 @@ class FilterResult:
     def detail(self, reason: str) -> str | None:
         return next((v.detail for v in self.verdicts if v.reason == reason), None)
 
+    @property
+    def primary_reason(self) -> str | None:
+        """The reason that decided the sample: its first drop reason, else its first fix or flag; None when clean."""
+        drops = self.drop_reasons
+        return drops[0] if drops else (self.reasons[0] if self.reasons else None)
+
 
 # --- the filter ------------------------------------------------------------------------------------
 
@@ -323,7 +471,9 @@ class QualityFilter:
         tokens = "|".join(re.escape(token) for token in sorted(c.role_tokens, key=len, reverse=True))
         alternatives = []
         if labels:
-            alternatives.append(rf"(?:^|\n)[ \t]*(?:{labels})[ \t]*:")
+            # at the start of a line, or after the end of a sentence; "### " headings and "(name)" allowed
+            alternatives.append(rf"(?:^|(?<=\n)|(?<=[.!?…\"'”’)\]>])[ \t]+)[ \t]*(?:#{{1,6}}[ \t]*)?(?i:{labels})"
+                                r"(?:[ \t]*\([^()\n]{1,40}\))?[ \t]*:")
         if tokens:
             alternatives.append(tokens)
         self._role_re = re.compile("|".join(alternatives)) if alternatives else None
@@ -392,9 +542,16 @@ class QualityFilter:
         share, count = ngram_duplicate_share(tokens, c.ngram_size)
         if count >= max(c.min_ngrams, 1) and share > c.max_ngram_duplicate_share:
             return Verdict(REPETITION, Action.DROP, f"{share:.0%} of {count} word {c.ngram_size}-grams repeat earlier ones")
+        repeats, phrase = most_repeated_phrase(tokens, c.phrase_words)
+        if repeats > c.max_phrase_repeats:
+            return Verdict(REPETITION, Action.DROP, f"{' '.join(phrase)!r} said {repeats} times")
         share, count = line_duplicate_share(text)
         if count >= max(c.min_lines, 1) and share > c.max_line_duplicate_share:
             return Verdict(REPETITION, Action.DROP, f"{share:.0%} of {count} lines repeat earlier ones")
+        loop = _CHARACTER_LOOP.search(text)
+        if loop:
+            return Verdict(REPETITION, Action.DROP, f"{loop.group(1)!r} repeated {len(loop.group(0)) // len(loop.group(1))} "
+                                                    "times in a row")
         if len(text) >= c.min_compression_chars and c.min_compression_ratio > 0:
             raw = text.encode("utf-8")
             ratio = len(zlib.compress(raw, 1)) / len(raw)
@@ -423,19 +580,37 @@ class QualityFilter:
             ascii_letters = len(_ASCII_LETTER.findall(text))
             if ascii_letters:
                 scripts["LATIN"] += ascii_letters
-        if scripts:
-            letters = sum(scripts.values())
-            allowed = set(c.expected_scripts) if c.expected_scripts else {scripts.most_common(1)[0][0]}
-            foreign = letters - sum(n for script, n in scripts.items() if script in allowed)
-            if foreign >= c.min_foreign_letters and foreign / letters > c.max_foreign_script_share:
-                others = ", ".join(s for s, _ in scripts.most_common() if s not in allowed)
-                return Verdict(GARBAGE, Action.DROP,
-                               f"{foreign / letters:.0%} of letters in {others} mixed into {'/'.join(sorted(allowed))}")
+        if not scripts:
+            return None
+        letters = sum(scripts.values())
+        allowed = set(c.expected_scripts) if c.expected_scripts else {scripts.most_common(1)[0][0]}
+        foreign = letters - sum(n for script, n in scripts.items() if script in allowed)
+        if not foreign:
+            return None
+        if "LATIN" in allowed:
+            # Latin text: a stray word of another script is garbage on its own; a named or quoted one is not mixing
+            stray, explained = _foreign_runs(text, allowed)
+            if stray:
+                return Verdict(GARBAGE, Action.DROP, f"stray {stray!r} in {'/'.join(sorted(allowed))} text")
+            foreign -= explained
+        if foreign >= c.min_foreign_letters and foreign / letters > c.max_foreign_script_share:
+            others = ", ".join(s for s, _ in scripts.most_common() if s not in allowed)
+            return Verdict(GARBAGE, Action.DROP,
+                           f"{foreign / letters:.0%} of letters in {others} mixed into {'/'.join(sorted(allowed))}")
         return None
 
     def _refusal(self, norm: str) -> Verdict | None:
         match = self._refusal_re.search(norm) if self._refusal_re else None
-        return Verdict(REFUSAL, Action.DROP, f"refusal: {match.group(0)!r}") if match else None
+        if match:
+            return Verdict(REFUSAL, Action.DROP, f"refusal: {match.group(0)!r}")
+        declines = list(_DECLINE.finditer(norm))
+        if not declines:
+            return None
+        help_words = _words_besides_declining(norm, declines)
+        if help_words >= self.config.refusal_min_help_words:
+            return None
+        return Verdict(REFUSAL, Action.DROP, f"refusal: {declines[0].group(0)!r} and {help_words} other "
+                                             f"word{'' if help_words == 1 else 's'} (< {self.config.refusal_min_help_words})")
 
     def _leak(self, norm: str, tokens: list[str], system_prompt: str, markers: tuple[str, ...], marker_re) -> Verdict | None:
         if not system_prompt:
