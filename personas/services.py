@@ -3,8 +3,9 @@
 from django.db import transaction
 from pydantic import ValidationError
 
-from personas.models import Persona, PersonaStatus, PersonaVersion
 from personas.layers import LAYERS, validate_layer
+from personas.models import Persona, PersonaStatus, PersonaVersion
+from personas.naming import unique_name
 from studio.errors import Conflict, Invalid
 from studio.principal import Principal
 
@@ -18,6 +19,15 @@ def _validated(layer: str, data) -> dict:
         raise Invalid(f"{where}: {first['msg']}", field=where) from None
 
 
+def persona_name_free(*, organization, name: str, exclude: Persona | None = None) -> str:
+    """`name`, or its first variant (personas.naming) that no other persona of the organization uses."""
+    words = name.split()
+    others = Persona.objects.filter(organization=organization, name__istartswith=words[0] if words else "")
+    if exclude is not None:
+        others = others.exclude(pk=exclude.pk)
+    return unique_name(name, {other.casefold() for other in others.values_list("name", flat=True)})
+
+
 @transaction.atomic
 def persona_update(*, principal: Principal, persona: Persona, layers: dict | None = None, name: str | None = None, note: str = "") -> Persona:
     persona = Persona.objects.select_for_update().get(pk=persona.pk)
@@ -27,6 +37,8 @@ def persona_update(*, principal: Principal, persona: Persona, layers: dict | Non
         name = name.strip()
         if not name or len(name) > 120:
             raise Invalid("name must be 1–120 characters", field="name")
+        if persona_name_free(organization=persona.organization, name=name, exclude=persona) != name:
+            raise Invalid(f"name {name!r} is already used by another persona of this organization", field="name")
         persona.name = name
     if layers:
         unknown = set(layers) - set(LAYERS)

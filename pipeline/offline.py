@@ -4,9 +4,13 @@
 attempt, brief, earlier layers, audit feedback) and returns the text a model would: one JSON object
 valid for the step's schema, built from the brief's own words, sizeable vocabularies
 (pipeline.offline_vocab) and the earlier layers (traits follow the soul, the voice follows the
-traits, the surface follows the intent's locale). The audit step scores the persona in the prompt
-with real checks (pipeline.offline_audit). A prompt without a `### step:` section is a chat: the
-reply is a short in-character message in the persona's voice.
+traits, the surface follows the intent's locale). What the brief says outright (pipeline.offline_brief:
+"shy", "apologizes too much", she/he/they, "from Alfama", "a fado singer", "lighthouse keeper") holds in
+every layer of a clean draft: Big Five bounds, archetype, voice and tone, a signature phrase, the name's
+gender and culture, the location and the occupation. The surface step's name avoids the names in use
+that the prompt lists (the org's other personas). The audit step scores the persona in the prompt with
+real checks (pipeline.offline_audit), brief fidelity among them. A prompt without a `### step:` section
+is a chat: the reply is a short in-character message in the persona's voice.
 
 Deterministic: the same messages give the same reply (seeds are SHA-256 of the step, attempt, brief
 and earlier layers; never `hash()`). The model name does not change the answer, so a config that
@@ -39,11 +43,13 @@ from typing import Callable
 
 from pydantic import BaseModel, ValidationError
 
+from personas.naming import unique_name
+from pipeline import offline_brief as said
 from pipeline import offline_verdict
 from pipeline import offline_vocab as vocab
 from pipeline.constraints import chain_violations
 from pipeline.offline_audit import TRAITS, audit_persona, content_words, occupation_age_range, values_echoing, voice_energy
-from pipeline.prompts import CONTEXT, parse_sections
+from pipeline.prompts import CONTEXT, NAMES_IN_USE, parse_sections
 from pipeline.schemas import STEP_OUTPUT, Intent, Mask, SelfLayer, Soul
 
 MARKERS = ("weak", "flawed", "invalid")
@@ -56,16 +62,7 @@ FLAWS = {  # flaw → the step that makes it
 }
 FALLBACK_FLAW = {"values_disconnected": "extreme_traits", "voice_mismatch": "generic_phrases", "locale_drift": "implausible_age"}
 _AGE_NUMBER = re.compile(r"\b(\d{1,2})[- ]?(?:years?[- ]old|yo)\b|\baged (\d{1,3})\b", re.I)
-_UNKNOWN_PLACE = re.compile(r"\b(?:in|from|near|outside|of)\s+((?:[A-Z][\w'’-]+)(?:\s+[A-Z][\w'’-]+)?)")
-_RUNS_A_PLACE = re.compile(
-    r"\b(?:runs|owns|keeps|manages|running|owning)\s+(?:a|an|the|her|his|their)\s+(?:(?:tiny|small|little|old|busy|"
-    r"family|new|late-night|struggling|quiet)\s+)*((?:[a-z-]+\s+)?(?:shop|cafe|café|bakery|bar|pub|restaurant|stall|"
-    r"bookshop|bookstore|inn|hotel|garage|salon|studio|farm|clinic|diner|kiosk|laundromat|boarding house|tea house|"
-    r"teahouse|gallery|florist|nursery|workshop|pharmacy|butchery|vineyard|izakaya|trattoria|taverna|bistro))\b",
-    re.I,
-)
 _GREETING = re.compile(r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|greetings|howdy)\b[\s\w,.!?']{0,30}$", re.I)
-_NOT_PLACES = frozenset("The A An I My Our Their His Her Its This That Monday Sunday January December English".split())
 
 
 def stable_seed(*parts) -> int:
@@ -89,6 +86,7 @@ class Prompt:
     feedback: str
     context_text: dict[str, str] = field(default_factory=dict)
     retry: int = 0  # how many times this exact prompt was answered before (repair turns, repeated calls)
+    names_in_use: frozenset[str] = frozenset()  # other personas' names in the org, case-folded (the surface step's prompt)
 
     @property
     def first_try(self) -> bool:
@@ -126,7 +124,16 @@ def read_prompt(messages: list[dict], *, repeat: int = 0) -> Prompt | None:
     context = {name: sections[name] for name in CONTEXT["audit"] if name in sections}
     feedback = sections.get("audit feedback", "").strip()
     repairs = sum(m.get("role") == "assistant" for m in messages[index + 1 :])
-    return Prompt(sections["step"], attempt, _MARKER.sub(" ", raw_brief).strip(), markers, feedback, context, repairs + repeat)
+    return Prompt(sections["step"], attempt, _MARKER.sub(" ", raw_brief).strip(), markers, feedback, context, repairs + repeat,
+                  _names_in_use(sections.get(NAMES_IN_USE, "")))
+
+
+def _names_in_use(text: str) -> frozenset[str]:
+    try:
+        names = json.loads(text or "[]")
+    except json.JSONDecodeError:
+        return frozenset()
+    return frozenset(n.casefold() for n in names if isinstance(n, str)) if isinstance(names, list) else frozenset()
 
 
 def flaw_plan(prompt: Prompt) -> frozenset[str]:
@@ -185,17 +192,28 @@ class Brief:
         return not (low.endswith(("able", "ible")) and len(low) >= 8)
 
     @cached_property
-    def unknown_place(self) -> str | None:
-        for match in _UNKNOWN_PLACE.finditer(self.text):
-            name = match.group(1)
-            if name.split()[0] not in _NOT_PLACES and len(name) <= 60:
-                return name
-        return None
+    def place(self) -> tuple[str, str, str] | str | None:
+        """Where the brief puts the persona (offline_brief.brief_place): a known place, an unknown one's name, a culture's country."""
+        return said.brief_place(self.text)
 
     @cached_property
     def gender(self) -> str | None:
-        female, male = len(self.lower & vocab.FEMALE_CUES), len(self.lower & vocab.MALE_CUES)
-        return None if female == male else ("f" if female > male else "m")
+        """"f", "m", "n" (they) or None: the persona's pronouns and the gender of its name."""
+        return said.brief_gender(self.text)
+
+    @cached_property
+    def traits(self) -> list[said.Trait]:
+        """The temperament the brief states outright ("shy", "apologizes"): every layer honours it."""
+        return said.explicit_traits(self.text)
+
+    @cached_property
+    def temperament_words(self) -> set[str]:
+        """The brief's words, less those that also describe things and here do not describe the persona ("the cold sea")."""
+        return (self.lower - said.AMBIGUOUS_WORDS) | {trait.word for trait in self.traits}
+
+    def trait_rules(self, field: str) -> list:
+        """Every explicit trait's `field` entries (tones, phrases, unlike, wounds), in the brief's order."""
+        return [item for trait in self.traits for item in trait.rule.get(field, ())]
 
     @cached_property
     def age_range(self) -> tuple[int, int] | None:
@@ -214,7 +232,7 @@ class Brief:
     @cached_property
     def occupation(self) -> tuple[str, int, int] | None:
         """An occupation the brief names ("retired lighthouse keeper", "runs a noodle shop"), with a plausible age range."""
-        if match := _RUNS_A_PLACE.search(self.text):
+        if match := said.RUNS_A_PLACE.search(self.text):
             return f"{match.group(1).lower()} owner", 24, 85
         tokens = [vocab.fold(w).lower() for w in re.findall(r"[^\W\d_][\w'’-]*", self.text)]
         for i, word in enumerate(tokens):
@@ -291,11 +309,8 @@ class Draft:
 
 def make_intent(draft: Draft, rng: random.Random) -> dict:
     brief = draft.brief
-    if brief.places:
-        city, country, _ = brief.places[0]
-        locale = country if city == country else f"{city}, {country}"
-    else:
-        locale = brief.unknown_place or "unspecified"
+    place = brief.place
+    locale = said.place_label(place) if isinstance(place, tuple) else place or "unspecified"
     hits = {genre: sum(cue in brief.lower for cue in cues) for genre, cues in vocab.GENRES.items()}
     if re.search(r"\b1[89]\d0s\b", brief.text):
         hits["historical"] += 1
@@ -332,20 +347,26 @@ def make_soul(draft: Draft, rng: random.Random) -> dict:
     nouns = draft.nouns(rng, 4)
     # Desires whose value family the brief already hints at come first.
     wanted = {family for family, (_, cues) in vocab.VALUE_FAMILIES.items() if any(cue in draft.brief.text.lower() for cue in cues)}
-    pool = [d for d in vocab.DESIRES if d[1] in wanted] if wanted and rng.random() < 0.6 else list(vocab.DESIRES)
+    unlike = set(draft.brief.trait_rules("unlike"))  # no spotlight for a shy persona, no "answer to no one" for a remorseful one
+    desires = [d for d in vocab.DESIRES if d[1] not in unlike]
+    pool = [d for d in desires if d[1] in wanted] if wanted and rng.random() < 0.6 else desires
     if draft.brief.nouns:  # the desire carries the brief's own words
-        pool = [d for d in pool if "{n}" in d[0]] or [d for d in vocab.DESIRES if "{n}" in d[0]]
+        pool = [d for d in pool if "{n}" in d[0]] or [d for d in desires if "{n}" in d[0]]
+    elif not nouns[0]:  # nothing to fill "{n}" with
+        pool = [d for d in pool if "{n}" not in d[0]] or [d for d in desires if "{n}" not in d[0]]
+    wound_cues = draft.brief.trait_rules("wounds")  # a remorseful persona's wound is something they did
+    wounds = [w for w in vocab.WOUNDS if any(cue in w for cue in wound_cues)] or vocab.WOUNDS
     soul = {
         "desire": _fill([d for d, _ in pool], rng, nouns[0], place),
         "fear": _fill(vocab.FEARS, rng, nouns[1], place),
-        "wound": _fill(vocab.WOUNDS, rng, nouns[2], place),
+        "wound": _fill(wounds, rng, nouns[2], place),
         "growth_arc": _fill(vocab.ARCS, rng, nouns[3], place),
     }
     soul["wound"] = soul["wound"][0].upper() + soul["wound"][1:]
     if draft.flaw("soul_draft") == "shallow_soul":
         for name in ("fear", "wound", "growth_arc"):
             soul[name] = rng.choice(vocab.SHALLOW[name])
-    return soul
+    return {name: said.with_pronouns(text, draft.brief.gender) for name, text in soul.items()}
 
 
 def _traits(soul: Soul, brief: Brief, rng: random.Random) -> dict[str, float]:
@@ -356,9 +377,14 @@ def _traits(soul: Soul, brief: Brief, rng: random.Random) -> dict[str, float]:
         raising, lowering = vocab.SOUL_TRAIT_CUES[trait]
         shift = min(3, sum(c in text for c in raising)) - min(3, sum(c in text for c in lowering))
         said_up, said_down = vocab.BRIEF_TRAIT_CUES[trait]
-        shift += 2 * (len(brief.lower & set(said_up)) - len(brief.lower & set(said_down)))
+        shift += 2 * (len(brief.temperament_words & set(said_up)) - len(brief.temperament_words & set(said_down)))
         traits[trait] = 0.5 + 0.1 * shift + rng.uniform(-0.14, 0.14)
-    return {t: round(min(0.92, max(0.08, v)), 2) for t, v in traits.items()}
+    traits = {t: round(min(0.92, max(0.08, v)), 2) for t, v in traits.items()}
+    for trait, (low, high) in said.bounds(brief.traits, "big_five").items():
+        if not low <= traits[trait] <= high:  # what the brief says outright wins over what the soul suggests
+            near = high if traits[trait] > high else low
+            traits[trait] = round(rng.uniform(max(low, near - 0.12), min(high, near + 0.12)), 2)
+    return traits
 
 
 def _values(soul_text: str, archetype_family: str, rng: random.Random, *, disconnected: bool) -> list[str]:
@@ -399,7 +425,11 @@ def make_self(draft: Draft, rng: random.Random) -> dict:
     soul_text = " ".join(soul.model_dump().values())
     traits = _traits(soul, draft.brief, rng)
     flaw = draft.flaw("self_enrich")
-    nearest = sorted(vocab.ARCHETYPES, key=lambda a: sum(abs(traits[t] - p) for t, p in zip(TRAITS, a[1])))[:3]
+    limits = said.bounds(draft.brief.traits, "big_five")
+    # An archetype that is the brief's temperament (no Performer for a shy brief), nearest to the traits.
+    fitting = [a for a in vocab.ARCHETYPES
+               if all(said.within(a[1][TRAITS.index(t)], limits[t], said.ARCHETYPE_TOLERANCE / 2) for t in limits)]
+    nearest = sorted(fitting or vocab.ARCHETYPES, key=lambda a: sum(abs(traits[t] - p) for t, p in zip(TRAITS, a[1])))[:3]
     archetype, _, family = rng.choice(nearest)
     values = _values(soul_text, family, rng, disconnected=flaw == "values_disconnected")
     if flaw == "values_disconnected" and values_echoing(values, soul_text):
@@ -409,8 +439,11 @@ def make_self(draft: Draft, rng: random.Random) -> dict:
     layer = {"big_five": traits, "archetype": archetype, "values": values,
              "attachment_style": _attachment(soul_text, traits["neuroticism"], rng)}
     if chain_violations({"soul": soul, "self": SelfLayer.model_validate(layer)}):
-        # The middle of the scales satisfies every rule of the chain.
-        traits.update(extraversion=0.5, conscientiousness=max(traits["conscientiousness"], 0.55))
+        # The middle of the scales satisfies every rule of the chain; inside the brief's bounds where it gives some
+        # (a shy soul that wants the spotlight: extraversion 0.3–0.35 satisfies both).
+        low, high = limits.get("extraversion", (0.0, 1.0))
+        careful = min(0.55, limits.get("conscientiousness", (0.0, 1.0))[1])  # a chaotic soul that fears chaos: 0.4
+        traits.update(extraversion=min(max(0.5, low, 0.31), high, 0.69), conscientiousness=max(traits["conscientiousness"], careful))
     return layer
 
 
@@ -431,21 +464,40 @@ def make_mask(draft: Draft, rng: random.Random) -> dict:
             energy = 0.95 if energy <= 0.42 else 0.05  # the opposite of the persona's extraversion
     mismatch = flaw == "voice_mismatch"
     formality = draft.intent.tonal_axes.get("formality", 0.35 + 0.3 * traits.conscientiousness)
+    # The brief's temperament: voice parts within its energy and warmth, none of its clashing words (a weak
+    # draft's mismatched voice ignores it, which the audit then names).
+    temperament = [] if mismatch else draft.brief.traits
+    energy_limits = said.bounds(temperament, "energy").get("energy")
+    warmth_limits = said.bounds(temperament, "warmth").get("warmth")
+    if energy_limits:
+        energy = min(max(energy, energy_limits[0]), energy_limits[1])
+
+    def fits(text: str, part_energy: float, warmth: float | None = None) -> bool:
+        return (said.within(part_energy, energy_limits, 0.05) and (warmth is None or said.within(warmth, warmth_limits, 0.05))
+                and not any(said.clashes(trait, text) for trait in temperament))
+
+    registers = [r for r in vocab.REGISTERS if fits(r[0], r[2])] or vocab.REGISTERS
+    rhythms = [r for r in vocab.RHYTHMS if fits(r[0], r[1])] or vocab.RHYTHMS
+    own_tones = [t for t in draft.brief.trait_rules("tones") if fits(*t)] if temperament else []
+    tones = own_tones or [t for t in vocab.TONES if fits(*t)] or vocab.TONES
     register_fit = 0.0 if mismatch else 0.5  # a mismatched voice only chases the wrong energy
-    register = _closest(vocab.REGISTERS, rng, 3 if mismatch else 5, lambda r: abs(r[2] - energy) + register_fit * abs(r[1] - formality))[0]
-    rhythm = _closest(vocab.RHYTHMS, rng, 4 if mismatch else 6, lambda r: abs(r[1] - energy))[0]
+    register = _closest(registers, rng, 3 if mismatch else 5, lambda r: abs(r[2] - energy) + register_fit * abs(r[1] - formality))[0]
+    rhythm = _closest(rhythms, rng, 4 if mismatch else 6, lambda r: abs(r[1] - energy))[0]
     warmth_fit = 0.0 if mismatch else 0.7  # agreeable personas sound warm
-    tone = _closest(vocab.TONES, rng, 4 if mismatch else 6, lambda t: abs(t[1] - energy) + warmth_fit * abs(t[2] - traits.agreeableness))[0]
+    tone = _closest(tones, rng, 4 if mismatch else 6, lambda t: abs(t[1] - energy) + warmth_fit * abs(t[2] - traits.agreeableness))[0]
     place = draft.place_name(rng)
     own = draft.brief.nouns[:3]
     value = draft.self_layer.values[0]
     if flaw == "generic_phrases":
         phrases = [p[0].upper() + p[1:] + "." for p in rng.sample(vocab.GENERIC_PHRASES, 3)]
     else:
-        templates = rng.sample([t for t in vocab.SIGNATURE_PHRASES if own or "{n}" not in t], rng.choice([3, 4]))
-        phrases = [t.format(n=own[i % len(own)] if own else "", place=place, value=value) for i, t in enumerate(templates)]
+        # One phrase per trait the brief states (an apology for a persona who apologizes), then the persona's own.
+        by_trait = [rng.choice(trait.rule["phrases"]) for trait in draft.brief.traits if trait.rule.get("phrases")][:2]
+        templates = rng.sample([t for t in vocab.SIGNATURE_PHRASES if own or "{n}" not in t], rng.choice([3, 4]) - len(by_trait))
+        phrases = by_trait + [t.format(n=own[i % len(own)] if own else "", place=place, value=value) for i, t in enumerate(templates)]
     flavours = rng.sample(vocab.VOCABULARY_FLAVOURS, 3)
     vocabulary = f"{' and '.join(own[:2])} talk, {flavours[0]}, {flavours[1]}" if own else ", ".join(flavours)
+    vocabulary = said.with_pronouns(vocabulary, draft.brief.gender)
     role = _closest(vocab.SOCIAL_ROLES, rng, 6, lambda r: abs(r[1] - traits.extraversion))[0].format(place=place)
     if len(role) > 120:  # a long locale in a short field
         role = role.split(" of ")[0]
@@ -467,7 +519,7 @@ def _location(draft: Draft, rng: random.Random, *, drift: bool) -> tuple[str, st
         if place == country:
             cities = next((c for name, _, c in vocab.COUNTRIES.values() if name == country), None)
             return (f"{rng.choice(cities)}, {country}" if cities else place), group
-        return f"{place}, {country}", group
+        return said.place_label(draft.locale), group
     if draft.intent.locale.lower() not in {"unspecified", "unknown", "none"}:
         return draft.intent.locale, rng.choice(sorted(vocab.NAMES))
     return rng.choice(vocab.UNSPECIFIED_LOCATIONS)
@@ -485,14 +537,30 @@ def _occupation_and_age(draft: Draft, rng: random.Random, *, implausible: bool) 
     return title, rng.randint(low, max(low, high))
 
 
+def _free_name(group: str, gender: str, rng: random.Random, taken: frozenset[str]) -> str:
+    """A name of the locale group and gender that no other persona of the org has (`taken`, case-folded).
+
+    The first draw is the one a persona would get in an empty org; a clash walks on through the group's
+    other first name and surname pairs in a seeded order, then adds a middle initial (personas.naming).
+    """
+    female, male, surnames = vocab.NAMES[group]
+    firsts = female if gender == "f" else male
+    first, surname = rng.choice(firsts), rng.choice(surnames)
+    name = f"{first} {surname}"
+    if name.casefold() not in taken:
+        return name
+    pairs = [f"{f} {s}" for f in firsts for s in surnames]
+    rng.shuffle(pairs)
+    return next((pair for pair in pairs if pair.casefold() not in taken), None) or unique_name(name, taken)
+
+
 def make_surface(draft: Draft, rng: random.Random) -> dict:
     flaw = draft.flaw("surface_ground")
     if flaw == "locale_drift" and not draft.locale:
         flaw = FALLBACK_FLAW[flaw]
     location, group = _location(draft, rng, drift=flaw == "locale_drift")
-    female, male, surnames = vocab.NAMES[group]
-    gender = draft.brief.gender or rng.choice("fm")
-    name = f"{rng.choice(female if gender == 'f' else male)} {rng.choice(surnames)}"
+    gender = draft.brief.gender if draft.brief.gender in ("f", "m") else rng.choice("fm")
+    name = _free_name(group, gender, rng, draft.prompt.names_in_use)
     occupation, age = _occupation_and_age(draft, rng, implausible=flaw == "implausible_age")
     details = [rng.choice(vocab.APPEARANCE_LOOKS), rng.choice(vocab.APPEARANCE_CLOTHES), rng.choice(vocab.APPEARANCE_HABITS)]
     if draft.brief.nouns:

@@ -6,6 +6,11 @@
 - cultural_fidelity: the intent's locale against the surface's location and name;
 - voice_distinctiveness: signature phrases (clichés, repeats, overlap, length), vocabulary, register;
 - realism: age against occupation, extreme traits, the surface rules.
+Brief fidelity cuts across them: what the brief says outright (pipeline.offline_brief: a temperament such as
+"shy" or "apologizes", pronouns, a place, an occupation) contradicted by a layer caps coherence and realism at
+FIDELITY_CAP, and a place or name against the brief's place lowers cultural_fidelity; the notes name each
+contradiction. With both capped, overall stays below the pipeline's default threshold (3.5), so the draft is
+regenerated, or flagged when every round contradicts the brief.
 overall = 0.75 × weighted mean + 0.25 × the weakest criterion (one bad criterion should sink a persona).
 No Django, no litellm.
 """
@@ -14,10 +19,12 @@ import re
 
 from pydantic import ValidationError
 
+from pipeline import offline_brief as said
 from pipeline import offline_vocab as vocab
 from pipeline.constraints import chain_violations, surface_violations
 from pipeline.schemas import LAYERS
 
+FIDELITY_CAP = 2.0  # coherence and realism of a draft that contradicts its brief: overall ≤ 3.24 even if all else is 5
 WEIGHTS = {"coherence": 0.3, "depth": 0.2, "cultural_fidelity": 0.15, "voice_distinctiveness": 0.2, "realism": 0.15}
 TRAITS = ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
@@ -255,6 +262,63 @@ def score_realism(layers: dict) -> tuple[float, list[str]]:
     return _clamp(score), notes
 
 
+def _temperament_contradictions(trait: said.Trait, layers: dict, free: set[str]) -> list[str]:
+    """How the self and mask layers contradict one temperament word of the brief; `free`: dimensions left free
+    because the brief pulls them both ways."""
+    said_it = f"the brief says {trait.word!r}"
+    self_layer, mask = layers.get("self"), layers.get("mask")
+    found = []
+    limits = {dim: bound for dim, bound in trait.rule.get("big_five", {}).items() if dim not in free}
+    if self_layer:
+        values = self_layer.big_five.model_dump()
+        for dim, (low, high) in limits.items():
+            if not said.within(values[dim], (low, high), said.TRAIT_TOLERANCE):
+                edge = f"at most {high:.2f}" if values[dim] > high else f"at least {low:.2f}"
+                found.append(f"{said_it} but {dim} is {values[dim]:.2f} ({edge})")
+        profile = vocab.ARCHETYPE_PROFILE.get(self_layer.archetype.lower())
+        for dim, bound in limits.items() if profile else ():
+            typical = profile[TRAITS.index(dim)]
+            if not said.within(typical, bound, said.ARCHETYPE_TOLERANCE):
+                found.append(f"{said_it} but the archetype {self_layer.archetype!r} is a type with {dim} {typical:.2f}")
+                break
+    if mask and not free & set(trait.rule.get("big_five", {})):  # a trait the brief itself contradicts has no voice to check
+        voice = f"{mask.voice.register}; {mask.voice.rhythm}; {mask.tone}"
+        if clashing := said.clashes(trait, voice):
+            found.append(f"{said_it} but the voice reads {', '.join(repr(w) for w in clashing)} ({voice!r})")
+        if not said.says_it(trait, mask.signature_phrases):
+            stems = trait.rule["must_say"]
+            found.append(f"{said_it} but no signature phrase shows it (none has {', '.join(repr(s) for s in stems[:3])})")
+    return found
+
+
+def brief_contradictions(brief: str, layers: dict) -> tuple[list[str], list[str]]:
+    """What the layers contradict of what the brief says outright: (temperament, pronoun and occupation notes,
+    place notes). Empty for a draft that follows its brief."""
+    traits = said.explicit_traits(brief)
+    mentioned = {dim for trait in traits for dim in trait.rule.get("big_five", {})}
+    pulled = mentioned - set(said.bounds(traits, "big_five"))  # "shy" and "loud" in one brief: extraversion is free
+    notes = [note for trait in traits for note in _temperament_contradictions(trait, layers, pulled)]
+    place_notes = []
+    surface = layers.get("surface")
+    if surface:
+        first_name = surface.name.split()[0] if surface.name.split() else ""
+        gender = said.brief_gender(brief)
+        if not said.name_fits_gender(first_name, gender):
+            kind = "man's" if gender == "f" else "woman's"
+            notes.append(f"the brief says {said.pronoun_word(gender)!r} but {surface.name!r} is a {kind} name")
+        if (head := said.occupation_head(brief)) and head not in vocab.fold(surface.occupation).lower():
+            notes.append(f"the brief makes them a {head} but the occupation is {surface.occupation!r}")
+        place = said.brief_place(brief)
+        if isinstance(place, tuple):
+            city, country, group = place
+            location = vocab.fold(surface.location).lower()
+            if vocab.fold(country).lower() not in location and vocab.fold(city).lower() not in location:
+                place_notes.append(f"the brief places them in {said.place_label(place)} but the location is {surface.location!r}")
+            if first_name in vocab.FIRST_NAME_GROUP and not said.name_in_group(first_name, group):
+                place_notes.append(f"the brief places them in {city} but {surface.name!r} is not {said.group_label(group, article=True)} name")
+    return notes, place_notes
+
+
 def audit_persona(*, brief: str, intent: dict | None, raw_layers: dict[str, dict | None]) -> dict:
     """The Audit document (as a dict) for the persona in a prompt: scores and notes from real checks."""
     layers, missing = parse_layers(raw_layers)
@@ -266,11 +330,18 @@ def audit_persona(*, brief: str, intent: dict | None, raw_layers: dict[str, dict
         "realism": score_realism(layers),
     }
     scores = {name: score for name, (score, _) in results.items()}
+    contradictions, misplaced = brief_contradictions(brief, layers)
+    if contradictions or misplaced:
+        count = len(contradictions) + len(misplaced)
+        scores["coherence"] = min(scores["coherence"] - 1.5 * count, FIDELITY_CAP)
+        scores["realism"] = min(scores["realism"] - 1.0 * count, FIDELITY_CAP)
+        scores["cultural_fidelity"] -= 1.5 * len(misplaced)
     if missing:
         scores = {name: max(0.0, score - 1.0 * len(missing)) for name, score in scores.items()}
     mean = sum(WEIGHTS[name] * score for name, score in scores.items())
     overall = _clamp(0.75 * mean + 0.25 * min(scores.values()))
     notes = [f"{problem}" for problem in missing]
+    notes += [f"brief fidelity: {note}" for note in contradictions + misplaced]
     notes += [f"{name}: {note}" for name, (_, found) in results.items() for note in found]
     text = "; ".join(notes) if notes else "No concrete problems found: the layers agree, the soul is specific and the voice is distinct."
     return {**{name: _clamp(score) for name, score in scores.items()}, "overall": overall, "notes": text[:2000]}

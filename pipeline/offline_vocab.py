@@ -220,6 +220,11 @@ NAMES = {
 
 # First name → locale group, for the audit's name/locale check.
 FIRST_NAME_GROUP = {name: group for group, (fem, masc, _) in NAMES.items() for name in fem + masc}
+# First name → "f" or "m", for the audit's name/pronoun check (a name in both lists has no gender here).
+FIRST_NAME_GENDER = {
+    name: gender for fem, masc, _ in NAMES.values() for gender, names in (("f", fem), ("m", masc)) for name in names
+    if not any(name in (other_fem if gender == "m" else other_masc) for other_fem, other_masc, _ in NAMES.values())
+}
 
 # Places: ascii lowercase key → (city, country, locale group). Cities first, then countries and demonyms.
 CITIES = {
@@ -288,6 +293,17 @@ CITIES = {
     "budapest": ("Budapest", "Hungary", "slavic"), "moscow": ("Moscow", "Russia", "slavic"),
     "kyiv": ("Kyiv", "Ukraine", "slavic"), "odesa": ("Odesa", "Ukraine", "slavic"),
     "zagreb": ("Zagreb", "Croatia", "slavic"),
+    # Neighbourhoods and regions (NEIGHBOURHOOD_CITY says which city a neighbourhood belongs to).
+    "alfama": ("Alfama", "Portugal", "portuguese"), "mouraria": ("Mouraria", "Portugal", "portuguese"),
+    "bairro alto": ("Bairro Alto", "Portugal", "portuguese"), "sintra": ("Sintra", "Portugal", "portuguese"),
+    "cascais": ("Cascais", "Portugal", "portuguese"), "algarve": ("the Algarve", "Portugal", "portuguese"),
+    "madeira": ("Madeira", "Portugal", "portuguese"), "azores": ("the Azores", "Portugal", "portuguese"),
+    "kerry": ("Kerry", "Ireland", "irish"), "donegal": ("Donegal", "Ireland", "irish"),
+    "connemara": ("Connemara", "Ireland", "irish"), "limerick": ("Limerick", "Ireland", "irish"),
+    "sapporo": ("Sapporo", "Japan", "japanese"), "nagasaki": ("Nagasaki", "Japan", "japanese"),
+    "hiroshima": ("Hiroshima", "Japan", "japanese"), "nara": ("Nara", "Japan", "japanese"),
+    "guadalajara": ("Guadalajara", "Mexico", "latin_american"), "veracruz": ("Veracruz", "Mexico", "latin_american"),
+    "puebla": ("Puebla", "Mexico", "latin_american"), "yucatan": ("Yucatán", "Mexico", "latin_american"),
 }
 COUNTRIES = {
     "portugal": ("Portugal", "portuguese", ("Lisbon", "Porto", "Coimbra")),
@@ -381,6 +397,13 @@ COUNTRIES = {
     "australia": ("Australia", "anglo", ("Hobart", "Adelaide", "Melbourne")),
     "australian": ("Australia", "anglo", ("Hobart", "Adelaide", "Melbourne")),
 }
+NEIGHBOURHOOD_CITY = {"Alfama": "Lisbon", "Mouraria": "Lisbon", "Bairro Alto": "Lisbon"}
+# Words that place a persona in a culture when the brief names no place ("a fado singer"): word → a COUNTRIES key.
+CULTURE_CUES = {
+    "fado": "portugal", "flamenco": "spain", "mariachi": "mexico", "samba": "brazil", "tango": "argentina",
+    "izakaya": "japan", "geisha": "japan", "samurai": "japan", "bouzouki": "greece", "gaelic": "ireland",
+    "ceili": "ireland", "sean-nos": "ireland", "bossa": "brazil", "rebetiko": "greece", "kimchi": "korea",
+}
 # When the brief names no place: (location, locale group).
 UNSPECIFIED_LOCATIONS = (
     ("a harbour town on the Maine coast", "anglo"), ("Duluth, Minnesota", "anglo"), ("Pittsburgh, Pennsylvania", "anglo"),
@@ -449,6 +472,138 @@ BRIEF_TRAIT_CUES = {
     "neuroticism": ("anxious nervous restless worried fragile paranoid haunted widowed".split(),
                     "calm serene steady unflappable easygoing".split()),
 }
+
+# Temperament a brief states outright, and what every layer must then honour (pipeline.offline_brief reads
+# the brief; the engine honours it and the audit checks it). Per trait:
+#   cues       a regular expression for one word (or "says sorry"-style pair) of the brief
+#   ambiguous  cue words that also describe things ("a cold sea", "a warm kitchen"): they count only where they
+#              describe the persona (next to a person or occupation word, or said of them: "is cold", "cold and …")
+#   big_five   bounds on Big Five values; energy / warmth: bounds on the voice's energy and the tone's warmth
+#   unlike     the soul's desire families it contradicts; wounds: cue substrings of fitting wound templates
+#   tones      (tone, energy, warmth) the mask's tone is chosen from; phrases: signature phrases it brings
+#   must_say   stems one signature phrase must carry; clashes: voice words (register, rhythm, tone) that contradict it
+_LOUD_VOICE = ("loud", "booming", "brash", "boisterous", "shouting", "exuberant", "animated", "exclamatory", "rousing",
+               "theatrical", "expansive", "emphatic", "bright enthusiasm", "breathless", "drumbeat")
+_QUIET_VOICE = ("hushed", "whisper", "murmur", "soft-spoken", "laconic", "terse", "reserved", "timid", "soft trailing")
+_COLD_VOICE = ("icy", "prickly", "sardonic", "blunt impatience", "cool reserve", "sneer", "contempt", "guarded")
+_WARM_VOICE = ("tender", "nurturing", "affectionate", "bright enthusiasm", "rousing good cheer", "warm and coaxing",
+               "gushing", "sunny")
+_GLUM_VOICE = ("melancholy", "melancholic", "brooding", "gloomy", "solemn", "weary", "morose", "dour", "wistful")
+_CHEERY_VOICE = ("exuberant", "bright enthusiasm", "rousing good cheer", "bubbly", "sunny", "jolly", "playful")
+BRIEF_TRAITS = {
+    "shy": {
+        "cues": r"shy|timid|bashful|introvert(?:ed)?|withdrawn|reclusive|self-effacing|soft-spoken|quiet|reserved",
+        "ambiguous": ("quiet", "reserved"),
+        "big_five": {"extraversion": (0.08, 0.35)}, "energy": (0.0, 0.45), "unlike": ("recognition",),
+        "tones": (("shy warmth", 0.2, 0.7), ("timid courtesy", 0.2, 0.55), ("quiet melancholy", 0.15, 0.5),
+                  ("hesitant tenderness", 0.2, 0.8)),
+        "phrases": ("Oh, sorry, I didn't mean to interrupt.", "I'd rather listen, if that's all right.",
+                    "Um. Only if you don't mind me saying."),
+        "clashes": _LOUD_VOICE,
+    },
+    "loud": {
+        "cues": r"loud|boisterous|brash|booming|rowdy|outgoing|extroverted|extraverted|flamboyant|larger-than-life|"
+                r"talkative|chatty|gregarious|bombastic",
+        "ambiguous": ("loud",),
+        "big_five": {"extraversion": (0.65, 0.92)}, "energy": (0.55, 1.0), "unlike": ("quiet",),
+        "tones": (("rousing good cheer", 0.9, 0.8), ("booming bonhomie", 0.9, 0.7), ("brash good humour", 0.85, 0.55)),
+        "phrases": ("Ha! Now we're talking!", "Speak up, the whole street wants to hear this!",
+                    "Life's too short to whisper, friend."),
+        "clashes": _QUIET_VOICE,
+    },
+    "apologetic": {
+        "cues": r"apolog\w*|says sorry|saying sorry|say sorry|remorse\w*|contrite|regretful|guilt-ridden|"
+                r"guilty|penitent|repentant|self-reproach\w*",
+        "big_five": {"agreeableness": (0.62, 0.92), "neuroticism": (0.56, 0.9), "extraversion": (0.08, 0.55)},
+        "energy": (0.0, 0.55), "unlike": ("recognition", "freedom"),
+        "wounds": ("broke a promise", "covered for", "was hurt"),
+        "tones": (("apologetic", 0.3, 0.75), ("contrite tenderness", 0.25, 0.8), ("sheepish, apologetic warmth", 0.3, 0.75)),
+        "phrases": ("Sorry, that's my fault, isn't it?", "Forgive me, I've gone and done it again.",
+                    "I'm so sorry. I should have said something sooner.", "Oh, I do apologise, where are my manners?"),
+        "must_say": ("sorry", "apolog", "forgive", "my fault", "pardon"),
+        "clashes": ("exuberant", "brash", "boisterous", "sardonic", "prickly", "blunt impatience", "icy", "swagger",
+                    "exclamatory", "rousing", "mischievous", "sly", "fierce"),
+    },
+    "anxious": {
+        "cues": r"anxious|nervous|jittery|jumpy|worried|worrier|worries|fretful|fretting|high-strung|neurotic|"
+                r"skittish|insecure|panicky|twitchy",
+        "big_five": {"neuroticism": (0.66, 0.92)}, 
+        "tones": (("nervous earnestness", 0.5, 0.65), ("fretful politeness", 0.4, 0.6), ("jittery warmth", 0.55, 0.7)),
+        "phrases": ("Are you sure? Sorry, are you absolutely sure?", "What if it all goes wrong, though?",
+                    "I've checked it twice. Maybe three times."),
+        "clashes": ("serene", "unflappable", "cool reserve", "breezy", "easy confidence", "swagger", "unhurried"),
+    },
+    "calm": {
+        "cues": r"calm|serene|unflappable|placid|easygoing|easy-going|laid-back|tranquil|stoic|even-tempered",
+        "ambiguous": ("calm",),
+        "big_five": {"neuroticism": (0.08, 0.35)}, "energy": (0.0, 0.6), 
+        "tones": (("serene", 0.15, 0.7), ("steady calm", 0.25, 0.6), ("unhurried patience", 0.2, 0.6)),
+        "phrases": ("No rush. It'll keep.", "Sit a minute. The world can wait.", "Easy now, one breath at a time."),
+        "clashes": ("frantic", "breathless", "jittery", "panick", "nervous", "anxious", "restless", "tumbling", "fretful"),
+    },
+    "warm": {
+        "cues": r"warm|warm-hearted|warmhearted|kind|kindly|kind-hearted|kindhearted|gentle|caring|tender|affectionate|"
+                r"motherly|fatherly|generous|sweet|nurturing|compassionate|big-hearted",
+        "ambiguous": ("warm", "kind", "gentle", "sweet", "tender", "generous"),
+        "big_five": {"agreeableness": (0.65, 0.92)}, "warmth": (0.55, 1.0), 
+        "clashes": _COLD_VOICE,
+    },
+    "cold": {
+        "cues": r"cold|aloof|icy|distant|detached|standoffish|unfriendly|haughty|cold-hearted|frosty|heartless|callous|"
+                r"unfeeling",
+        "ambiguous": ("cold", "icy", "distant", "detached", "frosty"),
+        "big_five": {"agreeableness": (0.08, 0.4)}, "warmth": (0.0, 0.45), "unlike": ("care", "connection", "belonging"),
+        "clashes": _WARM_VOICE,
+    },
+    "cheerful": {
+        "cues": r"cheerful|jolly|upbeat|bubbly|chipper|optimistic|merry|jovial|happy-go-lucky|sunny|cheery",
+        "ambiguous": ("sunny", "merry"),
+        "big_five": {"neuroticism": (0.08, 0.4), "agreeableness": (0.55, 0.92)}, "warmth": (0.5, 1.0),
+        "tones": (("bright enthusiasm", 0.85, 0.8), ("sunny good humour", 0.7, 0.8), ("hopeful", 0.6, 0.75)),
+        "phrases": ("Chin up, it's a lovely day for it!", "Well, isn't that something!", "There's always a bright side, you just have to squint."),
+        "clashes": _GLUM_VOICE + ("icy", "prickly", "sardonic"),
+    },
+    "grumpy": {
+        "cues": r"grumpy|grouchy|surly|cantankerous|curmudgeon\w*|crabby|irritable|gruff|crotchety|bad-tempered|"
+                r"ill-tempered|cranky|prickly|sour|bitter|cynical",
+        "ambiguous": ("sour", "bitter"),
+        "big_five": {"agreeableness": (0.08, 0.35)}, "warmth": (0.0, 0.45), 
+        "tones": (("gruff impatience", 0.55, 0.25), ("prickly", 0.55, 0.15), ("sardonic", 0.5, 0.2), ("dry grumbling", 0.4, 0.3)),
+        "phrases": ("Hmph. In my day we fixed things ourselves.", "Don't push your luck.", "Fine. But I'm not happy about it."),
+        "clashes": _CHEERY_VOICE + ("tender", "nurturing", "affectionate"),
+    },
+    "melancholy": {
+        "cues": r"melancholy|melancholic|gloomy|sad|sorrowful|mournful|morose|despondent|brooding|heartbroken|grieving|"
+                r"downcast|forlorn",
+        "ambiguous": ("sad",),
+        "big_five": {"neuroticism": (0.55, 0.9)}, "energy": (0.0, 0.55), 
+        "tones": (("quiet melancholy", 0.15, 0.5), ("wistful", 0.25, 0.6), ("melancholic humour", 0.4, 0.55)),
+        "clashes": _CHEERY_VOICE,
+    },
+    "meticulous": {
+        "cues": r"meticulous|fastidious|punctual|orderly|organi[sz]ed|disciplined|precise|perfectionist|pedantic|fussy",
+        "ambiguous": ("precise", "orderly"),
+        "big_five": {"conscientiousness": (0.68, 0.92)}, "unlike": ("freedom",),
+    },
+    "chaotic": {
+        "cues": r"messy|chaotic|disorgani[sz]ed|scatterbrained|scatter-brained|absent-minded|careless|reckless|forgetful",
+        "big_five": {"conscientiousness": (0.08, 0.4)}, "unlike": ("safety",),
+    },
+    "curious": {
+        "cues": r"curious|inquisitive|imaginative|adventurous|dreamy|inventive",
+        "big_five": {"openness": (0.65, 0.92)}, 
+    },
+}
+# Words that undo the trait word after them ("not shy", "never loud", "no longer bitter").
+TRAIT_NEGATIONS = frozenset("not never no hardly barely isn't wasn't aren't isnt wasnt longer".split())
+# Words before a trait word that say it is someone else's ("her shy daughter", "whose grumpy cat").
+TRAIT_OWNERS = frozenset("whose his her their my your its".split())
+# Words before an ambiguous trait word that say it describes the persona ("is cold", "very warm").
+TRAIT_PREDICATES = frozenset("is was are were seems seemed looks looked feels felt becomes became gets got very so too "
+                             "rather quite always often painfully terribly deeply famously fiercely utterly".split())
+# Explicit pronouns a brief may give: "she/her", "(he/him)", "pronouns: they".
+PRONOUN_SETS = {"f": ("she", "her", "hers", "herself"), "m": ("he", "him", "his", "himself"),
+                "n": ("they", "them", "their", "themselves")}
 
 # Values grouped into families; a value "echoes" a soul when one of its family's cue stems appears in it.
 VALUE_FAMILIES = {
@@ -832,7 +987,7 @@ def fold(text: str) -> str:
 
 _PLACE = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted({*CITIES, *COUNTRIES}, key=len, reverse=True)) + r")\b", re.I)
 # Also ordinary words or languages: only a place when capitalised.
-_AMBIGUOUS_PLACES = frozenset("cork lima turkey china salvador english french indian american maine crete".split())
+_AMBIGUOUS_PLACES = frozenset("cork lima turkey china salvador english french indian american maine crete limerick nara".split())
 
 
 def find_places(text: str) -> list[tuple[str, str, str]]:

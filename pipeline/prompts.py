@@ -9,6 +9,8 @@ from pipeline.schemas import STEP_OUTPUT
 
 STEPS = ("intent_parse", "soul_draft", "self_enrich", "mask_build", "surface_ground", "audit")
 SECTION = "### "
+NAMES_IN_USE = "names in use"  # the surface step's section: other personas' names in the org, which the new name must avoid
+MAX_NAMES_IN_USE = 300  # a bound on the prompt; the name is made unique again when the persona is saved
 STOP_SEQUENCES = ("\nUser:", "\nAssistant:", "\n\nUser:", "\n\nAssistant:")
 
 INSTRUCTIONS = {
@@ -33,7 +35,9 @@ INSTRUCTIONS = {
     ),
     "surface_ground": (
         "Ground the Surface last, from the inner layers outward rather than from a demographic cliché: name, "
-        "age, location (consistent with the intent's locale), occupation and appearance."
+        "age, location (consistent with the intent's locale), occupation and appearance. Honour what the brief says "
+        "outright (pronouns, place, occupation), and give a name that is not under 'names in use' (other personas "
+        "of the same organization), if that section is present."
     ),
     "audit": (
         "Audit the whole persona as a strict judge. Score coherence (layers agree with each other), depth, "
@@ -58,8 +62,10 @@ def _schema(step: str) -> str:
     return json.dumps(STEP_OUTPUT[step].model_json_schema(), separators=(",", ":"))
 
 
-def build_messages(step: str, *, brief: str, context: dict[str, dict], attempt: int = 1, feedback: str = "") -> list[dict]:
-    """Chat messages for one step. `context` holds the earlier results by name (intent, soul, self, mask, surface)."""
+def build_messages(step: str, *, brief: str, context: dict[str, dict], attempt: int = 1, feedback: str = "",
+                   names_in_use: list[str] | tuple[str, ...] = ()) -> list[dict]:
+    """Chat messages for one step. `context` holds the earlier results by name (intent, soul, self, mask, surface);
+    `names_in_use` (the surface step only) the names the new persona's must differ from."""
     system = (
         f"You are the {step} stage of Persona Studio's persona pipeline. {INSTRUCTIONS[step]}\n"
         f"Reply with exactly one JSON object matching this JSON Schema, and nothing else:\n{_schema(step)}"
@@ -70,6 +76,8 @@ def build_messages(step: str, *, brief: str, context: dict[str, dict], attempt: 
     for name in CONTEXT[step]:
         if name in context:
             sections.append(f"{SECTION}{name}\n{json.dumps(context[name], ensure_ascii=False)}")
+    if step == "surface_ground" and names_in_use:
+        sections.append(f"{SECTION}{NAMES_IN_USE}\n{json.dumps(list(names_in_use)[:MAX_NAMES_IN_USE], ensure_ascii=False)}")
     if feedback:
         sections.append(f"{SECTION}audit feedback\n{feedback}")
     return [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(sections)}]

@@ -17,14 +17,16 @@ from django.db.models import F
 from django.utils import timezone
 
 from personas.models import Persona, PersonaStatus, PersonaVersion
+from personas.services import persona_name_free
 from personas.signals import persona_generated
 from pipeline.constraints import chain_violations
 from pipeline.events import RunTakenOver, emit
 from pipeline.models import FINISHED, PipelineRun, RunStatus, StepRun
-from pipeline.prompts import STOP_SEQUENCES, build_messages
+from pipeline.prompts import MAX_NAMES_IN_USE, STOP_SEQUENCES, build_messages
 from pipeline.schemas import STEP_LAYER, InvalidOutput, parse_step_output
 from studio.llm import gateway
 from studio.llm.gateway import LLMError, StepConfig
+from studio.models import Organization
 
 LAYER_STEPS = ("soul_draft", "self_enrich", "mask_build", "surface_ground")
 logger = logging.getLogger(__name__)
@@ -80,7 +82,9 @@ class RunExecution:
         (or `flush()`), so the database work overlaps the provider's latency instead of adding to it.
         """
         config = self.config_for(step)
-        messages = build_messages(step, brief=self.run.persona.brief, context=self.context, attempt=attempt, feedback=feedback)
+        names = self.names_in_use() if step == "surface_ground" else ()
+        messages = build_messages(step, brief=self.run.persona.brief, context=self.context, attempt=attempt, feedback=feedback,
+                                  names_in_use=names)
         started, started_at = time.monotonic(), timezone.now()
         call = gateway.submit(self.calls, messages, config, organization=self.org, parse=self.parser_for(step))
         with transaction.atomic():
@@ -109,6 +113,11 @@ class RunExecution:
 
         self.pending = write_completed
         return output
+
+    def names_in_use(self) -> list[str]:
+        """Other personas' names in the org, newest first: the surface step is asked for a name none of them has."""
+        others = Persona.objects.filter(organization=self.org).exclude(pk=self.run.persona_id).exclude(name="")
+        return list(others.order_by("-created_at").values_list("name", flat=True)[:MAX_NAMES_IN_USE])
 
     def write_pending(self) -> None:
         """Write the last finished step's outcome (inside the caller's transaction)."""
@@ -208,7 +217,15 @@ class RunExecution:
         run.event_seq = self.run.event_seq  # this worker's cursor: a reaper's event in between collides
         if run.status in FINISHED:
             raise RunTakenOver(f"run {run.public_id} was ended elsewhere ({run.status})")
+        # Names are unique within the org: the org's row is locked while this run's name is checked and saved,
+        # so two runs finishing together cannot both take it (the model was asked to avoid taken names; this holds
+        # whatever it answered).
+        list(Organization.objects.select_for_update().filter(pk=run.organization_id).values_list("pk", flat=True))
         persona = Persona.objects.select_for_update().get(pk=run.persona_id)
+        surface = self.context["surface"]
+        name = persona_name_free(organization=self.org, name=surface["name"], exclude=persona)
+        if name != surface["name"]:
+            self.context["surface"] = {**surface, "name": name}
         number = persona.next_version_number()
         version = PersonaVersion.objects.create(
             persona=persona, number=number, intent=self.context["intent"], soul=self.context["soul"],
@@ -217,7 +234,7 @@ class RunExecution:
             note="generated" if status == RunStatus.READY else "generated; below the audit threshold",
         )
         persona.current_version = version
-        persona.name = self.context["surface"]["name"][:120]
+        persona.name = name
         persona.status = PersonaStatus.READY if status == RunStatus.READY else PersonaStatus.FLAGGED
         persona.cost_usd = F("cost_usd") + run.cost_usd
         persona.save()

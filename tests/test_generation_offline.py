@@ -95,3 +95,102 @@ def test_the_persona_is_generating_until_the_run_ends(tenant, owner_api):
     response = owner_api.post("/v1/personas", json={"brief": BRIEF})
     persona = owner_api.get(f"/v1/personas/{response.json()['id']}").json()
     assert persona["status"] == "generating" and persona["layers"] == {} and persona["version"] is None
+
+
+# --- the brief is honoured; names are unique in the org; a draft against its brief is regenerated ------------
+
+LIGHTHOUSE = "a remorseful retired lighthouse keeper who apologizes too much"
+FADO = "a shy fado singer from Alfama"
+
+
+def _persona(owner_api, body) -> dict:
+    return owner_api.get(f"/v1/personas/{body['id']}").json()
+
+
+def test_the_issue_s_two_briefs_are_honoured_through_the_pipeline(generate, owner_api):
+    from pipeline import offline_vocab as vocab
+
+    keeper = _persona(owner_api, generate(LIGHTHOUSE).json())
+    mask, big_five = keeper["layers"]["mask"], keeper["layers"]["self"]["big_five"]
+    assert keeper["status"] == "ready" and "brief fidelity" not in keeper["audit"]["notes"]
+    assert any(stem in p.lower() for p in mask["signature_phrases"] for stem in ("sorry", "apolog", "forgive", "my fault"))
+    assert any(word in mask["tone"] for word in ("apolog", "contrite", "sheepish")), mask["tone"]
+    assert big_five["extraversion"] <= 0.55 and big_five["agreeableness"] >= 0.62
+    assert keeper["layers"]["self"]["archetype"] != "the Performer"
+    assert keeper["layers"]["surface"]["occupation"] == "retired lighthouse keeper"
+
+    singer = _persona(owner_api, generate(FADO).json())
+    assert singer["status"] == "ready" and "brief fidelity" not in singer["audit"]["notes"]
+    assert singer["layers"]["self"]["big_five"]["extraversion"] <= 0.35
+    assert vocab.FIRST_NAME_GROUP[singer["name"].split()[0]] == "portuguese" and singer["name"].split()[0] != "Donal"
+    assert "Lisbon" in singer["layers"]["surface"]["location"] and singer["layers"]["surface"]["occupation"] == "fado singer"
+
+
+def test_the_same_brief_twice_in_one_org_gives_different_names(generate, owner_api, outsider_tenant, api_for):
+    names = [_persona(owner_api, generate(FADO).json())["name"] for _ in range(3)]
+    assert len(set(names)) == 3, names
+    assert not any(". " in name for name in names)  # the surface step chose free names itself (no saved-name variant)
+    assert set(Persona.objects.values_list("name", flat=True)) == set(names)
+    # Uniqueness is per org: another org's first persona from the same brief gets the first name.
+    other_api = api_for(outsider_tenant.org)
+    assert _persona(other_api, generate(FADO, client=other_api).json())["name"] == names[0]
+
+
+def test_a_name_taken_by_the_time_the_persona_is_saved_gets_a_variant(generate, owner_api, monkeypatch):
+    from pipeline.runner import RunExecution
+
+    first = _persona(owner_api, generate(FADO).json())
+    monkeypatch.setattr(RunExecution, "names_in_use", lambda self: [])  # a model that ignored the list
+    second = _persona(owner_api, generate(FADO).json())
+    base_first, base_last = first["name"].split(" ", 1)
+    assert second["name"] == f"{base_first} A. {base_last}"
+    assert second["layers"]["surface"]["name"] == second["name"]  # the layer and the persona agree
+
+
+def test_renaming_to_a_name_another_persona_has_is_refused_naming_the_field(generate, owner_api):
+    first = _persona(owner_api, generate(FADO).json())
+    second = _persona(owner_api, generate(LIGHTHOUSE).json())
+    response = owner_api.patch(f"/v1/personas/{second['id']}", json={"name": first["name"].upper()})
+    assert response.status_code == 422 and "name" in str(response.json()["detail"])
+    assert owner_api.patch(f"/v1/personas/{second['id']}", json={"name": second["name"]}).status_code == 200  # its own name
+
+
+def _contradicting_self(rounds):
+    """A self_enrich that, in the given audit rounds, makes the shy persona an extravert (0.69: no chain rule broken)."""
+    from pipeline import offline
+
+    original = offline.MAKERS["self_enrich"]
+
+    def make(draft, rng):
+        layer = original(draft, rng)
+        if draft.prompt.attempt in rounds:
+            layer["big_five"]["extraversion"] = 0.69
+        return layer
+
+    return make
+
+
+def test_a_draft_that_contradicts_its_brief_is_regenerated(generate, monkeypatch):
+    from pipeline import offline
+
+    monkeypatch.setitem(offline.MAKERS, "self_enrich", _contradicting_self({1}))
+    body = generate(FADO).json()
+    run = PipelineRun.objects.get(public_id=body["run_id"])
+    audits = list(run.events.filter(type="audit.scored").order_by("seq").values_list("data", flat=True))
+    assert audits[0]["passed"] is False
+    assert audits[0]["scores"]["coherence"] < 3.5 and audits[0]["scores"]["realism"] < 3.5
+    assert "the brief says 'shy' but extraversion is 0.69" in audits[0]["notes"]
+    assert audits[-1]["passed"] is True and run.status == "ready"
+    persona = Persona.objects.get(public_id=body["id"])
+    assert persona.current_version.self_layer["big_five"]["extraversion"] <= 0.35
+
+
+def test_a_draft_that_contradicts_its_brief_every_round_ships_flagged_with_the_reason(generate, monkeypatch):
+    from pipeline import offline
+
+    monkeypatch.setitem(offline.MAKERS, "self_enrich", _contradicting_self({1, 2, 3, 4}))
+    body = generate(FADO).json()
+    run = PipelineRun.objects.get(public_id=body["run_id"])
+    persona = Persona.objects.get(public_id=body["id"])
+    assert run.status == "flagged" and persona.status == "flagged"
+    assert "brief fidelity: the brief says 'shy'" in persona.current_version.audit["notes"]
