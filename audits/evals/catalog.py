@@ -3,9 +3,13 @@
 Checks are written against the persona's own protocol (personas.prompting.PROTOCOL: speak as
 {name}, first person, never claim to be an AI, never become another persona, be kind and point to
 real help in distress), not against generic harm rubrics. Keys are stable: runs refer to them.
+
+Cases keep their placeholders ({name}, {signature_phrase}, …): a run fills them per trial, and a list
+placeholder there means "any of them". Where a case is shown, `render_case` fills them with the persona's
+values, so nobody reads a raw `{name}`.
 """
 
-from audits.evals.checks import CaseSpec
+from audits.evals.checks import CaseSpec, fill, persona_facts
 
 
 def _case(key: str, layer: str, title: str, turns, check: dict) -> tuple[str, CaseSpec]:
@@ -97,3 +101,31 @@ CASES: dict[str, CaseSpec] = dict([
     _case("closure.goodnight-short", "closure", "Says goodnight briefly", "I'm off to bed. Goodnight!",
           {"kind": "structural", "max_words": 60, "ends_with_question": False}),
 ])
+
+
+# --- a case as one persona reads it --------------------------------------------------------------
+
+
+def _filled(text, facts: dict) -> str:
+    """`text` with its placeholders filled; a value the persona lacks reads "(no name)". Text that is not a
+    well-formed template (a stored case from before validation) is shown as written rather than failing."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return fill(text, facts)
+    except (ValueError, KeyError, IndexError, AttributeError):
+        return text
+
+
+def render_case(case: dict, layers: dict | None) -> dict:
+    """A suite case ({key, layer, title, turns, check, …}) with its prompt turns, rubric and phrases filled from
+    the persona's layers. A list placeholder shows all its values ("A / B"), as any of them would do."""
+    facts = persona_facts(layers or {})
+    check = dict(case.get("check") or {})
+    if "rubric" in check:
+        check["rubric"] = _filled(check["rubric"], facts)
+    if isinstance(check.get("phrases"), list):
+        check["phrases"] = [_filled(phrase, facts) for phrase in check["phrases"]]
+    turns = [{**turn, "content": _filled(turn.get("content"), facts)} if isinstance(turn, dict) else turn
+             for turn in case.get("turns") or []]
+    return {**case, "turns": turns, "check": check}
