@@ -457,3 +457,19 @@ def test_a_single_checkpoint_or_a_missing_rate_has_no_change():
     assert (row["delta"], row["delta_interval"], row["delta_clear"]) == (None, None, None)
     (row,) = compare_checkpoints({"base": cell_summary(None, None), "tuned": cell_summary(0.5, [0.2, 0.8])})
     assert (row["delta"], row["delta_interval"], row["delta_clear"]) == (None, None, None)
+
+
+def test_the_job_pages_range_table_colours_a_change_only_when_its_interval_excludes_zero():
+    from training_jobs.display import range_table
+
+    overlapping = compare_checkpoints({"base": cell_summary(0.10, [0.0, 0.30]), "tuned": cell_summary(0.11, [0.0, 0.40])})
+    (row,) = range_table({"table": overlapping, "checkpoints": ["base", "tuned"]})["rows"]
+    assert row["delta"] == "+1 pp" and row["trend"] == ""
+    low, high = overlapping[0]["delta_interval"]
+    assert row["delta_interval"] == f"{100 * low:+.0f} to {100 * high:+.0f} pp"
+    clear = compare_checkpoints({"base": cell_summary(0.10, [0.02, 0.40]), "tuned": cell_summary(0.90, [0.60, 0.98])})
+    assert range_table({"table": clear})["rows"][0]["trend"] == "up"
+    # a table saved before the change had an interval carries none: it is never coloured
+    saved = [{"kind": "overall", "context": None, "cells": overlapping[0]["cells"], "delta": 0.4}]
+    (old,) = range_table({"table": saved})["rows"]
+    assert old["trend"] == "" and old["delta_interval"] == "" and old["delta"] == "+40 pp"
