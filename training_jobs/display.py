@@ -228,10 +228,18 @@ def _percent(value) -> str:
     return f"{100 * value:.0f}%" if _finite(value) else "—"
 
 
+def _change_interval(interval) -> str:
+    """A change's interval in percentage points, "" when there is none."""
+    if not interval or not all(_finite(v) for v in interval):
+        return ""
+    return f"{100 * interval[0]:+.0f} to {100 * interval[1]:+.0f} pp"
+
+
 def range_table(summary: dict | None) -> dict | None:
     """The behavioral-range eval across checkpoints as rows ready to print: overall, then each kind and its
     contexts; per checkpoint the pass rate with its 95% interval, and the change from the first checkpoint
-    to the last (percentage points). None when there is no table."""
+    to the last (percentage points) with its interval; the change is marked up / down only when that
+    interval excludes 0 (range_evals.compare_checkpoints' "delta_clear"). None when there is no table."""
     summary = summary or {}
     rows = summary.get("table") or []
     if not rows:
@@ -252,7 +260,8 @@ def range_table(summary: dict | None) -> dict | None:
             "kind": kind, "context": context, "total": context is None,
             "label": context.replace("_", " ") if context else kind.capitalize(),
             "cells": cells, "delta": f"{100 * delta:+.0f} pp" if _finite(delta) else "—",
-            "trend": "" if not _finite(delta) or abs(delta) < 1e-9 else "up" if delta > 0 else "down",
+            "delta_interval": _change_interval(row.get("delta_interval")),
+            "trend": row.get("delta_clear") if row.get("delta_clear") in ("up", "down") else "",
         })
     return {"checkpoints": summary.get("checkpoints") or [c["label"] for c in rows[0].get("cells") or [] if c],
             "rows": out, "repeats": summary.get("repeats"), "cases": summary.get("cases"),
