@@ -136,6 +136,72 @@ def test_curly_quotes_and_marker_matching():
     assert marker_share([], found) == 0.0
 
 
+@pytest.mark.parametrize("statement,expected", [
+    ('I say "Right then" and "Off we go."', ["Right then", "Off we go"]),
+    ("I say “Right then” and “Off we go.”", ["Right then", "Off we go"]),
+    ("I say ‘Right then’ and ‘Off we go.’", ["Right then", "Off we go"]),
+    ("I say 'Right then' and 'Off we go.'", ["Right then", "Off we go"]),
+    ("When plans go sideways I say 'Well, that's a pickle!' and shrug.", ["Well, that's a pickle"]),
+    ("When plans go sideways I say ‘Well, that’s a pickle!’ and shrug.", ["Well, that’s a pickle"]),
+    ("('Steady now,' I tell the new ones.)", ["Steady now"]),  # after punctuation, before punctuation
+    ('I say "Don\'t call me \'love\'" to strangers.', ["Don't call me 'love'"]),  # one quote inside another
+])
+def test_markers_in_double_single_and_curly_quotes(statement, expected):
+    assert quoted_markers(statement) == expected
+
+
+@pytest.mark.parametrize("statement", [
+    "I don't think that's right, and I won't pretend it's fine.",
+    "The sailors' boots and the captains' hats hang by the door of the harbour bar.",
+    "I love rock 'n' roll and the music of the '90s, and 'tis no secret.",
+    "It's the keeper's lamp, not the sailors' lamp, and it's mine to trim, isn't it?",
+])
+def test_contractions_and_possessives_are_not_quotes(statement):
+    assert quoted_markers(statement) == []
+
+
+@pytest.mark.parametrize("statement,expected", [
+    ("I pepper my talk with phrases like Well I never, Bless my boots and Steady as she goes when the nets come in.",
+     ["Well I never", "Bless my boots", "Steady as she goes"]),
+    ("I reach for expressions such as blimey, crikey, or strewth.", ["blimey", "crikey", "strewth"]),
+    ("I use words like ta-ra and ey up; southerners stare.", ["ta-ra", "ey up"]),
+    ("I say things like Mind the step, Have you eaten and Sit down, love.", ["Mind the step", "Have you eaten", "Sit down"]),
+    ("I use words like 'mate' and 'cheers'.", ["mate", "cheers"]),  # quoted items: the quotes say where they end
+    ("I avoid words like that.", []),  # one item is no list
+    ("I like fish such as cod, hake and bream.", []),  # a list of things, not of phrases
+])
+def test_markers_in_phrases_like_lists(statement, expected):
+    assert quoted_markers(statement) == expected
+
+
+def test_the_reports_single_quoted_rewrite_is_concrete_and_feeds_the_marker_checks():
+    from training_jobs.filters import QualityFilter
+
+    constitution = Constitution(persona_name="Bram", traits=[
+        Trait(statement="When plans go sideways I shrug and say 'Well, that's a pickle!' before I fix anything.",
+              questions=["The ferry is cancelled. Now what?", "Your cake fell. What do you say?", "Rain on the fete?"]),
+        Trait(statement="I cheer people on with phrases like Chin up, Onwards and Steady as she goes, every day.",
+              questions=["I failed my exam.", "Should I quit?", "What keeps you going?"]),
+    ])
+    assert concreteness_report(constitution) == [] and not is_abstract(constitution)
+    found = markers(constitution)
+    assert found == ["Well, that's a pickle", "Chin up", "Onwards", "Steady as she goes"]
+    # the marker gate and the marker frequency (has_marker / marker_share) and the online filter all see them
+    replies = ["Well, that\u2019s a pickle! Pass me the spanner.", "Chin up, love — we'll get there.", "No idea."]
+    assert [has_marker(reply, found) for reply in replies] == [True, True, False]
+    assert marker_share(replies, found) == pytest.approx(2 / 3)
+    quality = QualityFilter()
+    assert [quality.check(reply, markers=found).reasons for reply in replies[:2]] == [[], []]
+    assert quality.check("The ferry is cancelled again, so we wait.", markers=found).reasons == ["missing_markers"]
+
+
+def test_the_abstract_finding_says_how_to_write_a_marker():
+    constitution = Constitution(persona_name="Ana", traits=[
+        Trait(statement="I am kind to everyone I meet, and generous too.", questions=["Why?!", "How so?", "Really?"])])
+    message = next(f.message for f in concreteness_report(constitution) if f.code == "abstract")
+    assert "in quotes" in message and "phrases like" in message
+
+
 def test_strict_validation_names_the_field():
     good = {"persona_name": "Ana", "traits": [{"statement": 'I say "Right then" before I start.', "questions": ["Why?!"]}]}
     assert parse_constitution(good).traits[0].source == "edited"

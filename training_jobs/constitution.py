@@ -65,15 +65,60 @@ def field_errors(exc: ValidationError) -> list[dict]:
 
 # --- markers -------------------------------------------------------------------------------------
 
-_QUOTED = re.compile(r'"([^"\n]{1,120})"|“([^”\n]{1,120})”')
+# A marker is a quoted phrase: "…", “…”, ‘…’ or '…'. A straight single quote opens only at the start or after a
+# space or punctuation, and closes only before a space, punctuation or the end; inside, an apostrophe between two
+# letters belongs to a word ('Well, that's a pickle!'), so "that's", "sailors'" and "rock 'n' roll" quote nothing.
+_QUOTED = re.compile(
+    r'"([^"\n]{1,120})"'
+    r"|“([^”\n]{1,120})”"
+    r"|‘((?:[^’\n]|’(?=\w)){1,120}?)’(?!\w)"
+    r"|(?<![\w'])'(?=\S)((?:[^'\n]|(?<=\w)'(?=\w)){1,120}?)(?<=\S)'(?!\w)"
+)
+# …or an unquoted item of a list after "phrases like" / "words such as" / "I say things like": X, Y and Z.
+_LIST_CUE = re.compile(
+    r"\b(?:phrases?|words?|expressions?|sayings?|exclamations?|catchphrases?|interjections?|greetings?"
+    r"|(?:say|says|saying|said|use|uses|using) (?:things|stuff))(?: \w+){0,2}? (?:like|such as) ",
+    re.IGNORECASE)
+_LIST_END = re.compile(r"[.;:\n()]|[—–]| - |[!?](?!,)")
+_LAST_ITEM = re.compile(r"(?:,\s*|\s+)(?:and|or)\s+")
+# The list ends at the first comma after its "and"/"or" item, or where the sentence goes on about when or why:
+# "… and Steady as she goes, every day", "… and Steady as she goes when the nets come in".
+_LIST_TAIL = re.compile(r"\s+(?:when|whenever|while|because|since|unless|until|if|every time|all the time|a lot"
+                        r"|constantly|often)\b.*", re.IGNORECASE | re.DOTALL)
+_QUOTE_MARK = re.compile(r"[\"“”‘]|(?<!\w)'")
 _TRAILING = " \t,.;:!?…—–-"
 
 
-def quoted_markers(statement: str) -> list[str]:
-    """The quoted markers in one statement, trailing punctuation stripped ("I'm sorry," → I'm sorry)."""
+def _listed_markers(statement: str) -> list[tuple[int, str]]:
+    """(position, item) for the unquoted items of every "phrases like X, Y and Z" list (two items or more);
+    a list with quote marks in it is left to the quotes."""
     found = []
-    for match in _QUOTED.finditer(statement):
-        text = (match.group(1) or match.group(2)).strip().rstrip(_TRAILING).strip()
+    for cue in _LIST_CUE.finditer(statement):
+        end = _LIST_END.search(statement, cue.end())
+        segment = statement[cue.end(): end.start() if end else len(statement)]
+        if _QUOTE_MARK.search(segment):
+            continue
+        last = _LAST_ITEM.search(segment)
+        if last:  # "X, Y and Z": Z runs to the next comma
+            items = re.split(r",\s*", segment[: last.start()]) + [segment[last.end():].split(",", 1)[0]]
+        else:
+            items = re.split(r",\s*", segment)
+        items[-1] = _LIST_TAIL.sub("", items[-1])
+        items = [item.strip(_TRAILING) for item in items]
+        if len(items) < 2 or not all(item and len(item.split()) <= 8 for item in items):
+            continue
+        found += [(cue.end() + segment.find(item), item) for item in items]
+    return found
+
+
+def quoted_markers(statement: str) -> list[str]:
+    """The markers in one statement, in order: quoted phrases (double, single or curly quotes) and the items of
+    "phrases like X, Y and Z" lists, trailing punctuation stripped ("I'm sorry," → I'm sorry)."""
+    candidates = [(match.start(), next(g for g in match.groups() if g is not None)) for match in _QUOTED.finditer(statement)]
+    candidates += _listed_markers(statement)
+    found = []
+    for _, text in sorted(candidates):
+        text = text.strip().rstrip(_TRAILING).strip()
         if len(text) >= 2 and text not in found:
             found.append(text)
     return found
@@ -125,7 +170,8 @@ def concreteness_report(constitution: Constitution) -> list[Finding]:
         short = trait.statement if len(trait.statement) <= 60 else trait.statement[:57] + "…"
         if not quoted:
             findings.append(Finding("warning", "abstract", f'Trait {i + 1} ("{short}") has no quoted marker: '
-                                    'say how it shows, e.g. I often begin with "I\'m sorry,".', where))
+                                    'say how it shows, in quotes or as "phrases like X, Y and Z", e.g. I often begin '
+                                    'with "I\'m sorry,".', where))
         if len(trait.statement) < CONCRETE_MIN:
             findings.append(Finding("warning", "too_short", f"Trait {i + 1} is {len(trait.statement)} characters; "
                                     f"concrete traits usually need at least {CONCRETE_MIN}.", where))
