@@ -22,8 +22,8 @@ class EvalTrialInline(admin.TabularInline):
 @admin.register(EvalRun)
 class EvalRunAdmin(ReadOnly):
     list_display = ["public_id", "organization", "persona", "status", "engine", "epochs", "progress_done", "progress_total",
-                    "gate_passed", "created_at"]
-    list_filter = ["status", "engine", "gate_passed"]
+                    "gate_state", "created_at"]
+    list_filter = ["status", "engine", "gate_state"]
     exclude = ["suite"]
     inlines = [EvalTrialInline]
 
