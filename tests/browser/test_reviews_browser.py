@@ -18,6 +18,13 @@ comparisons_create(principal=owner, persona=persona, rows=rows)
 reviewer_grant(actor=owner, persona=persona, member=member)
 print(persona.public_id)
 """
+LOWER_MIN_VOTES = """
+from studio.config.services import config_set
+from studio.models import Membership
+from studio.principal import Principal
+member = Membership.objects.get(organization__slug="tally", user__email="rita@tally.test")
+config_set(actor=Principal.from_membership(member), key="reviews.min_votes_for_rating", value=3)
+"""
 
 
 def test_a_reviewer_votes_with_the_keyboard_and_sees_the_leaderboard(studio_server, page):
@@ -46,7 +53,17 @@ def test_a_reviewer_votes_with_the_keyboard_and_sees_the_leaderboard(studio_serv
     screenshot(page, "reviews-queue-done")
 
     page.goto(studio_server.url + f"/o/tally/reviews/personas/{persona_id}/")
+    board = page.get_by_test_id("leaderboard-human")
+    # three votes are below the default reviews.min_votes_for_rating (10): n is shown, no rating
+    assert board.get_by_test_id("source-votes").all_inner_texts() == ["3", "3"]
+    assert board.get_by_test_id("too-few-votes").count() == 2
+    screenshot(page, "reviews-leaderboard-too-few")
+
+    studio_server.manage("shell", "-c", LOWER_MIN_VOTES)
+    page.reload()
     labels = page.get_by_test_id("leaderboard-human").get_by_test_id("source-label").all_inner_texts()
     assert labels == ["hidden-tuned", "hidden-base"]
     assert page.locator("[data-testid=leaderboard-human] svg").count() == 2
+    # 3 of 3 for one side: unanimous, so the interval comes from the prior and says so
+    assert page.get_by_test_id("prior-dominated").count() == 2
     screenshot(page, "reviews-leaderboard")
