@@ -77,7 +77,7 @@ def test_the_tests_page_shows_eval_runs_over_time_and_drift_alerts(tenant, clien
 
     persona = Persona.objects.get(public_id=generate().json()["id"])
     EvalRun.objects.create(
-        organization=tenant.org, persona=persona, version=persona.current_version, status="completed", epochs=2, gate_passed=False,
+        organization=tenant.org, persona=persona, version=persona.current_version, status="completed", epochs=2, gate_state="fail", gate_passed=False,
         results={"floor": {"layer": "floor", "rate": 0.9, "interval": [0.8, 1.0], "met": False},
                  "persona": {"layer": "persona", "rate": 0.97, "interval": [0.93, 1.0], "met": True}},
     )
