@@ -122,7 +122,10 @@ def test_an_admin_watches_the_provocation_suite_chats_with_drift_and_runs_the_ev
     page.fill("input[name=epochs]", "1")
     page.get_by_test_id("run-suite").click()
     page.get_by_test_id("eval-results").get_by_test_id("ship-gate").wait_for(timeout=60_000)
-    assert re.fullmatch(r"ship gate: (pass|fail)", page.get_by_test_id("ship-gate").inner_text())
+    # The default suite has 6–7 cases a layer: too few to show a 96–100 % rate, so no layer can pass yet.
+    assert re.fullmatch(r"ship gate: (fail|inconclusive)", page.get_by_test_id("ship-gate").inner_text())
+    if page.get_by_test_id("ship-gate").get_attribute("data-state") == "inconclusive":
+        assert "more case" in page.get_by_test_id("eval-results").inner_text()
     assert page.get_by_test_id("eval-chart").is_visible()
     screenshot(page, "audits-evals")
 
