@@ -155,6 +155,24 @@ def test_budget_cap():
     assert kill.criterion == "budget" and kill.numbers["spent_usd"] == 10.0 and kill.numbers["budget_usd"] == 10
     assert "$10.00 spent of $10.00" in kill.message
     assert KillCriteria().check_cost(1e6, 60) is None  # no cap set
+    assert KillCriteria().check_cost(1e6, 60, refused=True) is None
+
+
+def test_budget_kill_prints_amounts_that_differ():
+    # the job: 20 × $0.002 jobs spent $0.004608 and read "$0.00 spent of $0.00"
+    kill = KillCriteria({"budget_usd": 0.002}).check_cost(0.004608, 60)
+    assert "budget cap reached, $0.0046 spent of $0.0020." in kill.message
+    kill = KillCriteria({"budget_usd": 2500}).check_cost(2500.004, 60)
+    assert "$2,500.004 spent of $2,500.000" in kill.message
+
+
+def test_a_call_the_budget_could_not_cover_kills_below_the_cap():
+    criteria = KillCriteria({"budget_usd": 0.002})
+    assert criteria.check_cost(0.0019, 60) is None
+    kill = criteria.check_cost(0.0019, 60, refused=True)
+    assert kill.criterion == "budget" and kill.numbers["spent_usd"] == 0.0019
+    assert kill.message == ("Killed: budget cap reached, $0.0019 spent of $0.0020; "
+                            "the next call could cost more than the $0.00010 left.")
 
 
 def test_burn_rate():
@@ -164,6 +182,9 @@ def test_burn_rate():
     kill = criteria.check_cost(1.0, 300)  # $12/h
     assert kill.criterion == "burn_rate" and kill.numbers["burn_usd_per_hour"] == pytest.approx(12.0)
     assert "$12.00/h" in kill.message and "$6.00/h" in kill.message
+    kill = KillCriteria({"max_burn_usd_per_hour": 0.001, "burn_min_elapsed_s": 60}).check_cost(0.0000281, 100)
+    assert kill.numbers["burn_usd_per_hour"] == pytest.approx(0.0000281 * 36)  # $ per 100 s × 36 = $ per hour
+    assert "$0.00101/h over the limit of $0.00100/h ($0.000028 in 100 s)" in kill.message
     with pytest.raises(ValueError):
         criteria.check_cost(-1, 10)
 

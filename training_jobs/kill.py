@@ -5,7 +5,7 @@ One `KillCriteria` per training stage (it keeps the loss history for the flat-lo
     criteria = KillCriteria({"stage": "dpo", "nll_coef": 0.1, "warmup_steps": 5, "budget_usd": 20})
     kill = criteria.check_step(metrics, step)      # every logged step; metrics as TRL logs them
     kill = criteria.check_data(marker_share)       # before training: share of chosen answers with markers
-    kill = criteria.check_cost(spent_usd, elapsed_s)
+    kill = criteria.check_cost(spent_usd, elapsed_s, refused=False)
 
 Each returns a `Kill` (which criterion fired, a one-line message, the numbers) or None.
 
@@ -28,7 +28,8 @@ Rules
   run of logged entries spanning more than `flat_steps` steps (first to last), max − min ≤ flat_rel_eps ×
   max(|mean|, 1e-8) — relative change below epsilon over the window. Needs at least two entries.
 - marker_share (data-side): share of chosen responses containing a character marker < `min_marker_share`.
-- budget: spent_usd ≥ budget_usd (when a cap is set).
+- budget: spent_usd ≥ budget_usd (when a cap is set), or `refused`: the gateway did not send a call because its
+  worst-case cost would have passed the cap (studio/llm/budget.py), so the job cannot go on within it.
 - burn_rate: spent_usd / elapsed hours > max_burn_usd_per_hour, once elapsed_s ≥ burn_min_elapsed_s (a rate
   over the first seconds is noise).
 """
@@ -40,6 +41,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from studio.llm.budget import usd
 
 CRITERIA = ("non_finite_loss", "dpo_loss", "reward_accuracy", "flat_loss", "marker_share", "budget", "burn_rate")
 
@@ -194,19 +197,24 @@ class KillCriteria:
                                         f"(minimum {limit:.0%}).", {"marker_share": share, "limit": limit})
         return None
 
-    def check_cost(self, spent_usd: float, elapsed_s: float) -> Kill | None:
+    def check_cost(self, spent_usd: float, elapsed_s: float, *, refused: bool = False) -> Kill | None:
+        """`refused`: a call of the last batch was not sent, its worst-case cost being over what the cap leaves."""
         c = self.config
         spent, elapsed = _num(spent_usd), _num(elapsed_s)
         if spent is None or spent < 0 or elapsed is None or elapsed < 0:
             raise ValueError(f"spent_usd and elapsed_s must be non-negative numbers, got {spent_usd!r}, {elapsed_s!r}")
-        if c.budget_usd is not None and spent >= c.budget_usd:
-            return Kill("budget", f"Killed: budget cap reached, ${spent:.2f} spent of ${c.budget_usd:.2f}.",
-                        {"spent_usd": spent, "budget_usd": c.budget_usd, "elapsed_s": elapsed})
+        if c.budget_usd is not None and (spent >= c.budget_usd or refused):
+            shown_spent, shown_cap = usd(spent, c.budget_usd)
+            message = f"Killed: budget cap reached, ${shown_spent} spent of ${shown_cap}"
+            if spent < c.budget_usd:
+                message += f"; the next call could cost more than the ${usd(c.budget_usd - spent)[0]} left"
+            return Kill("budget", message + ".", {"spent_usd": spent, "budget_usd": c.budget_usd, "elapsed_s": elapsed})
         if c.max_burn_usd_per_hour is not None and elapsed >= max(c.burn_min_elapsed_s, 1e-9):
             rate = spent / (elapsed / 3600.0)
             if rate > c.max_burn_usd_per_hour:
-                return Kill("burn_rate", f"Killed: burn rate ${rate:.2f}/h over the limit of ${c.max_burn_usd_per_hour:.2f}/h "
-                                         f"(${spent:.2f} in {elapsed:.0f} s).",
+                shown_rate, shown_limit = usd(rate, c.max_burn_usd_per_hour)
+                return Kill("burn_rate", f"Killed: burn rate ${shown_rate}/h over the limit of ${shown_limit}/h "
+                                         f"(${usd(spent)[0]} in {elapsed:.0f} s).",
                             {"burn_usd_per_hour": rate, "limit_usd_per_hour": c.max_burn_usd_per_hour,
                              "spent_usd": spent, "elapsed_s": elapsed})
         return None

@@ -27,7 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from studio.llm import gateway
-from studio.llm.gateway import Completion, LLMError, StepConfig
+from studio.llm.gateway import Budget, BudgetExceededError, Completion, LLMError, StepConfig, billed
 from training_jobs import data as D
 from training_jobs.constitution import markers as constitution_markers
 from training_jobs.constitution import system_prompt
@@ -133,19 +133,30 @@ class JobContext:
 
     # cost --------------------------------------------------------------------------------------
     def charge(self, results) -> None:
-        """Add the cost and tokens of finished calls to the stage and the job; kill at the budget or burn rate."""
+        """Add the cost and tokens of finished calls to the stage and the job; kill at the budget or burn rate.
+
+        Answers a parse rejected were billed too, so they count. A call the gateway did not send because the
+        budget could not cover it (BudgetExceededError) kills as well.
+        """
         cost, prompt, completion = Decimal("0"), 0, 0
         for result in results:
-            if isinstance(result, Completion):
-                cost += Decimal(str(result.cost_usd or 0))
-                prompt += result.prompt_tokens
-                completion += result.completion_tokens
+            usage = billed(result)
+            cost += Decimal(str(usage.cost_usd))
+            prompt += usage.prompt_tokens
+            completion += usage.completion_tokens
         for record in (self.stage, self.job):
             record.cost_usd += cost
             record.prompt_tokens += prompt
             record.completion_tokens += completion
-        if kill := self.kill_cost.check_cost(float(self.job.cost_usd), time.monotonic() - self.started):
+        refused = any(isinstance(result, BudgetExceededError) for result in results)
+        if kill := self.kill_cost.check_cost(float(self.job.cost_usd), time.monotonic() - self.started, refused=refused):
             raise JobKilled(kill)
+
+    def budget(self) -> Budget | None:
+        """What the next LLM calls may spend: the job's cap less what it has spent (None: no cap)."""
+        if self.params.budget_usd is None:
+            return None
+        return Budget(cap_usd=self.params.budget_usd, spent_usd=float(self.job.cost_usd))
 
     # stopping ----------------------------------------------------------------------------------
     def cancel_requested(self, *, force: bool = False) -> bool:
@@ -203,7 +214,8 @@ class JobContext:
         """One chunk through the gateway; a cancel that arrives while it is in flight abandons it at once."""
 
         async def run():
-            task = asyncio.ensure_future(gateway.abatch(requests, organization=self.organization, concurrency=concurrency))
+            task = asyncio.ensure_future(gateway.abatch(requests, organization=self.organization, concurrency=concurrency,
+                                                        budget=self.budget()))
             while True:
                 done, _ = await asyncio.wait({task}, timeout=CANCEL_POLL_S)
                 if done:

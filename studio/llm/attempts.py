@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from studio.llm import runtime
+from studio.llm.budget import Budget, max_cost_usd, usd
 from studio.llm.results import RETRYABLE_KINDS, Attempt, Completion, LLMError, StepConfig, failure
 
 Parse = Callable[[str], Any] | None
@@ -137,23 +138,27 @@ def _failed(model: str, exc: BaseException, started: float) -> Outcome:
 def _finished(model: str, response, started: float, parse: Parse) -> Outcome:
     latency_ms = _ms(started)
     text = response.choices[0].message.content or ""
+    usage = getattr(response, "usage", None)
+    cost = response_cost(model, response)
+    prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+    completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
     parsed = None
     if parse is not None:
         try:
             parsed = parse(text)
         except ValueError as exc:  # pydantic's ValidationError and json's JSONDecodeError are ValueErrors
-            return Outcome(Attempt(model, False, "invalid_output", readable(exc), latency_ms))
-    usage = getattr(response, "usage", None)
+            attempt = Attempt(model, False, "invalid_output", readable(exc), latency_ms, cost, prompt_tokens, completion_tokens)
+            return Outcome(attempt)
     completion = Completion(
         text=text,
         model=model,
-        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-        cost_usd=response_cost(model, response),
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        cost_usd=cost,
         latency_ms=latency_ms,
         parsed=parsed,
     )
-    return Outcome(Attempt(model, True, "ok", "", latency_ms), completion)
+    return Outcome(Attempt(model, True, "ok", "", latency_ms, cost, prompt_tokens, completion_tokens), completion)
 
 
 def response_cost(model: str, response) -> float:
@@ -223,7 +228,9 @@ def run_chain(routes, messages, config, *, parse: Parse, policy: RetryPolicy) ->
     raise failure(attempts)
 
 
-async def arun_chain(routes, messages, config, *, parse: Parse, policy: RetryPolicy) -> Completion:
+async def arun_chain(routes, messages, config, *, parse: Parse, policy: RetryPolicy,
+                     budget: "BudgetGate | None" = None, pace=None) -> Completion:
+    """`pace`, when given, is awaited once before the first call is sent (a call the budget refuses is not paced)."""
     attempts: list[Attempt] = []
     for route in routes:
         hint = None
@@ -233,7 +240,18 @@ async def arun_chain(routes, messages, config, *, parse: Parse, policy: RetryPol
                 break
             if retry:
                 await asyncio.sleep(policy.delay(retry, hint))
+            reserved = 0.0
+            if budget is not None:
+                reserved = max_cost_usd(route.model, messages, config.max_tokens)
+                if not await budget.reserve(reserved):
+                    attempts.append(Attempt(route.model, False, "budget", budget.refusal(reserved), 0.0))
+                    raise failure(attempts)  # the budget is at its end: no retry, no fallback
+            if pace is not None:
+                await pace()
+                pace = None
             outcome = await attempt_async(route, messages, config, parse)
+            if budget is not None:
+                await budget.settle(reserved, outcome.attempt.cost_usd)
             attempts.append(outcome.attempt)
             if outcome.completion is not None:
                 return outcome.completion.with_attempts(attempts)
@@ -277,16 +295,50 @@ class LaunchPacer:
             LaunchPacer.cost_s = (LaunchPacer.cost_s + per_call) / 2
 
 
-async def run_batch(items, *, concurrency: int, parse: Parse, policy: RetryPolicy) -> list[Completion | LLMError]:
-    """Chains for (messages, config, routes) items, at most `concurrency` at once, results in order."""
+class BudgetGate:
+    """A batch's Budget shared by its calls: a reservation that does not fit waits for the calls in flight.
+
+    Calls in flight usually cost far less than they reserved, so a reservation that does not fit
+    now may fit once they settle; it is refused only when nothing is left in flight to settle.
+    """
+
+    def __init__(self, budget: Budget):
+        self.budget = budget
+        self._settled = asyncio.Condition()
+
+    async def reserve(self, max_cost_usd: float) -> bool:
+        async with self._settled:
+            while not self.budget.reserve(max_cost_usd):
+                if not self.budget.in_flight:
+                    return False
+                await self._settled.wait()
+            return True
+
+    async def settle(self, reserved_usd: float, actual_usd: float) -> None:
+        async with self._settled:
+            self.budget.settle(reserved_usd, actual_usd)
+            self._settled.notify_all()
+
+    def refusal(self, max_cost_usd: float) -> str:
+        cost, left, cap = usd(max_cost_usd, max(self.budget.left_usd, 0.0), self.budget.cap_usd)
+        return f"not sent: it may cost up to ${cost}, and ${left} of the ${cap} budget is left"
+
+
+async def run_batch(items, *, concurrency: int, parse: Parse, policy: RetryPolicy,
+                    budget: Budget | None = None) -> list[Completion | LLMError]:
+    """Chains for (messages, config, routes) items, at most `concurrency` at once, results in order.
+
+    With a `budget`, each attempt reserves its worst-case cost first (budget.py); what the calls
+    cost is settled into it.
+    """
     semaphore = asyncio.Semaphore(max(1, concurrency))
     pacer = LaunchPacer()
+    gate = BudgetGate(budget) if budget is not None else None
 
     async def one(messages, config, routes):
         async with semaphore:
-            await pacer.wait()
             try:
-                return await arun_chain(routes, messages, config, parse=parse, policy=policy)
+                return await arun_chain(routes, messages, config, parse=parse, policy=policy, budget=gate, pace=pacer.wait)
             except LLMError as error:
                 return error
 

@@ -12,6 +12,10 @@ in milliseconds after the first time, and never inherit the threads of a web or
 Celery process. They live as long as this process and keep their HTTP
 connections between batches. Credentials travel in the routes; Django is set up in
 a worker only so that `parse` functions from app modules can be unpickled there.
+
+A batch's budget is shared out too: each worker gets what is left times its share of the
+concurrency, so together they cannot pass the cap (a worker may stop a call or so early
+while another still has some of its share).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
 from studio.llm import attempts, runtime
+from studio.llm.budget import Budget
+from studio.llm.results import billed
 
 logger = logging.getLogger(__name__)
 
@@ -78,34 +84,38 @@ def warm(processes: int) -> None:
         future.result()
 
 
-async def run_batch(items, *, concurrency: int, processes: int, parse, policy) -> list:
-    """Like attempts.run_batch, split round-robin over `processes` workers sharing `concurrency`."""
+async def run_batch(items, *, concurrency: int, processes: int, parse, policy, budget: Budget | None = None) -> list:
+    """Like attempts.run_batch, split round-robin over `processes` workers sharing `concurrency` (and `budget`)."""
     processes = max(1, min(processes, concurrency, len(items)))
     shares = [concurrency // processes + (1 if n < concurrency % processes else 0) for n in range(processes)]
     # every `concurrency` consecutive items give each worker as many as its share of the slots
     stripes = [worker for worker, share in enumerate(shares) for _ in range(share)]
     chunks = [[i for i in range(len(items)) if stripes[i % len(stripes)] == worker] for worker in range(processes)]
+    budgets = budget.split(shares) if budget is not None else [None] * len(shares)
     loop = asyncio.get_running_loop()
     try:
         executor = pool(processes)
         futures = [
-            loop.run_in_executor(executor, _run_chunk, [items[i] for i in chunk], share, parse, policy)
-            for chunk, share in zip(chunks, shares)
+            loop.run_in_executor(executor, _run_chunk, [items[i] for i in chunk], share, parse, policy, part)
+            for chunk, share, part in zip(chunks, shares, budgets)
         ]
     except _START_FAILURES as exc:  # e.g. called from a daemonic process, which may not have children
         logger.warning("LLM batch workers unavailable (%s); running the batch in this process", exc)
         discard_pool()
-        return await attempts.run_batch(items, concurrency=concurrency, parse=parse, policy=policy)
+        return await attempts.run_batch(items, concurrency=concurrency, parse=parse, policy=policy, budget=budget)
     outcomes = await asyncio.gather(*futures, return_exceptions=True)
     results: list = [None] * len(items)
-    for chunk, share, outcome in zip(chunks, shares, outcomes):
+    for chunk, share, part, outcome in zip(chunks, shares, budgets, outcomes):
         if isinstance(outcome, (BrokenProcessPool, OSError)):
             # A worker died: its share runs here (some of its calls may have been made twice).
             logger.warning("an LLM batch worker failed (%s); running its share in this process", outcome)
             discard_pool()
-            outcome = await attempts.run_batch([items[i] for i in chunk], concurrency=share, parse=parse, policy=policy)
+            outcome = await attempts.run_batch([items[i] for i in chunk], concurrency=share, parse=parse, policy=policy,
+                                               budget=part)
         elif isinstance(outcome, BaseException):
             raise outcome
+        if budget is not None:
+            budget.spent_usd += sum(billed(result).cost_usd for result in outcome)
         for i, result in zip(chunk, outcome):
             if isinstance(getattr(result, "parsed", None), str) and result.parsed == _REPARSE:
                 result = replace(result, parsed=parse(result.text))
@@ -134,8 +144,9 @@ def _ping() -> bool:
     return True
 
 
-def _run_chunk(items, concurrency, parse, policy) -> list:
-    results = _loop.run_until_complete(attempts.run_batch(items, concurrency=concurrency, parse=parse, policy=policy))
+def _run_chunk(items, concurrency, parse, policy, budget=None) -> list:
+    results = _loop.run_until_complete(
+        attempts.run_batch(items, concurrency=concurrency, parse=parse, policy=policy, budget=budget))
     if parse is not None:
         results = [r if not hasattr(r, "parsed") or picklable(r.parsed) else replace(r, parsed=_REPARSE) for r in results]
     return results

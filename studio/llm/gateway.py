@@ -18,6 +18,9 @@
   why the loop is the studio's own rather than litellm's `fallbacks=`.
 - `abatch` bounds concurrency and keeps order; large batches are fanned out to
   worker processes (fanout.py; settings LLM_BATCH_PROCESSES, LLM_BATCH_FANOUT_MIN).
+  Given a `Budget`, it reserves each call's worst-case cost before sending it and
+  sends no call that could pass the cap: those come back as BudgetExceededError
+  (budget.py); what was spent is settled into the budget.
 
 litellm is imported on the first call, never when Django starts (runtime.py).
 From sync code (a Celery task) call the async functions through
@@ -36,14 +39,17 @@ from django.conf import settings
 
 from studio.llm import attempts, fanout, runtime
 from studio.llm.attempts import RetryPolicy, Route
+from studio.llm.budget import Budget
 from studio.llm.results import (
     ATTEMPT_KINDS,
     RETRYABLE_KINDS,
     Attempt,
+    BudgetExceededError,
     Completion,
     LLMError,
     NoCredentialsError,
     StepConfig,
+    billed,
 )
 from studio.llm.runtime import register_custom_provider
 
@@ -51,12 +57,15 @@ __all__ = [
     "ATTEMPT_KINDS",
     "RETRYABLE_KINDS",
     "Attempt",
+    "Budget",
+    "BudgetExceededError",
     "Completion",
     "LLMError",
     "NoCredentialsError",
     "StepConfig",
     "abatch",
     "batch_processes",
+    "billed",
     "acomplete",
     "complete",
     "embed",
@@ -121,8 +130,13 @@ async def abatch(
     organization=None,
     parse: Parse = None,
     concurrency: int = 64,
+    budget: Budget | None = None,
 ) -> list[Completion | LLMError]:
-    """Many completions, at most `concurrency` in flight; results in request order, errors in place."""
+    """Many completions, at most `concurrency` in flight; results in request order, errors in place.
+
+    With a `budget`, no call is sent whose worst-case cost could pass its cap (BudgetExceededError in
+    its place), and the budget's `spent_usd` grows by what the calls cost.
+    """
     requests = list(requests)
     if not requests:
         return []
@@ -132,8 +146,9 @@ async def abatch(
     policy = _policy(None)
     processes = batch_processes(len(items), models, parse=parse, concurrency=concurrency)
     if processes > 1:
-        return await fanout.run_batch(items, concurrency=concurrency, processes=processes, parse=parse, policy=policy)
-    return await attempts.run_batch(items, concurrency=concurrency, parse=parse, policy=policy)
+        return await fanout.run_batch(items, concurrency=concurrency, processes=processes, parse=parse, policy=policy,
+                                      budget=budget)
+    return await attempts.run_batch(items, concurrency=concurrency, parse=parse, policy=policy, budget=budget)
 
 
 def embed(texts: list[str], model: str, *, organization=None) -> tuple[list[list[float]], float]:

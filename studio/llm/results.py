@@ -7,7 +7,7 @@ worker processes and are cheap to import anywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 ATTEMPT_KINDS = (
     "ok",
@@ -19,6 +19,7 @@ ATTEMPT_KINDS = (
     "auth",
     "bad_request",
     "no_credentials",
+    "budget",  # not sent: its worst-case cost would pass the batch's budget (budget.py)
     "error",
 )
 # Worth another try on the same model: the provider may answer next time.
@@ -66,6 +67,10 @@ class Attempt:
     kind: str  # one of ATTEMPT_KINDS
     error: str  # readable, "" when ok
     latency_ms: float
+    # what the provider billed for this attempt: an answer `parse` rejected was billed too
+    cost_usd: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
     def describe(self) -> str:
         outcome = "ok" if self.ok else f"{self.kind}: {self.error}"
@@ -78,7 +83,7 @@ class Completion:
     model: str  # the model actually used (after fallbacks)
     prompt_tokens: int
     completion_tokens: int
-    cost_usd: float  # litellm's cost map; 0.0 for offline/ and unknown models
+    cost_usd: float  # of the successful call, litellm's cost map; 0.0 for offline/ and unknown models
     latency_ms: float  # of the successful call
     attempts: tuple[Attempt, ...] = field(default=())  # every attempt, failed ones included
     parsed: Any = None  # what `parse` returned
@@ -115,9 +120,32 @@ class NoCredentialsError(LLMError):
         super().__init__(attempts, message or "; ".join(dict.fromkeys(a.error for a in attempts)))
 
 
+class BudgetExceededError(LLMError):
+    """The call was not sent (or not tried again): its worst-case cost would pass the batch's budget."""
+
+
 def failure(attempts) -> LLMError:
     """The error for a chain where nothing succeeded."""
     attempts = tuple(attempts)
     if attempts and all(attempt.kind == "no_credentials" for attempt in attempts):
         return NoCredentialsError(attempts)
+    if attempts and attempts[-1].kind == "budget":
+        return BudgetExceededError(attempts)
     return LLMError(attempts)
+
+
+class Billed(NamedTuple):
+    cost_usd: float
+    prompt_tokens: int
+    completion_tokens: int
+
+
+def billed(result: "Completion | LLMError") -> Billed:
+    """What one call of a batch was billed for: its answer and every answer `parse` rejected on the way."""
+    rejected = [attempt for attempt in getattr(result, "attempts", ()) if not attempt.ok]
+    cost = sum(attempt.cost_usd for attempt in rejected)
+    prompt = sum(attempt.prompt_tokens for attempt in rejected)
+    completion = sum(attempt.completion_tokens for attempt in rejected)
+    if isinstance(result, Completion):
+        cost, prompt, completion = cost + result.cost_usd, prompt + result.prompt_tokens, completion + result.completion_tokens
+    return Billed(cost, prompt, completion)
