@@ -118,7 +118,8 @@ def test_a_job_runs_smoke_dpo_data_dpo_training_introspection_sft_and_eval_on_th
     assert report["matchups"] == report["prompts"] * report["samples_per_prompt"] > 0
     assert {e["source"] for e in report["leaderboard"]} == {"base (tiny)", f"tuned ({job.name}, sft)"}
     assert all(e["elo"]["low"] <= e["elo"]["rating"] <= e["elo"]["high"] for e in report["leaderboard"])
-    assert persona.comparisons.filter(prompt_set=report["prompt_set"]).count() == report["matchups"]
+    assert report["sent_to_reviewers"] is False and not persona.comparisons.exists()  # review is opt-in
+    assert job.outcome == report["outcome"]["outcome"] and job.outcome_detail == report["outcome"]
 
 
 # --- the data the stages store -------------------------------------------------------------------
@@ -146,7 +147,7 @@ def test_the_advanced_toggles_strip_reflection_traces_and_keep_interaction_trace
 def test_evaluation_samples_with_nul_characters_are_stored_without_them(persona, launch, scripted, monkeypatch):
     backend = scripted()  # the tiny model's byte-level tokenizer can write NUL; PostgreSQL text refuses it
     monkeypatch.setattr(backend, "sample", lambda prompts, config, **kwargs: [f"Sample\x00 for {p}" for p in prompts])
-    job = launch(persona)
+    job = launch(persona, review_eval_pairs=True)  # stored as comparisons only when sent to reviewers
     assert job.status == JobStatus.SUCCEEDED, job.error
     texts = persona.comparisons.values_list("text_a", "text_b")
     assert texts and not any("\x00" in t for pair in texts for t in pair)

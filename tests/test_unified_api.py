@@ -142,6 +142,14 @@ def test_the_detail_of_a_finished_unified_job_has_its_stats(owner_api, dataset):
     assert stages["compose"]["stats"]["mix"]["total"] == 100
     assert stages["curriculum"]["artifacts"]["phase_5_adapter"] == "curriculum/phase_5/adapter"
     assert stages["eval"]["stats"]["eval"]["table"][0]["kind"] == "overall"
+    # its outcome: 7 of 12 cases improved on the last checkpoint, none regressed (exact McNemar p = 2 · ½^7)
+    assert detail["outcome"] == "improved"
+    paired = detail["outcome_detail"]["paired"]
+    assert (paired["improved_cases"], paired["regressed_cases"], paired["cases"]) == (7, 0, 12)
+    assert paired["p_value"] == pytest.approx(2 / 2 ** 7) and paired["method"] == "mcnemar"
+    assert paired["interval"] == pytest.approx([0.2400, 0.7574], abs=1e-4)  # Newcombe's paired interval, textbook
+    listed = owner_api.get("/v1/training-jobs?kind=unified").json()["items"]
+    assert [item["outcome"] for item in listed] == ["improved"]
 
 
 def test_a_character_launch_still_works_with_or_without_kind(owner_api, persona, launch):

@@ -2,6 +2,7 @@
 
 import pytest
 from jinja2 import Template
+from scipy.stats import binomtest
 
 from studio.errors import Invalid, NotFound
 from studio.principal import Principal
@@ -85,6 +86,21 @@ def test_a_unified_job_trains_every_phase_of_one_adapter_and_evaluates_each_chec
     assert {"overall", "range", "consistency", "transition"} <= kinds
     overall = next(row for row in report["table"] if row["kind"] == "overall")
     assert len(overall["cells"]) == 6 and all(cell["interval"] is not None for cell in overall["cells"])
+
+    # the outcome: the last checkpoint vs base, case by case, as the stored replies' grades say (exact McNemar)
+    results = read_jsonl(job.artifacts_dir / job.stages.get(stage="eval").artifacts["results"])
+    graded = {label: {r["case"]: r["passed"] for r in results if r["checkpoint"] == label and r["passed"] is not None}
+              for label in ("base", "5. fine-tuning")}
+    shared = set(graded["base"]) & set(graded["5. fine-tuning"])
+    improved = sum(graded["5. fine-tuning"][c] and not graded["base"][c] for c in shared)
+    regressed = sum(graded["base"][c] and not graded["5. fine-tuning"][c] for c in shared)
+    assert job.outcome in ("improved", "no_clear_change", "worse") and report["outcome"] == job.outcome_detail
+    paired = job.outcome_detail["paired"]
+    assert paired["checkpoint"] == "5. fine-tuning" and paired["cases"] == len(shared)
+    assert (paired["improved_cases"], paired["regressed_cases"]) == (improved, regressed)
+    if improved + regressed:
+        assert paired["p_value"] == pytest.approx(binomtest(improved, improved + regressed).pvalue)
+    assert all(len(r["replies"]) >= 1 for r in results)  # the replies the job page shows side by side
 
 
 def test_metadata_never_reaches_the_trainer(tenant, launch_unified, monkeypatch):

@@ -247,6 +247,23 @@ def test_the_unified_job_page_shows_the_mix_phases_curves_checkpoints_and_range_
     assert "Evaluation: base vs tuned" not in page and "Persona <a" not in page
 
 
+def test_the_unified_job_page_shows_the_outcome_and_base_vs_last_checkpoint_replies(dataset, tenant, client_for):
+    job = make_unified_job(tenant.org, dataset)  # 12 cases: 2 pass on base, 9 on the last checkpoint, none regresses
+    page = client_for(tenant.user("viewer")).get(f"/o/acme/training/{job.public_id}/").content.decode()
+    outcome = page[page.index('data-testid="outcome"'):page.index('data-testid="side-by-side"')]
+    # 7 cases improved, 0 regressed: exact McNemar p = 2 · ½^7 = 0.0156; pass rate 2/12 → 9/12 (+58 pp); Newcombe's
+    # paired interval (both 2, tuned only 7, base only 0, neither 3) is +24 to +76 pp (tests/test_training_outcome.py)
+    assert 'data-outcome="improved"' in outcome and 'data-testid="outcome-badge">Improved</span>' in outcome
+    assert "Pass rate, base → 5. fine-tuning" in outcome and "<strong>+58 pp</strong>" in outcome and "[+24 pp, +76 pp]" in outcome
+    assert "17% → 75% over 12 cases: 7 improved, 0 regressed; exact McNemar p = 0.0156" in outcome and "yes: better" in outcome
+    samples = page[page.index('data-testid="side-by-side"'):page.index('data-testid="range-eval"')]
+    assert "Base vs 5. fine-tuning" in samples and samples.count('data-testid="sample"') == 5
+    contexts = re.findall(r'<p class="muted">(\w[\w→_]*) · ', samples)
+    assert contexts[:3] == ["technical", "empathetic", "creative"]  # one case per context before a second one
+    case = re.search(r" · (range\.[\w.]+) · ", samples).group(1)
+    assert f"base reply 1 to {case}" in samples and f"5. fine-tuning reply 1 to {case}" in samples
+
+
 def test_a_queued_unified_job_shows_its_planned_phases(dataset, tenant, client_for):
     job = make_unified_job(tenant.org, dataset, status=JobStatus.QUEUED, trained=False)
     page = client_for(tenant.owner).get(f"/o/acme/training/{job.public_id}/").content.decode()

@@ -1,5 +1,6 @@
 """Unified jobs built with the ORM as a worker would leave them (stats, checkpoints), for the page and API tests."""
 
+import json
 from decimal import Decimal
 
 from tests.test_unified_jobs import make_dataset  # noqa: F401  (re-exported for the unified page and API tests)
@@ -7,7 +8,8 @@ from training_jobs import composition as comp
 from training_jobs import curriculum as cur
 from training_jobs.categories import CATEGORIES
 from training_jobs.models import JobStatus, StageRun, TrainingJob
-from training_jobs.range_evals import compare_checkpoints
+from training_jobs.outcome import unified_outcome
+from training_jobs.range_evals import ALL_CASES, compare_checkpoints
 from training_jobs.unified import UNIFIED_STAGES, UnifiedParams
 
 PHASES = [p.as_dict() for p in cur.DEFAULT_PHASES]
@@ -77,9 +79,30 @@ def make_unified_job(org, dataset, *, status=JobStatus.SUCCEEDED, stage_status=S
                           "table": compare_checkpoints({label: range_summary(0.08 * i) for i, label in enumerate(CHECKPOINTS)}),
                           "overall": {label: range_summary(0.08 * i)["overall"] for i, label in enumerate(CHECKPOINTS)}}},
     }
+    outcome = _eval_results(root, artifacts["eval"])
+    stats["eval"]["eval"]["outcome"] = outcome
+    if status == JobStatus.SUCCEEDED:
+        job.outcome, job.outcome_detail = outcome["outcome"], outcome
+        job.save(update_fields=["outcome", "outcome_detail"])
     StageRun.objects.bulk_create([
         StageRun(job=job, stage=stage, position=i, status=stage_status, done=4, total=4, unit="steps", runs=1,
                  stats=stats[stage], artifacts=artifacts[stage])
         for i, stage in enumerate(UNIFIED_STAGES)
     ])
     return job
+
+
+def _eval_results(root, artifacts: dict) -> dict:
+    """eval/results.jsonl for base and the last checkpoint (one repeat; 9 of the first 12 cases pass on the last
+    checkpoint against 2 on base, none regresses) and the outcome the worker computes from them."""
+    cases = ALL_CASES[:12]
+    rows = []
+    for label, passing in ((CHECKPOINTS[0], 2), (CHECKPOINTS[-1], 9)):
+        for n, case in enumerate(cases):
+            rows.append({"checkpoint": label, "repeat": 0, "case": case.id, "kind": case.kind, "passed": n < passing,
+                         "replies": [f"{label} reply {t + 1} to {case.id}" for t in range(len(case.turns))]})
+    (root / "eval").mkdir(parents=True, exist_ok=True)
+    (root / "eval/results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    artifacts["results"] = "eval/results.jsonl"
+    graded = lambda label: {r["case"]: [r["passed"]] for r in rows if r["checkpoint"] == label}  # noqa: E731
+    return unified_outcome(graded(CHECKPOINTS[0]), graded(CHECKPOINTS[-1]), checkpoint=CHECKPOINTS[-1]).as_dict()

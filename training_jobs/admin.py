@@ -22,8 +22,8 @@ class ConstitutionVersionAdmin(ReadOnly):
 
 @admin.register(TrainingJob)
 class TrainingJobAdmin(ReadOnly):
-    list_display = ["name", "kind", "organization", "persona", "status", "cost_usd", "created_at"]
-    list_filter = ["kind", "status", "organization"]
+    list_display = ["name", "kind", "organization", "persona", "status", "outcome", "cost_usd", "created_at"]
+    list_filter = ["kind", "status", "outcome", "organization"]
     inlines = [StageRunInline]
 
 

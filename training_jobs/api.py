@@ -15,7 +15,7 @@ from studio.sse import last_event_id
 from training_jobs import constitution as C
 from training_jobs import services
 from training_jobs.access import access_training_job
-from training_jobs.models import ConstitutionVersion, JobStatus, StageRun, TrainingJob
+from training_jobs.models import ConstitutionVersion, JobStatus, Outcome, StageRun, TrainingJob
 from training_jobs.schemas import (
     AnyLaunchIn,
     ArtifactOut,
@@ -54,6 +54,7 @@ def job_out(job: TrainingJob) -> dict:
         "constitution_version": job.constitution.number if job.constitution else None, "status": job.status, "stage": _stage_reached(job),
         "engine": job.engine, "backend": job.backend, "cost_usd": float(job.cost_usd),
         "budget_usd": float(job.budget_usd) if job.budget_usd is not None else None, "error": job.error,
+        "outcome": job.outcome or None, "outcome_detail": job.outcome_detail if job.outcome else None,
         "created_at": job.created_at, "started_at": job.started_at, "finished_at": job.finished_at,
     }
 
@@ -131,11 +132,15 @@ def launch(request, payload: Body[AnyLaunchIn]):
 
 @router.get("/training-jobs", response=TrainingJobPageOut, summary="The org's training jobs, newest first")
 def list_jobs(
-    request, persona_id: UUID | None = None, status: str | None = None, kind: str | None = None,
+    request, persona_id: UUID | None = None, status: str | None = None, kind: str | None = None, outcome: str | None = None,
     limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0),
 ):
     request.auth.require_scope("training:read")
     jobs = TrainingJob.objects.filter(organization=request.auth.organization)
+    if outcome:
+        if outcome not in Outcome.values:
+            raise Invalid(f"outcome must be one of {', '.join(Outcome.values)}", field="outcome")
+        jobs = jobs.filter(outcome=outcome)
     if kind:
         if kind not in TrainingJob.Kind.values:
             raise Invalid(f"kind must be one of {', '.join(TrainingJob.Kind.values)}", field="kind")

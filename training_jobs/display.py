@@ -266,3 +266,81 @@ def range_table(summary: dict | None) -> dict | None:
     return {"checkpoints": summary.get("checkpoints") or [c["label"] for c in rows[0].get("cells") or [] if c],
             "rows": out, "repeats": summary.get("repeats"), "cases": summary.get("cases"),
             "judge_model": summary.get("judge_model")}
+
+
+# --- the outcome and the replies side by side ------------------------------------------------------
+
+
+def _pp(value) -> str:
+    return f"{100 * value:+.0f} pp".replace("-", "−") if _finite(value) else "—"
+
+
+def _range(interval, fmt) -> str:
+    return f"[{fmt(interval[0])}, {fmt(interval[1])}]" if interval else ""
+
+
+def outcome_view(detail: dict | None) -> dict | None:
+    """A job's outcome (training_jobs.outcome) for the page: the verdict, why, and a row per figure behind it, each
+    row saying whether its interval excludes no change (signal good / bad / none). None before the job ends."""
+    if not detail or not detail.get("outcome"):
+        return None
+    rows = []
+    if win := detail.get("win_rate"):
+        counts = f"{win['tuned_wins']}–{win['base_wins']}" + (f", {win['ties']} ties" if win["ties"] else "")
+        rows.append({"label": "Tuned win rate vs base", "value": _percent(win["rate"]),
+                     "interval": _range(win["interval"], _percent), "signal": win["signal"] or "none",
+                     "note": f"{counts} of {win['judged']} judged pairs over {win['prompts']} prompts; no change = 50%"})
+    if marks := detail.get("marker_difference"):
+        rows.append({"label": "Marker rate, tuned − base", "value": _pp(marks["difference"]),
+                     "interval": _range(marks["interval"], _pp), "signal": marks["signal"] or "none",
+                     "note": f"{_percent(marks['tuned'])} vs {_percent(marks['base'])} of {marks['pairs']} reply pairs; no change = 0"})
+    if paired := detail.get("paired"):
+        test = "exact McNemar" if paired.get("method") == "mcnemar" else "paired bootstrap"
+        rows.append({"label": f"Pass rate, base → {paired['checkpoint']}", "value": _pp(paired["difference"]),
+                     "interval": _range(paired["interval"], _pp), "signal": paired["signal"] or "none",
+                     "note": f"{_percent(paired['base_rate'])} → {_percent(paired['tuned_rate'])} over {paired['cases']} cases: "
+                             f"{paired['improved_cases']} improved, {paired['regressed_cases']} regressed; {test} "
+                             f"p = {paired['p_value']:.3g}; no change = 0" if paired["cases"] else "no case graded on both"})
+    return {"outcome": detail["outcome"], "label": detail.get("label") or detail["outcome"].replace("_", " ").capitalize(),
+            "reason": detail.get("reason", ""), "rows": rows, "level": detail.get("level", 0.95)}
+
+
+def character_samples(rows: list[dict], limit: int = 5) -> list[dict]:
+    """The first sample of the first `limit` held-out prompts of a character job's eval/samples.jsonl."""
+    seen, out = set(), []
+    for row in rows:
+        prompt = row.get("prompt")
+        if not isinstance(prompt, str) or prompt in seen:
+            continue
+        seen.add(prompt)
+        out.append({"prompt": prompt, "turns": [{"user": prompt, "base": str(row.get("base", "")), "tuned": str(row.get("tuned", ""))}],
+                    "winner": row.get("winner"), "base_passed": None, "tuned_passed": None})
+        if len(out) == limit:
+            break
+    return out
+
+
+def unified_samples(rows: list[dict], cases: dict, base: str, last: str, limit: int = 5) -> list[dict]:
+    """Base and `last` replies to the same range-eval cases (first repeat), one case per context first, for variety.
+
+    `rows`: eval/results.jsonl ({checkpoint, repeat, case, replies, passed}); `cases`: the catalog by id."""
+    first = {}
+    for row in rows:
+        if row.get("repeat", 0) == 0 and row.get("checkpoint") in (base, last) and row.get("case") in cases:
+            first.setdefault(row["case"], {})[row["checkpoint"]] = row
+    both = [case_id for case_id, sides in first.items() if base in sides and last in sides]
+    by_context: dict[str, list[str]] = {}
+    for case_id in both:
+        by_context.setdefault(cases[case_id].context, []).append(case_id)
+    picked = []
+    for round_ in range(max((len(ids) for ids in by_context.values()), default=0)):
+        picked += [ids[round_] for ids in by_context.values() if round_ < len(ids)]
+    out = []
+    for case_id in picked[:limit]:
+        case, b, t = cases[case_id], first[case_id][base], first[case_id][last]
+        replies = lambda row: list(row.get("replies") or []) + [""] * len(case.turns)  # noqa: E731
+        out.append({"prompt": case.turns[0], "case": case_id, "context": case.context, "winner": None,
+                    "turns": [{"user": user, "base": rb, "tuned": rt}
+                              for user, rb, rt in zip(case.turns, replies(b), replies(t))],
+                    "base_passed": b.get("passed"), "tuned_passed": t.get("passed")})
+    return out

@@ -1,11 +1,15 @@
-"""The evaluation stage: base vs tuned on held-out prompts → marker frequency and Elo / Bradley–Terry matchups.
+"""The evaluation stage: base vs tuned on held-out prompts → marker frequency, judge matchups, ratings and the verdict.
 
 Both models answer the held-out prompts (framings no training prompt used) *without* the constitution:
 the point of character training is that the character shows without it. Each prompt is sampled several
 times. Each (base, tuned) sample pair is judged in both orders by the reviews app's pairwise judge (a
-verdict that follows the position is a tie), stored as generated comparisons with judge votes under the
-prompt set `training-<job>` — so it appears on the persona's reviews leaderboard — and rated with the same
-bootstrap Elo / Bradley–Terry as human votes.
+verdict that follows the position is a tie) and rated with the same Elo / Bradley–Terry as human votes
+(audits.reviews.ratings), straight from the judge's votes. The job's outcome (training_jobs.outcome) comes
+from the same pairs: the win rate and the marker difference, clustered by prompt.
+
+Only when the job was launched with `review_eval_pairs` are the pairs stored as generated comparisons (with
+the judge's votes) under the prompt set `training-<job>`, where the persona's reviewers get them in their
+blind review queue; otherwise nobody is asked to review them.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from django.db import transaction
 
 from studio.llm.gateway import LLMError, StepConfig
 from training_jobs import data as D
-from training_jobs.constitution import marker_share
+from training_jobs import outcome as verdicts
+from training_jobs.constitution import has_marker, marker_share
 
 EVAL_PROMPTS = 8
 EVAL_SAMPLES = 3
@@ -96,33 +101,61 @@ def evaluate(ctx) -> dict:
     flat_base = [t for ts in base_texts for t in ts]
     flat_tuned = [t for ts in tuned_texts for t in ts]
     prompt_set = f"training-{str(ctx.job.public_id)[:8]}"
-    leaderboard = _store_and_rate(ctx, prompt_set, pairs, choices, base["label"], tuned["label"])
-    judged = [c for c in choices if c]
-    tuned_wins = sum(1 for c in judged if c[0] == "b")
-    base_wins = sum(1 for c in judged if c[0] == "a")
+    if ctx.params.review_eval_pairs:
+        _store_for_review(ctx, prompt_set, pairs, choices, base["label"], tuned["label"])
+    winners = [{"a": "base", "b": "tuned", "tie": "tie"}[c[0]] if c else None for c in choices]
+    evidence = [verdicts.Pair(i // EVAL_SAMPLES, winner, has_marker(t, ctx.markers), has_marker(b, ctx.markers))
+                for i, ((_, b, t), winner) in enumerate(zip(pairs, winners))]
     summary = {
-        "prompts": len(prompts), "samples_per_prompt": EVAL_SAMPLES, "matchups": len(pairs), "judged": len(judged),
+        "prompts": len(prompts), "samples_per_prompt": EVAL_SAMPLES, "matchups": len(pairs),
+        "judged": len(pairs) - winners.count(None),
         "marker_frequency": {"base": round(marker_share(flat_base, ctx.markers), 4),
                              "tuned": round(marker_share(flat_tuned, ctx.markers), 4)},
-        "wins": {"tuned": tuned_wins, "base": base_wins, "ties": len(judged) - tuned_wins - base_wins},
-        "prompt_set": prompt_set, "leaderboard": leaderboard.get("entries", []),
+        "wins": {"tuned": winners.count("tuned"), "base": winners.count("base"), "ties": winners.count("tie")},
+        "sent_to_reviewers": ctx.params.review_eval_pairs,
+        "prompt_set": prompt_set if ctx.params.review_eval_pairs else None,
+        "leaderboard": _ratings(ctx, choices, base["label"], tuned["label"]),
         "judge_model": config.model,
+        "outcome": verdicts.character_outcome(evidence, markers=bool(ctx.markers)).as_dict(),
     }
     out = ctx.folder("eval")
     samples_path = out / "samples.jsonl"
     with open(samples_path, "w", encoding="utf-8") as fh:
-        for (prompt, b, t), choice in zip(pairs, choices):
-            fh.write(json.dumps({"prompt": prompt, "base": b, "tuned": t, "winner": {"a": "base", "b": "tuned"}.get(
-                choice[0], "tie") if choice else None}, ensure_ascii=False) + "\n")
+        for (prompt, b, t), winner in zip(pairs, winners):
+            fh.write(json.dumps({"prompt": prompt, "base": b, "tuned": t, "winner": winner}, ensure_ascii=False) + "\n")
     report_path = out / "report.json"
     report_path.write_text(json.dumps(summary, indent=1, ensure_ascii=False))
     return {"summary": summary, "artifacts": {"samples": ctx.rel(samples_path), "report": ctx.rel(report_path)}}
 
 
-def _store_and_rate(ctx, prompt_set: str, pairs, choices, base_label: str, tuned_label: str) -> dict:
-    """Comparisons (text_a = base, text_b = tuned) with the judge's votes, then the leaderboard of that prompt set."""
+def _ratings(ctx, choices, base_label: str, tuned_label: str) -> list[dict]:
+    """Bradley–Terry and Elo of base and tuned from the judge's votes, as the reviews leaderboard rates them."""
+    from audits.reviews.ratings import Votes, standings
+    from audits.reviews.selectors import min_votes_for_rating
+
+    # source 0 = base (the comparison's a side), 1 = tuned; outcome 1 = a won, 0 = b won, ½ = tie
+    rows = [(0, 1, {"a": 1.0, "b": 0.0, "tie": 0.5}[c[0]]) for c in choices if c]
+    if not rows:
+        return []
+    labels = (base_label, tuned_label)
+    min_votes = min_votes_for_rating(ctx.job.persona)
+    entries = []
+    for s in standings(Votes.from_rows(rows, 2), rounds=BOOTSTRAP_ROUNDS, seed=ctx.params.seed, min_votes=min_votes):
+        shown = s.rated and s.bradley_terry is not None
+        entries.append({"source": labels[s.source], "votes": s.votes, "rank": s.rank,
+                        "bradley_terry": _rating(s.bradley_terry) if shown else None,
+                        "elo": _rating(s.elo) if shown else None,
+                        "note": None if shown else f"too few votes ({s.votes} of {min_votes})"})
+    return sorted(entries, key=lambda e: (e["rank"] is None, e["rank"] or 0, e["source"]))
+
+
+def _rating(r) -> dict:
+    return {"rating": round(r.rating, 1), "low": round(r.low, 1), "high": round(r.high, 1)}
+
+
+def _store_for_review(ctx, prompt_set: str, pairs, choices, base_label: str, tuned_label: str) -> None:
+    """Comparisons (text_a = base, text_b = tuned) with the judge's votes, in the persona's blind review queue."""
     from audits.reviews.models import Comparison, Judgment
-    from audits.reviews.selectors import leaderboard
     from audits.reviews.services import comparisons_add_generated
 
     persona = ctx.job.persona
@@ -135,4 +168,3 @@ def _store_and_rate(ctx, prompt_set: str, pairs, choices, base_label: str, tuned
                      judge_model=choice[1], judge_detail=choice[2])
             for c, choice in zip(comparisons, choices) if choice
         ])
-    return leaderboard(persona, prompt_set=prompt_set, kind=Judgment.Kind.JUDGE, rounds=BOOTSTRAP_ROUNDS, seed=ctx.params.seed)

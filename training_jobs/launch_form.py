@@ -98,6 +98,11 @@ SECTIONS: tuple[Section, ...] = (
         Field("keep_interaction_traces", "Keep reasoning traces in self-interactions", "checkbox",
               "Off: <think> traces are removed from each turn; on: turns are stored as the model wrote them."),
     ), collapsible=True),
+    Section("evaluation", "Evaluation", (
+        Field("review_eval_pairs", "Send the evaluation's pairs to reviewers", "checkbox",
+              "Off: the judge rates base vs tuned and nobody is asked. On: the pairs also go to the persona's blind review "
+              "queue, under the prompt set training-<job>."),
+    )),
 )
 
 FIELDS: dict[str, Field] = {f.name: f for s in SECTIONS for f in s.fields}

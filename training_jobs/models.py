@@ -62,6 +62,14 @@ class JobStatus(models.TextChoices):
 ENDED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.KILLED)
 
 
+class Outcome(models.TextChoices):
+    """A finished job's verdict (training_jobs.outcome): tuned vs base, decided only when an interval excludes no change."""
+
+    IMPROVED = "improved"
+    NO_CLEAR_CHANGE = "no_clear_change", "No clear change"
+    WORSE = "worse"
+
+
 class TrainingJobQuerySet(models.QuerySet):
     def unfinished(self):
         return self.exclude(status__in=ENDED)
@@ -98,6 +106,9 @@ class TrainingJob(models.Model):
     completion_tokens = models.PositiveBigIntegerField(default=0)
     error = models.TextField(blank=True, help_text="Why it failed, in one line")
     kill = models.JSONField(null=True, blank=True, help_text="{criterion, message, numbers} when a kill criterion fired")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True,
+                               help_text="Set when the job ends: did the tuned model beat base (training_jobs.outcome)")
+    outcome_detail = models.JSONField(null=True, blank=True, help_text="The numbers behind the outcome and its reason in words")
     cancel_requested = models.BooleanField(default=False)
     resume_from = models.CharField(max_length=16, blank=True)
     resumes = models.PositiveSmallIntegerField(default=0)

@@ -65,6 +65,8 @@ class LaunchParams(BaseModel):
     run_sft: bool = True
     strip_reflection_traces: bool = False
     keep_interaction_traces: bool = False
+    review_eval_pairs: bool = Field(default=False, description="Store the evaluation's base-vs-tuned pairs in the persona's "
+                                                               "blind review queue (default: judged, never sent to reviewers)")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
 
     @model_validator(mode="after")

@@ -712,12 +712,25 @@ def _end(job: TrainingJob, ctx: JobContext | None, status: str, *, error: str = 
         if stage is not None:
             stage.status, stage.error, stage.finished_at = STAGE_END.get(status, StageRun.Status.FAILED), error[:2000], timezone.now()
             stage.save()
+        outcome = _outcome_at_end(job, status, stage.stage if stage else None)
         data = {"status": status, "stage": stage.stage if stage else None, "error": error, "kill": kill,
-                "cost_usd": float(job.cost_usd), "duration_ms": int((job.duration_s or 0) * 1000)}
+                "cost_usd": float(job.cost_usd), "duration_ms": int((job.duration_s or 0) * 1000), "outcome": outcome}
         emit(job, END_EVENTS[status], data, status=status, error=error[:2000], kill=kill, finished_at=timezone.now(),
-             cost_usd=job.cost_usd, prompt_tokens=job.prompt_tokens, completion_tokens=job.completion_tokens)
+             cost_usd=job.cost_usd, prompt_tokens=job.prompt_tokens, completion_tokens=job.completion_tokens,
+             outcome=outcome["outcome"], outcome_detail=outcome)
         _webhook(job, f"training_job.{status}", data)
     job.status = status
+
+
+def _outcome_at_end(job: TrainingJob, status: str, stage: str | None) -> dict:
+    """The verdict the evaluation reached (training_jobs.outcome) when the job got through it; else "no data"."""
+    from training_jobs.outcome import not_evaluated
+
+    if status == JobStatus.SUCCEEDED:
+        run = job.stages.filter(stage="eval", status=StageRun.Status.COMPLETED).first()
+        if found := ((run.stats or {}).get("eval") or {}).get("outcome") if run else None:
+            return found
+    return not_evaluated(status, stage).as_dict()
 
 
 def _webhook(job: TrainingJob, event: str, data: dict) -> None:
@@ -743,8 +756,11 @@ def reap_stale_jobs() -> int:
                 message = f"the worker stopped during {stage} (no heartbeat for {settings.TRAINING_STALE_AFTER_S} s); resume from {stage}"
             StageRun.objects.filter(job=locked, status=StageRun.Status.RUNNING).update(
                 status=StageRun.Status.FAILED, error=message, finished_at=timezone.now())
-            data = {"status": "failed", "stage": stage, "error": message, "kill": None, "cost_usd": float(locked.cost_usd)}
-            emit(locked, "job.failed", data, status=JobStatus.FAILED, error=message, finished_at=timezone.now())
+            outcome = _outcome_at_end(locked, JobStatus.FAILED, stage)
+            data = {"status": "failed", "stage": stage, "error": message, "kill": None, "cost_usd": float(locked.cost_usd),
+                    "outcome": outcome}
+            emit(locked, "job.failed", data, status=JobStatus.FAILED, error=message, finished_at=timezone.now(),
+                 outcome=outcome["outcome"], outcome_detail=outcome)
             _webhook(locked, "training_job.failed", data)
             reaped += 1
     return reaped

@@ -48,6 +48,8 @@ class LaunchFieldsOut(Schema):
     run_sft: bool = Field(True, description="SFT on the introspection data after DPO")
     strip_reflection_traces: bool = Field(False, description="Strip <think> traces from reflections (default: keep them)")
     keep_interaction_traces: bool = Field(False, description="Keep <think> traces in self-interactions (default: strip them)")
+    review_eval_pairs: bool = Field(False, description="Send the evaluation's base-vs-tuned pairs to the persona's blind review "
+                                                       "queue (prompt set training-<job>); default: judged only, nobody is asked")
     seed: int = 0
 
 
@@ -180,6 +182,7 @@ class PreflightOut(Schema):
     stages: list[str]
     sizes: dict[str, int] = Field(..., description="What the full-scale stages generate, after the data scale")
     constitution_version: int | None
+    review_eval_pairs: bool = Field(..., description="Whether the evaluation's pairs will go to the persona's review queue")
 
 
 class ResumeIn(Schema):
@@ -206,6 +209,58 @@ class StageOut(Schema):
     duration_s: float | None
 
 
+class WinRateOut(Schema):
+    tuned_wins: int
+    base_wins: int
+    ties: int = Field(..., description="Judged pairs the judge called a tie: left out of the rate")
+    unjudged: int = Field(..., description="Pairs without a verdict (a judge call failed)")
+    decided: int = Field(..., description="tuned_wins + base_wins: the rate's denominator")
+    judged: int
+    prompts: int = Field(..., description="Prompts with a decided pair: the interval's independent units")
+    rate: float | None = Field(..., description="tuned_wins / decided; null when no pair was decided")
+    interval: list[float] | None = Field(..., description="95% interval, clustered by prompt (pass_rate_interval)")
+    signal: str | None = Field(..., description="good (interval above 0.5) | bad (below) | null (includes 0.5)")
+
+
+class MarkerDifferenceOut(Schema):
+    tuned: float = Field(..., description="Share of tuned replies carrying a constitution marker")
+    base: float
+    difference: float = Field(..., description="tuned − base")
+    interval: list[float] = Field(..., description="95% interval of the difference (Newcombe's paired method, clustered by prompt)")
+    pairs: int
+    prompts: int
+    tuned_interval: list[float] | None
+    base_interval: list[float] | None
+    signal: str | None = Field(..., description="good (interval above 0) | bad (below) | null (includes 0)")
+
+
+class PairedCasesOut(Schema):
+    checkpoint: str = Field(..., description="The checkpoint compared with base (a unified job's last)")
+    cases: int = Field(..., description="Cases graded on both")
+    improved_cases: int
+    regressed_cases: int
+    unchanged_cases: int
+    base_rate: float | None = Field(..., description="Mean over the cases of each case's pass share")
+    tuned_rate: float | None
+    difference: float | None = Field(..., description="tuned_rate − base_rate")
+    interval: list[float] | None = Field(..., description="95% interval of the difference")
+    p_value: float | None
+    method: str | None = Field(..., description="mcnemar (one repeat: exact McNemar, Newcombe's paired interval) | "
+                                                "paired_bootstrap (several repeats: cases resampled)")
+    signal: str | None = Field(..., description="good (interval above 0) | bad (below) | null (includes 0)")
+
+
+class OutcomeOut(Schema):
+    outcome: str = Field(..., description="improved | no_clear_change | worse")
+    label: str
+    reason: str = Field(..., description="Why, in one line with the figures")
+    method: str = Field(..., description="judged pairs (character jobs) | paired cases (unified jobs) | none (not evaluated)")
+    level: float
+    win_rate: WinRateOut | None
+    marker_difference: MarkerDifferenceOut | None
+    paired: PairedCasesOut | None
+
+
 class TrainingJobOut(Schema):
     id: UUID
     name: str
@@ -220,6 +275,8 @@ class TrainingJobOut(Schema):
     cost_usd: float
     budget_usd: float | None
     error: str
+    outcome: str | None = Field(..., description="Once ended: improved | no_clear_change | worse (tuned vs base, with intervals)")
+    outcome_detail: OutcomeOut | None = Field(..., description="The figures behind the outcome")
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

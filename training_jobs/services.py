@@ -112,7 +112,8 @@ def launch_defaults(*, organization, workspace=None) -> dict:
         "max_length": t("max_length"), "sft_max_length": t("sft_max_length"), "temperature": t("temperature"),
         "top_p": t("top_p"), "max_new_tokens": 512, "smoke_test": "small", "budget_usd": None, "backend": "trl",
         "name_suffix": "", "generate_introspection": True, "run_sft": True,
-        "strip_reflection_traces": False, "keep_interaction_traces": False, "max_drop_rate": 0.3, "concurrency": 64,
+        "strip_reflection_traces": False, "keep_interaction_traces": False, "review_eval_pairs": False,
+        "max_drop_rate": 0.3, "concurrency": 64,
     }
 
 
@@ -156,6 +157,7 @@ class Preflight:
             "engine": self.engine, "stages": self.params.stage_plan() if self.params else [],
             "sizes": self.params.sizes if self.params else {},
             "constitution_version": self.constitution.number if self.constitution else None,
+            "review_eval_pairs": self.params.review_eval_pairs if self.params else False,
         }
 
 
@@ -456,7 +458,9 @@ def training_job_resume(*, principal: Principal, job: TrainingJob, stage: str) -
             status=StageRun.Status.PENDING, done=0, total=0, error="", started_at=None, finished_at=None)
         job.status, job.error, job.kill, job.cancel_requested = JobStatus.QUEUED, "", None, False
         job.resume_from, job.resumes, job.finished_at, job.heartbeat_at = stage, job.resumes + 1, None, timezone.now()
-        job.save(update_fields=["status", "error", "kill", "cancel_requested", "resume_from", "resumes", "finished_at", "heartbeat_at"])
+        job.outcome, job.outcome_detail = "", None  # decided again when this run ends
+        job.save(update_fields=["status", "error", "kill", "cancel_requested", "resume_from", "resumes", "finished_at", "heartbeat_at",
+                                "outcome", "outcome_detail"])
         emit(job, "job.resumed", {"stage": stage, "stages": later})
         _enqueue(job)
     return job

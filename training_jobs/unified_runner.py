@@ -185,9 +185,27 @@ def evaluate_range(ctx: JobContext) -> dict:
     comparison = R.compare_checkpoints(table)
     summary = {"checkpoints": [label for label, _, _ in points], "repeats": p.eval_repeats, "cases": len(cases),
                "judge_model": p.judge_model, "table": comparison,
-               "overall": {label: table[label]["overall"] for label in table}}
+               "overall": {label: table[label]["overall"] for label in table},
+               "outcome": _outcome(rows, points[0][0], points[-1][0])}
     (out / "report.json").write_text(json.dumps({**summary, "summaries": table}, indent=1, ensure_ascii=False))
     return {"summary": summary, "artifacts": {"results": ctx.rel(out / "results.jsonl"), "report": ctx.rel(out / "report.json")}}
+
+
+def _outcome(rows: list[dict], base: str, last: str) -> dict:
+    """The job's verdict: its last checkpoint vs base on the same cases (exact McNemar, training_jobs.outcome)."""
+    from training_jobs.outcome import NO_CLEAR_CHANGE, Outcome, unified_outcome
+
+    if last == base:
+        return Outcome(NO_CLEAR_CHANGE, "no data: no curriculum phase left a checkpoint to compare with base", "paired cases").as_dict()
+
+    def graded(label: str) -> dict[str, list[bool]]:
+        out: dict[str, list[bool]] = {}
+        for row in rows:
+            if row["checkpoint"] == label and row["passed"] is not None:
+                out.setdefault(row["case"], []).append(row["passed"])
+        return out
+
+    return unified_outcome(graded(base), graded(last), checkpoint=last).as_dict()
 
 
 def stage_range_eval(ctx: JobContext) -> None:

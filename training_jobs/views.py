@@ -42,6 +42,9 @@ from training_jobs.services import (
 PREVIEW_PAIRS, PREVIEW_REFLECTIONS, PREVIEW_INTERACTIONS = 3, 3, 2
 ARTIFACT_FILES_SHOWN = 25
 END_EVENTS = ("job.succeeded", "job.failed", "job.cancelled", "job.killed")
+EVAL_REVIEW_NOTE = {True: " · its pairs go to the persona's reviewers", False: " · judged only, nobody is asked to review"}
+SIDE_BY_SIDE = 5  # held-out prompts shown with the base and tuned replies
+SAMPLE_ROWS_READ = 20_000  # eval rows read to find them (a unified eval: checkpoints × repeats × cases)
 
 
 def _org_for_reading(request):
@@ -100,7 +103,8 @@ def preflight_context(report: Preflight) -> dict:
     labelled = lambda issues: [{**i, "label": field_label(i["field"])} for i in issues]  # noqa: E731
     return {"preflight": {
         **summary, "errors": labelled(report.errors), "warnings": labelled(report.warnings),
-        "stage_labels": [STAGE_LABELS[s] for s in summary["stages"]],
+        "stage_labels": [STAGE_LABELS[s] + (EVAL_REVIEW_NOTE[summary["review_eval_pairs"]] if s == "eval" else "")
+                         for s in summary["stages"]],
     }}
 
 
@@ -354,17 +358,34 @@ def job_results_context(job: TrainingJob) -> dict:
     intro_artifacts = (intro.artifacts or {}) if intro else {}
     evaluation = by_stage.get("eval")
     summary = (evaluation.stats or {}).get("eval") if evaluation else None
+    outcome = display.outcome_view(job.outcome_detail) if job.outcome else None
     if job.kind == TrainingJob.Kind.UNIFIED:
-        return {"job": job, "artifacts": _artifact_rows(job, stages), "range_table": display.range_table(summary)}
-    facts, tables = display.eval_tables(summary)
+        return {"job": job, "artifacts": _artifact_rows(job, stages), "range_table": display.range_table(summary),
+                "outcome": outcome, "samples": _unified_samples(job, evaluation, summary),
+                "tuned_label": ((summary or {}).get("checkpoints") or ["tuned"])[-1]}
+    shown = {k: v for k, v in (summary or {}).items() if k != "outcome"}  # the outcome has its own block
+    facts, tables = display.eval_tables(shown)
+    eval_artifacts = (evaluation.artifacts or {}) if evaluation else {}
     return {
-        "job": job,
+        "job": job, "outcome": outcome,
+        "samples": display.character_samples(_read_jsonl(job, eval_artifacts.get("samples"), SAMPLE_ROWS_READ), SIDE_BY_SIDE),
         "pairs": _read_json(job, dpo.get("preview"), PREVIEW_PAIRS),
         "reflections": _read_jsonl(job, intro_artifacts.get("reflections"), PREVIEW_REFLECTIONS),
         "interactions": _read_jsonl(job, intro_artifacts.get("interactions"), PREVIEW_INTERACTIONS),
         "generator": (intro.stats or {}).get("generator") if intro else None,
         "eval_facts": facts, "eval_tables": tables, "artifacts": _artifact_rows(job, stages),
     }
+
+
+def _unified_samples(job: TrainingJob, evaluation: StageRun | None, summary: dict | None) -> list[dict]:
+    """Base and last-checkpoint replies to the same behavioral-range cases, from eval/results.jsonl."""
+    checkpoints = (summary or {}).get("checkpoints") or []
+    if evaluation is None or len(checkpoints) < 2:
+        return []
+    from training_jobs.range_evals import CASES_BY_ID
+
+    rows = _read_jsonl(job, (evaluation.artifacts or {}).get("results"), SAMPLE_ROWS_READ)
+    return display.unified_samples(rows, CASES_BY_ID, checkpoints[0], checkpoints[-1], SIDE_BY_SIDE)
 
 
 @org_page

@@ -143,7 +143,8 @@ def queue_item(assignment) -> dict | None:
     if assignment is None:
         return None
     a, b = assignment.sides()
-    return {"comparison_id": assignment.comparison.public_id, "prompt": assignment.comparison.prompt, "a": a, "b": b}
+    comparison = assignment.comparison
+    return {"comparison_id": comparison.public_id, "prompt_set": comparison.prompt_set, "prompt": comparison.prompt, "a": a, "b": b}
 
 
 @router.get("/review-queue/next", response=QueueOut, summary="Your next blind pair (sources hidden, sides randomized for you)")

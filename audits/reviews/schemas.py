@@ -99,6 +99,7 @@ class ProgressOut(Schema):
 
 class QueueItemOut(Schema):
     comparison_id: UUID
+    prompt_set: str = Field(..., description="The set the pair belongs to (a training job's evaluation: training-<job>)")
     prompt: str
     a: str
     b: str
