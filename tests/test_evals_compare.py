@@ -93,6 +93,14 @@ def test_a_small_change_whose_interval_includes_zero_has_no_direction():
     assert row["interval"][0] < 0 < row["interval"][1] and row["direction"] is None and row["p_value"] == 1.0
 
 
+def test_a_change_the_exact_test_cannot_confirm_is_not_called_even_when_newcombe_excludes_zero():
+    first, second = binary_runs(3, 0, 3, 4)  # 3 fixed, none broken, of 10
+    row = compare_cases(first, second)
+    assert row["interval"][0] > 0  # Newcombe: about +1 to +51 pp
+    assert row["p_value"] == pytest.approx(exact_mcnemar(3, 0)) == pytest.approx(0.25)
+    assert row["direction"] is None  # a coloured Δ next to p = 0.25 would contradict itself
+
+
 def test_identical_runs_differ_by_nothing_with_an_interval_that_is_not_a_point():
     row = compare_cases(*binary_runs(20, 0, 0, 0))  # every case passes in both
     assert row["difference"] == 0 and row["p_value"] == 1.0 and row["direction"] is None

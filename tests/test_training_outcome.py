@@ -6,6 +6,7 @@ import math
 import pytest
 from scipy.stats import binomtest, norm
 
+from audits.evals.stats import newcombe_paired_interval
 from training_jobs.outcome import (
     IMPROVED,
     NO_CLEAR_CHANGE,
@@ -14,7 +15,6 @@ from training_jobs.outcome import (
     character_outcome,
     combine,
     marker_difference,
-    newcombe_paired,
     not_evaluated,
     paired_cases,
     unified_outcome,
@@ -149,8 +149,11 @@ def test_the_marker_difference_is_newcombe_s_paired_interval(table):
 
 def test_newcombe_s_published_limits_where_the_pairs_are_uncorrelated():
     # Newcombe (1998, Stat Med 17:873) table II: 10/10 − 0/10 → 0.6075 to 1; 0/10 − 0/10 → −0.2775 to 0.2775
-    assert newcombe_paired(0, 10, 0, 0, wilson(10, 10), wilson(0, 10)) == pytest.approx((0.6075, 1.0), abs=1e-4)
-    assert newcombe_paired(0, 0, 0, 10, wilson(0, 10), wilson(0, 10)) == pytest.approx((-0.2775, 0.2775), abs=1e-4)
+    # with the limits given, as the marker difference gives them (there clustered by prompt; here plain Wilson)
+    assert newcombe_paired_interval(0, 10, 0, 0, second_limits=wilson(10, 10), first_limits=wilson(0, 10)) == pytest.approx(
+        (0.6075, 1.0), abs=1e-4)
+    assert newcombe_paired_interval(0, 0, 0, 10, second_limits=wilson(0, 10), first_limits=wilson(0, 10)) == pytest.approx(
+        (-0.2775, 0.2775), abs=1e-4)
 
 
 def test_markers_alone_decide_when_the_judge_ties_everything():

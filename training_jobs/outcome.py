@@ -15,7 +15,7 @@ and the prompt, not the sample, is the independent unit:
   share of base replies, the two replies of one (prompt, sample) forming a pair. Interval: Newcombe's hybrid
   score interval for paired proportions (Newcombe 1998, method 10: the two Wilson limits combined with the
   pairs' φ correlation), with each proportion's limits from `pass_rate_interval` over prompts: the formula of
-  `audits.evals.stats.newcombe_paired_interval`, fed clustered limits instead of plain Wilson ones. A signal
+  `audits.evals.stats.newcombe_paired_interval`, given clustered limits instead of plain Wilson ones. A signal
   when it excludes 0.
 
 Combination: `worse` when any signal is bad (tuned loses, or uses markers less); `improved` when at least one
@@ -33,12 +33,11 @@ McNemar p = 0.25), and a verdict should not rest on the weaker of the two.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from audits.evals.stats import compare_cases, pass_rate_interval
+from audits.evals.stats import compare_cases, newcombe_paired_interval, pass_rate_interval
 
 IMPROVED, NO_CLEAR_CHANGE, WORSE = "improved", "no_clear_change", "worse"
 OUTCOMES = (IMPROVED, NO_CLEAR_CHANGE, WORSE)
@@ -113,23 +112,6 @@ def _interval(cases: list, level: float) -> list[float] | None:
     return [float(interval[0]), float(interval[1])] if interval is not None else None
 
 
-def newcombe_paired(both: int, first_only: int, second_only: int, neither: int, first_limits, second_limits) -> tuple[float, float]:
-    """Newcombe's (1998) method 10: the interval of p1 − p2 for paired proportions from each one's limits.
-
-    `first_limits` / `second_limits`: (low, high) of p1 = (both + first_only) / n and p2 = (both + second_only) / n.
-    φ is the pairs' correlation (0 when a margin is empty, where it is undefined).
-    """
-    n = both + first_only + second_only + neither
-    p1, p2 = (both + first_only) / n, (both + second_only) / n
-    (l1, u1), (l2, u2) = first_limits, second_limits
-    margins = (both + first_only) * (second_only + neither) * (both + second_only) * (first_only + neither)
-    phi = (both * neither - first_only * second_only) / math.sqrt(margins) if margins else 0.0
-    d = p1 - p2
-    lower = d - math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
-    upper = d + math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
-    return max(-1.0, lower), min(1.0, upper)
-
-
 def marker_difference(pairs: Sequence[Pair], level: float = LEVEL) -> dict | None:
     """Share of tuned replies with a marker − share of base replies, with Newcombe's paired interval. None without pairs."""
     if not pairs:
@@ -144,8 +126,8 @@ def marker_difference(pairs: Sequence[Pair], level: float = LEVEL) -> dict | Non
             tally[pair.prompt][1] += 1
     tuned_limits = _interval(list(tuned_by_prompt.values()), level)
     base_limits = _interval(list(base_by_prompt.values()), level)
-    interval = list(newcombe_paired(table[True, True], table[True, False], table[False, True], table[False, False],
-                                    tuned_limits, base_limits))
+    interval = list(newcombe_paired_interval(table[True, True], table[True, False], table[False, True], table[False, False],
+                                             level, second_limits=tuned_limits, first_limits=base_limits))
     n = len(pairs)
     tuned, base = (table[True, True] + table[True, False]) / n, (table[True, True] + table[False, True]) / n
     return {"tuned": tuned, "base": base, "difference": tuned - base, "interval": interval, "pairs": n,
@@ -214,7 +196,7 @@ def paired_cases(base: dict, tuned: dict, level: float = LEVEL) -> dict:
             "unchanged_cases": compared["unchanged"], "base_rate": compared["first_rate"], "tuned_rate": compared["second_rate"],
             "difference": compared["difference"], "interval": compared["interval"], "p_value": compared["p_value"],
             "method": compared["method"],
-            "signal": _signal(compared["interval"], 0.0) if compared["p_value"] < 1 - level else None}
+            "signal": {"better": "good", "worse": "bad"}.get(compared["direction"])}
 
 
 def unified_outcome(base: dict, tuned: dict, *, checkpoint: str, level: float = LEVEL) -> Outcome:

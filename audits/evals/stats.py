@@ -48,7 +48,9 @@ moved are counted (improved / regressed). With one graded trial per case in both
 Wilson intervals combined with the pairs' φ correlation) the 95 % interval. With several epochs, a
 paired bootstrap over cases gives the interval (percentile) and p (twice the smaller share of
 resampled differences on either side of 0). A difference is called better / worse only when its
-interval excludes 0.
+interval excludes 0 *and* p < 1 − level: with few changed cases Newcombe's interval can exclude 0 where
+the exact test cannot (3 improved, none regressed of 10: +1 to +51 pp, p = 0.25), and a page that
+colours a Δ must not contradict the p printed beside it.
 """
 
 from __future__ import annotations
@@ -312,7 +314,8 @@ def compare_cases(first: Mapping[str, tuple[int, int]], second: Mapping[str, tup
         interval, p_value = paired_bootstrap(b - a, level=level, seed=seed, resamples=resamples)
         method = "paired_bootstrap"
     difference = float(b.mean() - a.mean())
-    direction = "better" if interval[0] > 0 else "worse" if interval[1] < 0 else None
+    clear = p_value < 1 - level
+    direction = ("better" if interval[0] > 0 else "worse" if interval[1] < 0 else None) if clear else None
     return {"cases": len(shared), "first_rate": float(a.mean()), "second_rate": float(b.mean()), "difference": difference,
             "interval": [float(interval[0]), float(interval[1])], "p_value": float(p_value), "method": method,
             "improved": improved, "regressed": regressed, "unchanged": len(shared) - improved - regressed, "direction": direction}
@@ -329,17 +332,21 @@ def _mcnemar(a: np.ndarray, b: np.ndarray, improved: int, regressed: int, level:
     return newcombe_paired_interval(both, improved, regressed, n - both - improved - regressed, level=level)
 
 
-def newcombe_paired_interval(both: int, second_only: int, first_only: int, neither: int, level: float = LEVEL) -> tuple[float, float]:
-    """Newcombe's (1998) method 10: the interval of p2 − p1 for paired proportions, from each one's Wilson interval.
+def newcombe_paired_interval(both: int, second_only: int, first_only: int, neither: int, level: float = LEVEL, *,
+                             second_limits: tuple[float, float] | None = None,
+                             first_limits: tuple[float, float] | None = None) -> tuple[float, float]:
+    """Newcombe's (1998) method 10: the interval of p2 − p1 for paired proportions, from each one's interval.
 
-    Counts of cases passing in both runs, only the second, only the first, neither. φ, the pairs' correlation,
-    is 0 where a margin is empty (it is undefined there).
+    Counts of cases passing in both runs, only the second, only the first, neither. Each proportion's limits are
+    its Wilson interval unless given (the training verdict gives limits widened for clustering by prompt).
+    φ, the pairs' correlation, is 0 where a margin is empty (it is undefined there).
     """
     n = both + second_only + first_only + neither
     if n == 0:
         raise ValueError("no pairs")
     p2, p1 = (both + second_only) / n, (both + first_only) / n
-    (l2, u2), (l1, u1) = wilson_interval(both + second_only, n, level), wilson_interval(both + first_only, n, level)
+    l2, u2 = second_limits or wilson_interval(both + second_only, n, level)
+    l1, u1 = first_limits or wilson_interval(both + first_only, n, level)
     margins = (both + second_only) * (first_only + neither) * (both + first_only) * (second_only + neither)
     phi = (both * neither - second_only * first_only) / math.sqrt(margins) if margins else 0.0
     d = p2 - p1
