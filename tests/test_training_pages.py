@@ -36,7 +36,7 @@ def make_job(persona, *, status=JobStatus.SUCCEEDED, stage_status=StageRun.Statu
         organization=persona.organization, workspace=persona.workspace, persona=persona, constitution=version,
         name=fields.pop("name", f"{persona.display_name}-v{version.number}"), params={**params, "constitution_version": version.number},
         status=status, estimate={"calls": 120, "prompt_tokens": 9000, "completion_tokens": 4000, "cost_usd": 0.0},
-        budget_usd=Decimal("5"), cost_usd=Decimal("1.25"), **fields,
+        budget_usd=fields.pop("budget_usd", Decimal("5")), cost_usd=fields.pop("cost_usd", Decimal("1.25")), **fields,
     )
     root = job.artifacts_dir
     for folder in ("dpo_data", "introspection", "dpo_train/adapter"):
@@ -82,7 +82,7 @@ def test_the_list_shows_jobs_with_status_progress_cost_and_month_to_date(persona
     job = make_job(persona)
     page = client_for(tenant.user("viewer")).get("/o/acme/training/").content.decode()
     assert job.name in page and persona.display_name in page
-    assert 'class="badge job-succeeded"' in page and "$1.2500" in page
+    assert 'class="badge job-succeeded"' in page and "$1.25 of $5.00" in page
     assert 'data-testid="month-to-date">This month: $1.25' in page
     assert "Launch Training Job" not in page  # a viewer cannot launch
     assert "Launch Training Job" in client_for(tenant.owner).get("/o/acme/training/").content.decode()
@@ -184,9 +184,17 @@ def test_the_job_page_shows_stages_filters_curves_previews_eval_and_artifacts(pe
     assert "teacher with the constitution (tiny)" in page
     assert "marker frequency" in page.lower() and "0.75" in page and "1561 [1530, 1590] #1" in page
     assert "Killed (reward_accuracy):" in page and "reward accuracy 0.41" in page
-    assert "$1.2500 of $5.00 cap" in page
+    assert "$1.25 of $5.00 cap" in page
     assert f'href="/o/acme/training/{job.public_id}/artifacts/dpo_data/pairs.jsonl"' in page
     assert "dpo_train/adapter/adapter_config.json" in page  # a folder artifact lists its files
+
+
+def test_a_cap_overshot_by_a_fraction_of_a_cent_reads_as_two_different_amounts(persona, tenant, client_for):
+    job = make_job(persona, status=JobStatus.KILLED, budget_usd=Decimal("0.002"), cost_usd=Decimal("0.004608"))
+    page = client_for(tenant.user("viewer")).get(f"/o/acme/training/{job.public_id}/").content.decode()
+    assert "$0.0046 of $0.0020 cap" in page  # not "$0.0046 of $0.00"
+    listing = client_for(tenant.user("viewer")).get("/o/acme/training/").content.decode()
+    assert "$0.0046 of $0.0020" in listing
 
 
 def test_cancel_asks_the_worker_to_stop(persona, tenant, client_for):

@@ -86,7 +86,7 @@ def evaluate(ctx) -> dict:
     from studio.llm import gateway
 
     results = async_to_sync(gateway.abatch)(requests, organization=ctx.organization, parse=parse_verdict,
-                                            concurrency=ctx.params.concurrency)
+                                            concurrency=ctx.params.concurrency, budget=ctx.budget())
     ctx.charge(results)
     ctx.advance(len(results), force=True)
     choices = []

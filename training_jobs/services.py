@@ -20,6 +20,7 @@ from personas.access import access_persona
 from personas.models import Persona, PersonaStatus
 from studio.config.selectors import effective_tree
 from studio.errors import Conflict, Invalid
+from studio.llm.budget import usd
 from studio.principal import Principal
 from training_jobs import constitution as C
 from training_jobs.models import ConstitutionVersion, JobStatus, StageRun, TrainingJob
@@ -193,8 +194,9 @@ def training_job_preflight(*, principal: Principal, data: dict) -> Preflight:
     _warn_hyperparameters(report)
     report.estimate = estimate(params, constitution)
     if params.budget_usd is not None and report.estimate.get("cost_usd") and report.estimate["cost_usd"] > params.budget_usd:
-        report.warnings.append(_issue("budget_usd", f"the estimate (${report.estimate['cost_usd']:.2f}) is above the budget cap "
-                                                    f"(${params.budget_usd:.2f}): the job will be killed when it reaches the cap"))
+        estimate_text, cap_text = usd(report.estimate["cost_usd"], params.budget_usd)
+        report.warnings.append(_issue("budget_usd", f"the estimate (${estimate_text}) is above the budget cap "
+                                                    f"(${cap_text}): the job will be killed when it reaches the cap"))
     return report
 
 

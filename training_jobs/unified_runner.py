@@ -168,7 +168,7 @@ def evaluate_range(ctx: JobContext) -> dict:
             replies = _replies(ctx, adapter, base, cases, repeat)
             requests = [(messages, judge) for case, said in zip(cases, replies) for messages in R.case_judge_requests(case, said)]
             verdicts = async_to_sync(gateway.abatch)(requests, organization=ctx.organization, parse=R.parse_judgment,
-                                                     concurrency=p.concurrency)
+                                                     concurrency=p.concurrency, budget=ctx.budget())
             ctx.charge(verdicts)
             ctx.advance(len(verdicts), force=True)
             at = 0
