@@ -94,7 +94,10 @@ def format_value(value) -> str:
         return f"{value:.4g}" if math.isfinite(value) else str(value)
     if _is_interval(value):
         point = value.get("rating", value.get("mean"))
-        text = f"{format_value(point)} [{format_value(value['low'])}, {format_value(value['high'])}]"
+        if value["low"] is None or value["high"] is None:  # the resamples never varied: no interval to show
+            text = f"{format_value(point)} (no spread)"
+        else:
+            text = f"{format_value(point)} [{format_value(value['low'])}, {format_value(value['high'])}]"
         return text + (f" #{value['rank']}" if "rank" in value else "")
     if isinstance(value, dict):
         return ", ".join(f"{_label(k)} {format_value(v)}" for k, v in value.items())

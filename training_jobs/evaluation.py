@@ -131,7 +131,7 @@ def evaluate(ctx) -> dict:
 def _ratings(ctx, choices, base_label: str, tuned_label: str) -> list[dict]:
     """Bradley–Terry and Elo of base and tuned from the judge's votes, as the reviews leaderboard rates them."""
     from audits.reviews.ratings import Votes, standings
-    from audits.reviews.selectors import min_votes_for_rating
+    from audits.reviews.selectors import min_votes_for_rating, standing_entry
 
     # source 0 = base (the comparison's a side), 1 = tuned; outcome 1 = a won, 0 = b won, ½ = tie
     rows = [(0, 1, {"a": 1.0, "b": 0.0, "tie": 0.5}[c[0]]) for c in choices if c]
@@ -139,18 +139,9 @@ def _ratings(ctx, choices, base_label: str, tuned_label: str) -> list[dict]:
         return []
     labels = (base_label, tuned_label)
     min_votes = min_votes_for_rating(ctx.job.persona)
-    entries = []
-    for s in standings(Votes.from_rows(rows, 2), rounds=BOOTSTRAP_ROUNDS, seed=ctx.params.seed, min_votes=min_votes):
-        shown = s.rated and s.bradley_terry is not None
-        entries.append({"source": labels[s.source], "votes": s.votes, "rank": s.rank,
-                        "bradley_terry": _rating(s.bradley_terry) if shown else None,
-                        "elo": _rating(s.elo) if shown else None,
-                        "note": None if shown else f"too few votes ({s.votes} of {min_votes})"})
+    entries = [standing_entry(labels[s.source], s, min_votes)
+               for s in standings(Votes.from_rows(rows, 2), rounds=BOOTSTRAP_ROUNDS, seed=ctx.params.seed, min_votes=min_votes)]
     return sorted(entries, key=lambda e: (e["rank"] is None, e["rank"] or 0, e["source"]))
-
-
-def _rating(r) -> dict:
-    return {"rating": round(r.rating, 1), "low": round(r.low, 1), "high": round(r.high, 1)}
 
 
 def _store_for_review(ctx, prompt_set: str, pairs, choices, base_label: str, tuned_label: str) -> None:

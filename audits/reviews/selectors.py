@@ -180,7 +180,7 @@ def leaderboard(persona: Persona, *, prompt_set: str | None = None, kind: str = 
     index = {label: i for i, label in enumerate(labels)}
     rows = [(index[j.comparison.source_a.label], index[j.comparison.source_b.label], j.outcome) for j in judgments]
     standings = ratings.standings(Votes.from_rows(rows, len(labels)), rounds=rounds, seed=seed, min_votes=min_votes)
-    entries = [_entry(labels[s.source], s, min_votes) for s in standings]
+    entries = [standing_entry(labels[s.source], s, min_votes) for s in standings]
     entries.sort(key=lambda e: (e["component"], e["rank"] is None, e["rank"] or 0, -(e["rating"] or 0), e["source"]))
     result["entries"] = entries
     result["components"] = [
@@ -191,7 +191,8 @@ def leaderboard(persona: Persona, *, prompt_set: str | None = None, kind: str = 
     return result
 
 
-def _entry(label: str, standing: ratings.Standing, min_votes: int) -> dict:
+def standing_entry(label: str, standing: ratings.Standing, min_votes: int) -> dict:
+    """A leaderboard row: n, rank within the component, ratings (none with too few votes) and what the interval rests on."""
     bt, elo = standing.bradley_terry, standing.elo
     note = None
     if not standing.rated:
