@@ -298,7 +298,7 @@ def outcome_view(detail: dict | None) -> dict | None:
                      "interval": _range(marks["interval"], _pp), "signal": marks["signal"] or "none",
                      "note": f"{_percent(marks['tuned'])} vs {_percent(marks['base'])} of {marks['pairs']} reply pairs; no change = 0"})
     if paired := detail.get("paired"):
-        test = "exact McNemar" if paired.get("method") == "mcnemar" else "paired bootstrap"
+        test = "exact McNemar" if paired.get("method") == "mcnemar" else "paired sign-flip test"
         rows.append({"label": f"Pass rate, base → {paired['checkpoint']}", "value": _pp(paired["difference"]),
                      "interval": _range(paired["interval"], _pp), "signal": paired["signal"] or "none",
                      "note": f"{_percent(paired['base_rate'])} → {_percent(paired['tuned_rate'])} over {paired['cases']} cases: "

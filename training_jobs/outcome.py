@@ -25,8 +25,8 @@ judge but drops its markers, or the reverse, is `worse`: a regression on either 
 Unified jobs (the behavioral-range eval: the same cases on base and on every checkpoint) compare the last
 checkpoint with base, case by case, as the Evals tab compares two runs (`audits.evals.stats.compare_cases`):
 the difference in pass rate with exact McNemar's p (a two-sided binomial test on the cases that changed)
-and Newcombe's paired interval when each case ran once; a paired bootstrap over cases when it ran several
-times. `improved` / `worse` when that interval excludes 0 *and* p < 5 %: with few changed cases Newcombe's
+and Newcombe's paired interval when each case ran once; a paired bootstrap over cases (interval) and a
+sign-flip test (p) when it ran several times. `improved` / `worse` when that interval excludes 0 *and* p < 5 %: with few changed cases Newcombe's
 interval can exclude 0 where the exact test cannot (3 improved, none regressed of 10: interval +1 to +51 pp,
 McNemar p = 0.25), and a verdict should not rest on the weaker of the two.
 """
@@ -207,7 +207,7 @@ def unified_outcome(base: dict, tuned: dict, *, checkpoint: str, level: float = 
                        paired=paired, level=level)
     low, high = paired["interval"]
     where = "above 0" if low > 0 else "below 0" if high < 0 else "includes 0"
-    test = "exact McNemar" if paired["method"] == "mcnemar" else "paired bootstrap over cases"
+    test = "exact McNemar" if paired["method"] == "mcnemar" else "paired sign-flip test"
     figures = (f"pass rate {_pct(paired['base_rate'])} on base → {_pct(paired['tuned_rate'])} on {checkpoint} "
                f"({_pp(paired['difference'])}, 95% interval {_pp(low)} to {_pp(high)}, {where}; {paired['cases']} cases: "
                f"{paired['improved_cases']} improved, {paired['regressed_cases']} regressed; {test} p = {paired['p_value']:.3g})")

@@ -246,7 +246,7 @@ class PairedCasesOut(Schema):
     interval: list[float] | None = Field(..., description="95% interval of the difference")
     p_value: float | None
     method: str | None = Field(..., description="mcnemar (one repeat: exact McNemar, Newcombe's paired interval) | "
-                                                "paired_bootstrap (several repeats: cases resampled)")
+                                                "paired_bootstrap (several repeats: interval from resampled cases, p from a paired sign-flip test)")
     signal: str | None = Field(..., description="good (interval above 0) | bad (below) | null (includes 0)")
 
 

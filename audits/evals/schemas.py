@@ -105,7 +105,7 @@ class PairedOut(Schema):
     difference: float = Field(..., description="second − first")
     interval: list[float] = Field(..., description="95% interval of the difference")
     p_value: float
-    method: str = Field(..., description="mcnemar (one trial per case: exact McNemar, Newcombe's paired interval) | paired_bootstrap")
+    method: str = Field(..., description="mcnemar (one trial per case: exact McNemar, Newcombe's paired interval) | paired_bootstrap (several epochs: interval from resampled cases, p from a paired sign-flip test)")
     improved: int = Field(..., description="cases whose pass share rose in the second run")
     regressed: int
     unchanged: int

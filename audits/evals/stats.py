@@ -46,8 +46,10 @@ The run's gate is `pass` when every layer passes, `fail` when any fails, `inconc
 moved are counted (improved / regressed). With one graded trial per case in both runs, exact McNemar
 (a two-sided binomial test on the discordant cases) gives p, and Newcombe's (1998) method 10 (the two
 Wilson intervals combined with the pairs' φ correlation) the 95 % interval. With several epochs, a
-paired bootstrap over cases gives the interval (percentile) and p (twice the smaller share of
-resampled differences on either side of 0). A difference is called better / worse only when its
+paired bootstrap over cases gives the interval (percentile), and a paired sign-flip (randomization)
+test over cases gives p: exact over all 2^n sign patterns up to 16 changed cases, Monte Carlo beyond.
+(The bootstrap's own "share of resampled means on either side of 0" is 0 whenever every changed case
+moved the same way, so one case or two would read p = 0: no test can say that from so few.) A difference is called better / worse only when its
 interval excludes 0 *and* p < 1 − level: with few changed cases Newcombe's interval can exclude 0 where
 the exact test cannot (3 improved, none regressed of 10: +1 to +51 pp, p = 0.25), and a page that
 colours a Δ must not contradict the p printed beside it.
@@ -357,15 +359,32 @@ def newcombe_paired_interval(both: int, second_only: int, first_only: int, neith
 
 def paired_bootstrap(differences: np.ndarray, *, level: float = LEVEL, seed: int = 0,
                      resamples: int = PAIRED_RESAMPLES) -> tuple[tuple[float, float], float]:
-    """((low, high), p) for the mean of per-case `differences`, resampling cases: percentile interval, and
-    p = twice the smaller share of resampled means on either side of 0 (at most 1)."""
+    """((low, high), p) for the mean of per-case `differences`: the percentile interval of resampled cases, and
+    p from the paired sign-flip test (`sign_flip_p`)."""
     differences = np.asarray(differences, dtype=float)
     rng = np.random.default_rng(seed)
     means = differences[rng.integers(0, len(differences), size=(resamples, len(differences)))].mean(axis=1)
     tail = (1 - level) / 2
     low, high = np.quantile(means, [tail, 1 - tail])
-    p_value = min(1.0, 2 * min(float((means <= 0).mean()), float((means >= 0).mean())))
-    return (float(low), float(high)), p_value
+    return (float(low), float(high)), sign_flip_p(differences, seed=seed, resamples=resamples)
+
+
+SIGN_FLIP_EXACT = 16  # up to this many changed cases, every sign pattern is enumerated
+
+
+def sign_flip_p(differences: np.ndarray, *, seed: int = 0, resamples: int = PAIRED_RESAMPLES) -> float:
+    """Two-sided p of the paired sign-flip test: under no change each case's difference is as likely to have
+    either sign, so p = the share of sign patterns whose |sum| reaches the observed one. 1 when nothing changed."""
+    changed = np.asarray(differences, dtype=float)
+    changed = changed[np.abs(changed) > 1e-12]
+    if not len(changed):
+        return 1.0
+    observed = abs(changed.sum()) - 1e-9
+    if len(changed) <= SIGN_FLIP_EXACT:
+        signs = 1 - 2 * ((np.arange(2 ** len(changed))[:, None] >> np.arange(len(changed))) & 1)
+        return float((np.abs(signs @ changed) >= observed).mean())
+    signs = np.random.default_rng(seed).choice([-1.0, 1.0], size=(resamples, len(changed)))
+    return float(min(1.0, (1 + (np.abs(signs @ changed) >= observed).sum()) / (1 + resamples)))
 
 
 def difference_interval(first_rate: float, first_interval, last_rate: float, last_interval) -> tuple[float, float]:

@@ -212,7 +212,7 @@ def compare_row(row: dict) -> dict:
     return {**row, "first": f"{percent(row['first_rate'])}%", "second": f"{percent(row['second_rate'])}%",
             "difference": _pp(row["difference"]), "interval": f"{_pp(low)} to {_pp(high)}",
             "p": "1" if row["p_value"] >= 1 else f"{row['p_value']:.3g}",
-            "method": "exact McNemar · Newcombe interval" if row["method"] == "mcnemar" else "paired bootstrap over cases"}
+            "method": "exact McNemar · Newcombe interval" if row["method"] == "mcnemar" else "paired bootstrap interval · sign-flip p"}
 
 
 @org_page
