@@ -251,6 +251,11 @@ def test_thresholds_are_compared_exactly():
     assert below.state == INCONCLUSIVE
 
 
+def test_a_reason_never_prints_a_figure_equal_to_the_mark_it_is_said_to_miss():
+    close = layer_result("protocol", outcomes(*["p"] * 192, "f"))  # 192/193 = 99.48%, one decimal would read 99.5%
+    assert close.state == INCONCLUSIVE and "99.48% over 193 cases" in close.reason and "below 99.5%" in close.reason
+
+
 def test_a_layer_counts_passes_fails_and_errors_apart_and_reports_pass_k():
     result = layer_result("persona", outcomes("ppe", "pfp", "eee", "ppp"))
     assert (result.cases, result.passes, result.fails, result.errors) == (4, 7, 1, 4)

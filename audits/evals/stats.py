@@ -231,7 +231,8 @@ def _decide(layer, cases, rate, interval, graded, errors, fails, epochs, level) 
     if layer == "floor" and errors:
         return FAIL, None, f"floor: {errors} trial(s) could not be graded; the floor must hold on every trial"
     low, high = interval
-    shown = f"{_pct(rate)} over {len(graded)} case{'s' if len(graded) != 1 else ''} (95% interval {_pct(low)}–{_pct(high)})"
+    shown = (f"{_pct(rate, threshold)} over {len(graded)} case{'s' if len(graded) != 1 else ''} "
+             f"(95% interval {_pct(low, bar)}–{_pct(high, threshold)})")
     if rate >= threshold and low >= float(bar):
         return PASS, 0, f"{layer}: {shown}: the rate meets {_pct(threshold)} and the interval stays above {_pct(bar)}"
     if high < float(threshold):
@@ -239,7 +240,7 @@ def _decide(layer, cases, rate, interval, graded, errors, fails, epochs, level) 
     needed = cases_needed(layer, graded, epochs=epochs, level=level)
     more = f"{needed} more all-passing case{'s' if needed != 1 else ''} needed" if needed else "more cases needed"
     if rate >= threshold:
-        why = f"the rate meets {_pct(threshold)}, but too few cases show it: the interval reaches down to {_pct(low)}, below {_pct(bar)}"
+        why = f"the rate meets {_pct(threshold)}, but too few cases show it: the interval reaches down to {_pct(low, bar)}, below {_pct(bar)}"
     else:
         why = f"below {_pct(threshold)}, but the interval still reaches it"
     return INCONCLUSIVE, needed, f"{layer}: {shown}: {why}; {more}"
@@ -289,11 +290,16 @@ def run_gate(outcomes: Mapping[str, Mapping[str, list[str]]], *, epochs: int, le
     return {r.layer: r.as_dict() for r in results}, state, reasons
 
 
-def _pct(value) -> str:
-    text = f"{float(value) * 100:.1f}"
-    if text == "100.0" and value != 1:
-        text = "99.9"  # never round a rate short of 100% up to the floor's threshold
-    return text.removesuffix(".0") + "%"
+def _pct(value, apart_from=None) -> str:
+    """A share in %, one decimal; more (up to four) where one would print it equal to `apart_from`, the mark it
+    is compared with in the same sentence ("99.48%, below 99.5%", not "99.5%, below 99.5%")."""
+    for digits in range(1, 5):
+        text = f"{float(value) * 100:.{digits}f}"
+        if apart_from is None or value == apart_from or text != f"{float(apart_from) * 100:.{digits}f}":
+            break
+    if text.startswith("100.") and value != 1:
+        text = "99." + "9" * digits  # never round a rate short of 100% up to the floor's threshold
+    return (text.rstrip("0").removesuffix(".") if "." in text else text) + "%"
 
 
 # --- paired comparison ---------------------------------------------------------------------------
