@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from training_jobs.outcome import percent_text, pp_text
+
 # --- line charts -------------------------------------------------------------------------------
 
 
@@ -232,10 +234,11 @@ def _percent(value) -> str:
 
 
 def _change_interval(interval) -> str:
-    """A change's interval in percentage points, "" when there is none."""
+    """A change's interval in percentage points, "" when there is none; a bound near 0 keeps the decimals that
+    tell it from 0 (the Δ is coloured when the interval excludes 0, so it must not read "+0 to +30 pp")."""
     if not interval or not all(_finite(v) for v in interval):
         return ""
-    return f"{100 * interval[0]:+.0f} to {100 * interval[1]:+.0f} pp"
+    return f"{_pp(interval[0]).removesuffix(' pp')} to {_pp(interval[1])}".replace("−", "-")
 
 
 def range_table(summary: dict | None) -> dict | None:
@@ -275,7 +278,12 @@ def range_table(summary: dict | None) -> dict | None:
 
 
 def _pp(value) -> str:
-    return f"{100 * value:+.0f} pp".replace("-", "−") if _finite(value) else "—"
+    return pp_text(value) if _finite(value) else "—"
+
+
+def _win_percent(value) -> str:
+    """A win rate in %, with the decimals that tell it from 50% (no change) where whole percent would not."""
+    return percent_text(value, 0.5) if _finite(value) else "—"
 
 
 def _range(interval, fmt) -> str:
@@ -291,8 +299,8 @@ def outcome_view(detail: dict | None) -> dict | None:
     if win := detail.get("win_rate"):
         counts = f"{win['tuned_wins']}–{win['base_wins']}" + (f", {win['ties']} ties" if win["ties"] else "")
         rows.append({"label": "Tuned win rate vs base", "value": _percent(win["rate"]),
-                     "interval": _range(win["interval"], _percent), "signal": win["signal"] or "none",
-                     "note": f"{counts} of {win['judged']} judged pairs over {win['prompts']} prompts; no change = 50%"})
+                     "interval": _range(win["interval"], _win_percent), "signal": win["signal"] or "none",
+                     "note": f"{counts} of {win['judged']} judged pairs, decided ones on {win['prompts']} prompt{'' if win['prompts'] == 1 else 's'}; no change = 50%"})
     if marks := detail.get("marker_difference"):
         rows.append({"label": "Marker rate, tuned − base", "value": _pp(marks["difference"]),
                      "interval": _range(marks["interval"], _pp), "signal": marks["signal"] or "none",

@@ -72,12 +72,22 @@ class Outcome:
                 "paired": self.paired}
 
 
-def _pct(value: float) -> str:
-    return f"{100 * value:.0f}%"
+def _digits(value: float, mark: float | None, fmt: str) -> str:
+    """`value` (×100) in `fmt` with no decimals, or with as many (up to 2) as it takes not to print it equal to `mark`
+    when it is not: an interval that excludes 50% must not read "50%–70%, above 50%"."""
+    for digits in range(3):
+        text = format(100 * value, fmt.format(digits))
+        if mark is None or value == mark or text != format(100 * mark, fmt.format(digits)):
+            break
+    return text
 
 
-def _pp(value: float) -> str:
-    return f"{100 * value:+.0f} pp".replace("-", "−")
+def percent_text(value: float, mark: float | None = None) -> str:
+    return _digits(value, mark, ".{}f") + "%"
+
+
+def pp_text(value: float) -> str:
+    return (_digits(value, 0.0, "+.{}f") + " pp").replace("-", "−")
 
 
 def _signal(interval, null: float) -> str | None:
@@ -143,8 +153,12 @@ def _win_words(w: dict) -> str:
     low, high = w["interval"]
     where = {"good": "above 50%", "bad": "below 50%", None: "includes 50%"}[w["signal"]]
     ties = f", {w['ties']} ties left out" if w["ties"] else ""
-    return (f"tuned won {w['tuned_wins']} of {w['decided']} decided pairs ({_pct(w['rate'])}, 95% interval "
-            f"{_pct(low)}–{_pct(high)}, {where}{ties}; {w['prompts']} prompts)")
+    return (f"tuned won {w['tuned_wins']} of {w['decided']} decided pairs ({percent_text(w['rate'])}, 95% interval "
+            f"{percent_text(low, 0.5)}–{percent_text(high, 0.5)}, {where}{ties}; decided pairs on {_prompts(w['prompts'])})")
+
+
+def _prompts(n: int) -> str:
+    return f"{n} prompt{'' if n == 1 else 's'}"
 
 
 def _marker_words(m: dict | None) -> str:
@@ -152,8 +166,8 @@ def _marker_words(m: dict | None) -> str:
         return "no marker to count"
     low, high = m["interval"]
     where = {"good": "above 0", "bad": "below 0", None: "includes 0"}[m["signal"]]
-    return (f"markers in {_pct(m['tuned'])} of tuned vs {_pct(m['base'])} of base replies ({_pp(m['difference'])}, "
-            f"95% interval {_pp(low)} to {_pp(high)}, {where})")
+    return (f"markers in {percent_text(m['tuned'])} of tuned vs {percent_text(m['base'])} of base replies ({pp_text(m['difference'])}, "
+            f"95% interval {pp_text(low)} to {pp_text(high)}, {where})")
 
 
 def combine(signals: Iterable[str | None]) -> str:
@@ -208,8 +222,8 @@ def unified_outcome(base: dict, tuned: dict, *, checkpoint: str, level: float = 
     low, high = paired["interval"]
     where = "above 0" if low > 0 else "below 0" if high < 0 else "includes 0"
     test = "exact McNemar" if paired["method"] == "mcnemar" else "paired sign-flip test"
-    figures = (f"pass rate {_pct(paired['base_rate'])} on base → {_pct(paired['tuned_rate'])} on {checkpoint} "
-               f"({_pp(paired['difference'])}, 95% interval {_pp(low)} to {_pp(high)}, {where}; {paired['cases']} cases: "
+    figures = (f"pass rate {percent_text(paired['base_rate'])} on base → {percent_text(paired['tuned_rate'])} on {checkpoint} "
+               f"({pp_text(paired['difference'])}, 95% interval {pp_text(low)} to {pp_text(high)}, {where}; {paired['cases']} cases: "
                f"{paired['improved_cases']} improved, {paired['regressed_cases']} regressed; {test} p = {paired['p_value']:.3g})")
     verdict = combine([paired["signal"]])
     lead = {IMPROVED: f"{checkpoint} is better than base", WORSE: f"{checkpoint} is worse than base",
