@@ -249,3 +249,13 @@ def test_a_job_that_ended_before_its_evaluation_has_no_data():
     assert outcome.outcome == NO_CLEAR_CHANGE
     assert outcome.reason == "no data: the job was killed in dpo_train before its evaluation finished"
     assert outcome.as_dict()["label"] == "No clear change"
+
+
+def test_a_bound_beside_no_change_keeps_the_decimals_that_tell_it_apart():
+    from training_jobs.display import _change_interval
+    from training_jobs.outcome import percent_text, pp_text
+
+    # a win-rate interval that excludes 50% must not print as "50%–70%, above 50%"; nor a Δ's as "+0 to +30 pp"
+    assert percent_text(0.503, 0.5) == "50.3%" and percent_text(0.7, 0.5) == "70%" and percent_text(0.5, 0.5) == "50%"
+    assert pp_text(0.004) == "+0.4 pp" and pp_text(-0.3) == "−30 pp" and pp_text(0) == "+0 pp"
+    assert _change_interval([0.004, 0.3]) == "+0.4 to +30 pp"
