@@ -171,7 +171,7 @@ def test_a_call_the_budget_could_not_cover_kills_below_the_cap():
     assert criteria.check_cost(0.0019, 60) is None
     kill = criteria.check_cost(0.0019, 60, refused=True)
     assert kill.criterion == "budget" and kill.numbers["spent_usd"] == 0.0019
-    assert kill.message == ("Killed: budget cap reached, $0.0019 spent of $0.0020; "
+    assert kill.message == ("Killed: the budget cap would be passed, $0.0019 spent of $0.0020; "
                             "the next call could cost more than the $0.00010 left.")
 
 

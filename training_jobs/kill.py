@@ -206,8 +206,9 @@ class KillCriteria:
         if c.budget_usd is not None and (spent >= c.budget_usd or refused):
             shown_spent, shown_cap = usd(spent, c.budget_usd)
             message = f"Killed: budget cap reached, ${shown_spent} spent of ${shown_cap}"
-            if spent < c.budget_usd:
-                message += f"; the next call could cost more than the ${usd(c.budget_usd - spent)[0]} left"
+            if spent < c.budget_usd:  # not reached yet: the next call would pass it
+                message = (f"Killed: the budget cap would be passed, ${shown_spent} spent of ${shown_cap}; "
+                           f"the next call could cost more than the ${usd(c.budget_usd - spent)[0]} left")
             return Kill("budget", message + ".", {"spent_usd": spent, "budget_usd": c.budget_usd, "elapsed_s": elapsed})
         if c.max_burn_usd_per_hour is not None and elapsed >= max(c.burn_min_elapsed_s, 1e-9):
             rate = spent / (elapsed / 3600.0)
