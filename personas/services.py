@@ -34,7 +34,7 @@ def persona_update(*, principal: Principal, persona: Persona, layers: dict | Non
     if persona.status == PersonaStatus.GENERATING or persona.current_version is None:
         raise Conflict("this persona has no layers yet: wait for its generation to finish")
     if name is not None:
-        name = name.strip()
+        name = " ".join(name.split())  # as unique_name compares it: "Rui  Sousa" is not another persona's name
         if not name or len(name) > 120:
             raise Invalid("name must be 1–120 characters", field="name")
         if persona_name_free(organization=persona.organization, name=name, exclude=persona) != name:

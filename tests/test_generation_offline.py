@@ -153,6 +153,8 @@ def test_renaming_to_a_name_another_persona_has_is_refused_naming_the_field(gene
     response = owner_api.patch(f"/v1/personas/{second['id']}", json={"name": first["name"].upper()})
     assert response.status_code == 422 and "name" in str(response.json()["detail"])
     assert owner_api.patch(f"/v1/personas/{second['id']}", json={"name": second["name"]}).status_code == 200  # its own name
+    spaced = owner_api.patch(f"/v1/personas/{second['id']}", json={"name": "  Nadia   Okafor "})  # a free name, oddly spaced
+    assert spaced.status_code == 200 and spaced.json()["name"] == "Nadia Okafor"
 
 
 def _contradicting_self(rounds):
