@@ -67,12 +67,20 @@ EVAL_LAYERS = ("floor", "protocol", "persona", "closure")
 def _eval_runs(persona, limit: int = 12) -> list[dict]:
     """Eval-suite runs, newest first, with each layer's rate against its threshold (for the trend table)."""
     from audits.evals.models import EvalRun
+    from audits.evals.views import percent
 
     rows = []
     for run in EvalRun.objects.filter(persona=persona).select_related("version")[:limit]:
         results = run.results or {}
-        rows.append({"run": run, "layers": [results.get(layer) for layer in EVAL_LAYERS]})
+        rows.append({"run": run, "layers": [_layer_cell(results.get(layer), percent) for layer in EVAL_LAYERS]})
     return rows
+
+
+def _layer_cell(result: dict | None, percent) -> dict | None:
+    """A layer's result with its gate state (older runs: from met) and its rate in % never rounded up to 100."""
+    if not result or result.get("rate") is None:
+        return None
+    return {**result, "state": result.get("state") or ("pass" if result.get("met") else "fail"), "pct": percent(result["rate"])}
 
 
 def _drift_alerts(persona, principal, limit: int = 20) -> dict:

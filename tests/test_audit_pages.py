@@ -79,6 +79,7 @@ def test_the_tests_page_shows_eval_runs_over_time_and_drift_alerts(tenant, clien
     EvalRun.objects.create(
         organization=tenant.org, persona=persona, version=persona.current_version, status="completed", epochs=2, gate_state="fail", gate_passed=False,
         results={"floor": {"layer": "floor", "rate": 0.9, "interval": [0.8, 1.0], "met": False},
+                 "protocol": {"layer": "protocol", "rate": 0.9996, "interval": [0.98, 1.0], "met": False, "state": "inconclusive"},
                  "persona": {"layer": "persona", "rate": 0.97, "interval": [0.93, 1.0], "met": True}},
     )
     editor, owner = tenant.user("editor"), tenant.user("owner")
@@ -91,6 +92,8 @@ def test_the_tests_page_shows_eval_runs_over_time_and_drift_alerts(tenant, clien
     page = client_for(editor).get(f"/o/acme/personas/{persona.public_id}/tests/").content.decode()
     runs = page.split('data-testid="eval-runs"')[1].split("</section>")[0]
     assert "90%" in runs and "97%" in runs and ">fail<" in runs
+    # an inconclusive layer is not painted as failed, and 99.96% is not rounded up to 100%
+    assert '<span class="pending" title="inconclusive' in runs and ">99.9%</span>" in runs and ">100%</span>" not in runs
     alerts = page.split('data-testid="drift-alerts"')[1].split("</section>")[0]
     assert "(2)" in alerts and "0.61" in alerts and "0.55" in alerts and "withheld (409)" in alerts
     assert "As an AI I cannot say" in alerts and "owner&#x27;s private reply" not in alerts and "another member" in alerts
