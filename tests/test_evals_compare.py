@@ -152,6 +152,12 @@ def test_one_shared_case_is_compared_without_nan():
     assert row["p_value"] == 1.0 and row["direction"] is None
 
 
+def test_one_shared_case_with_several_epochs_has_the_whole_range_as_its_interval():
+    row = compare_cases({"a": (3, 3)}, {"a": (1, 3)})  # a resample of one case is always that case
+    assert row["method"] == "paired_bootstrap" and row["difference"] == pytest.approx(-2 / 3)
+    assert row["interval"] == [-1.0, 1.0] and row["direction"] is None
+
+
 # --- runs through the API and the page -------------------------------------------------------------
 
 

@@ -366,8 +366,11 @@ def newcombe_paired_interval(both: int, second_only: int, first_only: int, neith
 def paired_bootstrap(differences: np.ndarray, *, level: float = LEVEL, seed: int = 0,
                      resamples: int = PAIRED_RESAMPLES) -> tuple[tuple[float, float], float]:
     """((low, high), p) for the mean of per-case `differences`: the percentile interval of resampled cases, and
-    p from the paired sign-flip test (`sign_flip_p`)."""
+    p from the paired sign-flip test (`sign_flip_p`). One case says nothing about the spread between cases, so
+    its interval is the whole range a difference of pass shares can take, [−1, 1], not the point it resamples to."""
     differences = np.asarray(differences, dtype=float)
+    if len(differences) < 2:
+        return (-1.0, 1.0), sign_flip_p(differences)
     rng = np.random.default_rng(seed)
     means = differences[rng.integers(0, len(differences), size=(resamples, len(differences)))].mean(axis=1)
     tail = (1 - level) / 2
