@@ -11,3 +11,5 @@ class PipelineConfig(AppConfig):
         from studio.llm.gateway import register_custom_provider
 
         register_custom_provider("offline", "pipeline.offline_litellm:OfflineLLM")
+        # The local engine (SmolLM2 via xllamacpp, MiniLM embeddings) answers local/<model>.
+        register_custom_provider("local", "studio.llm.local_llm:LocalLLM")

@@ -255,6 +255,15 @@ WEBHOOK_MAX_ATTEMPTS = 5
 WEBHOOK_BACKOFF_S = float(os.environ.get("WEBHOOK_BACKOFF_S", "10"))  # first retry; doubles each time
 WEBHOOK_TIMEOUT_S = float(os.environ.get("WEBHOOK_TIMEOUT_S", "10"))
 
+# --- local models (issue 14) -------------------------------------------------------------
+# Converted / unzipped copies of the packaged local models (studio/llm/local_models.py). Shared by every
+# var dir of this checkout (tests use their own var dirs), so the conversion happens once per checkout.
+MODELS_DIR = Path(os.environ.get("STUDIO_MODELS_DIR", BASE_DIR / "var" / "models"))
+# Parallel sequences the local chat model serves at once (continuous batching) and its context per sequence.
+LOCAL_LLM_PARALLEL = int(os.environ.get("LOCAL_LLM_PARALLEL", "8"))
+LOCAL_LLM_CONTEXT = int(os.environ.get("LOCAL_LLM_CONTEXT", "2048"))
+LOCAL_LLM_THREADS = int(os.environ.get("LOCAL_LLM_THREADS", "0"))  # 0: every core
+
 # --- training jobs ------------------------------------------------------------------------
 # Artifacts (JSONL data, adapters, metrics) live under one folder per org and job.
 TRAINING_ARTIFACTS_DIR = Path(os.environ.get("TRAINING_ARTIFACTS_DIR", VAR_DIR / "training"))

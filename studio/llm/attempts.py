@@ -37,6 +37,9 @@ class Route:
     missing: str = ""  # "no credentials for provider …" when the model cannot be called
 
 
+LOCAL_PREFIX = "local/"  # the in-process local engine (studio.llm.local_llm)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     max_retries: int = 2  # extra attempts on the same model after the first
@@ -50,7 +53,17 @@ class RetryPolicy:
         return min(delay, self.max_delay_s)
 
 
-def call_kwargs(route: Route, messages: list[dict], config: StepConfig) -> dict:
+def _json_schema(parse: Parse) -> dict | None:
+    """The JSON schema of the pydantic model whose `model_validate_json` is the caller's parser, if it is one."""
+    owner = getattr(parse, "__self__", None)
+    schema = getattr(owner, "model_json_schema", None)
+    try:
+        return schema() if callable(schema) else None
+    except Exception:  # a model whose schema pydantic cannot write: fall back to plain JSON
+        return None
+
+
+def call_kwargs(route: Route, messages: list[dict], config: StepConfig, parse: Parse = None) -> dict:
     kwargs = {
         "model": route.model,
         "messages": messages,
@@ -67,7 +80,12 @@ def call_kwargs(route: Route, messages: list[dict], config: StepConfig) -> dict:
         kwargs["seed"] = config.seed
     if config.top_p is not None:
         kwargs["top_p"] = config.top_p
-    if config.json_mode and runtime.supports_response_format(route.model):
+    if config.json_mode and route.model.startswith(LOCAL_PREFIX):
+        # The local engine constrains its sampling with a grammar: the parser's schema when it has one.
+        schema = _json_schema(parse)
+        kwargs["response_format"] = ({"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}}
+                                     if schema else {"type": "json_object"})
+    elif config.json_mode and runtime.supports_response_format(route.model):
         kwargs["response_format"] = {"type": "json_object"}
     return kwargs
 
@@ -182,7 +200,7 @@ def _ms(started: float) -> float:
 def attempt_sync(route: Route, messages: list[dict], config: StepConfig, parse: Parse) -> Outcome:
     started = time.perf_counter()
     try:
-        response = runtime.litellm().completion(**call_kwargs(route, messages, config))
+        response = runtime.litellm().completion(**call_kwargs(route, messages, config, parse))
     except Exception as exc:
         return _failed(route.model, exc, started)
     return _finished(route.model, response, started, parse)
@@ -191,7 +209,7 @@ def attempt_sync(route: Route, messages: list[dict], config: StepConfig, parse: 
 async def attempt_async(route: Route, messages: list[dict], config: StepConfig, parse: Parse) -> Outcome:
     started = time.perf_counter()
     try:
-        response = await runtime.litellm().acompletion(**call_kwargs(route, messages, config))
+        response = await runtime.litellm().acompletion(**call_kwargs(route, messages, config, parse))
     except Exception as exc:
         return _failed(route.model, exc, started)
     return _finished(route.model, response, started, parse)
