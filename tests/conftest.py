@@ -51,7 +51,10 @@ def eager_tasks(request):
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings):
+def _test_settings(request, settings):
+    # The offline engine and the tiny checkpoint are the no-credentials defaults in tests, for speed; tests of
+    # the real local models (SmolLM2, MiniLM) are marked `local_models`.
+    settings.LOCAL_MODELS_DEFAULT = bool(request.node.get_closest_marker("local_models"))
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.OFFLINE_LLM_LATENCY_S = 0  # the offline engine's demo pace is for people, not tests
     settings.POST_GENERATION_JOBS = False  # tests of the audit jobs turn them on

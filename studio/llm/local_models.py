@@ -129,6 +129,13 @@ def available(model: LocalModel) -> bool:
     return True
 
 
+def use_by_default(model: LocalModel) -> bool:
+    """Whether `model` is a default where an org has no credentials: LOCAL_MODELS_DEFAULT is on and the file checks out."""
+    from django.conf import settings
+
+    return bool(getattr(settings, "LOCAL_MODELS_DEFAULT", True)) and available(model)
+
+
 def problem(model: LocalModel) -> str | None:
     """Why `model` cannot be used, or None."""
     try:

@@ -104,7 +104,7 @@ class StudioServer:
 def studio_server():
     workdir = Path(tempfile.mkdtemp(prefix="studio-browser-"))
     port = _free_port()
-    env = {**os.environ, "PORT": str(port), "STUDIO_VAR_DIR": str(workdir), "PYTHONUNBUFFERED": "1"}
+    env = {"STUDIO_LOCAL_MODELS": "0", **os.environ, "PORT": str(port), "STUDIO_VAR_DIR": str(workdir), "PYTHONUNBUFFERED": "1"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env["DJANGO_SETTINGS_MODULE"] = "studio.settings"
     if os.environ.get("REDIS_URL"):
