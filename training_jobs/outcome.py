@@ -149,7 +149,7 @@ def _win_words(w: dict) -> str:
     if not w["judged"]:
         return "the judge decided no pair" + (f" ({w['unjudged']} without a verdict)" if w["unjudged"] else "")
     if not w["decided"]:
-        return (f"the one judged pair was a tie" if w["judged"] == 1
+        return ("the one judged pair was a tie" if w["judged"] == 1
                 else f"every one of the {w['judged']} judged pairs was a tie")
     low, high = w["interval"]
     where = {"good": "above 50%", "bad": "below 50%", None: "includes 50%"}[w["signal"]]

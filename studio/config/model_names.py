@@ -10,6 +10,8 @@ from functools import lru_cache
 OFFLINE_PREFIX = "offline/"
 # Any model behind an org's OpenAI-compatible endpoint, named through litellm's openai/ route.
 OPENAI_COMPATIBLE_PREFIX = "openai/"
+# The local engine (studio.llm.local_llm): the packaged models, by mode.
+LOCAL_MODELS = {"chat": frozenset({"local/smollm2-135m-instruct"}), "embedding": frozenset({"local/all-minilm-l6-v2"})}
 
 CHAT_MODES = frozenset({"chat", "responses", "completion", None})
 MODES = {"chat": CHAT_MODES, "embedding": frozenset({"embedding"})}
@@ -40,6 +42,10 @@ def check_model(name: str, mode: str, *, openai_compatible: bool = False) -> str
     """None when `name` can serve `mode` calls; else why not, in words."""
     if name.startswith(OFFLINE_PREFIX) and len(name) > len(OFFLINE_PREFIX):
         return None
+    if name.startswith("local/"):
+        if name in LOCAL_MODELS[mode]:
+            return None
+        return f"unknown local model '{name}': the local engine serves {', '.join(sorted(LOCAL_MODELS[mode]))} for {mode} calls"
     entry = catalogue_entry(name)
     if entry is None:
         if openai_compatible and name.startswith(OPENAI_COMPATIBLE_PREFIX) and len(name) > len(OPENAI_COMPATIBLE_PREFIX):

@@ -196,6 +196,7 @@ def _prepare(model: LocalModel, build: Callable[[Path, Path], None], progress: P
 def _convert_gguf(source: Path, out: Path) -> None:
     """The GGUF dequantized into a float32 transformers checkpoint (safetensors + tokenizer)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TQDM_DISABLE", "1")  # the de-quantizing bar; `prepare_models` prints its own line
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
