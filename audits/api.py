@@ -55,7 +55,8 @@ def provocation_run_out(job: AuditJob) -> dict:
 def fingerprint_out(fp: Fingerprint, *, vector: bool = False) -> dict:
     return {
         "id": fp.public_id, "version": fp.version.number, "status": fp.status, "engine": fp.engine,
-        "chat_model": fp.chat_model, "embedding_model": fp.embedding_model, "scenarios": fp.scenarios,
+        "chat_model": fp.chat_model, "embedding_model": fp.embedding_model, "embedding_label": fp.embedding_label,
+        "scenarios": fp.scenarios,
         "dimensions": len(fp.vector) if fp.vector else None, "vector": fp.vector if vector else None, "error": fp.error,
         "job_id": fp.job.public_id if fp.job_id else None, "cost_usd": float(fp.cost_usd),
         "created_at": fp.created_at, "finished_at": fp.finished_at,

@@ -176,3 +176,10 @@ class Fingerprint(models.Model):
 
     def __str__(self) -> str:
         return f"fingerprint of {self.persona} ({self.status})"
+
+    @property
+    def embedding_label(self) -> str:
+        """The embedding space in words: "MiniLM-L6 (semantic)", or the hashed n-grams with why they stand in."""
+        from audits.embeddings import embedding_label
+
+        return embedding_label(self.embedding_model or ("offline/studio" if self.engine == "offline" else ""))

@@ -83,6 +83,7 @@ class FingerprintOut(Schema):
     engine: str
     chat_model: str
     embedding_model: str
+    embedding_label: str  # "MiniLM-L6 (semantic)", or "hashed n-grams (fallback: <why>)"
     scenarios: int
     dimensions: int | None
     vector: list[float] | None = None

@@ -5,9 +5,10 @@ Which models (`audit_engine`):
   so the voice is heard as it was designed (the chat playground follows the same choice).
 - The provocation judge is the audit step's model (the pipeline's judge), asked for strict JSON.
 - The fingerprint embeds with engine.pipeline.fingerprint.embedding_model.
-- An org without LLM credentials gets the offline engine for all three (pipeline.services.engine_plan
-  decides, as for generation): offline/studio answers and judges, offline/studio-embed embeds
-  (a deterministic hashed embedding); the job's engine reads "offline".
+- An org without LLM credentials gets the offline engine to answer and judge (pipeline.services.engine_plan
+  decides, as for generation) and MiniLM to embed (local/all-minilm-l6-v2, sentence embeddings run
+  in-process), or offline/studio-embed's hashed n-grams when MiniLM cannot run (audits.embeddings);
+  the job's engine reads "offline".
 
 Calls go through the gateway with at most settings.AUDIT_CONCURRENCY in flight. The jobs use
 `gateway.acomplete` under their own semaphore rather than `gateway.abatch`, because progress is
@@ -26,6 +27,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audits.embeddings import no_credentials_embedding_model
 from audits.judging import judge_messages, parse_verdict, pass_rates
 from audits.models import AuditJob, Fingerprint, ProvocationResult
 from audits.provocations import CATALOG, Provocation, calls_per_suite
@@ -40,7 +42,6 @@ from studio.realtime import send_event
 
 logger = logging.getLogger(__name__)
 OFFLINE_CHAT_MODEL = "offline/studio"
-OFFLINE_EMBEDDING_MODEL = "offline/studio-embed"
 ANSWER_MAX_TOKENS = 400  # a scenario or provocation reply is a few sentences
 PROGRESS_EVENT = "audit.progress"
 WEBHOOK_EVENTS = {AuditJob.Kind.FINGERPRINT: "persona.fingerprint.ready", AuditJob.Kind.PROVOCATIONS: "persona.test_suite_complete"}
@@ -75,7 +76,7 @@ def audit_engine(persona: Persona) -> AuditEngine:
     voice = plan.steps["mask_build"]
     chat = StepConfig.from_step(voice, max_tokens=min(int(voice.get("max_tokens") or ANSWER_MAX_TOKENS), ANSWER_MAX_TOKENS), **timeout)
     judge = StepConfig.from_step(plan.steps["audit"], json_mode=True, **timeout)
-    embedding = OFFLINE_EMBEDDING_MODEL if plan.engine == "offline" else tree["engine.pipeline.fingerprint.embedding_model"]
+    embedding = no_credentials_embedding_model() if plan.engine == "offline" else tree["engine.pipeline.fingerprint.embedding_model"]
     return AuditEngine(plan.engine, chat, judge, embedding)
 
 
