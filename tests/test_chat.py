@@ -54,6 +54,16 @@ def test_with_credentials_the_reply_comes_from_mask_builds_model_with_the_person
     assert [m["content"] for m in messages[1:]] == ["What do you read?", "Ah, the tide again.", "Always?"]
 
 
+def test_an_empty_reply_from_the_provider_is_a_clear_502_and_stores_nothing(persona_id, owner_api, tenant, llm_server, settings):
+    settings.LLM_RETRY_BACKOFF_S = 0.001
+    use_test_server(tenant, llm_server, steps=["mask_build"], fallbacks=[])
+    llm_server.script(*[Reply("   ")] * 3, model="gpt-test")  # the first try and both retries
+    response = chat(owner_api, persona_id, "Anything?")
+    assert response.status_code == 502
+    assert "could not answer" in response.json()["detail"] and "reply was empty" in response.json()["detail"]
+    assert not ChatMessage.objects.exists() and not ChatSession.objects.exists()
+
+
 def test_an_empty_message_is_a_422_naming_the_field_and_stores_nothing(persona_id, owner_api):
     for message in ("", "   \n "):
         response = chat(owner_api, persona_id, message)

@@ -20,6 +20,7 @@ class ChatSessionQuerySet(models.QuerySet):
 class ChatSession(models.Model):
     class Engine(models.TextChoices):
         PROVIDERS = "providers"
+        LOCAL = "local"  # no credentials: SmolLM2 in-process, the offline engine as its fallback
         OFFLINE = "offline"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

@@ -19,7 +19,7 @@ class DriftOut(Schema):
 class ChatOut(Schema):
     session_id: UUID
     persona_id: UUID
-    engine: str
+    engine: str  # providers | local (no credentials: SmolLM2 in-process) | offline
     reply: str
     drift: DriftOut | None
     drift_note: str | None  # why the reply was not scored ("fingerprint not ready"), else null
@@ -68,7 +68,7 @@ class ChatSessionOut(Schema):
     id: UUID
     persona_id: UUID
     version: int | None
-    engine: str
+    engine: str  # providers | local (no credentials: SmolLM2 in-process) | offline
     created_at: datetime
     updated_at: datetime
     messages: list[ChatMessageOut]
@@ -77,7 +77,7 @@ class ChatSessionOut(Schema):
 class ChatSessionSummaryOut(Schema):
     id: UUID
     version: int | None
-    engine: str
+    engine: str  # providers | local (no credentials: SmolLM2 in-process) | offline
     messages: int
     created_at: datetime
     updated_at: datetime

@@ -5,10 +5,16 @@
 
 The safe word (engine.pipeline.safety.safe_word) said on its own never reaches a model: it engages the
 safety floor's lockout (studio.safety) and raises SafeWordSaid (423).
+
+Who answers (`chat_config`): mask_build's models when the org has credentials; without any, SmolLM2-135M-Instruct
+running in-process (`local/…`, the offline engine as its fallback), or the offline engine alone when the local
+model cannot run (`local_chat_problem` says why: the page's banner).
 """
 
+import importlib.util
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 
 from audits.chat.drift import cosine_distance
@@ -20,8 +26,9 @@ from pipeline.services import OFFLINE_MODEL
 from studio.access import get_in_org
 from studio.config.selectors import EffectiveTree, effective_tree
 from studio.errors import Conflict, Forbidden, Invalid, StudioError
-from studio.llm import gateway
+from studio.llm import gateway, local_models
 from studio.llm.gateway import LLMError, StepConfig
+from studio.llm.local_models import LOCAL_CHAT_MODEL
 from studio.principal import Principal
 from studio.safety.services import lockout_engage, said_safe_word
 from studio.services import org_has_llm_credentials
@@ -29,6 +36,10 @@ from studio.services import org_has_llm_credentials
 MAX_MESSAGE = 8000
 CHAT_SCOPES = ("personas:write", "reviews:write")  # editors and reviewers chat; viewers read
 FINGERPRINT_NOT_READY = "fingerprint not ready"
+# The local model's chat replies: a few sentences, and it stops where it would start writing the user's turn.
+LOCAL_CHAT_MAX_TOKENS = 200
+LOCAL_CHAT_TEMPERATURE = 0.7
+LOCAL_CHAT_STOP = ("\nUser:", "\nuser:", "<|im_start|>")
 
 
 class SafeWordSaid(StudioError):
@@ -93,11 +104,38 @@ def access_chat_session(principal: Principal, session_id) -> ChatSession:
     return get_in_org(sessions, principal.organization, session_id, what="chat session")
 
 
+def local_chat_problem() -> str | None:
+    """Why the local chat model cannot answer here (it names the package and the reinstall command), or None."""
+    if importlib.util.find_spec("xllamacpp") is None:
+        return "xllamacpp (which runs the local chat model) is not installed: run `pip install -e .`"
+    return local_models.problem(local_models.SMOLLM2)
+
+
+def chat_engine_notice(organization) -> str | None:
+    """The banner for an org without credentials whose local chat model should answer but cannot."""
+    if org_has_llm_credentials(organization=organization) or not settings.LOCAL_MODELS_DEFAULT:
+        return None
+    return local_chat_problem()
+
+
 def chat_config(persona: Persona, tree: EffectiveTree) -> tuple[str, StepConfig]:
-    """(engine, config): the offline engine when the org has no credentials at all, else mask_build's models."""
-    if not org_has_llm_credentials(organization=persona.organization):
-        return ChatSession.Engine.OFFLINE, StepConfig(model=OFFLINE_MODEL)
-    return ChatSession.Engine.PROVIDERS, StepConfig.from_step(tree.step("mask_build"), json_mode=False)
+    """(engine, config): mask_build's models with credentials; without, the local model (offline as its fallback)
+    when it can run here, else the offline engine."""
+    if org_has_llm_credentials(organization=persona.organization):
+        return ChatSession.Engine.PROVIDERS, StepConfig.from_step(tree.step("mask_build"), json_mode=False)
+    if local_models.use_by_default(local_models.SMOLLM2) and local_chat_problem() is None:
+        return ChatSession.Engine.LOCAL, StepConfig(
+            model=LOCAL_CHAT_MODEL, fallbacks=(OFFLINE_MODEL,), max_tokens=LOCAL_CHAT_MAX_TOKENS,
+            temperature=LOCAL_CHAT_TEMPERATURE, stop=LOCAL_CHAT_STOP, timeout_s=settings.LLM_TIMEOUT_S,
+        )
+    return ChatSession.Engine.OFFLINE, StepConfig(model=OFFLINE_MODEL)
+
+
+def spoken_reply(text: str) -> str:
+    """The gateway's parser for a chat reply: an empty one is a failed attempt (retried, then the fallback), never stored."""
+    if not text.strip():
+        raise ValueError("the model's reply was empty")
+    return text.strip()
 
 
 def embedding_model_for(fingerprint: Fingerprint, tree: EffectiveTree) -> str:
@@ -155,15 +193,15 @@ def chat_send(*, principal: Principal, persona: Persona, message, session_id=Non
     history = session.transcript() if session else []
     messages = [{"role": "system", "content": persona_system_prompt(version.layers)}, *history, {"role": "user", "content": text}]
     try:
-        completion = gateway.complete(messages, config, organization=principal.organization)
+        completion = gateway.complete(messages, config, organization=principal.organization, parse=spoken_reply)
     except LLMError as exc:
         raise ChatFailed(f"the persona could not answer: {exc}") from None
-    drift, note, embed_cost = drift_score(persona=persona, text=completion.text, tree=tree)
+    drift, note, embed_cost = drift_score(persona=persona, text=completion.parsed, tree=tree)
     with transaction.atomic():
         session = session or _new_session(principal, persona, engine)
         user_message = ChatMessage.objects.create(session=session, role=ChatMessage.Role.USER, content=text)
         reply = ChatMessage.objects.create(
-            session=session, role=ChatMessage.Role.ASSISTANT, content=completion.text, model=completion.model,
+            session=session, role=ChatMessage.Role.ASSISTANT, content=completion.parsed, model=completion.model,
             drift_score=drift.score if drift else None, drift_note=note, flagged=bool(drift and drift.flagged),
             blocked=bool(drift and drift.withheld), prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens, cost_usd=completion.cost_usd + embed_cost,

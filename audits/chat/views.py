@@ -11,14 +11,15 @@ from audits.chat.services import (
     FINGERPRINT_NOT_READY,
     SafeWordSaid,
     access_chat_session,
+    chat_config,
     chat_drift_scores,
+    chat_engine_notice,
     chat_send,
 )
 from audits.models import Fingerprint
 from personas.access import access_persona
 from studio.config.selectors import effective_tree
 from studio.errors import NotFound, StudioError
-from studio.services import org_has_llm_credentials
 from studio.views import org_page
 
 
@@ -46,7 +47,8 @@ def persona_chat(request, persona_id):
         "persona": persona,
         "session": session,
         "chat_messages": session.messages.order_by("id") if session else [],
-        "offline": not org_has_llm_credentials(organization=principal.organization),
+        "engine": chat_config(persona, effective_tree(persona.organization, persona.workspace))[0],
+        "engine_notice": chat_engine_notice(principal.organization),
         "fingerprint_ready": Fingerprint.objects.latest_for(persona) is not None,
         "can_chat": any(principal.has_scope(s) for s in CHAT_SCOPES),
         **_chart_context(persona, session),
