@@ -1,5 +1,5 @@
-"""Training: jobs (/training-jobs: pre-flight, launch, cancel, resume, events, artifacts), cost, form defaults
-and presets (/training/…), and a persona's constitutions (/personas/{id}/constitution…)."""
+"""Training: jobs (/training-jobs: pre-flight, launch, cancel, resume, events, artifacts, chat with the trained model,
+its download), cost, form defaults and presets (/training/…), and a persona's constitutions (/personas/{id}/constitution…)."""
 
 from pathlib import Path, PurePosixPath
 from uuid import UUID
@@ -7,6 +7,9 @@ from uuid import UUID
 from django.http import FileResponse
 from ninja import Body, Query, Router, Status
 
+from audits.chat.api import lockout_out
+from audits.chat.schemas import SafeWordOut
+from audits.chat.services import SafeWordSaid
 from personas.access import access_persona
 from personas.models import Persona
 from studio.config.selectors import access_workspace_ref
@@ -15,6 +18,8 @@ from studio.sse import last_event_id
 from training_jobs import constitution as C
 from training_jobs import services
 from training_jobs.access import access_training_job
+from training_jobs.chat_schemas import TunedChatIn, TunedChatOut
+from training_jobs.export import model_export_response
 from training_jobs.models import ConstitutionVersion, JobStatus, Outcome, StageRun, TrainingJob
 from training_jobs.schemas import (
     AnyLaunchIn,
@@ -32,6 +37,7 @@ from training_jobs.schemas import (
     UnifiedPreflightOut,
 )
 from training_jobs.sse import sse_response
+from training_jobs.tuned_chat import TunedTurn, reply_label, tuned_chat_send
 from training_jobs.unified import unified_launch, unified_preflight
 
 router = Router(tags=["training"])
@@ -222,6 +228,53 @@ def download_artifact(request, training_job_id: UUID, path: str):
         raise NotFound("artifact not found")
     target = (root / relative).resolve()
     return FileResponse(target.open("rb"), as_attachment=True, filename=target.name)
+
+
+# --- the trained model: chat with it, take it away ----------------------------------------------
+
+
+def _reply_out(model: str, text: str, drift, flagged: bool) -> dict:
+    drift_out = {"score": drift.score, "threshold": drift.threshold, "action": drift.action, "flagged": drift.flagged} if drift else None
+    return {"model": model, "text": text, "drift": drift_out, "flagged": flagged}
+
+
+def tuned_turn_out(job: TrainingJob, turn: TunedTurn) -> dict:
+    record = turn.record
+    base = None
+    if record.base_reply is not None:
+        base = _reply_out(reply_label(job, "base"), record.base_reply, turn.base_drift, record.base_flagged)
+    return {
+        "session_id": turn.chat.public_id, "job_id": job.public_id, "checkpoint": turn.chat.checkpoint, "message": record.message,
+        "tuned": _reply_out(reply_label(job, turn.chat.checkpoint), record.reply, turn.tuned_drift, record.reply_flagged),
+        "base": base, "drift_note": record.drift_note or None, "note": record.note or None, "wall_s": record.wall_s,
+        "created_at": record.created_at,
+    }
+
+
+@router.post("/training-jobs/{training_job_id}/chat", response={200: TunedChatOut, 423: SafeWordOut},
+             summary="Chat with the job's trained model (base + adapter, no constitution in the prompt)")
+def chat_with_model(request, training_job_id: UUID, payload: TunedChatIn):
+    """The tuned model's reply, and with `compare_base` the untrained student's to the same message, each drift-scored
+    against the persona's fingerprint (flagged above the threshold, never withheld). `session_id` goes on with one of
+    your chats with this job (each model sees its own earlier replies). 422 naming `message` when it is empty or too
+    long; 409 when the job has no trained adapter yet or its folder was deleted; 423 for the safe word."""
+    request.auth.require_scope("training:read")
+    job = _job(request, training_job_id)
+    try:
+        turn = tuned_chat_send(principal=request.auth, job=job, message=payload.message, compare_base=payload.compare_base,
+                               session_id=payload.session_id)
+    except SafeWordSaid as exc:
+        return Status(423, lockout_out(exc))
+    return Status(200, tuned_turn_out(job, turn))
+
+
+@router.get("/training-jobs/{training_job_id}/model", summary="Download the trained model as a zip (merged or adapter)")
+def download_model(request, training_job_id: UUID, export_format: str = Query("merged", alias="format")):
+    """`format=merged`: the base model with the adapter merged in (safetensors) and its tokenizer; `format=adapter`: the
+    LoRA adapter. Each with a README.md model card: the constitution, the data sizes, the evaluation table and the
+    outcome. 422 naming `format` for another value; 409 when the job has no trained adapter or its folder was deleted."""
+    request.auth.require_scope("training:read")
+    return model_export_response(job=_job(request, training_job_id), export_format=export_format)
 
 
 # --- cost, defaults, presets -------------------------------------------------------------------

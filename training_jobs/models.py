@@ -215,3 +215,55 @@ class JobEvent(models.Model):
 
     def as_message(self) -> dict:
         return {"seq": self.seq, "type": self.type, "data": self.data, "at": self.created_at.isoformat()}
+
+
+class TunedChatQuerySet(models.QuerySet):
+    def of_principal(self, principal):
+        """Chats are personal, as persona chats are: a member sees their own, an API key the ones it started."""
+        if principal.api_key is not None:
+            return self.filter(organization=principal.organization, api_key=principal.api_key)
+        return self.filter(organization=principal.organization, user=principal.user)
+
+
+class TunedChat(models.Model):
+    """A playground conversation with a job's trained checkpoint: base model + adapter, no constitution in the prompt."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="chats")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    checkpoint = models.CharField(max_length=16, help_text="The stage whose adapter answered: sft or dpo_train")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TunedChatQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"chat with {self.job.name} ({self.public_id})"
+
+
+class TunedChatTurn(models.Model):
+    """One message and the tuned model's reply; the base model's reply to the same message when it was asked too."""
+
+    chat = models.ForeignKey(TunedChat, on_delete=models.CASCADE, related_name="turns")
+    message = models.TextField()
+    reply = models.TextField()
+    reply_drift = models.FloatField(null=True, blank=True, help_text="Cosine distance to the persona's fingerprint")
+    reply_flagged = models.BooleanField(default=False)
+    base_reply = models.TextField(null=True, blank=True, help_text="Null when the base model was not asked")
+    base_drift = models.FloatField(null=True, blank=True)
+    base_flagged = models.BooleanField(default=False)
+    drift_note = models.CharField(max_length=200, blank=True, help_text="Why a reply was not scored, if one was not")
+    note = models.CharField(max_length=300, blank=True, help_text="What was cut to fit the model's context, if anything")
+    wall_s = models.FloatField(default=0, help_text="Seconds the models took to answer")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.message[:40]} → {self.reply[:40]}"

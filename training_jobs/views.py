@@ -1,5 +1,6 @@
 """Pages: training jobs (list, the Launch Training Job form with its pre-flight, the live job page,
-artifact downloads, cancel and resume) and a persona's constitution (versions, concreteness, edit, derive)."""
+artifact downloads, cancel and resume, chat with the trained model and its download) and a persona's
+constitution (versions, concreteness, edit, derive)."""
 
 import json
 from itertools import islice
@@ -9,15 +10,21 @@ from django.contrib import messages
 from django.db.models import Count
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from audits.chat.services import CHAT_SCOPES, SafeWordSaid
+from audits.models import Fingerprint
 from personas.access import access_persona
 from personas.models import Persona, PersonaStatus
-from studio.errors import Invalid, StudioError
+from studio.config.selectors import effective_tree
+from studio.errors import Conflict, Invalid, NotFound, StudioError
 from studio.views import org_page
 from training_jobs import constitution as C
 from training_jobs import display
 from training_jobs.access import access_training_job
+from training_jobs.checkpoint import has_checkpoint, job_checkpoint
+from training_jobs.export import model_export_response
 from training_jobs.launch_form import SECTIONS, FieldErrors, field_label, form_data, form_values
 from training_jobs.models import ENDED, JobStatus, StageRun, TrainingJob
 from training_jobs.params import STAGE_LABELS
@@ -38,6 +45,7 @@ from training_jobs.services import (
     training_job_preflight,
     training_job_resume,
 )
+from training_jobs.tuned_chat import access_tuned_chat, latest_tuned_chat, reply_label, tuned_chat_send
 
 PREVIEW_PAIRS, PREVIEW_REFLECTIONS, PREVIEW_INTERACTIONS = 3, 3, 2
 ARTIFACT_FILES_SHOWN = 25
@@ -374,6 +382,7 @@ def job_results_context(job: TrainingJob) -> dict:
         "interactions": _read_jsonl(job, intro_artifacts.get("interactions"), PREVIEW_INTERACTIONS),
         "generator": (intro.stats or {}).get("generator") if intro else None,
         "eval_facts": facts, "eval_tables": tables, "artifacts": _artifact_rows(job, stages),
+        "model_ready": has_checkpoint(job),
     }
 
 
@@ -461,6 +470,72 @@ def training_job_artifact(request, training_job_id, path):
     if target is None or not target.is_file():
         raise Http404("artifact not found")
     return FileResponse(open(target, "rb"), as_attachment=True, filename=target.name)
+
+
+# --- the trained model: chat with it, take it away ----------------------------------------------
+
+
+def _chat_for_page(request, job: TrainingJob):
+    """The chat ?session= names, none with ?new, else the principal's latest chat with this job (a reload shows it)."""
+    principal = request.principal
+    if session_id := request.GET.get("session"):
+        try:
+            chat = access_tuned_chat(principal, session_id)
+        except NotFound:
+            return None  # a stale link starts a new chat
+        return chat if chat.job_id == job.pk else None
+    return None if request.GET.get("new") else latest_tuned_chat(principal, job)
+
+
+def _chat_labels(job: TrainingJob, checkpoint: str) -> dict:
+    return {"tuned_label": reply_label(job, checkpoint), "base_label": reply_label(job, "base")}
+
+
+@org_page
+@require_GET
+def training_job_chat(request, training_job_id):
+    job = access_training_job(_org_for_reading(request), training_job_id)
+    chat = _chat_for_page(request, job)
+    try:
+        checkpoint, problem = job_checkpoint(job), ""
+    except Conflict as exc:
+        checkpoint, problem = None, exc.message
+    tree = effective_tree(job.organization, job.workspace)
+    return render(request, "training/chat.html", {
+        "job": job, "chat": chat, "turns": chat.turns.order_by("id") if chat else [], "checkpoint": checkpoint,
+        "problem": problem, "can_chat": any(request.principal.has_scope(s) for s in CHAT_SCOPES),
+        "fingerprint_ready": bool(job.persona and Fingerprint.objects.latest_for(job.persona)),
+        "threshold": float(tree["engine.pipeline.drift_detection.threshold"]), "params": job.params or {},
+        **_chat_labels(job, chat.checkpoint if chat else checkpoint.stage if checkpoint else "dpo_train"),
+    })
+
+
+@org_page
+@require_POST
+def training_job_chat_send(request, training_job_id):
+    principal = request.principal
+    job = access_training_job(_org_for_reading(request), training_job_id)
+    try:
+        turn = tuned_chat_send(principal=principal, job=job, message=request.POST.get("message", ""),
+                               compare_base=request.POST.get("compare_base") == "on", session_id=request.POST.get("session_id") or None)
+    except SafeWordSaid as exc:
+        response = render(request, "safety/lockout.html", {"lockout": exc.lockout, "lockout_org": principal.organization}, status=423)
+        response["HX-Redirect"] = reverse("lockout_summary", args=[principal.organization.slug])
+        return response
+    except StudioError as exc:
+        return render(request, "chat/partials/chat_error.html", {"error": exc}, status=exc.status_code)
+    response = render(request, "training/partials/chat_turn.html", {
+        "job": job, "chat": turn.chat, "turn": turn.record, "oob": True, **_chat_labels(job, turn.chat.checkpoint)})
+    response["HX-Push-Url"] = reverse("training_job_chat", args=[principal.organization.slug, job.public_id]) + f"?session={turn.chat.public_id}"
+    return response
+
+
+@org_page
+@require_GET
+def training_job_model(request, training_job_id):
+    """The trained model as a zip: ?format=merged (the default) or adapter, each with its model card."""
+    job = access_training_job(_org_for_reading(request), training_job_id)
+    return model_export_response(job=job, export_format=request.GET.get("format", "merged"))
 
 
 # --- constitutions -----------------------------------------------------------------------------
