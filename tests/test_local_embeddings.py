@@ -89,6 +89,22 @@ def test_threads_encoding_at_once_get_the_answers_they_would_alone():
     assert all(np.allclose(results[i], [expected[i % 4]] * 3, atol=1e-5) for i in range(8))
 
 
+def test_encoding_runs_on_the_configured_threads_and_leaves_torchs_setting_as_it_was(settings, monkeypatch):
+    import torch
+
+    seen = []
+    real = torch.nn.functional.normalize
+    monkeypatch.setattr(torch.nn.functional, "normalize", lambda *a, **k: seen.append(torch.get_num_threads()) or real(*a, **k))
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        settings.LOCAL_EMBEDDING_THREADS = 1
+        local_embeddings.encode(["one thread"])
+        assert seen == [1] and torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_the_local_provider_returns_the_same_vectors_at_no_cost(settings):
     from studio.llm import gateway
 
