@@ -173,6 +173,11 @@ def test_the_safe_word_locks_the_speaker_out_and_reaches_no_model(job, owner_api
     assert owner_api.post(url(job), json={"message": "Hello?"}).status_code == 423  # the floor holds
 
 
+def test_the_safe_word_comes_before_a_missing_adapter(persona, owner_api):
+    job = trained_job(persona, None, status=JobStatus.QUEUED)
+    assert owner_api.post(url(job), json={"message": "red"}).status_code == 423 and Lockout.objects.count() == 1
+
+
 # --- fitting the model's context -----------------------------------------------------------------
 
 

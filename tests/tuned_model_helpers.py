@@ -19,18 +19,21 @@ EVAL = {"prompts": 8, "samples_per_prompt": 3, "matchups": 24, "judged": 24, "ma
 _trained: dict[str, str] = {}
 
 
-def tiny_checkpoint_folders(tmp_path_factory) -> dict[str, str]:
-    """{adapter, base}: folders of a tiny model and a DPO LoRA adapter trained hard enough to change its logits.
-    Trained once per test process (a session fixture in each test module calls this)."""
-    if not _trained:
-        from training_jobs.backends.trl_backend import TRLBackend
+def train_tiny_checkpoint(out) -> dict[str, str]:
+    """{adapter, base}: folders (under `out`) of a tiny model and a DPO LoRA adapter trained hard enough to change its logits."""
+    from training_jobs.backends.trl_backend import TRLBackend
 
-        out = tmp_path_factory.mktemp("tiny-dpo")
-        result = TRLBackend().train_dpo(PAIRS, {
-            "output_dir": str(out), "student": "tiny", "max_steps": 6, "lora_r": 4, "lora_alpha": 8, "learning_rate": 5e-3,
-            "batch_size": 4, "max_length": 1024, "use_cpu": True,
-        })
-        _trained.update(adapter=result.artifacts["adapter_dir"], base=result.artifacts["base_dir"])
+    result = TRLBackend().train_dpo(PAIRS, {
+        "output_dir": str(out), "student": "tiny", "max_steps": 6, "lora_r": 4, "lora_alpha": 8, "learning_rate": 5e-3,
+        "batch_size": 4, "max_length": 1024, "use_cpu": True,
+    })
+    return {"adapter": result.artifacts["adapter_dir"], "base": result.artifacts["base_dir"]}
+
+
+def tiny_checkpoint_folders(tmp_path_factory) -> dict[str, str]:
+    """train_tiny_checkpoint once per test process (a session fixture in each test module calls this)."""
+    if not _trained:
+        _trained.update(train_tiny_checkpoint(tmp_path_factory.mktemp("tiny-dpo")))
     return dict(_trained)
 
 

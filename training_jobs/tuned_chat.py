@@ -27,7 +27,7 @@ from studio.config.selectors import effective_tree
 from studio.errors import Invalid
 from studio.principal import Principal
 from studio.safety.services import lockout_engage, said_safe_word
-from training_jobs.checkpoint import LABELS, Checkpoint, job_checkpoint
+from training_jobs.checkpoint import LABELS, job_checkpoint
 from training_jobs.models import TrainingJob, TunedChat, TunedChatTurn
 
 CHAT_MAX_NEW_TOKENS = 120
@@ -159,14 +159,14 @@ def _drift(job: TrainingJob, text: str, tree) -> tuple[Drift | None, str]:
 # --- the service ---------------------------------------------------------------------------------
 
 
-def _new_chat(principal: Principal, job: TrainingJob, checkpoint: Checkpoint) -> TunedChat:
-    return TunedChat.objects.create(organization=principal.organization, job=job, checkpoint=checkpoint.stage,
+def _new_chat(principal: Principal, job: TrainingJob, stage: str) -> TunedChat:
+    return TunedChat.objects.create(organization=principal.organization, job=job, checkpoint=stage,
                                     user=principal.user if principal.api_key is None else None, api_key=principal.api_key)
 
 
-def _engage_safety_floor(principal: Principal, job: TrainingJob, chat: TunedChat | None, checkpoint: Checkpoint):
+def _engage_safety_floor(principal: Principal, job: TrainingJob, chat: TunedChat | None):
     with transaction.atomic():
-        chat = chat or _new_chat(principal, job, checkpoint)
+        chat = chat or _new_chat(principal, job, "")
         who = {"api_key": principal.api_key} if principal.api_key is not None else {"user": principal.user}
         lockout = lockout_engage(organization=principal.organization, chat_session_id=chat.public_id, **who)
     raise SafeWordSaid(lockout, chat)
@@ -184,10 +184,10 @@ def tuned_chat_send(*, principal: Principal, job: TrainingJob, message, compare_
     chat = access_tuned_chat(principal, session_id) if session_id else None
     if chat is not None and chat.job_id != job.pk:
         raise Invalid("this chat session belongs to another training job", field="session_id")
-    checkpoint = job_checkpoint(job)
     tree = effective_tree(principal.organization, job.workspace)
-    if said_safe_word(text, tree["engine.pipeline.safety.safe_word"]):
-        _engage_safety_floor(principal, job, chat, checkpoint)
+    if said_safe_word(text, tree["engine.pipeline.safety.safe_word"]):  # the safety floor comes before anything else
+        _engage_safety_floor(principal, job, chat)
+    checkpoint = job_checkpoint(job)
     seed = int((job.params or {}).get("seed", 0)) + (chat.turns.count() if chat else 0)
     started = time.perf_counter()
     prompt = [*_history(chat, "tuned"), {"role": "user", "content": text}]
@@ -205,12 +205,13 @@ def tuned_chat_send(*, principal: Principal, job: TrainingJob, message, compare_
         base_drift, base_note = _drift(job, base_reply, tree)
         drift_note = drift_note or base_note
     with transaction.atomic():
-        chat = chat or _new_chat(principal, job, checkpoint)
+        chat = chat or _new_chat(principal, job, checkpoint.stage)
+        chat.checkpoint = checkpoint.stage  # a job resumed since may answer with a later stage's adapter
         record = TunedChatTurn.objects.create(
             chat=chat, message=text, reply=reply, reply_drift=tuned_drift.score if tuned_drift else None,
             reply_flagged=bool(tuned_drift and tuned_drift.flagged), base_reply=base_reply,
             base_drift=base_drift.score if base_drift else None, base_flagged=bool(base_drift and base_drift.flagged),
             drift_note=drift_note[:200], note=note[:300], wall_s=round(wall_s, 3),
         )
-        chat.save(update_fields=["updated_at"])
+        chat.save(update_fields=["checkpoint", "updated_at"])
     return TunedTurn(chat, record, tuned_drift, base_drift)
