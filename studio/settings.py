@@ -266,7 +266,10 @@ MODELS_DIR = Path(os.environ.get("STUDIO_MODELS_DIR", BASE_DIR / "var" / "models
 LOCAL_MODELS_DEFAULT = os.environ.get("STUDIO_LOCAL_MODELS", "1") != "0"
 LOCAL_LLM_PARALLEL = int(os.environ.get("LOCAL_LLM_PARALLEL", "8"))
 LOCAL_LLM_CONTEXT = int(os.environ.get("LOCAL_LLM_CONTEXT", "2048"))
-LOCAL_LLM_THREADS = int(os.environ.get("LOCAL_LLM_THREADS", "0"))  # 0: every core
+# llama.cpp's threads meet at spin barriers: on a shared machine one preempted thread stalls the others (on 2 busy
+# cores, 2 threads ran at 1.6 tokens/s where 1 thread ran at 14–50). 0: half the cores, at least one.
+LOCAL_LLM_THREADS = int(os.environ.get("LOCAL_LLM_THREADS", "0"))
+LOCAL_EMBEDDING_THREADS = int(os.environ.get("LOCAL_EMBEDDING_THREADS", "0"))  # 0: half the cores, at least one
 
 # --- training jobs ------------------------------------------------------------------------
 # Artifacts (JSONL data, adapters, metrics) live under one folder per org and job.

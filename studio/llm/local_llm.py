@@ -66,7 +66,7 @@ class _Engine:
 
         parallel = max(1, int(getattr(settings, "LOCAL_LLM_PARALLEL", 8)))
         context = max(512, int(getattr(settings, "LOCAL_LLM_CONTEXT", 2048)))
-        threads = int(getattr(settings, "LOCAL_LLM_THREADS", 0)) or (os.cpu_count() or 2)
+        threads = int(getattr(settings, "LOCAL_LLM_THREADS", 0)) or max(1, (os.cpu_count() or 2) // 2)
         params = xllamacpp.CommonParams()
         params.model.path = str(path)
         params.n_parallel = parallel
