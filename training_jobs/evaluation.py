@@ -43,20 +43,21 @@ def _models(ctx) -> tuple[dict, dict]:
 
 
 def _sample(ctx, model: dict, prompts: list[str]) -> list[list[str]]:
+    """EVAL_SAMPLES answers per prompt from `model`, sampled in batches (every prompt once per seed)."""
+    from training_jobs.runner import CHECKPOINT_REPETITION_PENALTY
+
     backend = ctx.backend()
     max_new = min(ctx.params.max_new_tokens, EVAL_MAX_NEW_TOKENS)
-    out = []
-    for prompt in prompts:
+    by_seed = []
+    for k in range(EVAL_SAMPLES):
         ctx.check_cancel()
-        texts = []
-        for k in range(EVAL_SAMPLES):
-            texts += backend.sample([prompt], {"student": model["base_dir"], "seed": ctx.params.seed + k},
-                                    adapter_dir=model["adapter_dir"], base_dir=model["base_dir"], max_new_tokens=max_new,
-                                    temperature=ctx.params.temperature, top_p=ctx.params.top_p)
-            ctx.advance(1)
-        # The tiny model's byte-level tokenizer can write NUL, which PostgreSQL text (the stored comparisons) refuses.
-        out.append([t.replace("\x00", "").strip() or "…" for t in texts])
-    return out
+        by_seed.append(backend.sample(list(prompts), {"student": model["base_dir"], "seed": ctx.params.seed + k},
+                                      adapter_dir=model["adapter_dir"], base_dir=model["base_dir"], max_new_tokens=max_new,
+                                      temperature=ctx.params.temperature, top_p=ctx.params.top_p, batch_size=len(prompts),
+                                      repetition_penalty=CHECKPOINT_REPETITION_PENALTY))
+        ctx.advance(len(prompts))
+    # The tiny model's byte-level tokenizer can write NUL, which PostgreSQL text (the stored comparisons) refuses.
+    return [[by_seed[k][i].replace("\x00", "").strip() or "…" for k in range(EVAL_SAMPLES)] for i in range(len(prompts))]
 
 
 def _judge_config(ctx) -> StepConfig:

@@ -34,6 +34,13 @@ class Section:
     help: str = ""
 
 
+# The checkpoints offered beside the student checkpoint field (value, label).
+CHECKPOINT_SUGGESTIONS = (
+    ("smollm2-135m-instruct", "SmolLM2-135M-Instruct — local, 135 M parameters"),
+    ("tiny", "tiny — test model (random weights, fast tests only)"),
+)
+
+
 def _choices(values, labels=None) -> tuple[tuple[str, str], ...]:
     return tuple((str(v), (labels or {}).get(v, str(v))) for v in values)
 
@@ -51,7 +58,9 @@ SECTIONS: tuple[Section, ...] = (
     Section("models", "Models", (
         Field("teacher_model", "Teacher model", "text", "Answers with the constitution as system prompt (DPO chosen)."),
         Field("student_model", "Student model", "text", "Serves the student for data: answers without it (DPO rejected)."),
-        Field("student_checkpoint", "Student checkpoint", "text", "What the backend trains: tiny (built in), a local folder or a hub id."),
+        Field("student_checkpoint", "Student checkpoint", "text",
+              "What the backend trains: smollm2-135m-instruct (SmolLM2, installed locally), a local folder, a hub id on GPU "
+              "workers, or tiny (test model: random weights, for fast tests only)."),
     )),
     Section("data", "Data", (
         Field("dpo_pairs", "DPO pairs"),

@@ -21,6 +21,8 @@ from personas.models import Persona, PersonaStatus
 from studio.config.selectors import effective_tree
 from studio.errors import Conflict, Invalid
 from studio.llm.budget import usd
+from studio.llm.local_models import LOCAL_CHAT_MODEL, SMOLLM2, use_by_default
+from studio.llm.local_models import problem as local_problem
 from studio.principal import Principal
 from training_jobs import constitution as C
 from training_jobs.models import ConstitutionVersion, JobStatus, StageRun, TrainingJob
@@ -94,6 +96,18 @@ def concreteness(version: ConstitutionVersion) -> list[dict]:
 # --- form defaults -----------------------------------------------------------------------------
 
 
+def offline_student_model() -> str:
+    """Who writes the rejected answers with no credentials: SmolLM2 itself (local engine), else the offline engine."""
+    return LOCAL_CHAT_MODEL if use_by_default(SMOLLM2) else OFFLINE_STUDENT
+
+
+def offline_student_checkpoint() -> str:
+    """What trains with no hub: SmolLM2-135M-Instruct converted from its package, else the tiny test model."""
+    from training_jobs.backends import trl_available
+
+    return SMOLLM2.name if use_by_default(SMOLLM2) and trl_available() else TINY_CHECKPOINT
+
+
 def launch_defaults(*, organization, workspace=None) -> dict:
     """The form's starting values: the config tree's training defaults (offline models without credentials)."""
     from studio.services import org_has_llm_credentials
@@ -104,8 +118,8 @@ def launch_defaults(*, organization, workspace=None) -> dict:
     return {
         "preset": "custom",
         "teacher_model": OFFLINE_TEACHER if offline else t("teacher_model"),
-        "student_model": OFFLINE_STUDENT if offline else f"openai/{t('student_model')}",
-        "student_checkpoint": TINY_CHECKPOINT if offline else t("student_model"),
+        "student_model": offline_student_model() if offline else f"openai/{t('student_model')}",
+        "student_checkpoint": offline_student_checkpoint() if offline else t("student_model"),
         "dpo_pairs": t("dpo_pairs"), "reflections": t("reflections"), "interactions": t("self_interactions"),
         "interaction_turns": t("interaction_turns"), "data_scale": 100,
         "lora_rank": t("lora_rank"), "lora_alpha": t("lora_alpha"), "learning_rate": t("learning_rate"),
@@ -131,7 +145,7 @@ def preset_form_values(name: str) -> dict:
         "learning_rate": v["learning_rate"], "dpo_beta": v["dpo_beta"], "nll_coef": v["nll_coef"],
         "temperature": v["temperature"], "top_p": v["top_p"], "epochs": v["epochs"], "dpo_pairs": v["dpo_pairs"],
         "reflections": v["reflections"], "interactions": v["interactions"], "interaction_turns": v["interaction_turns"],
-        "max_length": v["max_length_dpo"], "sft_max_length": v["max_length_sft"],
+        "max_length": v["max_length_dpo"], "sft_max_length": v["max_length_sft"], "max_new_tokens": v["max_new_tokens"],
     }
 
 
@@ -223,6 +237,10 @@ def _check_models(report: Preflight, organization) -> None:
             continue
         if model.startswith("offline/"):
             continue
+        if model.startswith("local/"):  # runs in the worker: no credentials, but the packaged file must check out
+            if problem := local_problem(SMOLLM2):
+                report.errors.append(_issue(name, problem))
+            continue
         provider = provider_for_model(model, organization)
         if provider is None or credential_resolve(organization=organization, provider=provider) is None:
             report.errors.append(_issue(name, f"no credentials for {provider or 'the provider of'} {model}: add them on the "
@@ -230,7 +248,8 @@ def _check_models(report: Preflight, organization) -> None:
     if params.teacher_model == params.student_model:
         report.warnings.append(_issue("student_model", "the student is the teacher: chosen and rejected answers differ only by "
                                                        "the constitution, which gives a weak preference signal"))
-    offline = [m.startswith("offline/") for m in (params.teacher_model, params.student_model)]
+    # No provider is paid when every model runs here (the offline engine, the local models).
+    offline = [m.startswith(("offline/", "local/")) for m in (params.teacher_model, params.student_model)]
     report.engine = "offline" if all(offline) else "providers"
 
 
@@ -250,12 +269,14 @@ def checkpoint_problem(checkpoint: str) -> str | None:
 
     if checkpoint in TINY_IDS:
         return None
+    if checkpoint == SMOLLM2.name:
+        return local_problem(SMOLLM2)
     path = Path(checkpoint)
     if path.is_absolute() or checkpoint.startswith("."):
         return None if path.is_dir() else f"no model folder at {checkpoint}"
     if not settings.TRAINING_ALLOW_HUB:
         return (f"{checkpoint} is a hub id, and this studio's training workers cannot reach a hub "
-                "(TRAINING_ALLOW_HUB is off): use 'tiny' or a local folder")
+                f"(TRAINING_ALLOW_HUB is off): use {SMOLLM2.name}, a local folder, or 'tiny' (test model)")
     return None
 
 

@@ -25,7 +25,8 @@ from training_jobs import display
 from training_jobs.access import access_training_job
 from training_jobs.checkpoint import has_checkpoint, job_checkpoint
 from training_jobs.export import model_export_response
-from training_jobs.launch_form import SECTIONS, FieldErrors, field_label, form_data, form_values
+from studio.llm.local_models import LOCAL_CHAT_MODEL
+from training_jobs.launch_form import CHECKPOINT_SUGGESTIONS, SECTIONS, FieldErrors, field_label, form_data, form_values
 from training_jobs.models import ENDED, JobStatus, StageRun, TrainingJob
 from training_jobs.params import STAGE_LABELS
 from training_jobs.services import (
@@ -143,13 +144,15 @@ def _launch_context(request, data: dict, report: Preflight, *, show_field_errors
     return {
         "sections": sections, "general_errors": errors.general if show_field_errors else [], "persona": persona,
         "personas": personas, "can_launch": request.principal.has_scope("training:write"),
-        "model_suggestions": _model_suggestions(org), **preflight_context(report),
+        "model_suggestions": _model_suggestions(org), "checkpoint_suggestions": CHECKPOINT_SUGGESTIONS,
+        **preflight_context(report),
     }
 
 
 def _model_suggestions(org) -> list[str]:
     defaults = launch_defaults(organization=org)
-    return list(dict.fromkeys(["offline/teacher", "offline/student", defaults["teacher_model"], defaults["student_model"]]))
+    return list(dict.fromkeys(["offline/teacher", LOCAL_CHAT_MODEL, "offline/student", defaults["teacher_model"],
+                               defaults["student_model"]]))
 
 
 @org_page

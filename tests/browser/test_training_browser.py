@@ -16,8 +16,8 @@ pytestmark = pytest.mark.browser
 
 PASSWORD = "browser-pass-5678"
 STAGES = ("smoke", "dpo_data", "dpo_train", "introspection", "sft", "eval")
-QUICK_ITERATION = {"dpo_pairs": "200", "reflections": "200", "interactions": "50", "interaction_turns": "4",
-                   "lora_rank": "16", "lora_alpha": "32", "batch_size": "8"}
+QUICK_ITERATION = {"dpo_pairs": "48", "reflections": "20", "interactions": "6", "interaction_turns": "3",
+                   "lora_rank": "16", "lora_alpha": "32", "batch_size": "8", "max_new_tokens": "64"}
 # Small sizes train the built-in tiny model in seconds; short samples keep the evaluation's 48 generations quick.
 SMALL = {"dpo_pairs": "12", "reflections": "10", "interactions": "2", "interaction_turns": "3", "batch_size": "4",
          "lora_rank": "4", "lora_alpha": "8", "max_new_tokens": "32"}
@@ -94,7 +94,7 @@ def test_an_editor_launches_a_small_job_and_watches_every_stage_live(studio_serv
     assert page.get_by_test_id("field-persona_id").input_value() == persona_id
     before = _values(page, QUICK_ITERATION)
     page.get_by_test_id("field-preset").select_option("quick")
-    page.wait_for_function("() => document.querySelector('[data-testid=field-dpo_pairs]').value === '200'")
+    page.wait_for_function("() => document.querySelector('[data-testid=field-dpo_pairs]').value === '48'")
     assert _values(page, QUICK_ITERATION) == QUICK_ITERATION
     assert before != QUICK_ITERATION, "the preset changed nothing"
     assert page.get_by_test_id("field-preset").input_value() == "quick"

@@ -434,7 +434,8 @@ class TRLBackend:
 
     def sample(self, prompts: list[Any], config: Mapping[str, Any], *, adapter_dir: str | None = None,
                base_dir: str | None = None, max_new_tokens: int = 64, temperature: float = 0.7,
-               top_p: float = 0.95, system: str | None = None, batch_size: int = 32) -> list[str]:
+               top_p: float = 0.95, system: str | None = None, batch_size: int = 32,
+               repetition_penalty: float = 1.0) -> list[str]:
         """Sample the base model (``base_dir``) with an optional LoRA adapter; greedy when temperature is 0.
 
         Prompts are generated in left-padded batches, and the last loaded model is kept for the next
@@ -448,7 +449,8 @@ class TRLBackend:
 
         model, tokenizer = _load_for_sampling(base_dir or cfg.student, adapter_dir, cfg.allow_hub)
         torch.manual_seed(cfg.seed)
-        gen = dict(max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+        gen = dict(max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                   repetition_penalty=repetition_penalty)
         gen.update(dict(do_sample=True, temperature=temperature, top_p=top_p) if temperature > 0 else dict(do_sample=False))
         outs: list[str] = []
         for start in range(0, len(prompts), max(1, batch_size)):
@@ -486,7 +488,8 @@ def _load_for_sampling(base: str, adapter_dir: str | None, allow_hub: bool):
         if adapter_dir:
             from peft import PeftModel
 
-            model = PeftModel.from_pretrained(model, adapter_dir)
+            # Merged for sampling: the same function as base + adapter, without LoRA's extra matmuls per layer.
+            model = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
         model.eval()
         _sampler_cache.clear()  # one model at a time: a real checkpoint is large
         _sampler_cache[key] = (model, tokenizer)
