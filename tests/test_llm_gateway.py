@@ -258,6 +258,24 @@ def test_abatch_keeps_order_bounds_concurrency_and_returns_errors_in_place(llm_o
     assert 2 <= llm_server.peak_concurrency <= 4
 
 
+def test_abatch_reports_each_result_as_it_finishes_while_others_are_in_flight(llm_org, llm_server):
+    """on_result is a job's progress: called once per request, with its index, while the batch is still running."""
+    llm_server.latency_s = 0.05
+    llm_server.script(Fault("status", status=400), model="openai/broken")
+    seen, received_then = [], []
+
+    async def on_result(index, result):
+        seen.append((index, type(result)))
+        received_then.append(len(llm_server.requests))
+
+    results = async_to_sync(gateway.abatch)(batch_of(12, failing={3}), organization=llm_org, concurrency=4, on_result=on_result)
+
+    assert sorted(seen) == [(i, LLMError if i == 3 else Completion) for i in range(12)]
+    assert [type(r) for r in results] == [LLMError if i == 3 else Completion for i in range(12)]
+    # the first report came while most requests had not been sent (4 in flight, then one per freed slot)
+    assert received_then[0] <= 5 and received_then[-1] == 12
+
+
 def test_embed_returns_vectors_in_order_with_their_cost(llm_org, llm_server):
     texts = ["a calm voice", "a sharp wit", "a quiet fear"]
 

@@ -18,13 +18,14 @@ import random
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from studio.llm import runtime
 from studio.llm.budget import Budget, max_cost_usd, usd
 from studio.llm.results import RETRYABLE_KINDS, Attempt, Completion, LLMError, StepConfig, failure
 
 Parse = Callable[[str], Any] | None
+OnResult = Callable[[int, "Completion | LLMError"], Awaitable[None]] | None
 _LITELLM_PREFIX = re.compile(r"^(litellm\.\w+: )?(\w+(Error|Exception): )?")
 
 
@@ -343,25 +344,29 @@ class BudgetGate:
 
 
 async def run_batch(items, *, concurrency: int, parse: Parse, policy: RetryPolicy,
-                    budget: Budget | None = None) -> list[Completion | LLMError]:
+                    budget: Budget | None = None, on_result: OnResult = None) -> list[Completion | LLMError]:
     """Chains for (messages, config, routes) items, at most `concurrency` at once, results in order.
 
     With a `budget`, each attempt reserves its worst-case cost first (budget.py); what the calls
-    cost is settled into it.
+    cost is settled into it. `on_result(index, result)` is awaited as each item finishes (after its
+    slot is freed), e.g. to record progress; what it raises ends the batch.
     """
     semaphore = asyncio.Semaphore(max(1, concurrency))
     pacer = LaunchPacer()
     gate = BudgetGate(budget) if budget is not None else None
 
-    async def one(messages, config, routes):
+    async def one(index, messages, config, routes):
         async with semaphore:
             try:
-                return await arun_chain(routes, messages, config, parse=parse, policy=policy, budget=gate, pace=pacer.wait)
+                result = await arun_chain(routes, messages, config, parse=parse, policy=policy, budget=gate, pace=pacer.wait)
             except LLMError as error:
-                return error
+                result = error
+        if on_result is not None:
+            await on_result(index, result)
+        return result
 
     try:
-        return list(await asyncio.gather(*(one(*item) for item in items)))
+        return list(await asyncio.gather(*(one(i, *item) for i, item in enumerate(items))))
     finally:
         pacer.finish()
 

@@ -131,11 +131,14 @@ async def abatch(
     parse: Parse = None,
     concurrency: int = 64,
     budget: Budget | None = None,
+    on_result: attempts.OnResult = None,
 ) -> list[Completion | LLMError]:
     """Many completions, at most `concurrency` in flight; results in request order, errors in place.
 
     With a `budget`, no call is sent whose worst-case cost could pass its cap (BudgetExceededError in
-    its place), and the budget's `spent_usd` grows by what the calls cost.
+    its place), and the budget's `spent_usd` grows by what the calls cost. `on_result(index, result)`
+    is awaited as each request finishes (a job's progress); in a batch fanned out to worker
+    processes, when the batch comes back.
     """
     requests = list(requests)
     if not requests:
@@ -146,9 +149,13 @@ async def abatch(
     policy = _policy(None)
     processes = batch_processes(len(items), models, parse=parse, concurrency=concurrency)
     if processes > 1:
-        return await fanout.run_batch(items, concurrency=concurrency, processes=processes, parse=parse, policy=policy,
-                                      budget=budget)
-    return await attempts.run_batch(items, concurrency=concurrency, parse=parse, policy=policy, budget=budget)
+        results = await fanout.run_batch(items, concurrency=concurrency, processes=processes, parse=parse, policy=policy,
+                                         budget=budget)
+        for index, result in enumerate(results if on_result is not None else ()):
+            await on_result(index, result)
+        return results
+    return await attempts.run_batch(items, concurrency=concurrency, parse=parse, policy=policy, budget=budget,
+                                    on_result=on_result)
 
 
 def embed(texts: list[str], model: str, *, organization=None) -> tuple[list[list[float]], float]:
