@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from pipeline.admin import ReadOnly
-from training_jobs.models import ConstitutionVersion, JobEvent, StageRun, TrainingJob
+from training_jobs.models import ConstitutionVersion, JobEvent, StageRun, TrainingJob, TunedChat, TunedChatTurn
 
 
 class StageRunInline(admin.TabularInline):
@@ -37,3 +37,24 @@ class StageRunAdmin(ReadOnly):
 class JobEventAdmin(ReadOnly):
     list_display = ["job", "seq", "type", "created_at"]
     list_filter = ["type"]
+
+
+class TunedChatTurnInline(admin.TabularInline):
+    model = TunedChatTurn
+    extra = 0
+    fields = ["message", "reply", "reply_drift", "base_reply", "base_drift", "created_at"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(TunedChat)
+class TunedChatAdmin(ReadOnly):
+    list_display = ["job", "checkpoint", "user", "api_key", "organization", "updated_at"]
+    list_filter = ["checkpoint", "organization"]
+    inlines = [TunedChatTurnInline]
+
+
+@admin.register(TunedChatTurn)
+class TunedChatTurnAdmin(ReadOnly):
+    list_display = ["chat", "reply_drift", "reply_flagged", "base_drift", "created_at"]
+    list_filter = ["reply_flagged"]
