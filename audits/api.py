@@ -8,6 +8,7 @@ from uuid import UUID
 
 from ninja import Router, Status
 
+from audits.chat.services import fingerprint_drift_bound
 from audits.models import AuditJob, Fingerprint
 from audits.selectors import (
     access_audit_job,
@@ -28,6 +29,7 @@ from audits.schemas import (
 )
 from audits.services import audit_job_start, reap_stale_audit_jobs
 from personas.access import access_persona
+from studio.config.selectors import effective_tree
 from studio.errors import NotFound
 
 router = Router(tags=["audits"])
@@ -53,10 +55,12 @@ def provocation_run_out(job: AuditJob) -> dict:
 
 
 def fingerprint_out(fp: Fingerprint, *, vector: bool = False) -> dict:
+    bound = fingerprint_drift_bound(fp, effective_tree(fp.organization, fp.persona.workspace))
     return {
         "id": fp.public_id, "version": fp.version.number, "status": fp.status, "engine": fp.engine,
         "chat_model": fp.chat_model, "embedding_model": fp.embedding_model, "embedding_label": fp.embedding_label,
-        "scenarios": fp.scenarios,
+        "scenarios": fp.scenarios, "calibration": fp.calibration if fp.own_spread else None,
+        "drift_threshold": round(bound.value, 4), "drift_threshold_source": bound.source,
         "dimensions": len(fp.vector) if fp.vector else None, "vector": fp.vector if vector else None, "error": fp.error,
         "job_id": fp.job.public_id if fp.job_id else None, "cost_usd": float(fp.cost_usd),
         "created_at": fp.created_at, "finished_at": fp.finished_at,

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from audits.chat.drift import Calibration
 from personas.models import Persona, PersonaVersion
 from studio.models import Organization
 
@@ -164,6 +165,11 @@ class Fingerprint(models.Model):
     chat_model = models.CharField(max_length=200, blank=True)
     scenarios = models.PositiveIntegerField(default=0)
     vector = models.JSONField(null=True, blank=True, help_text="Unit-length mean of the answers' embeddings")
+    calibration = models.JSONField(
+        null=True, blank=True,
+        help_text="Leave-one-out distances of its own answers: {n, mean, sd, p95, max} (audits.chat.drift.calibrate); "
+                  "null with one answer or from before calibration",
+    )
     error = models.TextField(blank=True)
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -176,6 +182,11 @@ class Fingerprint(models.Model):
 
     def __str__(self) -> str:
         return f"fingerprint of {self.persona} ({self.status})"
+
+    @property
+    def own_spread(self) -> Calibration | None:
+        """The calibration: how far its own answers sit from it (None for older fingerprints or one answer)."""
+        return Calibration.from_json(self.calibration)
 
     @property
     def embedding_label(self) -> str:

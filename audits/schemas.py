@@ -76,16 +76,29 @@ class ProvocationRunDetailOut(ProvocationRunOut):
     results: list[ProvocationResultOut]
 
 
+class CalibrationOut(Schema):
+    """The spread of the fingerprint's own answers: each one's cosine distance to the mean of the others."""
+
+    n: int
+    mean: float
+    sd: float
+    p95: float
+    max: float
+
+
 class FingerprintOut(Schema):
     id: UUID
     version: int
     status: str
     engine: str
-    chat_model: str
+    chat_model: str  # the model that answered the scenarios: the persona's chat model
     embedding_model: str
     embedding_label: str  # "MiniLM-L6 (semantic)", or "hashed n-grams (fallback: <why>)"
     scenarios: int
     dimensions: int | None
+    calibration: CalibrationOut | None  # null for one answer, or a fingerprint from before calibration
+    drift_threshold: float  # the bound a reply is held to now: max(threshold, mean + z·sd), the threshold alone without calibration
+    drift_threshold_source: str  # calibrated | floor | configured
     vector: list[float] | None = None
     error: str
     job_id: UUID | None

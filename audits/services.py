@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audits.chat.drift import calibrate
 from audits.embeddings import no_credentials_embedding_model
 from audits.judging import judge_messages, parse_verdict, pass_rates
 from audits.models import AuditJob, Fingerprint, ProvocationResult
@@ -281,7 +282,8 @@ def _concurrency() -> int:
 
 
 def fingerprint_compute(job: AuditJob) -> Fingerprint:
-    """N scenarios answered in persona, embedded, averaged and normalised to unit length."""
+    """N scenarios answered in persona, embedded, averaged and normalised to unit length; with the spread of the
+    answers' own distances (the calibration drift is held to)."""
     engine = audit_engine(job.persona)
     fingerprint = Fingerprint.objects.filter(job=job).first() or Fingerprint.objects.create(
         organization=job.organization, persona=job.persona, version=job.version, job=job
@@ -303,12 +305,14 @@ def fingerprint_compute(job: AuditJob) -> Fingerprint:
     vectors, embed_cost = gateway.embed([a.text for a in answers], engine.embedding_model, organization=job.organization)
     progress.step(embed_cost)
     vector = unit_mean(vectors)
+    calibration = calibrate(vectors)
     cost = _money(progress.cost)
     fingerprint.status, fingerprint.vector, fingerprint.scenarios = Fingerprint.Status.READY, vector, len(answers)
+    fingerprint.calibration = calibration.as_json() if calibration else None
     fingerprint.cost_usd, fingerprint.finished_at = cost, timezone.now()
     # The chain may have fallen back: record the model that answered most.
     fingerprint.chat_model = max({a.model for a in answers}, key=[a.model for a in answers].count)
-    fingerprint.save(update_fields=["status", "vector", "scenarios", "cost_usd", "finished_at", "chat_model"])
+    fingerprint.save(update_fields=["status", "vector", "calibration", "scenarios", "cost_usd", "finished_at", "chat_model"])
     _complete(job, fields={"cost_usd": cost, "chat_model": fingerprint.chat_model}, webhook={
         "persona_id": str(job.persona.public_id), "version": job.version.number, "fingerprint_id": str(fingerprint.public_id),
         "job_id": str(job.public_id), "engine": engine.engine, "chat_model": fingerprint.chat_model,

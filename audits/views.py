@@ -5,7 +5,8 @@ from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from audits.models import AuditJob
+from audits.chat.services import fingerprint_drift_bound
+from audits.models import AuditJob, Fingerprint
 from audits.provocations import CATEGORIES
 from audits.selectors import (
     CRITERIA_LABELS,
@@ -18,6 +19,7 @@ from audits.selectors import (
 )
 from audits.services import audit_job_start
 from personas.access import access_persona
+from studio.config.selectors import effective_tree
 from studio.errors import StudioError
 from studio.views import org_page
 
@@ -48,10 +50,12 @@ def _category_bars(suite: AuditJob | None) -> list[dict]:
 @require_GET
 def persona_tests(request, persona_id):
     persona = access_persona(request.principal.organization, persona_id)
-    suite = latest_provocation_run(persona)
+    suite, fingerprint = latest_provocation_run(persona), latest_fingerprint(persona)
+    ready = fingerprint is not None and fingerprint.status == Fingerprint.Status.READY
     context = {
         "persona": persona, "version": persona.current_version, "attempts": _attempt_rows(persona),
-        "fingerprint": latest_fingerprint(persona), "suite": suite, "category_bars": _category_bars(suite),
+        "fingerprint": fingerprint, "suite": suite, "category_bars": _category_bars(suite),
+        "drift_bound": fingerprint_drift_bound(fingerprint, effective_tree(persona.organization, persona.workspace)) if ready else None,
         "results": list(suite.results.all()) if suite else [], "suite_runs": provocation_runs(persona, limit=10),
         "jobs": [job.progress_payload() for job in active_jobs(persona)],
         "can_start": request.principal.has_scope("personas:write"),

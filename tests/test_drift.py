@@ -68,14 +68,16 @@ def test_cosine_distance_is_zero_for_the_same_direction_and_two_for_the_opposite
 
 def test_the_drift_chart_puts_higher_drift_higher_and_draws_the_threshold():
     chart = drift_chart([0.1, 0.5], 0.3)
-    (_, low_y, _), (_, high_y, _) = chart.points
+    (_, low_y, _, low_over), (_, high_y, _, high_over) = chart.points
     assert high_y < chart.threshold_y < low_y and chart.polyline.count(",") == 2
+    assert (low_over, high_over) == (False, True)
 
 
 def test_a_reply_close_to_the_fingerprint_is_scored_with_the_fingerprints_embedding_model(persona, online, owner_api):
     fingerprint(persona, blend(online.vector(REPLY), 0.1))
     body = chat(owner_api, persona).json()
-    assert body["drift"] == {"score": pytest.approx(0.1, abs=1e-3), "threshold": 0.3, "action": "warn", "flagged": False}
+    assert body["drift"] == {"score": pytest.approx(0.1, abs=1e-3), "threshold": 0.3, "threshold_source": "configured",
+                             "threshold_label": "the configured threshold", "action": "warn", "flagged": False}
     embedded = [r for r in online.requests if r.path.endswith("/embeddings")]
     assert [(r.model, r.body["input"]) for r in embedded] == [("text-embedding-test", [REPLY])]
     assert ChatMessage.objects.get(role="assistant").drift_score == pytest.approx(0.1, abs=1e-3)
@@ -138,7 +140,7 @@ def test_the_page_shows_each_replys_drift_badge_and_plots_it_against_the_thresho
     first = client.post(url, {"message": "Hi"}, HTTP_HX_REQUEST="true").content.decode()
     session_id = persona.chat_sessions.get().public_id
     second = client.post(url, {"message": "Again", "session_id": session_id}, HTTP_HX_REQUEST="true").content.decode()
-    assert "drift 0.45 · flagged" in first and first.count("<circle") == 1
+    assert "drift 0.45 &gt; 0.30 (the configured threshold) · flagged" in first and first.count("<circle") == 1
     assert second.count("<circle") == 2 and "<polyline" in second and 'class="threshold"' in second
     assert persona.chat_sessions.count() == 1
 

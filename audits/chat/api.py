@@ -15,7 +15,10 @@ router = Router(tags=["chat"])
 
 def drift_out(turn: ChatTurn) -> dict | None:
     d = turn.drift
-    return {"score": d.score, "threshold": d.threshold, "action": d.action, "flagged": d.flagged} if d else None
+    if d is None:
+        return None
+    return {"score": d.score, "threshold": d.threshold, "threshold_source": d.threshold_source, "threshold_label": d.threshold_label,
+            "action": d.action, "flagged": d.flagged}
 
 
 def lockout_out(exc: SafeWordSaid) -> dict:
@@ -41,7 +44,7 @@ def chat(request, persona_id: UUID, payload: ChatIn):
         return 423, lockout_out(exc)
     if turn.withheld:
         detail = (f"reply withheld: its drift {turn.drift.score:.2f} is above the threshold {turn.drift.threshold:.2f} "
-                  "(engine.pipeline.drift_detection.action_on_alert is 'block')")
+                  f"({turn.drift.threshold_label}; engine.pipeline.drift_detection.action_on_alert is 'block')")
         return 409, {"detail": detail, "session_id": turn.session.public_id, "drift": drift_out(turn)}
     reply = turn.reply
     return 200, {
@@ -54,7 +57,8 @@ def chat(request, persona_id: UUID, payload: ChatIn):
 
 def message_out(m: ChatMessage) -> dict:
     return {
-        "role": m.role, "content": None if m.blocked else m.content, "drift_score": m.drift_score, "drift_note": m.drift_note,
+        "role": m.role, "content": None if m.blocked else m.content, "drift_score": m.drift_score,
+        "drift_threshold": m.drift_threshold, "drift_threshold_source": m.drift_threshold_source, "drift_note": m.drift_note,
         "flagged": m.flagged, "blocked": m.blocked, "model": m.model, "prompt_tokens": m.prompt_tokens,
         "completion_tokens": m.completion_tokens, "cost_usd": float(m.cost_usd), "created_at": m.created_at,
     }

@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from audits.chat.drift import DriftBound
 from personas.models import Persona, PersonaVersion
 from studio.models import ApiKey, Organization
 
@@ -56,6 +57,8 @@ class ChatMessage(models.Model):
     content = models.TextField()
     drift_score = models.FloatField(null=True, blank=True, help_text="Cosine distance to the fingerprint; null when not scored")
     drift_note = models.CharField(max_length=200, blank=True, help_text="Why the reply was not scored, if it was not")
+    drift_threshold = models.FloatField(null=True, blank=True, help_text="The bound the score was held to (audits.chat.drift.drift_bound)")
+    drift_threshold_source = models.CharField(max_length=16, blank=True, help_text="calibrated | floor | configured")
     flagged = models.BooleanField(default=False)
     blocked = models.BooleanField(default=False, help_text="Withheld from the user (drift above threshold, action block)")
     model = models.CharField(max_length=200, blank=True)
@@ -69,3 +72,8 @@ class ChatMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}: {self.content[:40]}"
+
+    @property
+    def drift_bound_label(self) -> str:
+        """Why the reply's bound is what it is, in words ("this persona's own spread"); blank for older replies."""
+        return DriftBound(self.drift_threshold, self.drift_threshold_source).label if self.drift_threshold_source else ""

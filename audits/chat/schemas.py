@@ -11,7 +11,9 @@ class ChatIn(Schema):
 
 class DriftOut(Schema):
     score: float
-    threshold: float
+    threshold: float  # the bound the reply was held to: the fingerprint's own spread, or the configured threshold
+    threshold_source: str | None = None  # calibrated | floor | configured
+    threshold_label: str | None = None  # the source in words: "this persona's own spread"
     action: str
     flagged: bool
 
@@ -54,6 +56,8 @@ class ChatMessageOut(Schema):
     role: str
     content: str | None  # null for a withheld reply
     drift_score: float | None
+    drift_threshold: float | None  # the bound the score was held to (null for replies scored before bounds were kept)
+    drift_threshold_source: str  # calibrated | floor | configured; blank when not scored
     drift_note: str
     flagged: bool
     blocked: bool

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from audits.chat.drift import cosine_distance
+from audits.chat.drift import DriftBound, cosine_distance, drift_bound
 from audits.chat.models import ChatMessage, ChatSession
 from audits.models import Fingerprint
 from personas.models import Persona
@@ -60,13 +60,18 @@ class ChatFailed(StudioError):
 @dataclass(frozen=True)
 class Drift:
     score: float
-    threshold: float
+    threshold: float  # the bound it was held to: the fingerprint's own spread, or the configured threshold
     action: str  # engine.pipeline.drift_detection.action_on_alert: warn | block
     flagged: bool
+    threshold_source: str = "configured"  # calibrated | floor | configured (audits.chat.drift.drift_bound)
 
     @property
     def withheld(self) -> bool:
         return self.flagged and self.action == "block"
+
+    @property
+    def threshold_label(self) -> str:
+        return DriftBound(self.threshold, self.threshold_source).label
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,21 @@ def embedding_model_for(fingerprint: Fingerprint, tree: EffectiveTree) -> str:
     return OFFLINE_MODEL if fingerprint.engine == "offline" else tree["engine.pipeline.fingerprint.embedding_model"]
 
 
+def fingerprint_drift_bound(fingerprint: Fingerprint | None, tree: EffectiveTree) -> DriftBound:
+    """The distance above which a reply drifts from `fingerprint`: its own spread (mean + z·sd of its answers'
+    leave-one-out distances), never under engine.pipeline.drift_detection.threshold, which alone applies to a
+    fingerprint without calibration (or to none)."""
+    return drift_bound(
+        fingerprint.own_spread if fingerprint is not None else None,
+        threshold=float(tree["engine.pipeline.drift_detection.threshold"]), z=float(tree["engine.pipeline.drift_detection.z"]),
+    )
+
+
+def persona_drift_bound(persona: Persona, tree: EffectiveTree) -> DriftBound:
+    """The bound the persona's next reply is held to (its newest ready fingerprint's)."""
+    return fingerprint_drift_bound(Fingerprint.objects.latest_for(persona), tree)
+
+
 def drift_score(*, persona: Persona, text: str, tree: EffectiveTree) -> tuple[Drift | None, str, float]:
     """(drift, why not scored, embedding cost) of a reply against the persona's latest ready fingerprint."""
     fingerprint = Fingerprint.objects.latest_for(persona)
@@ -155,9 +175,9 @@ def drift_score(*, persona: Persona, text: str, tree: EffectiveTree) -> tuple[Dr
         score = cosine_distance(vectors[0], fingerprint.vector)
     except (LLMError, ValueError) as exc:
         return None, f"drift not scored: {exc}"[:200], 0.0
-    threshold = float(tree["engine.pipeline.drift_detection.threshold"])
+    bound = fingerprint_drift_bound(fingerprint, tree)
     action = tree["engine.pipeline.drift_detection.action_on_alert"]
-    return Drift(round(score, 4), threshold, action, score > threshold), "", cost
+    return Drift(round(score, 4), round(bound.value, 4), action, score > bound.value, bound.source), "", cost
 
 
 def _new_session(principal: Principal, persona: Persona, engine: str = ChatSession.Engine.PROVIDERS) -> ChatSession:
@@ -203,6 +223,7 @@ def chat_send(*, principal: Principal, persona: Persona, message, session_id=Non
         reply = ChatMessage.objects.create(
             session=session, role=ChatMessage.Role.ASSISTANT, content=completion.parsed, model=completion.model,
             drift_score=drift.score if drift else None, drift_note=note, flagged=bool(drift and drift.flagged),
+            drift_threshold=drift.threshold if drift else None, drift_threshold_source=drift.threshold_source if drift else "",
             blocked=bool(drift and drift.withheld), prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens, cost_usd=completion.cost_usd + embed_cost,
         )
@@ -210,8 +231,7 @@ def chat_send(*, principal: Principal, persona: Persona, message, session_id=Non
     return ChatTurn(session, user_message, reply, drift)
 
 
-def chat_drift_scores(session: ChatSession) -> list[float]:
-    """The drift of each scored reply, in order (withheld ones included: they drifted)."""
-    return list(
-        session.messages.filter(role=ChatMessage.Role.ASSISTANT, drift_score__isnull=False).order_by("id").values_list("drift_score", flat=True)
-    )
+def chat_drift_scores(session: ChatSession) -> list[tuple[float, bool]]:
+    """(drift, past its bound) of each scored reply, in order (withheld ones included: they drifted)."""
+    scored = session.messages.filter(role=ChatMessage.Role.ASSISTANT, drift_score__isnull=False).order_by("id")
+    return list(scored.values_list("drift_score", "flagged"))

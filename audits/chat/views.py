@@ -15,6 +15,7 @@ from audits.chat.services import (
     chat_drift_scores,
     chat_engine_notice,
     chat_send,
+    persona_drift_bound,
 )
 from audits.models import Fingerprint
 from personas.access import access_persona
@@ -24,10 +25,14 @@ from studio.views import org_page
 
 
 def _chart_context(persona, session: ChatSession | None) -> dict:
+    """The chart's line is the bound the next reply is held to (the newest fingerprint's); each dot keeps the
+    verdict it got against the bound of its time."""
     tree = effective_tree(persona.organization, persona.workspace)
-    threshold = float(tree["engine.pipeline.drift_detection.threshold"])
-    scores = chat_drift_scores(session) if session else []
-    return {"chart": drift_chart(scores, threshold), "threshold": threshold, "action": tree["engine.pipeline.drift_detection.action_on_alert"]}
+    bound = persona_drift_bound(persona, tree)
+    scored = chat_drift_scores(session) if session else []
+    chart = drift_chart([score for score, _ in scored], bound.value, over=[flagged for _, flagged in scored])
+    return {"chart": chart, "threshold": bound.value, "bound": bound, "z": tree["engine.pipeline.drift_detection.z"],
+            "action": tree["engine.pipeline.drift_detection.action_on_alert"]}
 
 
 @org_page

@@ -262,7 +262,16 @@ def _engine_keys() -> list[KeySpec]:
             f"{p}.fingerprint.embedding_model", "model", "openai/text-embedding-3-small",
             "Embedding model for the voice fingerprint and drift scores.", model_mode="embedding",
         ),
-        KeySpec(f"{p}.drift_detection.threshold", "float", 0.30, "Cosine distance to the fingerprint above which a reply drifts.", 0, 2),
+        KeySpec(
+            f"{p}.drift_detection.threshold", "float", 0.30,
+            "Cosine distance to the fingerprint above which a reply drifts: the floor under a fingerprint's own bound "
+            "(see z), and the whole bound for a fingerprint computed before calibration.", 0, 2,
+        ),
+        KeySpec(
+            f"{p}.drift_detection.z", "float", 2.0,
+            "A reply drifts past mean + z·sd of the distances of the fingerprint's own answers (each to the mean of the "
+            "others), when that is above the threshold: each persona is held to its own spread.", 0, 10,
+        ),
         KeySpec(
             f"{p}.drift_detection.action_on_alert", "choice", "warn",
             "warn: flag the drifting reply; block: withhold it (409).", choices=("warn", "block"),
