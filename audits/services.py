@@ -10,15 +10,21 @@ Which models (`audit_engine`):
   in-process), or offline/studio-embed's hashed n-grams when MiniLM cannot run (audits.embeddings);
   the job's engine reads "offline".
 
-Calls go through the gateway with at most settings.AUDIT_CONCURRENCY in flight. The jobs use
-`gateway.acomplete` under their own semaphore rather than `gateway.abatch`, because progress is
-recorded (and broadcast) after every finished call and a provocation's turns depend on each other.
+The fingerprint's scenarios are answered by the model that answers the persona's chat
+(audits.chat.services.chat_config): with no credentials that is SmolLM2 running in-process when it can, so
+the fingerprint and the replies scored against it come from the same voice (the offline engine's formulaic
+answers sit far from any real model's in MiniLM's space). Its answers are one `gateway.abatch`
+(settings.AUDIT_CONCURRENCY in flight: the local engine batches them) whose `on_result` records progress as
+each call finishes. With the vector, the fingerprint stores its own spread (audits.chat.drift.calibrate),
+the bound drift is held to.
+
+The provocation suite calls `gateway.acomplete` under its own semaphore: a test's turns depend on each other.
 """
 
 import asyncio
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
 
 import numpy as np
@@ -28,6 +34,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from audits.chat.drift import calibrate
+from audits.chat.models import ChatSession
+from audits.chat.services import chat_config, spoken_reply
 from audits.embeddings import no_credentials_embedding_model
 from audits.judging import judge_messages, parse_verdict, pass_rates
 from audits.models import AuditJob, Fingerprint, ProvocationResult
@@ -79,6 +87,16 @@ def audit_engine(persona: Persona) -> AuditEngine:
     judge = StepConfig.from_step(plan.steps["audit"], json_mode=True, **timeout)
     embedding = no_credentials_embedding_model() if plan.engine == "offline" else tree["engine.pipeline.fingerprint.embedding_model"]
     return AuditEngine(plan.engine, chat, judge, embedding)
+
+
+def fingerprint_engine(persona: Persona) -> AuditEngine:
+    """audit_engine with the chat's own model answering (chat_config): the local model, with its chat settings,
+    when the org has no credentials and it can run here; with credentials, mask_build's models as for any audit."""
+    engine = audit_engine(persona)
+    chat_engine, chat = chat_config(persona, effective_tree(persona.organization, persona.workspace))
+    if chat_engine == ChatSession.Engine.PROVIDERS:
+        return engine
+    return replace(engine, chat=chat)
 
 
 def _expected_calls(kind: str, persona: Persona) -> int:
@@ -282,9 +300,9 @@ def _concurrency() -> int:
 
 
 def fingerprint_compute(job: AuditJob) -> Fingerprint:
-    """N scenarios answered in persona, embedded, averaged and normalised to unit length; with the spread of the
-    answers' own distances (the calibration drift is held to)."""
-    engine = audit_engine(job.persona)
+    """N scenarios answered in persona by the chat's model, embedded, averaged and normalised to unit length;
+    with the spread of the answers' own distances (the calibration drift is held to)."""
+    engine = fingerprint_engine(job.persona)
     fingerprint = Fingerprint.objects.filter(job=job).first() or Fingerprint.objects.create(
         organization=job.organization, persona=job.persona, version=job.version, job=job
     )
@@ -332,20 +350,14 @@ def unit_mean(vectors) -> list[float]:
     return (mean / norm).tolist()
 
 
-async def _answer_scenarios(prompts, system, engine: AuditEngine, org, progress: Progress):
-    limit = asyncio.Semaphore(_concurrency())
+async def _answer_scenarios(prompts, system, engine: AuditEngine, org, progress: Progress) -> list[Completion | LLMError]:
+    """Every scenario answered in persona by the chat model, one batch; progress as each answer comes back."""
+    requests = [([{"role": "system", "content": system}, {"role": "user", "content": prompt}], engine.chat) for prompt in prompts]
 
-    async def one(prompt):
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
-        try:
-            completion = await _call(limit, messages, engine.chat, org)
-        except LLMError as exc:
-            await progress.astep()
-            return exc
-        await progress.astep(completion.cost_usd)
-        return completion
+    async def answered(_index, result):
+        await progress.astep(result.cost_usd if isinstance(result, Completion) else 0.0)
 
-    return await asyncio.gather(*(one(p) for p in prompts))
+    return await gateway.abatch(requests, organization=org, parse=spoken_reply, concurrency=_concurrency(), on_result=answered)
 
 
 def _started(job: AuditJob, engine: AuditEngine, *, total: int) -> None:

