@@ -36,11 +36,13 @@ class PlantedBackend(ScriptedBackend):
     def sample(self, prompts, config, adapter_dir=None, **kwargs):
         if prompts[0] not in self.prompts:  # not the evaluation (the scripted stages never sample here)
             return super().sample(prompts, config)
-        cell = (self.prompts.index(prompts[0]), config["seed"])  # the launch's seed is 0: the sample's number
         tuned = adapter_dir is not None
-        if (cell in self.tuned_wins) == tuned:
-            return [f"{self.marker} {self.RICH.format(prompt=prompts[0])}".strip()]
-        return [self.POOR]
+        out = []
+        for prompt in prompts:  # the evaluation samples every prompt at once, once per seed
+            cell = (self.prompts.index(prompt), config["seed"])  # the launch's seed is 0: the sample's number
+            out.append(f"{self.marker} {self.RICH.format(prompt=prompt)}".strip() if (cell in self.tuned_wins) == tuned
+                       else self.POOR)
+        return out
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def test_quick_iteration_on_smollm2(persona, launch):
     print(f"  marker rate: base {summary.get('marker_frequency', {}).get('base')}, tuned "
           f"{summary.get('marker_frequency', {}).get('tuned')}; difference {markers.get('difference')} "
           f"95% interval {markers.get('interval')}")
-    print(f"  judge: {summary.get('wins')}; outcome {job.outcome}: {outcome.get("reason")}")
+    print(f"  judge: {summary.get('wins')}; outcome {job.outcome}: {outcome.get('reason')}")
     samples = job.artifacts_dir / job.stages.get(stage="eval").artifacts["samples"]
     rows = [json.loads(line) for line in samples.read_text().splitlines()[:6:3]]
     for row in rows:
