@@ -234,7 +234,8 @@ def download_artifact(request, training_job_id: UUID, path: str):
 
 
 def _reply_out(model: str, text: str, drift, flagged: bool) -> dict:
-    drift_out = {"score": drift.score, "threshold": drift.threshold, "action": drift.action, "flagged": drift.flagged} if drift else None
+    drift_out = {"score": drift.score, "threshold": drift.threshold, "threshold_source": drift.threshold_source,
+                 "threshold_label": drift.threshold_label, "action": drift.action, "flagged": drift.flagged} if drift else None
     return {"model": model, "text": text, "drift": drift_out, "flagged": flagged}
 
 

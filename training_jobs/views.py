@@ -25,6 +25,7 @@ from training_jobs import display
 from training_jobs.access import access_training_job
 from training_jobs.checkpoint import has_checkpoint, job_checkpoint
 from training_jobs.export import model_export_response
+from audits.chat.services import persona_drift_bound
 from studio.llm.local_models import LOCAL_CHAT_MODEL
 from training_jobs.launch_form import CHECKPOINT_SUGGESTIONS, SECTIONS, FieldErrors, field_label, form_data, form_values
 from training_jobs.models import ENDED, JobStatus, StageRun, TrainingJob
@@ -508,7 +509,9 @@ def training_job_chat(request, training_job_id):
         "job": job, "chat": chat, "turns": chat.turns.order_by("id") if chat else [], "checkpoint": checkpoint,
         "problem": problem, "can_chat": any(request.principal.has_scope(s) for s in CHAT_SCOPES),
         "fingerprint_ready": bool(job.persona and Fingerprint.objects.latest_for(job.persona)),
-        "threshold": float(tree["engine.pipeline.drift_detection.threshold"]), "params": job.params or {},
+        "threshold": persona_drift_bound(job.persona, tree).value if job.persona else
+                     float(tree["engine.pipeline.drift_detection.threshold"]),
+        "params": job.params or {},
         **_chat_labels(job, chat.checkpoint if chat else checkpoint.stage if checkpoint else "dpo_train"),
     })
 
