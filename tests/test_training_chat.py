@@ -12,25 +12,11 @@ from audits.models import Fingerprint
 from pipeline.services import OFFLINE_MODEL
 from studio.llm import gateway
 from studio.safety.models import Lockout
-from tests.tuned_model_helpers import tiny_checkpoint_folders, trained_job
+from tests.tuned_model_helpers import trained_job
+from tests.tuned_model_helpers import artifacts_in_tmp_fixture, job_fixture, tiny_checkpoint_fixture  # noqa: F401  (fixtures)
 from training_jobs.backends.trl_backend import TRLBackend
 from training_jobs.models import JobStatus, TunedChat, TunedChatTurn
 from training_jobs.tuned_chat import CHAT_MAX_NEW_TOKENS, fit_to_context
-
-
-@pytest.fixture(autouse=True)
-def _artifacts_in_tmp(settings, tmp_path):
-    settings.TRAINING_ARTIFACTS_DIR = tmp_path / "training"
-
-
-@pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory):
-    return tiny_checkpoint_folders(tmp_path_factory)
-
-
-@pytest.fixture
-def job(persona, tiny_checkpoint):
-    return trained_job(persona, tiny_checkpoint)
 
 
 def url(job) -> str:

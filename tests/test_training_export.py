@@ -9,26 +9,12 @@ import zipfile
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.tuned_model_helpers import EVAL, PAIRS, tiny_checkpoint_folders, trained_job
+from tests.tuned_model_helpers import EVAL, PAIRS, trained_job
+from tests.tuned_model_helpers import artifacts_in_tmp_fixture, job_fixture, tiny_checkpoint_fixture  # noqa: F401  (fixtures)
 from training_jobs import constitution as C
 from training_jobs.models import JobStatus, StageRun
 from training_jobs.outcome import percent_text
 from training_jobs.runner import read_jsonl
-
-
-@pytest.fixture(autouse=True)
-def _artifacts_in_tmp(settings, tmp_path):
-    settings.TRAINING_ARTIFACTS_DIR = tmp_path / "training"
-
-
-@pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory):
-    return tiny_checkpoint_folders(tmp_path_factory)
-
-
-@pytest.fixture
-def job(persona, tiny_checkpoint):
-    return trained_job(persona, tiny_checkpoint)
 
 
 def api_url(job, export_format=None) -> str:

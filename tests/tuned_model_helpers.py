@@ -5,6 +5,8 @@ import json
 import shutil
 from decimal import Decimal
 
+import pytest
+
 from tests.training_helpers import launch_values
 from training_jobs.models import JobStatus, StageRun, TrainingJob
 from training_jobs.params import LaunchParams
@@ -60,3 +62,19 @@ def trained_job(persona, checkpoint: dict | None, *, status=JobStatus.SUCCEEDED,
         stages.append(StageRun(job=job, stage="eval", position=6, status=StageRun.Status.COMPLETED, stats={"eval": EVAL}))
     StageRun.objects.bulk_create(stages)
     return job
+
+
+# Fixtures of the tests of a trained job's chat and export: artifacts under tmp, one tiny checkpoint per session.
+@pytest.fixture(name="artifacts_in_tmp", autouse=True)
+def artifacts_in_tmp_fixture(settings, tmp_path):
+    settings.TRAINING_ARTIFACTS_DIR = tmp_path / "training"
+
+
+@pytest.fixture(name="tiny_checkpoint", scope="session")
+def tiny_checkpoint_fixture(tmp_path_factory):
+    return tiny_checkpoint_folders(tmp_path_factory)
+
+
+@pytest.fixture(name="job")
+def job_fixture(persona, tiny_checkpoint):
+    return trained_job(persona, tiny_checkpoint)
