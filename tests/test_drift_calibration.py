@@ -41,11 +41,6 @@ def set_config(tenant, key, value):
 
 
 @pytest.fixture
-def persona(generate):
-    return Persona.objects.get(public_id=generate().json()["id"])
-
-
-@pytest.fixture
 def online(persona, tenant, llm_server):
     use_test_server(tenant, llm_server, steps=["mask_build"], fallbacks=[])
     llm_server.script(*[Reply(REPLY)] * 5, model="gpt-test")

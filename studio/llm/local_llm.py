@@ -22,6 +22,7 @@ import logging
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Iterator
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -45,7 +46,23 @@ class _Engine:
     _lock = threading.Lock()
     _server = None
     _pid = None
+    _pool = None
+    _pool_pid = None
     context_per_sequence = 0
+
+    @classmethod
+    def pool(cls) -> ThreadPoolExecutor:
+        """Threads that wait in llama.cpp for the async API: one per parallel sequence (asyncio's default pool has
+        cpu + 4, 6 on 2 cores, which left slots idle), and its own so that it does not starve other to_thread work."""
+        if cls._pool is None or cls._pool_pid != os.getpid():  # a forked child makes its own
+            with cls._lock:
+                if cls._pool is None or cls._pool_pid != os.getpid():
+                    from django.conf import settings
+
+                    cls._pool = ThreadPoolExecutor(max(1, int(getattr(settings, "LOCAL_LLM_PARALLEL", 8))),
+                                                   thread_name_prefix="local-llm")
+                    cls._pool_pid = os.getpid()
+        return cls._pool
 
     @classmethod
     def server(cls):
@@ -189,7 +206,8 @@ class LocalLLM(CustomLLM):
 
     async def acompletion(self, model: str, messages: list, model_response: ModelResponse | None = None,
                           optional_params: dict | None = None, **kwargs) -> ModelResponse:
-        return await asyncio.to_thread(self.completion, model, messages, model_response, optional_params)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_Engine.pool(), self.completion, model, messages, model_response, optional_params)
 
     def streaming(self, model: str, messages: list, optional_params: dict | None = None, **_) -> Iterator[GenericStreamingChunk]:
         response = self.completion(model, messages, None, optional_params)
