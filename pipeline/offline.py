@@ -608,7 +608,7 @@ def _find_key(value, key: str):
 
 def persona_from_system(system: str) -> dict:
     """Name, signature phrases, tone and extraversion from a system prompt (layer JSON or plain words)."""
-    persona = {"name": None, "phrases": [], "tone": "", "extraversion": None}
+    persona = {"name": None, "phrases": [], "tone": "", "extraversion": None, "openers": [], "closers": []}
     for obj in _json_objects(system):
         if isinstance(name := _find_key(obj, "name"), str) and not persona["name"]:
             persona["name"] = name
@@ -625,10 +625,19 @@ def persona_from_system(system: str) -> dict:
     if not persona["phrases"]:  # a plain-text prompt (a constitution) quotes its markers: I often say "Right then,"
         quoted = ("".join(m).strip().rstrip(" ,.;:!?") for m in _QUOTED_PHRASE.findall(system))
         persona["phrases"] = list(dict.fromkeys(q for q in quoted if len(q) >= 2))
+        # …and may say where some go: I often begin with "Tea first" or "Right then"; I close with "Mind how you go"
+        for key, cue in (("openers", _OPENER_CUE), ("closers", _CLOSER_CUE)):
+            for match in cue.finditer(system):
+                persona[key] += [q.strip().rstrip(" ,.;:!?") for q in match.groups() if q and q.strip()]
     return persona
 
 
 _QUOTED_PHRASE = re.compile(r'"([^"\n]{2,80})"|“([^”\n]{2,80})”')
+_PLACED = r'\s+"([^"\n]{2,80})"(?:,?\s+or\s+"([^"\n]{2,80})")?'
+_OPENER_CUE = re.compile(r"\b(?:begin|start|open)s? with" + _PLACED, re.IGNORECASE)
+_CLOSER_CUE = re.compile(r"\b(?:close|end|finish)s? with" + _PLACED, re.IGNORECASE)
+# How often a reply follows a constitution's "I often begin with …" / "I tend to close with …" (not always: "often").
+OPENER_SHARE, CLOSER_SHARE = 0.8, 0.6
 
 
 def chat_reply(messages: list[dict], seed: int | None = None) -> str:
@@ -643,7 +652,12 @@ def chat_reply(messages: list[dict], seed: int | None = None) -> str:
     words = Brief(user).nouns or content_words(user)
     phrases = list(persona["phrases"])
     rng.shuffle(phrases)
-    parts = [phrases.pop() if phrases else rng.choice(vocab.CHAT_OPENERS)]
+    if persona["openers"] and rng.random() < OPENER_SHARE:  # where the character says it begins
+        opener = rng.choice(persona["openers"])
+        phrases = [p for p in phrases if p != opener]
+    else:
+        opener = phrases.pop() if phrases else rng.choice(vocab.CHAT_OPENERS)
+    parts = [opener]
     greeting = bool(_GREETING.match(user))
     if greeting:
         parts.append(rng.choice(vocab.CHAT_GREETINGS))
@@ -652,7 +666,10 @@ def chat_reply(messages: list[dict], seed: int | None = None) -> str:
         parts.append(rng.choice(vocab.CHAT_ECHOES).format(w=word, W=word[0].upper() + word[1:]))
     else:
         parts.append("I'm listening.")
-    if energy >= 0.35 and not greeting:
+    closers = [c for c in persona["closers"] if c != opener]
+    if closers and not greeting and rng.random() < CLOSER_SHARE:  # and how it closes
+        parts.append(rng.choice(closers))
+    elif energy >= 0.35 and not greeting:
         parts.append(phrases.pop() if phrases and rng.random() < 0.5 else rng.choice(vocab.CHAT_QUESTIONS))
     if persona["name"] and sum(m.get("role") == "assistant" for m in messages) == 0:
         parts.insert(0, f"{persona['name'].split()[0]} here.")

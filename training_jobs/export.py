@@ -90,8 +90,9 @@ def _data_sizes(job: TrainingJob, stages: dict[str, StageRun], checkpoint: Check
 
 def _training(job: TrainingJob, stages: dict[str, StageRun], checkpoint: Checkpoint) -> list[tuple[str, str]]:
     p = job.params or {}
+    layers = f", top {p['lora_layers']} layers" if p.get("lora_layers") else ""
     rows = [("Student", f"`{p.get('student_checkpoint', '?')}`"), ("Teacher", f"`{p.get('teacher_model', '?')}`"),
-            ("Adapter", checkpoint.label), ("LoRA", f"r {p.get('lora_rank')}, α {p.get('lora_alpha')}"),
+            ("Adapter", checkpoint.label), ("LoRA", f"r {p.get('lora_rank')}, α {p.get('lora_alpha')}{layers}"),
             ("Learning rate", str(p.get("learning_rate"))), ("DPO β / NLL coefficient", f"{p.get('dpo_beta')} / {p.get('nll_coef')}"),
             ("Epochs, batch size", f"{p.get('epochs')}, {p.get('batch_size')}"),
             ("Sampling", f"temperature {p.get('temperature')}, top-p {p.get('top_p')}")]

@@ -73,6 +73,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("hyperparameters", "Hyperparameters", (
         Field("lora_rank", "LoRA rank r"),
         Field("lora_alpha", "LoRA α"),
+        Field("lora_layers", "LoRA layers", help="Adapt only the top N layers (0: all): backpropagation stops at the lowest "
+              "adapted layer, so a CPU trains faster."),
         Field("learning_rate", "Learning rate", step="any"),
         Field("batch_size", "Batch size"),
         Field("epochs", "Epochs"),

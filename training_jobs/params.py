@@ -44,6 +44,7 @@ class LaunchParams(BaseModel):
     data_scale: int = Field(default=100, description="Percent of the sizes to generate: 25, 50, 75 or 100")
     lora_rank: int = Field(ge=1, le=1024)
     lora_alpha: int = Field(ge=1, le=4096)
+    lora_layers: int = Field(default=0, ge=0, le=1024, description="LoRA on the top N transformer layers only; 0: every layer")
     learning_rate: float = Field(gt=0, le=1)
     batch_size: int = Field(ge=1, le=4096)
     epochs: int = Field(ge=1, le=100)

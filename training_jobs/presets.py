@@ -19,6 +19,7 @@ REFLECTION_PROMPTS = 10  # fixed introspective prompts; reflections = prompts ×
 class TrainingPreset:
     lora_rank: int
     lora_alpha: int
+    lora_layers: int  # LoRA on the top N transformer layers (0: all)
     batch_size: int
     learning_rate: float
     warmup_ratio: float
@@ -44,7 +45,7 @@ class TrainingPreset:
 
 
 PAPER = TrainingPreset(
-    lora_rank=64, lora_alpha=128, batch_size=32, learning_rate=5e-5, warmup_ratio=0.1,
+    lora_rank=64, lora_alpha=128, lora_layers=0, batch_size=32, learning_rate=5e-5, warmup_ratio=0.1,
     dpo_beta=0.1, nll_coef=0.1, temperature=0.7, top_p=0.95, epochs=1,
     dpo_pairs=1500, reflections=REFLECTION_PROMPTS * 1000,
     # SPEC §7 (the form's Paper value) says 2,000 self-interactions; §9 describes the reference's
@@ -54,7 +55,7 @@ PAPER = TrainingPreset(
 )
 
 QUICK_ITERATION = TrainingPreset(
-    lora_rank=16, lora_alpha=32, batch_size=8, learning_rate=1e-4, warmup_ratio=0.1,
+    lora_rank=16, lora_alpha=32, lora_layers=8, batch_size=2, learning_rate=2e-3, warmup_ratio=0.1,
     dpo_beta=0.1, nll_coef=0.1, temperature=0.7, top_p=0.95, epochs=1,
     dpo_pairs=48, reflections=REFLECTION_PROMPTS * 2, interactions=6, interaction_turns=3,
     max_length_dpo=256, max_length_sft=384, max_new_tokens=64,

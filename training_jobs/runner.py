@@ -261,7 +261,7 @@ class JobContext:
             "init_adapter": init_adapter, "max_steps": max_steps, "epochs": p.epochs, "learning_rate": p.learning_rate,
             "batch_size": per_device, "grad_accum": accumulate, "max_length": p.max_length if kind == "dpo" else p.sft_max_length, "seed": p.seed,
             "beta": p.dpo_beta, "nll_coef": p.nll_coef, "lora_r": p.lora_rank, "lora_alpha": p.lora_alpha,
-            "torch_threads": settings.TRAINING_TORCH_THREADS or None,
+            "lora_layers": p.lora_layers, "torch_threads": settings.TRAINING_TORCH_THREADS or None,
         }
 
     def train(self, kind: str, rows: list[dict], config: dict, *, history_key: str | None = None, **event) -> dict:

@@ -27,6 +27,7 @@ class LaunchFieldsOut(Schema):
     data_scale: int = Field(100, description="Percent of the sizes to generate: 25, 50, 75 or 100")
     lora_rank: int
     lora_alpha: int
+    lora_layers: int = Field(0, description="LoRA on the top N transformer layers only (the backward pass stops there); 0: every layer")
     learning_rate: float
     batch_size: int
     epochs: int

@@ -122,7 +122,8 @@ def launch_defaults(*, organization, workspace=None) -> dict:
         "student_checkpoint": offline_student_checkpoint() if offline else t("student_model"),
         "dpo_pairs": t("dpo_pairs"), "reflections": t("reflections"), "interactions": t("self_interactions"),
         "interaction_turns": t("interaction_turns"), "data_scale": 100,
-        "lora_rank": t("lora_rank"), "lora_alpha": t("lora_alpha"), "learning_rate": t("learning_rate"),
+        "lora_rank": t("lora_rank"), "lora_alpha": t("lora_alpha"), "lora_layers": t("lora_layers"),
+        "learning_rate": t("learning_rate"),
         "batch_size": t("batch_size"), "epochs": t("epochs"), "dpo_beta": t("dpo_beta"), "nll_coef": t("nll_coef"),
         "max_length": t("max_length"), "sft_max_length": t("sft_max_length"), "temperature": t("temperature"),
         "top_p": t("top_p"), "max_new_tokens": 512, "smoke_test": "small", "budget_usd": None, "backend": "trl",
@@ -141,7 +142,7 @@ def preset_form_values(name: str) -> dict:
         return {}
     v = preset.values()
     return {
-        "lora_rank": v["lora_rank"], "lora_alpha": v["lora_alpha"], "batch_size": v["batch_size"],
+        "lora_rank": v["lora_rank"], "lora_alpha": v["lora_alpha"], "lora_layers": v["lora_layers"], "batch_size": v["batch_size"],
         "learning_rate": v["learning_rate"], "dpo_beta": v["dpo_beta"], "nll_coef": v["nll_coef"],
         "temperature": v["temperature"], "top_p": v["top_p"], "epochs": v["epochs"], "dpo_pairs": v["dpo_pairs"],
         "reflections": v["reflections"], "interactions": v["interactions"], "interaction_turns": v["interaction_turns"],

@@ -304,6 +304,7 @@ def _training_keys() -> list[KeySpec]:
         KeySpec(f"{t}.student_model", "hf_repo", "Qwen/Qwen2.5-7B-Instruct", "Student checkpoint trained with LoRA (DPO rejected)."),
         KeySpec(f"{t}.lora_rank", "int", 64, "LoRA rank r.", 1, 1024),
         KeySpec(f"{t}.lora_alpha", "int", 128, "LoRA alpha.", 1, 4096),
+        KeySpec(f"{t}.lora_layers", "int", 0, "LoRA on the top N transformer layers only (0: every layer).", 0, 1024),
         KeySpec(f"{t}.learning_rate", "float", 5e-5, "Learning rate.", 0, 1, min_exclusive=True),
         KeySpec(f"{t}.warmup_ratio", "float", 0.1, "Share of steps spent warming up the learning rate.", 0, 1),
         KeySpec(f"{t}.batch_size", "int", 32, "Global batch size.", 1, 4096),

@@ -87,6 +87,7 @@ class TRLConfig:
     lora_alpha: int = 128
     lora_dropout: float = 0.0
     target_modules: Any = "all-linear"
+    lora_layers: int = 0  # > 0: adapt only the top N decoder layers (backpropagation stops below them)
     # device
     use_cpu: bool | None = None  # None: CPU unless CUDA is available
     bf16: bool = False
@@ -255,11 +256,16 @@ def load_student(cfg: TRLConfig, rows: list[dict[str, Any]], out: Path):
     return model, tokenizer, desc
 
 
-def _lora(cfg: TRLConfig):
+def _lora(cfg: TRLConfig, model=None):
+    """The LoRA config; with `lora_layers` (and the model, to count its layers) only the top layers are adapted."""
     from peft import LoraConfig
 
+    layers = {}
+    total = getattr(getattr(model, "config", None), "num_hidden_layers", None)
+    if cfg.lora_layers and total and cfg.lora_layers < total:
+        layers = {"layers_to_transform": list(range(total - cfg.lora_layers, total)), "layers_pattern": "layers"}
     return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                      target_modules=cfg.target_modules, task_type="CAUSAL_LM", bias="none")
+                      target_modules=cfg.target_modules, task_type="CAUSAL_LM", bias="none", **layers)
 
 
 def _common_args(cfg: TRLConfig, out: Path) -> dict[str, Any]:
@@ -392,7 +398,7 @@ class TRLBackend:
         state: dict = {}
         cb = _make_callback(on_metrics, should_stop, history, state, cfg.nll_coef)
         trainer = DPOTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
-                             peft_config=_lora(cfg), callbacks=[cb])
+                             peft_config=_lora(cfg, model), callbacks=[cb])
         _quiet(trainer)
         trainer.train()
         desc = {**desc, "loss_type": loss_type, "loss_weights": loss_weights, "beta": cfg.beta}
@@ -414,7 +420,7 @@ class TRLBackend:
         if cfg.torch_threads:
             torch.set_num_threads(cfg.torch_threads)
         model, tokenizer, desc = load_student(cfg, rows, out)
-        peft_config = _lora(cfg)
+        peft_config = _lora(cfg, model)
         if cfg.continue_adapter:  # the same adapter, trainable again: one LoRA across curriculum phases
             from peft import PeftModel
 
