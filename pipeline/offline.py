@@ -685,12 +685,13 @@ def chat_reply(messages: list[dict], seed: int | None = None) -> str:
 
 # Judge prompts of apps built on top of pipeline (audits.evals, audits.reviews): each registers the
 # prefix its judge prompt starts with and a reply function from its AppConfig.ready(), so the offline
-# engine can answer them without pipeline importing those apps (dependencies point one way).
-_JUDGES: dict[str, Callable[[str], str]] = {}
+# engine can answer them without pipeline importing those apps (dependencies point one way). A judge
+# registered `with_persona` also gets the persona its system message describes (persona_from_system).
+_JUDGES: dict[str, tuple[Callable[..., str], bool]] = {}
 
 
-def register_offline_judge(prefix: str, reply: Callable[[str], str]) -> None:
-    _JUDGES[prefix] = reply
+def register_offline_judge(prefix: str, reply: Callable[..., str], *, with_persona: bool = False) -> None:
+    _JUDGES[prefix] = (reply, with_persona)
 
 
 def offline_reply(messages: list[dict], model: str = "offline/studio", *, repeat: int = 0, seed: int | None = None) -> str:
@@ -702,9 +703,12 @@ def offline_reply(messages: list[dict], model: str = "offline/studio", *, repeat
     if offline_verdict.is_verdict_prompt(messages):  # the provocation suite's judge (audits.judging)
         return offline_verdict.verdict_reply(messages)
     user = _text(messages[-1].get("content")) if messages else ""
-    for prefix, judge in _JUDGES.items():  # judges of the apps built on pipeline (eval suites, reviews)
+    for prefix, (judge, with_persona) in _JUDGES.items():  # judges of the apps built on pipeline (eval suites, reviews)
         if user.startswith(prefix):
-            return judge(user)
+            if not with_persona:
+                return judge(user)
+            system = "\n".join(_text(m.get("content")) for m in messages if m.get("role") == "system")
+            return judge(user, persona_from_system(system))
     prompt = read_prompt(messages, repeat=repeat)
     if prompt is None:
         return chat_reply(messages, seed=seed)

@@ -111,6 +111,24 @@ def test_the_judges_two_order_rule():
     assert parse_verdict(offline_verdict(messages[-1]["content"])).winner == "B"
 
 
+def test_the_offline_judge_prefers_the_reply_in_character_over_the_longer_one():
+    """Through the offline engine, as a job's evaluation calls it: the persona comes from the system message."""
+    from audits.reviews.judge import combine, judge_messages, parse_verdict
+    from pipeline.offline import offline_reply
+
+    system = 'I am Leonor. I often begin with "Leonor here" and I close with "Leave it better than you found it". I say "A promise is a debt".'
+    plain = "The young woman will be forever changed by your decision to join the resistance and its long cold winter."
+    marked = "Leonor here. A promise is a debt. Leave it better than you found it."
+    forward = parse_verdict(offline_reply(judge_messages(persona_system=system, prompt="Hi", first=plain, second=marked)))
+    backward = parse_verdict(offline_reply(judge_messages(persona_system=system, prompt="Hi", first=marked, second=plain)))
+    assert (forward.winner, backward.winner) == ("B", "A") and combine(forward.winner, backward.winner) == "b"
+    assert "markers" in forward.reason
+    # No markers on either side: the fuller reply, in both orders; identical replies: a tie.
+    other = "The tide turns late tonight and the harbour lights flicker over quiet boats and nets."
+    assert parse_verdict(offline_reply(judge_messages(persona_system=system, prompt="Hi", first="Fine.", second=other))).winner == "B"
+    assert parse_verdict(offline_reply(judge_messages(persona_system=system, prompt="Hi", first=marked, second=marked))).winner == "tie"
+
+
 def test_a_running_generation_shows_a_progress_bar_the_page_polls(tenant, persona, owner_principal, client_for):
     from audits.reviews.models import ComparisonGeneration
 

@@ -34,7 +34,7 @@ def quick_values(**overrides) -> dict:
         "teacher_model": "offline/teacher", "student_model": local_models.LOCAL_CHAT_MODEL,
         "student_checkpoint": local_models.SMOLLM2.name, "dpo_pairs": q.dpo_pairs, "reflections": q.reflections,
         "interactions": q.interactions, "interaction_turns": q.interaction_turns, "lora_rank": q.lora_rank,
-        "lora_alpha": q.lora_alpha, "learning_rate": q.learning_rate, "batch_size": q.batch_size, "epochs": q.epochs,
+        "lora_alpha": q.lora_alpha, "lora_layers": q.lora_layers, "learning_rate": q.learning_rate, "batch_size": q.batch_size, "epochs": q.epochs,
         "dpo_beta": q.dpo_beta, "nll_coef": q.nll_coef, "max_length": q.max_length_dpo, "sft_max_length": q.max_length_sft,
         "temperature": q.temperature, "top_p": q.top_p, "max_new_tokens": q.max_new_tokens, "smoke_test": "none",
         **overrides,

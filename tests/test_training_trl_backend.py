@@ -149,6 +149,22 @@ def test_should_stop_ends_sft_early(backend, tmp_path):
     assert result.stopped_early and result.steps == 1
 
 
+def test_lora_layers_adapts_only_the_top_layers(backend, tmp_path):
+    """lora_layers=1 on the 2-layer tiny model: every saved LoRA weight belongs to layer 1, none to layer 0;
+    0 (the default) and a count of at least the model's layers adapt every layer."""
+    from safetensors import safe_open
+
+    def adapted_layers(**config) -> set[int]:
+        out = tmp_path / str(len(list(tmp_path.iterdir())))
+        result = backend.train_sft(_sft_examples(4), {**TINY, "output_dir": str(out), "max_steps": 1, **config})
+        with safe_open(str(Path(result.artifacts["adapter_dir"]) / "adapter_model.safetensors"), "pt") as fh:
+            return {int(key.split(".layers.")[1].split(".")[0]) for key in fh.keys()}
+
+    assert adapted_layers(lora_layers=1) == {1}
+    assert adapted_layers() == {0, 1}
+    assert adapted_layers(lora_layers=5) == {0, 1}
+
+
 def test_tiny_student_refuses_an_init_adapter(backend, tmp_path):
     with pytest.raises(ValueError, match="init_adapter"):
         backend.train_sft(_sft_examples(2), {"output_dir": str(tmp_path), "init_adapter": str(tmp_path / "x")})

@@ -10,4 +10,4 @@ class ReviewsConfig(AppConfig):
         from audits.reviews.judge import JUDGE_MARKER, offline_verdict
         from pipeline.offline import register_offline_judge
 
-        register_offline_judge(JUDGE_MARKER, offline_verdict)
+        register_offline_judge(JUDGE_MARKER, offline_verdict, with_persona=True)

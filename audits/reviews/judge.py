@@ -53,12 +53,33 @@ def _richness(text: str) -> int:
     return len({word for word in re.findall(r"[^\W\d_]{3,}", text.lower())})
 
 
-def offline_verdict(user_text: str) -> str:
-    """The offline engine's judge: prefers the reply with more distinct words, so both orders agree."""
+def in_character(text: str, persona: dict | None) -> int:
+    """The offline judge's reading of "stays in character": how many of the persona's own markers the reply
+    shows — each signature phrase it uses, an opener it begins with, a closer it ends with, its name."""
+    persona = persona or {}
+    folded = " ".join(text.lower().split())
+    def has(phrase: str) -> bool:
+        return bool(phrase.strip()) and " ".join(phrase.lower().split()) in folded
+    head, tail = folded[:80], folded[-80:]
+    score = sum(has(p) for p in persona.get("phrases") or [])
+    score += any(o.strip() and " ".join(o.lower().split()) in head for o in persona.get("openers") or [])
+    score += any(c.strip() and " ".join(c.lower().split()) in tail for c in persona.get("closers") or [])
+    name = (persona.get("name") or "").split(" ")[0].lower()
+    return score + bool(name and re.search(rf"\b{re.escape(name)}\b", folded))
+
+
+def offline_verdict(user_text: str, persona: dict | None = None) -> str:
+    """The offline engine's judge: prefers the reply that shows more of the persona's markers (`persona`, read
+    from the system message), then the one with more distinct words; both orders agree, so no position bias."""
     try:
         pair = json.loads(user_text.split("\n", 1)[1].split("\n\n" + INSTRUCTIONS, 1)[0])
-        first, second = _richness(pair["A"]), _richness(pair["B"])
+        first = (in_character(pair["A"], persona), _richness(pair["A"]))
+        second = (in_character(pair["B"], persona), _richness(pair["B"]))
     except (IndexError, KeyError, TypeError, ValueError):
         return json.dumps({"winner": "tie", "reason": "could not read the pair"})
     winner = "A" if first > second else "B" if second > first else "tie"
-    return json.dumps({"winner": winner, "reason": f"reply {winner} says more in its own words" if winner != "tie" else "equally full"})
+    if winner == "tie":
+        return json.dumps({"winner": "tie", "reason": "equally in character and equally full"})
+    won, lost = (first, second) if winner == "A" else (second, first)
+    why = ("shows more of the persona's own markers" if won[0] > lost[0] else "says more in its own words")
+    return json.dumps({"winner": winner, "reason": f"reply {winner} {why}"})

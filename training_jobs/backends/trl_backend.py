@@ -256,16 +256,21 @@ def load_student(cfg: TRLConfig, rows: list[dict[str, Any]], out: Path):
     return model, tokenizer, desc
 
 
-def _lora(cfg: TRLConfig, model=None):
-    """The LoRA config; with `lora_layers` (and the model, to count its layers) only the top layers are adapted."""
+def _lora(cfg: TRLConfig, model):
+    """The LoRA config for `model`; with `lora_layers` only its top layers are adapted."""
     from peft import LoraConfig
 
-    layers = {}
-    total = getattr(getattr(model, "config", None), "num_hidden_layers", None)
-    if cfg.lora_layers and total and cfg.lora_layers < total:
+    targets, layers = cfg.target_modules, {}
+    total = model.config.num_hidden_layers
+    if cfg.lora_layers and cfg.lora_layers < total:
         layers = {"layers_to_transform": list(range(total - cfg.lora_layers, total)), "layers_pattern": "layers"}
+        if targets == "all-linear":  # PEFT takes a layer subset only with a list of module names
+            import torch
+
+            targets = sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+                              if isinstance(module, torch.nn.Linear) and ".layers." in name})
     return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                      target_modules=cfg.target_modules, task_type="CAUSAL_LM", bias="none", **layers)
+                      target_modules=targets, task_type="CAUSAL_LM", bias="none", **layers)
 
 
 def _common_args(cfg: TRLConfig, out: Path) -> dict[str, Any]:
