@@ -20,8 +20,31 @@ PASSWORD = "correct-horse-battery-staple"
 SERVICES_MODE = bool(os.environ.get("REDIS_URL"))
 
 
+DB_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server"}
+SERVICE_MARKERS = ("django_db", "services", "real_worker", "browser", "slow_model")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--service-tests-only", action="store_true",
+        help="deselect the tests that touch no database, channel layer or worker (CI's services pass: their result "
+             "cannot depend on PostgreSQL, Redis or Celery, and the embedded pass has run them)")
+
+
+def touches_services(item) -> bool:
+    """Whether a test reaches the database (and through it the worker and channel layer) or is marked as needing services."""
+    if DB_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    return any(item.get_closest_marker(name) for name in SERVICE_MARKERS)
+
+
 def pytest_collection_modifyitems(config, items):
     """Browser tests last: Playwright's sync API keeps an event loop running in this thread for the session."""
+    if config.getoption("service_tests_only"):
+        service_free = [item for item in items if not touches_services(item)]
+        if service_free:
+            config.hook.pytest_deselected(items=service_free)
+            items[:] = [item for item in items if touches_services(item)]
     items.sort(key=lambda item: "tests/browser/" in str(item.fspath))
 
 

@@ -55,7 +55,7 @@ PAPER = TrainingPreset(
 )
 
 QUICK_ITERATION = TrainingPreset(
-    lora_rank=16, lora_alpha=32, lora_layers=8, batch_size=2, learning_rate=2e-3, warmup_ratio=0.1,
+    lora_rank=16, lora_alpha=32, lora_layers=0, batch_size=2, learning_rate=2e-3, warmup_ratio=0.1,
     dpo_beta=0.1, nll_coef=0.1, temperature=0.7, top_p=0.95, epochs=1,
     dpo_pairs=48, reflections=REFLECTION_PROMPTS * 2, interactions=6, interaction_turns=3,
     max_length_dpo=256, max_length_sft=384, max_new_tokens=64,

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 PASSWORD = "browser-pass-5678"
 STAGES = ("smoke", "dpo_data", "dpo_train", "introspection", "sft", "eval")
 QUICK_ITERATION = {"dpo_pairs": "48", "reflections": "20", "interactions": "6", "interaction_turns": "3",
-                   "lora_rank": "16", "lora_alpha": "32", "lora_layers": "8", "batch_size": "2", "max_new_tokens": "64"}
+                   "lora_rank": "16", "lora_alpha": "32", "lora_layers": "0", "batch_size": "2", "max_new_tokens": "64"}
 # Small sizes train the built-in tiny model in seconds; short samples keep the evaluation's 48 generations quick.
 SMALL = {"dpo_pairs": "12", "reflections": "10", "interactions": "2", "interaction_turns": "3", "batch_size": "4",
          "lora_rank": "4", "lora_alpha": "8", "max_new_tokens": "32"}
