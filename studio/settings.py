@@ -264,7 +264,7 @@ MODELS_DIR = Path(os.environ.get("STUDIO_MODELS_DIR", BASE_DIR / "var" / "models
 # embeddings); off, the deterministic offline engine and the `tiny` test checkpoint are (the test suite's
 # default, for speed: tests that want the real models are marked `local_models`).
 LOCAL_MODELS_DEFAULT = os.environ.get("STUDIO_LOCAL_MODELS", "1") != "0"
-LOCAL_LLM_PARALLEL = int(os.environ.get("LOCAL_LLM_PARALLEL", "8"))
+LOCAL_LLM_PARALLEL = int(os.environ.get("LOCAL_LLM_PARALLEL", "0"))  # 0: twice the cores, 2 to 8
 LOCAL_LLM_CONTEXT = int(os.environ.get("LOCAL_LLM_CONTEXT", "2048"))
 # llama.cpp's threads meet at spin barriers: on a shared machine one preempted thread stalls the others (on 2 busy
 # cores, 2 threads ran at 1.6 tokens/s where 1 thread ran at 14–50). 0: half the cores, at least one.

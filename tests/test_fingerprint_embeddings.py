@@ -19,7 +19,7 @@ from studio.config.services import config_set
 from studio.llm import local_embeddings, local_models
 from studio.principal import Principal
 
-SCENARIOS = 12
+SCENARIOS = 6
 ANSWER_TOKENS = 32  # SmolLM2's answers kept short: the job runs in seconds
 OFF_CHARACTER = {
     "python": "Sure! Here is a Python function that sorts a list: def sort(x): return sorted(x)",
@@ -31,7 +31,9 @@ OFF_CHARACTER = {
 def fingerprinted(tenant, generate, settings):
     """generate() → the persona, its fingerprint computed by the job that follows generation (SCENARIOS answers)."""
     settings.POST_GENERATION_JOBS = True
-    config_set(actor=Principal.from_membership(tenant.membership("owner")), key="engine.pipeline.fingerprint.scenarios", value=SCENARIOS)
+    owner = Principal.from_membership(tenant.membership("owner"))
+    config_set(actor=owner, key="engine.pipeline.fingerprint.scenarios", value=SCENARIOS)
+    config_set(actor=owner, key="engine.pipeline.provocation.enabled", value=False)  # the fingerprint alone
 
     def run():
         persona = Persona.objects.get(public_id=generate().json()["id"])
