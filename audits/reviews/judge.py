@@ -53,17 +53,19 @@ def _richness(text: str) -> int:
     return len({word for word in re.findall(r"[^\W\d_]{3,}", text.lower())})
 
 
+def _fold(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
 def in_character(text: str, persona: dict | None) -> int:
     """The offline judge's reading of "stays in character": how many of the persona's own markers the reply
     shows — each signature phrase it uses, an opener it begins with, a closer it ends with, its name."""
     persona = persona or {}
-    folded = " ".join(text.lower().split())
-    def has(phrase: str) -> bool:
-        return bool(phrase.strip()) and " ".join(phrase.lower().split()) in folded
+    folded = _fold(text)
     head, tail = folded[:80], folded[-80:]
-    score = sum(has(p) for p in persona.get("phrases") or [])
-    score += any(o.strip() and " ".join(o.lower().split()) in head for o in persona.get("openers") or [])
-    score += any(c.strip() and " ".join(c.lower().split()) in tail for c in persona.get("closers") or [])
+    found = lambda phrases, where: [p for p in map(_fold, phrases or []) if p and p in where]  # noqa: E731
+    score = len(found(persona.get("phrases"), folded))
+    score += bool(found(persona.get("openers"), head)) + bool(found(persona.get("closers"), tail))
     name = (persona.get("name") or "").split(" ")[0].lower()
     return score + bool(name and re.search(rf"\b{re.escape(name)}\b", folded))
 
