@@ -153,6 +153,26 @@ def test_evaluation_samples_with_nul_characters_are_stored_without_them(persona,
     assert texts and not any("\x00" in t for pair in texts for t in pair)
 
 
+def test_the_post_dpo_checkpoint_writes_introspection_with_its_end_held_back_for_half_the_budget(persona, launch, scripted, monkeypatch, tmp_path):
+    """A checkpoint that learned a terse teacher's answers would end a "long diary entry" after its opener; the
+    introspection samples hold the end-of-text token back for half of max_new_tokens, the evaluation does not."""
+    backend = scripted()
+    calls = []
+
+    def sample(prompts, config, **kwargs):
+        calls.append({"system": str(prompts[0][0]["content"]) if isinstance(prompts[0], list) else "", **kwargs})
+        return [f"An answer long enough to keep, number {i}, in my own voice." for i, _ in enumerate(prompts)]
+
+    monkeypatch.setattr(backend, "sample", sample)
+    job = launch(persona, student_checkpoint=str(tmp_path), max_new_tokens=48)  # a local pretrained folder
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert stage(job, "introspection").stats["generator"]["by"] == "checkpoint"
+    introspection = [c for c in calls if "<think>" in c["system"] or "another copy" in c["system"]]
+    assert introspection and {c["min_new_tokens"] for c in introspection} == {24}
+    evaluation = [c for c in calls if c not in introspection]
+    assert evaluation and all(not c.get("min_new_tokens") for c in evaluation)
+
+
 def test_sft_examples_keep_the_amended_system_prompt_of_each_self_interaction(persona, launch, scripted):
     backend = scripted()
     job = launch(persona)

@@ -407,6 +407,12 @@ CHECKPOINT_BATCH = 16  # conversations the checkpoint writes at once (left-padde
 # Small checkpoints sampled at temperature 0.7 loop on a phrase (SmolLM2 after DPO: 6 of 13 self-interaction turns
 # dropped as repetition without it); the usual mild penalty, the same for base and tuned in the evaluation.
 CHECKPOINT_REPETITION_PENALTY = 1.15
+# Introspection asks for long-form writing (a letter, a diary entry, a conversation). A small checkpoint after DPO on
+# a terse teacher learns to stop early: SmolLM2 wrote "Tiago here. Good" to "Write a long diary entry…", and 10 of 20
+# reflections fell under the length filter, so the data-quality gate killed a default Quick iteration job. The
+# end-of-text token is held back for the first half of the token budget (introspection only; the evaluation samples
+# base and tuned as they are).
+INTROSPECTION_MIN_SHARE = 0.5
 
 
 def _complete_all(ctx: JobContext, generator: dict, requests: list, on_chunk=None) -> list:
@@ -428,7 +434,8 @@ def _complete_all(ctx: JobContext, generator: dict, requests: list, on_chunk=Non
         texts = backend.sample(conversations, {"student": generator["base_dir"], "seed": (config.seed or 0) + start},
                                adapter_dir=generator["model"], base_dir=generator["base_dir"],
                                max_new_tokens=config.max_tokens, temperature=config.temperature, top_p=ctx.params.top_p,
-                               batch_size=CHECKPOINT_BATCH, repetition_penalty=CHECKPOINT_REPETITION_PENALTY)
+                               batch_size=CHECKPOINT_BATCH, repetition_penalty=CHECKPOINT_REPETITION_PENALTY,
+                               min_new_tokens=int(config.max_tokens * INTROSPECTION_MIN_SHARE))
         latency = (time.perf_counter() - started) * 1000 / max(len(chunk), 1)
         part = [Completion(text=text.replace("\x00", ""), model="checkpoint:dpo", prompt_tokens=0, completion_tokens=0,
                            cost_usd=0.0, latency_ms=latency) for text in texts]

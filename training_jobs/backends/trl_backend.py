@@ -446,8 +446,10 @@ class TRLBackend:
     def sample(self, prompts: list[Any], config: Mapping[str, Any], *, adapter_dir: str | None = None,
                base_dir: str | None = None, max_new_tokens: int = 64, temperature: float = 0.7,
                top_p: float = 0.95, system: str | None = None, batch_size: int = 32,
-               repetition_penalty: float = 1.0) -> list[str]:
+               repetition_penalty: float = 1.0, min_new_tokens: int = 0) -> list[str]:
         """Sample the base model (``base_dir``) with an optional LoRA adapter; greedy when temperature is 0.
+
+        ``min_new_tokens`` holds the end-of-text token back until that many tokens are written.
 
         Prompts are generated in left-padded batches, and the last loaded model is kept for the next
         call (evaluations sample one checkpoint many times).
@@ -462,6 +464,8 @@ class TRLBackend:
         torch.manual_seed(cfg.seed)
         gen = dict(max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
                    repetition_penalty=repetition_penalty)
+        if min_new_tokens:
+            gen["min_new_tokens"] = min(min_new_tokens, max_new_tokens)
         gen.update(dict(do_sample=True, temperature=temperature, top_p=top_p) if temperature > 0 else dict(do_sample=False))
         outs: list[str] = []
         for start in range(0, len(prompts), max(1, batch_size)):
