@@ -35,11 +35,18 @@ run: demo models
 	$(PY) manage.py runstudio --port $(PORT)
 
 ## The test suite (embedded mode unless DATABASE_URL / REDIS_URL say otherwise): the tests that need
-## no browser in parallel (pytest-xdist, a worker per core, a file per worker at a time), then the
-## browser tests, which share one live server per session.
+## no browser in parallel (pytest-xdist, a worker per core, a file per worker at a time) and, beside
+## them, the browser tests, which share one live server per session and mostly wait on it (their log
+## is printed when both are done). Fails when either fails; pytest's exit code 5 (no tests) comes through.
 test: install
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/browser $(PYTEST_ARGS)
-	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
+	@mkdir -p var
+	@echo "browser tests (tests/browser) run beside the suite; their log: var/browser-tests.log"
+	@$(PY) -m pytest tests/browser $(PYTEST_ARGS) >var/browser-tests.log 2>&1 & browser=$$!; \
+	trap 'kill $$browser 2>/dev/null' INT TERM; \
+	suite=0; $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/browser $(PYTEST_ARGS) || suite=$$?; \
+	browser_rc=0; wait $$browser || browser_rc=$$?; \
+	echo "--- browser tests (exit $$browser_rc) ---"; cat var/browser-tests.log; \
+	if [ $$suite -ne 0 ]; then exit $$suite; fi; exit $$browser_rc
 
 ## A Celery worker for services mode (REDIS_URL set).
 worker: install

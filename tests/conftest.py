@@ -27,12 +27,19 @@ SERVICE_MARKERS = ("django_db", "services", "real_worker", "browser", "slow_mode
 def pytest_addoption(parser):
     parser.addoption(
         "--service-tests-only", action="store_true",
-        help="deselect the tests that touch no database, channel layer or worker (CI's services pass: their result "
+        help="deselect the tests that touch no database, channel layer or worker, and those of the local models "
+             "(CI's services pass: their result "
              "cannot depend on PostgreSQL, Redis or Celery, and the embedded pass has run them)")
 
 
 def touches_services(item) -> bool:
-    """Whether a test reaches the database (and through it the worker and channel layer) or is marked as needing services."""
+    """Whether a test reaches the database (and through it the worker and channel layer) or is marked as needing services.
+
+    The tests of the packaged local models (marked local_models) spend their time in SmolLM2 and MiniLM, whose
+    answers cannot depend on the services; they run once, in the embedded pass (the SmolLM2 training job, marked
+    slow_model, runs in CI's services pass on its own)."""
+    if item.get_closest_marker("local_models") and not item.get_closest_marker("slow_model"):
+        return False
     if DB_FIXTURES & set(getattr(item, "fixturenames", ())):
         return True
     return any(item.get_closest_marker(name) for name in SERVICE_MARKERS)
