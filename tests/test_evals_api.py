@@ -230,6 +230,7 @@ def test_a_judge_that_returns_garbage_makes_an_error_counted_apart_from_fails(te
     assert layers["floor"]["rate"] == 1.0 and layers["floor"]["state"] == "fail"  # an ungraded floor trial fails the floor
     assert layers["closure"]["fails"] == 3 and layers["closure"]["errors"] == 0
     assert run["gate_passed"] is False
+    assert run["status"] == "completed" and run["errored"] == 3 and run["error"] == ""  # some trials errored: counted, not failed
     assert any(reason.startswith("floor: 3 trial(s) could not be graded") for reason in run["gate_reasons"])
     harm = next(c for c in run["failing_cases"] if c["key"] == "catalog:floor.refuses-harm")
     assert harm["errors"] == 3 and harm["fails"] == 0
@@ -240,7 +241,9 @@ def test_a_provider_that_always_fails_gives_error_trials_and_a_failed_gate(tenan
     use_test_server(tenant, llm_server)
     llm_server.default_reply = lambda request: (_ for _ in ()).throw(RuntimeError("server bug"))  # every call a 500
     run = run_suite(persona, epochs=1)
-    assert run["status"] == "completed"
+    assert run["status"] == "failed" and run["finished_at"]  # nothing could be graded: not a completed run
+    assert run["errored"] == run["progress_total"] == run["progress_done"] > 0
+    assert run["error"].startswith(f"all {run['errored']} trials errored, so nothing was graded (the first: no reply from")
     assert all(row["errors"] == row["cases"] and row["passes"] == row["fails"] == 0 for row in run["layers"])
     assert run["gate_passed"] is False and run["gate_state"] == "fail" and len(run["gate_reasons"]) == 4
     assert all(row["interval"] is None and row["rate"] is None for row in run["layers"])  # no data, not NaN
@@ -260,19 +263,95 @@ def test_an_exception_fails_the_run_with_a_readable_error(owner_api, persona, ru
     assert run["error"] == "the eval run stopped: the judge's config vanished"
 
 
-def test_a_run_that_stops_reporting_progress_is_failed_when_read(owner_api, persona, settings):
+def _dead_worker_run(persona, *, trials_done: int = 0):
+    """A run as a worker leaves it when killed: claimed, `trials_done` trials saved, its heartbeat long silent."""
     from django.utils import timezone
 
+    from audits.evals.models import EvalTrial
+    from audits.evals.runner import eval_run_claim
     from audits.evals.services import eval_run_start
     from studio.principal import Principal
 
     principal = Principal.from_membership(persona.organization.memberships.get(role="owner"))
-    run = eval_run_start(principal=principal, persona=persona, epochs=1)  # never executed: no commit in this test
-    EvalRun.objects.filter(pk=run.pk).update(status="running", updated_at=timezone.now() - timezone.timedelta(hours=1))
+    run = eval_run_start(principal=principal, persona=persona, epochs=1)  # not executed: no commit in this test
+    run = eval_run_claim(run.pk)
+    EvalTrial.objects.bulk_create([EvalTrial(run=run, case_key=case["key"], layer=case["layer"], epoch=1, verdict="pass")
+                                   for case in run.suite[:trials_done]])
+    EvalRun.objects.filter(pk=run.pk).update(progress_done=trials_done, heartbeat_at=timezone.now() - timezone.timedelta(hours=1))
+    return run
+
+
+def test_reading_a_run_whose_worker_died_does_not_reap_it(owner_api, tenant, client_for, persona):
+    run = _dead_worker_run(persona)
+    assert owner_api.get(f"/v1/eval-runs/{run.public_id}").json()["status"] == "running"
+    assert owner_api.get(f"/v1/personas/{persona.public_id}/eval-runs").json()[0]["status"] == "running"
+    client = client_for(tenant.user("owner"))
+    assert client.get(f"/o/{tenant.org.slug}/eval-runs/{run.public_id}/").status_code == 200
+    assert client.get(f"/o/{tenant.org.slug}/personas/{persona.public_id}/evals/").status_code == 200
+    run.refresh_from_db()
+    assert run.status == "running" and run.error == "" and run.finished_at is None
+    # and a second run waits for the reaper
+    assert owner_api.post(f"/v1/personas/{persona.public_id}/eval-runs", json={}).status_code == 409
+
+
+def test_the_reaper_queues_a_run_whose_worker_died_and_a_worker_goes_on_from_its_saved_trials(
+        owner_api, persona, django_capture_on_commit_callbacks):
+    from audits.evals.models import EvalTrial
+    from studio.work.reaper import reap
+
+    run = _dead_worker_run(persona, trials_done=3)
+    kept = set(EvalTrial.objects.filter(run=run).values_list("pk", flat=True))
+    with django_capture_on_commit_callbacks(execute=True):  # the requeued task runs (eagerly) on commit
+        assert reap() == {"eval run": {"resumed": 1, "failed": 0}}
+    run.refresh_from_db()
+    assert run.status == "completed" and run.attempt == 2
+    assert run.progress_done == run.progress_total == run.trials.count()
+    assert kept <= set(run.trials.values_list("pk", flat=True))  # the saved trials were not graded again
+
+
+def test_a_run_whose_workers_keep_dying_is_failed_by_the_reaper_saying_how_far_it_got(owner_api, persona, settings):
+    from studio.work.reaper import reap
+
+    run = _dead_worker_run(persona, trials_done=2)
+    EvalRun.objects.filter(pk=run.pk).update(attempt=settings.WORK_MAX_ATTEMPTS)
+    assert reap() == {"eval run": {"resumed": 0, "failed": 1}}
     detail = owner_api.get(f"/v1/eval-runs/{run.public_id}").json()
-    assert detail["status"] == "failed" and "no progress" in detail["error"]
+    assert detail["status"] == "failed" and detail["finished_at"]
+    assert detail["error"] == (f"the worker stopped after 2 of {run.progress_total} trials "
+                               f"(no heartbeat for {settings.WORK_STALE_AFTER_S} s after {settings.WORK_MAX_ATTEMPTS} tries); "
+                               "start the run again")
+    assert reap() == {}  # idempotent
     # and a new run may start
     assert owner_api.post(f"/v1/personas/{persona.public_id}/eval-runs", json={}).status_code == 202
+
+
+def test_a_queued_run_no_worker_picked_up_is_failed_after_the_queue_limit(owner_api, persona, settings):
+    from django.utils import timezone
+
+    from studio.work.reaper import reap
+
+    body = owner_api.post(f"/v1/personas/{persona.public_id}/eval-runs", json={}).json()  # queued: not executed
+    run = EvalRun.objects.get(public_id=body["id"])
+    EvalRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timezone.timedelta(seconds=settings.WORK_STALE_AFTER_S + 1))
+    assert reap() == {}  # queued is not running: a busy queue is not a dead worker
+    EvalRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timezone.timedelta(seconds=settings.WORK_QUEUED_STALE_S + 1))
+    assert reap() == {"eval run": {"resumed": 0, "failed": 1}}
+    run.refresh_from_db()
+    assert run.status == "failed" and "no worker picked it up" in run.error
+
+
+def test_a_slow_worker_whose_run_was_reaped_stops_without_overwriting_the_outcome(owner_api, persona, settings):
+    from audits.evals.runner import _execute
+    from studio.work.lifecycle import TakenOver
+    from studio.work.reaper import reap
+
+    run = _dead_worker_run(persona)
+    EvalRun.objects.filter(pk=run.pk).update(attempt=settings.WORK_MAX_ATTEMPTS)
+    reap()
+    with pytest.raises(TakenOver):
+        _execute(run)  # the old worker wakes up with its claim
+    run.refresh_from_db()
+    assert run.status == "failed" and run.trials.count() == 0 and run.progress_done == 0
 
 
 def test_only_one_run_at_a_time_per_persona(owner_api, persona):

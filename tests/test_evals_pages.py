@@ -152,3 +152,23 @@ def test_progress_events_render_as_an_out_of_band_progress_bar(tenant, persona):
     consumer.studio_event({"event": "eval.progress", "payload": {"eval_status": progress_payload(run)}})
     assert f'hx-get="/o/{tenant.org.slug}/personas/{persona.public_id}/evals/latest/"' in sent[-1]  # reload the results once
     assert "ship gate <strong class=\"error\">failed</strong>" in sent[-1]
+
+
+def test_a_completed_run_with_errored_trials_says_how_many_and_a_failed_one_says_why(tenant, client_for, persona):
+    from tests.evals_helpers import completed_run
+
+    run = completed_run(persona, {"persona.0": "pe", "floor.0": "pp", "closure.0": "ee"})
+    EvalRun.objects.filter(pk=run.pk).update(errored=3, progress_total=6, progress_done=6)
+    client = client_for(tenant.user("viewer"))
+    detail = client.get(f"/o/{tenant.org.slug}/eval-runs/{run.public_id}/").content.decode()
+    assert 'data-testid="eval-errored">3 could not be graded' in detail
+    latest = client.get(url(tenant, persona, "latest/")).content.decode()
+    assert "3 of 6 trials could not be graded" in latest
+
+    run.refresh_from_db()
+    run.status, run.error = "failed", "all 6 trials errored, so nothing was graded (the first: no reply)"
+    run.save()
+    latest = client.get(url(tenant, persona, "latest/")).content.decode()
+    assert "all 6 trials errored" in latest and "could not be graded (see" not in latest
+    status = html.unescape(client.get(url(tenant, persona)).content.decode())
+    assert "all 6 trials errored" in status

@@ -26,7 +26,8 @@ def run_out(run: EvalRun) -> dict:
     return {
         "id": run.public_id, "persona_id": run.persona.public_id, "version": run.version.number, "status": run.status,
         "engine": run.engine, "epochs": run.epochs, "progress_done": run.progress_done, "progress_total": run.progress_total,
-        "gate_state": run.gate_state or None, "gate_passed": run.gate_passed, "gate_reasons": run.gate_reasons, "error": run.error, "cost_usd": float(run.cost_usd),
+        "gate_state": run.gate_state or None, "gate_passed": run.gate_passed, "gate_reasons": run.gate_reasons, "error": run.error,
+        "errored": run.errored, "cost_usd": float(run.cost_usd),
         "created_at": run.created_at, "finished_at": run.finished_at,
     }
 
@@ -85,7 +86,6 @@ def start_eval_run(request, persona_id: UUID, payload: EvalRunIn | None = None):
 def list_eval_runs(request, persona_id: UUID):
     request.auth.require_scope("personas:read")
     persona = access_persona(request.auth.organization, persona_id)
-    persona.eval_runs.fail_stale()
     return [run_out(run) for run in persona.eval_runs.select_related("persona", "version")[:100]]
 
 
@@ -95,8 +95,6 @@ def get_eval_run(request, eval_run_id: UUID):
     still needed when inconclusive); the failing cases; the ship gate (pass | fail | inconclusive)."""
     request.auth.require_scope("personas:read")
     run = access_eval_run(request.auth.organization, eval_run_id)
-    if not run.is_finished and EvalRun.objects.filter(pk=run.pk).fail_stale():
-        run.refresh_from_db()
     return {**run_out(run), "config": run.config, "layers": run.layer_rows(), "failing_cases": run.failing_cases()}
 
 

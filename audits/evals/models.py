@@ -1,14 +1,13 @@
 """Eval suites: a persona's own cases (the catalog's apply to every persona), runs and their trials."""
 
 import uuid
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 from personas.models import Persona, PersonaVersion
 from studio.models import Organization
+from studio.work.models import WorkItem
 
 LAYER_CHOICES = [(layer, layer) for layer in ("floor", "protocol", "persona", "closure")]
 
@@ -44,24 +43,22 @@ class EvalCase(models.Model):
 
 class EvalRunQuerySet(models.QuerySet):
     def unfinished(self):
-        return self.filter(status__in=[EvalRun.Status.QUEUED, EvalRun.Status.RUNNING])
-
-    def fail_stale(self) -> int:
-        """Fail runs whose worker stopped reporting progress (killed, lost message): none stays running forever."""
-        stale_s = settings.EVAL_RUN_STALE_S
-        cutoff = timezone.now() - timedelta(seconds=stale_s)
-        return self.unfinished().filter(updated_at__lt=cutoff).update(
-            status=EvalRun.Status.FAILED, finished_at=timezone.now(),
-            error=f"no progress for {stale_s // 60} minutes: the worker stopped; start the run again",
-        )
+        return self.exclude(status__in=EvalRun.ENDED)
 
 
-class EvalRun(models.Model):
+class EvalRun(WorkItem):
+    """A persona's suite run on the work engine (studio.work): claimed by a worker, kept alive by its heartbeat,
+    resumed from its saved trials or failed by the reaper when the worker dies."""
+
     class Status(models.TextChoices):
         QUEUED = "queued"
         RUNNING = "running"
         COMPLETED = "completed"
         FAILED = "failed"
+
+    QUEUED = (Status.QUEUED,)
+    RUNNING = (Status.RUNNING,)
+    ENDED = (Status.COMPLETED, Status.FAILED)
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
@@ -80,11 +77,10 @@ class EvalRun(models.Model):
     gate_passed = models.BooleanField(null=True, blank=True, help_text="gate_state == pass; kept for older clients")
     gate_reasons = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
+    errored = models.PositiveIntegerField(default=0, help_text="Trials that could not be graded (no reply or no valid verdict)")
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = EvalRunQuerySet.as_manager()
 
@@ -94,10 +90,6 @@ class EvalRun(models.Model):
 
     def __str__(self) -> str:
         return f"eval run of {self.persona} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.COMPLETED, self.Status.FAILED)
 
     @property
     def progress_pct(self) -> int:

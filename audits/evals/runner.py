@@ -1,9 +1,14 @@
 """Executing an eval run: every case answered in persona for each epoch, checked, and the ship gate decided.
 
+The run is work on the engine (studio.work): a worker claims it, a heartbeat keeps it alive while it runs,
+and the reaper queues it again when its worker dies (it carries on from its saved trials) or, after
+WORK_MAX_ATTEMPTS claims, fails it saying how far it got.
+
 Trials go in batches: the batch's answers through the gateway at once (bounded by AUDIT_CONCURRENCY),
 then the judge calls for its judge-checked trials, then the trials are saved, the progress updated and
-announced to the org ("eval.progress"). A run that already has trials (a redelivered task) carries on
-from them. Any exception ends the run as failed with a readable error: none stays running.
+announced to the org ("eval.progress"). Any exception ends the run as failed with a readable error: none
+stays running. A run whose every trial errored ends failed, saying how many; some errored trials are
+counted on a completed run (`errored`) and in its layers.
 """
 
 import logging
@@ -11,6 +16,7 @@ from decimal import Decimal
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +28,7 @@ from audits.evals.models import EvalRun, EvalTrial
 from personas.prompting import persona_system_prompt
 from studio.llm.gateway import LLMError, StepConfig, abatch
 from studio.realtime import send_event
+from studio.work.lifecycle import Heartbeat, TakenOver, claim
 
 logger = logging.getLogger(__name__)
 
@@ -42,17 +49,44 @@ class Trial:
                          reason=self.reason, reply=self.reply, cost_usd=Decimal(str(round(self.cost, 6))))
 
 
+def eval_run_claim(run_id: int) -> EvalRun | None:
+    """Take a queued run, or a running one whose worker died (it goes on from its saved trials); None otherwise."""
+    return claim(EvalRun.objects.select_related("organization", "persona", "version"), run_id, running_status=EvalRun.Status.RUNNING)
+
+
 def eval_run_execute(run_id: int) -> None:
-    run = EvalRun.objects.select_related("organization", "persona", "version").get(pk=run_id)
-    if run.is_finished:
+    """Claim the run and take it to its end; nothing to do when it ended, is gone, or a live worker holds it."""
+    run = eval_run_claim(run_id)
+    if run is None:
         return
     try:
-        _execute(run)
+        with Heartbeat(run):
+            _execute(run)
+    except TakenOver as exc:  # the reaper or another worker took this run while we were slow: its outcome stands
+        logger.warning("%s", exc)
     except Exception as exc:  # noqa: BLE001 — whatever went wrong, the run must end, saying what
         logger.exception("eval run %s failed", run.public_id)
-        run.status, run.error, run.finished_at = EvalRun.Status.FAILED, _readable(exc), timezone.now()
-        run.save(update_fields=["status", "error", "finished_at", "updated_at"])
-        _announce(run)
+        with transaction.atomic():
+            locked = EvalRun.objects.select_for_update().get(pk=run.pk)
+            if locked.claimed_by == run.claimed_by and not locked.is_finished:
+                eval_run_fail(locked, _readable(exc))
+
+
+def eval_run_fail(run: EvalRun, error: str) -> None:
+    """End a run as failed with `error` and tell the org's pages (the worker's ending, or the reaper's)."""
+    run.status, run.error, run.finished_at = EvalRun.Status.FAILED, error[:4000], timezone.now()
+    run.save(update_fields=["status", "error", "finished_at"])
+    _announce(run)
+
+
+def eval_run_requeue(run: EvalRun) -> None:
+    """Queue a run whose worker died again (the reaper holds its row lock): a worker goes on from its saved trials."""
+    from audits.evals.tasks import execute_eval_run
+
+    run.status, run.claimed_by, run.heartbeat_at = EvalRun.Status.QUEUED, "", timezone.now()
+    run.save(update_fields=["status", "claimed_by", "heartbeat_at"])
+    _announce(run)
+    transaction.on_commit(lambda: execute_eval_run.delay(run.pk))
 
 
 def _readable(exc: Exception) -> str:
@@ -60,9 +94,12 @@ def _readable(exc: Exception) -> str:
     return f"the eval run stopped: {text}"[:4000]
 
 
+def _mine(run: EvalRun):
+    """The run while this worker still holds it: an update through it that changes no row means it was taken over."""
+    return EvalRun.objects.filter(pk=run.pk, claimed_by=run.claimed_by, status__in=EvalRun.RUNNING)
+
+
 def _execute(run: EvalRun) -> None:
-    run.status = EvalRun.Status.RUNNING
-    run.save(update_fields=["status", "updated_at"])
     layers = run.version.layers
     context = {
         "system": persona_system_prompt(layers), "facts": persona_facts(layers),
@@ -77,12 +114,14 @@ def _execute(run: EvalRun) -> None:
     for start in range(0, len(pending), size):
         batch = pending[start : start + size]
         async_to_sync(_grade)(batch, context, run.organization)
-        EvalTrial.objects.bulk_create([trial.row(run) for trial in batch])
-        EvalRun.objects.filter(pk=run.pk).update(
-            progress_done=F("progress_done") + len(batch), cost_usd=F("cost_usd") + Decimal(str(round(sum(t.cost for t in batch), 6))),
-            updated_at=timezone.now(),
-        )
-        run.refresh_from_db(fields=["progress_done", "cost_usd", "updated_at"])
+        with transaction.atomic():  # the trials and the progress they make, or neither (a resume starts after the last batch)
+            if not _mine(run).update(
+                progress_done=F("progress_done") + len(batch), errored=F("errored") + sum(t.verdict == "error" for t in batch),
+                cost_usd=F("cost_usd") + Decimal(str(round(sum(t.cost for t in batch), 6))), heartbeat_at=timezone.now(),
+            ):
+                raise TakenOver(f"eval run {run.public_id} was taken over or ended elsewhere")
+            EvalTrial.objects.bulk_create([trial.row(run) for trial in batch])
+        run.refresh_from_db(fields=["progress_done", "errored", "cost_usd"])
         _announce(run)
     _finish(run)
 
@@ -123,20 +162,33 @@ async def _grade(batch: list[Trial], context: dict, organization) -> None:
 
 
 def _finish(run: EvalRun) -> None:
+    """The gate from the trials; a run none of whose trials could be graded ends failed, saying how many errored."""
     outcomes = run.case_outcomes()
     run.results, run.gate_state, run.gate_reasons = stats.run_gate(outcomes, epochs=run.epochs)
     run.gate_passed = run.gate_state == stats.PASS
-    run.status, run.finished_at = EvalRun.Status.COMPLETED, timezone.now()
-    run.save(update_fields=["results", "gate_state", "gate_passed", "gate_reasons", "status", "finished_at", "updated_at"])
-    _announce(run)
-    _emit_completed_webhook(run)
+    errors = run.trials.filter(verdict=EvalTrial.Verdict.ERROR)
+    run.errored = errors.count()
+    if run.errored and run.errored == run.trials.count():
+        run.status = EvalRun.Status.FAILED
+        first = errors.order_by("layer", "case_key", "epoch").values_list("reason", flat=True).first()
+        run.error = f"all {run.errored} trials errored, so nothing was graded (the first: {first})"[:4000]
+    else:
+        run.status = EvalRun.Status.COMPLETED
+    run.finished_at = timezone.now()
+    fields = ["results", "gate_state", "gate_passed", "gate_reasons", "errored", "status", "error", "finished_at"]
+    with transaction.atomic():
+        if not _mine(run).update(**{name: getattr(run, name) for name in fields}):
+            raise TakenOver(f"eval run {run.public_id} was taken over or ended elsewhere")
+        _announce(run)
+    if run.status == EvalRun.Status.COMPLETED:
+        _emit_completed_webhook(run)
 
 
 def progress_payload(run: EvalRun) -> dict:
     return {
         "run_id": str(run.public_id), "persona_id": str(run.persona.public_id), "status": run.status,
         "done": run.progress_done, "total": run.progress_total, "pct": run.progress_pct, "gate_passed": run.gate_passed,
-        "gate_state": run.gate_state or None,
+        "gate_state": run.gate_state or None, "errored": run.errored,
         "error": run.error,
         "latest_url": reverse("persona_evals_latest", args=[run.organization.slug, run.persona.public_id]),
     }
@@ -157,7 +209,7 @@ def _emit_completed_webhook(run: EvalRun) -> None:
         "gate_passed": run.gate_passed, "gate_state": run.gate_state, "gate_reasons": run.gate_reasons, "epochs": run.epochs,
         "layers": {layer: {k: r[k] for k in ("rate", "interval", "threshold", "tolerance", "state", "cases_needed", "pass_k", "met")}
                    for layer, r in run.results.items()},
-        "cost_usd": float(run.cost_usd),
+        "cost_usd": float(run.cost_usd), "errored": run.errored,
     }
     try:
         webhook_emit(organization=run.organization, event="eval.completed", data=data)

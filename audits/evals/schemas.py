@@ -49,7 +49,9 @@ class EvalRunOut(Schema):
     gate_state: str | None = Field(..., description="The ship gate once completed: pass | fail | inconclusive")
     gate_passed: bool | None = Field(..., description="gate_state == pass (null until completed)")
     gate_reasons: list[str]
-    error: str
+    error: str = Field(..., description="Why the run failed; empty otherwise")
+    errored: int = Field(..., description="Trials that could not be graded (no reply, no valid verdict); a run whose every "
+                                          "trial errored ends failed")
     cost_usd: float
     created_at: datetime
     finished_at: datetime | None

@@ -115,7 +115,6 @@ def eval_run_start(*, principal: Principal, persona: Persona, epochs: int | None
             raise Conflict("this persona is still generating: evaluate it once the run has finished")
         if persona.current_version is None:
             raise Conflict("this persona has no version to evaluate (its generation failed)")
-        persona.eval_runs.fail_stale()
         if persona.eval_runs.unfinished().exists():
             raise Conflict("an eval run of this persona is already in progress: wait for it to finish")
         engine, config = eval_models(persona)

@@ -41,7 +41,6 @@ def _suite_by_layer(persona) -> list[dict]:
 
 
 def _context(request, persona, **extra) -> dict:
-    persona.eval_runs.fail_stale()
     runs = list(persona.eval_runs.select_related("version")[:20])
     latest = next((r for r in runs if r.is_finished), None)
     active = next((r for r in runs if not r.is_finished), None)
@@ -196,8 +195,6 @@ def persona_evals_latest(request, persona_id):
 @require_GET
 def eval_run_detail(request, eval_run_id):
     run = access_eval_run(request.principal.organization, eval_run_id)
-    if not run.is_finished and EvalRun.objects.filter(pk=run.pk).fail_stale():
-        run.refresh_from_db()
     context = {"persona": run.persona, "run": run, "bars": result_bars(run), "failing": run.failing_cases(), "gate_rules": gate_rules()}
     return render(request, "evals/run_detail.html", context)
 
