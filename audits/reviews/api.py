@@ -60,7 +60,8 @@ def generation_out(g: ComparisonGeneration) -> dict:
     return {
         "id": g.public_id, "persona_id": g.persona.public_id, "prompt_set": g.prompt_set, "status": g.status,
         "engine": g.engine, "prompts": len(g.prompts), "samples": g.samples, "version_a": g.version_a,
-        "version_b": g.version_b, "created": g.created_count, "calls_done": g.calls_done, "calls_total": g.calls_total, "error": g.error, "created_at": g.created_at,
+        "version_b": g.version_b, "created": g.created_count, "calls_done": g.calls_done, "calls_total": g.calls_total, "errored": g.errored, "error": g.error,
+        "created_at": g.created_at,
         "finished_at": g.finished_at,
     }
 
@@ -222,7 +223,7 @@ def get_judge_run(request, judge_run_id: UUID):
     run = selectors.access_judge_run(request.auth.organization, judge_run_id)
     return {
         "id": run.public_id, "persona_id": run.persona.public_id, "status": run.status, "pairs": len(run.comparison_ids),
-        "calls_done": run.calls_done, "calls_total": run.calls_total, "stored": run.stored, "error": run.error,
+        "calls_done": run.calls_done, "calls_total": run.calls_total, "stored": run.stored, "errored": run.errored, "error": run.error,
         "created_at": run.created_at, "finished_at": run.finished_at,
     }
 

@@ -13,6 +13,7 @@ from django.db import models
 from personas.models import Persona
 from studio.config.schema import REVIEW_AXES
 from studio.models import Organization
+from studio.work.models import WorkItem
 
 DEFAULT_PROMPT_SET = "default"
 
@@ -182,8 +183,9 @@ class ComparisonImport(models.Model):
         return f"import of {self.row_count} rows ({self.status})"
 
 
-class BackgroundWork(models.Model):
-    """Work a task does in batches of LLM calls: its status and progress, polled by the reviews page."""
+class BackgroundWork(WorkItem):
+    """Work a task does in batches of LLM calls, on the work engine (studio.work): its status and progress, polled by
+    the reviews page. `errored` counts the units (pairs) that failed; a run whose every unit failed ends failed."""
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -191,18 +193,18 @@ class BackgroundWork(models.Model):
         COMPLETED = "completed"
         FAILED = "failed"
 
+    QUEUED = (Status.QUEUED,)
+    RUNNING = (Status.RUNNING,)
+    ENDED = (Status.COMPLETED, Status.FAILED)
+
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     calls_done = models.PositiveIntegerField(default=0)
     calls_total = models.PositiveIntegerField(default=0)
+    errored = models.PositiveIntegerField(default=0, help_text="Pairs that failed (a call with no usable answer)")
     error = models.TextField(blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         abstract = True
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.COMPLETED, self.Status.FAILED)
 
 
 class ComparisonGeneration(BackgroundWork):

@@ -87,6 +87,7 @@ class GenerationOut(Schema):
     created: int
     calls_done: int
     calls_total: int
+    errored: int = Field(..., description="Pairs that failed (a version gave no answer); every pair failed: the generation failed")
     error: str
     created_at: datetime
     finished_at: datetime | None
@@ -233,6 +234,7 @@ class JudgeRunOut(Schema):
     calls_done: int
     calls_total: int
     stored: int
+    errored: int = Field(..., description="Pairs the judge gave no valid verdict on; none got one: the run failed")
     error: str
     created_at: datetime
     finished_at: datetime | None

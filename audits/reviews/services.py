@@ -35,6 +35,7 @@ from studio.errors import Conflict, Forbidden, Invalid, NotFound
 from studio.models import Membership
 from studio.principal import Principal
 from studio.roles import Role
+from studio.work.lifecycle import TakenOver
 
 PERMISSION = "reviews.review_persona_pairs"
 FIELDS = ("prompt", "text_a", "text_b", "source_a", "source_b")
@@ -448,26 +449,53 @@ def _batch(requests, organization, parse=None) -> list:
 PROGRESS_CHUNK = 64  # calls per batch (the gateway's default concurrency); progress is saved between batches
 
 
+def _mine(record):
+    """The record while this worker still holds it: an update through it that changes no row means it was taken over."""
+    return type(record).objects.filter(pk=record.pk, claimed_by=record.claimed_by, status__in=record.RUNNING)
+
+
+def _taken_over(record) -> TakenOver:
+    return TakenOver(f"{record._meta.verbose_name} {record.public_id} was taken over or ended elsewhere")
+
+
 def _batch_with_progress(requests, record, parse=None) -> list:
     """`_batch` in chunks, saving `record.calls_done` after each so its page can show progress."""
     results = []
     for start in range(0, len(requests), PROGRESS_CHUNK):
         results += _batch(requests[start:start + PROGRESS_CHUNK], record.persona.organization, parse=parse)
         record.calls_done = len(results)
-        record.save(update_fields=["calls_done"])
+        if not _mine(record).update(calls_done=record.calls_done, heartbeat_at=timezone.now()):
+            raise _taken_over(record)
     return results
 
 
-def comparison_generation_execute(generation_id: int) -> None:
-    """Answer every prompt with both versions, `samples` times; pairs whose two answers both came back are stored."""
+def _failures(failed: list[str], units: int, noun: str) -> str:
+    """How many of the units failed, with the first few errors: "3 of 10 pairs failed: …"."""
+    head = f"all {units} {noun} failed" if len(failed) == units else f"{len(failed)} of {units} {noun} failed"
+    return "\n".join([f"{head}; the first error{'s' if len(failed) > 1 else ''}:", *failed[:5]])[:4000]
+
+
+def _end(record, **fields) -> None:
+    """Save the outcome while this worker still holds the record (else TakenOver); call inside the transaction that stores."""
+    fields["finished_at"] = timezone.now()
+    if not _mine(record).update(**fields):
+        raise _taken_over(record)
+    for name, value in fields.items():
+        setattr(record, name, value)
+
+
+def background_work_fail(record, error: str) -> None:
+    """End a generation or a judge run as failed with `error` (the worker's ending, or the reaper's); the page polls it."""
+    record.status, record.error, record.finished_at = record.Status.FAILED, error[:4000], timezone.now()
+    record.save(update_fields=["status", "error", "finished_at"])
+
+
+def comparison_generation_execute(generation: ComparisonGeneration) -> None:
+    """Answer every prompt with both versions, `samples` times (a generation its worker claimed); pairs whose two
+    answers both came back are stored. It fails when every pair failed; otherwise it completes, counting the failed."""
     from personas.prompting import persona_system_prompt
     from studio.llm.gateway import LLMError
 
-    generation = ComparisonGeneration.objects.select_related("persona__workspace", "persona__organization").get(pk=generation_id)
-    if generation.status != ComparisonGeneration.Status.QUEUED:
-        return  # redelivered after it ran
-    generation.status = ComparisonGeneration.Status.RUNNING
-    generation.save(update_fields=["status"])
     persona = generation.persona
     versions = {v.number: v for v in persona.versions.filter(number__in=[generation.version_a, generation.version_b])}
     config = _config(persona, "mask_build", json_mode=False)
@@ -489,29 +517,26 @@ def comparison_generation_execute(generation_id: int) -> None:
             continue
         rows.append({"prompt": prompt, "text_a": first.text.strip() or "…", "text_b": second.text.strip() or "…",
                      "source_a": f"persona v{generation.version_a}", "source_b": f"persona v{generation.version_b}"})
-    if rows:
-        _store(created_by=generation.created_by, persona=persona, prompt_set=generation.prompt_set, rows=rows, origin=Origin.GENERATED)
-    generation.status = ComparisonGeneration.Status.COMPLETED if rows else ComparisonGeneration.Status.FAILED
-    generation.created_count, generation.error = len(rows), "\n".join(failures[:5])
-    generation.finished_at = timezone.now()
-    generation.save(update_fields=["status", "created_count", "error", "finished_at"])
+    with transaction.atomic():
+        _end(generation, status=ComparisonGeneration.Status.COMPLETED if rows else ComparisonGeneration.Status.FAILED,
+             created_count=len(rows), errored=len(failures), error=_failures(failures, len(asks), "pairs") if failures else "")
+        if rows:
+            _store(created_by=generation.created_by, persona=persona, prompt_set=generation.prompt_set, rows=rows, origin=Origin.GENERATED)
 
 
-def judge_comparisons_execute(run_id: int) -> int:
-    """The LLM judge on each pair in both orders; a verdict that follows the position is a tie. Returns votes stored."""
+def judge_comparisons_execute(run: JudgeRun) -> int:
+    """The LLM judge on each pair in both orders (a run its worker claimed); a verdict that follows the position is a
+    tie. It fails when no pair got a verdict; otherwise it completes, counting the pairs without one. Returns votes stored."""
     from audits.reviews.judge import combine, judge_messages, parse_verdict
     from personas.prompting import persona_system_prompt
     from studio.llm.gateway import LLMError
 
-    run = JudgeRun.objects.select_related("persona__workspace", "persona__organization", "persona__current_version").get(pk=run_id)
-    if run.status != JudgeRun.Status.QUEUED:
-        return 0  # redelivered after it ran
     persona = run.persona
     comparisons = list(
         Comparison.objects.filter(persona=persona, pk__in=run.comparison_ids).exclude(judgments__kind=Judgment.Kind.JUDGE)
     )
-    run.status, run.calls_total = JudgeRun.Status.RUNNING, 2 * len(comparisons)
-    run.save(update_fields=["status", "calls_total"])
+    run.calls_total = 2 * len(comparisons)
+    run.save(update_fields=["calls_total"])
     config = _config(persona, "audit", json_mode=True)
     system = persona_system_prompt(persona.layers)
     requests = []
@@ -519,21 +544,29 @@ def judge_comparisons_execute(run_id: int) -> int:
         requests.append((judge_messages(persona_system=system, prompt=c.prompt, first=c.text_a, second=c.text_b), config))
         requests.append((judge_messages(persona_system=system, prompt=c.prompt, first=c.text_b, second=c.text_a), config))
     results = _batch_with_progress(requests, run, parse=parse_verdict)
-    stored = 0
+    verdicts, failures = [], []
     for i, c in enumerate(comparisons):
         forward, backward = results[2 * i], results[2 * i + 1]
         if isinstance(forward, LLMError) or isinstance(backward, LLMError):
+            failures.append(str(forward if isinstance(forward, LLMError) else backward)[:300])
             continue
-        detail = {"forward": forward.parsed.model_dump(), "backward": backward.parsed.model_dump()}
-        try:
-            with transaction.atomic():
-                Judgment.objects.create(
-                    organization=c.organization, comparison=c, kind=Judgment.Kind.JUDGE, choice=combine(forward.parsed.winner, backward.parsed.winner),
-                    judge_model=forward.model, judge_detail=detail,
-                )
-            stored += 1
-        except IntegrityError:
-            continue  # judged meanwhile
-    run.status, run.stored, run.finished_at = JudgeRun.Status.COMPLETED, stored, timezone.now()
-    run.save(update_fields=["status", "stored", "finished_at"])
+        verdicts.append((c, forward, backward))
+    with transaction.atomic():
+        failed = bool(comparisons) and not verdicts
+        _end(run, status=JudgeRun.Status.FAILED if failed else JudgeRun.Status.COMPLETED, errored=len(failures),
+             error=_failures(failures, len(comparisons), "pairs") if failures else "")
+        stored = 0
+        for c, forward, backward in verdicts:
+            detail = {"forward": forward.parsed.model_dump(), "backward": backward.parsed.model_dump()}
+            try:
+                with transaction.atomic():
+                    Judgment.objects.create(
+                        organization=c.organization, comparison=c, kind=Judgment.Kind.JUDGE,
+                        choice=combine(forward.parsed.winner, backward.parsed.winner), judge_model=forward.model, judge_detail=detail,
+                    )
+                stored += 1
+            except IntegrityError:
+                continue  # judged meanwhile
+        JudgeRun.objects.filter(pk=run.pk).update(stored=stored)
+        run.stored = stored
     return stored

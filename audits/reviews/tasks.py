@@ -1,56 +1,46 @@
-"""Background work for reviews: the studio writing pairs, and the LLM judge. Tasks take ids."""
+"""Background work for reviews: the studio writing pairs, and the LLM judge. Tasks take ids.
+
+Both are work on the engine (studio.work): the task claims the item, a heartbeat keeps it alive while the
+calls run, and the reaper (audits.reviews.work) fails it if its worker dies. Any exception ends it failed.
+"""
 
 import logging
-from datetime import timedelta
 
 from celery import shared_task
-from django.utils import timezone
+from django.db import transaction
 
-from audits.reviews.models import BackgroundWork, ComparisonGeneration, JudgeRun
-from audits.reviews.services import comparison_generation_execute, judge_comparisons_execute
+from audits.reviews.models import ComparisonGeneration, JudgeRun
+from audits.reviews.services import background_work_fail, comparison_generation_execute, judge_comparisons_execute
+from studio.work.lifecycle import Heartbeat, TakenOver, claim
 
 logger = logging.getLogger(__name__)
-GENERATION_STALE_AFTER = timedelta(minutes=30)
 
 
-UNFINISHED = [BackgroundWork.Status.QUEUED, BackgroundWork.Status.RUNNING]
-
-
-def _fail(model, ids, error: str) -> int:
-    """End unfinished generations or judge runs as failed, saying why."""
-    return model.objects.filter(pk__in=ids, status__in=UNFINISHED).update(
-        status=BackgroundWork.Status.FAILED, error=error[:4000], finished_at=timezone.now()
-    )
+def _work(model, item_id: int, execute):
+    """Claim the item, run `execute` on it with a heartbeat, and end it failed on any exception; None when there was
+    nothing to do (it ended, is gone, or a live worker holds it) or it failed."""
+    item = claim(model.objects.select_related("persona__organization"), item_id, running_status=model.Status.RUNNING)
+    if item is None:
+        return None
+    try:
+        with Heartbeat(item):
+            return execute(item)
+    except TakenOver as exc:  # the reaper ended it while we were slow: its outcome stands
+        logger.warning("%s", exc)
+    except Exception as exc:  # a bug or an outage still ends the item in a clear state
+        logger.exception("%s %s failed", model._meta.verbose_name, item_id)
+        with transaction.atomic():
+            locked = model.objects.select_for_update().get(pk=item.pk)
+            if locked.claimed_by == item.claimed_by and not locked.is_finished:
+                background_work_fail(locked, f"internal error: {type(exc).__name__}: {exc}")
+    return None
 
 
 @shared_task
 def generate_comparisons(generation_id: int) -> None:
-    try:
-        comparison_generation_execute(generation_id)
-    except Exception as exc:  # a bug or an outage still ends the generation in a clear state
-        logger.exception("comparison generation %s failed", generation_id)
-        _fail(ComparisonGeneration, [generation_id], f"internal error: {type(exc).__name__}: {exc}")
+    _work(ComparisonGeneration, generation_id, comparison_generation_execute)
 
 
 @shared_task
 def judge_comparisons(run_id: int) -> int:
-    try:
-        return judge_comparisons_execute(run_id)
-    except Exception as exc:  # ends in a clear state, like a generation
-        logger.exception("judge run %s failed", run_id)
-        _fail(JudgeRun, [run_id], f"internal error: {type(exc).__name__}: {exc}")
-        return 0
-
-
-@shared_task
-def reap_comparison_generations() -> int:
-    """Fail generations and judge runs whose worker died (beat): queued or running longer than any real one takes."""
-    cutoff = timezone.now() - GENERATION_STALE_AFTER
-    reasons = {
-        ComparisonGeneration: "the worker stopped before the pairs were written; start the generation again",
-        JudgeRun: "the worker stopped before the judge finished; run the judge again",
-    }
-    return sum(
-        _fail(model, list(model.objects.filter(status__in=UNFINISHED, created_at__lt=cutoff).values_list("pk", flat=True)), reason)
-        for model, reason in reasons.items()
-    )
+    return _work(JudgeRun, run_id, judge_comparisons_execute) or 0
