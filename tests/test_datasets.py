@@ -11,7 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from training_jobs.datasets.models import Dataset, DatasetGeneration, DatasetImport, DatasetRow
 from training_jobs.datasets.rows import CATEGORIES
 from training_jobs.datasets.selectors import rows_by_category, rows_for
-from training_jobs.datasets.services import dataset_generation_execute, dataset_imports_reap
+from training_jobs.datasets.services import dataset_imports_reap
+from training_jobs.datasets.tasks import generation_run
 from training_jobs.models import StageRun, TrainingJob
 from training_jobs.services import constitution_current
 
@@ -453,7 +454,7 @@ def test_generation_from_the_page_shows_progress_then_the_result(tenant, client_
     response = client.post(f"/o/acme/datasets/{dataset['id']}/generate/", {"n_tool": "2"}, HTTP_HX_REQUEST="true")
     assert b'hx-trigger="every 1s"' in response.content  # queued: the fragment polls
     generation = DatasetGeneration.objects.get()  # queued: the test transaction never commits
-    dataset_generation_execute(generation.pk)
+    generation_run(generation.pk)
     done = client.get(f"/o/acme/datasets/generations/{generation.public_id}/").content.decode()
     assert "every 1s" not in done and "row(s) added" in done
 

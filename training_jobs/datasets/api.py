@@ -57,7 +57,7 @@ def import_out(i: DatasetImport) -> dict:
 def generation_out(g: DatasetGeneration) -> dict:
     return {"id": g.public_id, "dataset_id": g.dataset.public_id, "status": g.status, "engine": g.engine, "model": g.model,
             "per_category": g.per_category, "calls_done": g.calls_done, "calls_total": g.calls_total, "created": g.created_count,
-            "duplicates": g.report.get("duplicates", {"exact": 0, "near": 0}), "error": g.error, "created_at": g.created_at,
+            "duplicates": g.report.get("duplicates", {"exact": 0, "near": 0}), "failed": g.report.get("failed", 0), "error": g.error, "created_at": g.created_at,
             "finished_at": g.finished_at}
 
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from studio.models import ApiKey, Organization
+from studio.work.models import WorkItem
 from training_jobs.datasets.rows import CATEGORIES, Row
 
 CATEGORY_CHOICES = [(c, c) for c in CATEGORIES]
@@ -119,14 +120,19 @@ class DatasetImport(models.Model):
         return self.report.get("error_count", 0)
 
 
-class DatasetGeneration(models.Model):
-    """Rows written by the LLM gateway: per category, N prompts from the built-in templates."""
+class DatasetGeneration(WorkItem):
+    """Rows written by the LLM gateway: per category, N prompts from the built-in templates. Work on the engine
+    (studio.work): claimed by a worker, kept alive by its heartbeat, failed by the reaper when the worker dies."""
 
     class Status(models.TextChoices):
         QUEUED = "queued"
         RUNNING = "running"
         COMPLETED = "completed"
         FAILED = "failed"
+
+    QUEUED = (Status.QUEUED,)
+    RUNNING = (Status.RUNNING,)
+    ENDED = (Status.COMPLETED, Status.FAILED)
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="dataset_generations")
@@ -142,17 +148,12 @@ class DatasetGeneration(models.Model):
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"generation for {self.dataset_id} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.COMPLETED, self.Status.FAILED)
 
     @property
     def percent(self) -> int:

@@ -136,6 +136,7 @@ class GenerationOut(Schema):
     calls_total: int
     created: int
     duplicates: DedupTotalsOut
+    failed: int = Field(..., description="prompts that got no usable answer; every prompt failed: the generation failed")
     error: str
     created_at: datetime
     finished_at: datetime | None

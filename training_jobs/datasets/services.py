@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from studio.errors import Conflict, Invalid
 from studio.principal import Principal
+from studio.work.lifecycle import TakenOver
 from training_jobs.datasets import dedup as D
 from training_jobs.datasets.models import Dataset, DatasetGeneration, DatasetImport, DatasetRow
 from training_jobs.datasets.prompts import SYSTEM, capacity, generation_prompts
@@ -479,17 +480,13 @@ def _generation_config(generation: DatasetGeneration):
                       top_p=tree["training.defaults.top_p"], max_tokens=700)
 
 
-def dataset_generation_execute(generation_id: int) -> None:
-    """The task's work: answer every prompt through the gateway (progress saved per batch), then store the rows."""
+def dataset_generation_execute(generation: DatasetGeneration) -> None:
+    """The task's work on a generation its worker claimed: answer every prompt through the gateway (progress saved per
+    batch), then store the rows. It fails when every prompt failed; otherwise it completes, counting the failed ones."""
     from asgiref.sync import async_to_sync
 
     from studio.llm.gateway import LLMError, abatch
 
-    generation = DatasetGeneration.objects.select_related("dataset", "organization").get(pk=generation_id)
-    if generation.is_finished:
-        return
-    generation.status = DatasetGeneration.Status.RUNNING
-    generation.save(update_fields=["status"])
     config = _generation_config(generation)
     asks = [(category, prompt) for category, n in generation.per_category.items() for prompt in generation_prompts(category, n)]
     requests = [([{"role": "system", "content": SYSTEM.format(category=category)}, {"role": "user", "content": prompt}], replace(config, seed=i))
@@ -497,7 +494,8 @@ def dataset_generation_execute(generation_id: int) -> None:
     results = []
     for start in range(0, len(requests), PROGRESS_CHUNK):
         results += async_to_sync(abatch)(requests[start : start + PROGRESS_CHUNK], organization=generation.organization)
-        DatasetGeneration.objects.filter(pk=generation.pk).update(calls_done=len(results))
+        if not _generation_mine(generation).update(calls_done=len(results), heartbeat_at=timezone.now()):
+            raise TakenOver(f"dataset generation {generation.public_id} was taken over or ended elsewhere")
     rows, failures = [], []
     for (category, prompt), result in zip(asks, results):
         if isinstance(result, LLMError):
@@ -509,14 +507,34 @@ def dataset_generation_execute(generation_id: int) -> None:
             rows.append(parsed)
         else:
             failures.append(f"{category}: {parsed[0].message}")
-    run = _append_rows(generation.dataset, rows, threshold=D.DEFAULT_THRESHOLD, kind="generate",
-                       label=f"{len(asks)} prompts, {generation.model}") if rows else None
-    generation.status = DatasetGeneration.Status.COMPLETED if rows else DatasetGeneration.Status.FAILED
-    generation.calls_done, generation.created_count = len(results), run["added"] if run else 0
-    generation.report = {"failed": len(failures), "duplicates": run["duplicates"] if run else {"exact": 0, "near": 0}}
-    generation.error = "\n".join(failures[:5]) if failures and not rows else ""
-    generation.finished_at = timezone.now()
-    generation.save(update_fields=["status", "calls_done", "created_count", "report", "error", "finished_at"])
+    with transaction.atomic():
+        # the outcome, while this worker still holds the generation (the update locks it), and the rows with it
+        if not _generation_mine(generation).update(heartbeat_at=timezone.now()):
+            raise TakenOver(f"dataset generation {generation.public_id} was taken over or ended elsewhere")
+        run = _append_rows(generation.dataset, rows, threshold=D.DEFAULT_THRESHOLD, kind="generate",
+                           label=f"{len(asks)} prompts, {generation.model}") if rows else None
+        generation.status = DatasetGeneration.Status.COMPLETED if rows else DatasetGeneration.Status.FAILED
+        generation.calls_done, generation.created_count = len(results), run["added"] if run else 0
+        generation.report = {"failed": len(failures), "duplicates": run["duplicates"] if run else {"exact": 0, "near": 0}}
+        generation.error = _all_failed(failures) if not rows else ""  # some failed: counted in the report
+        generation.finished_at = timezone.now()
+        generation.save(update_fields=["status", "calls_done", "created_count", "report", "error", "finished_at"])
+
+
+def _generation_mine(generation: DatasetGeneration):
+    """The generation while this worker still holds it: an update through it that changes no row means it was taken over."""
+    return DatasetGeneration.objects.filter(pk=generation.pk, claimed_by=generation.claimed_by, status__in=DatasetGeneration.RUNNING)
+
+
+def _all_failed(failures: list[str]) -> str:
+    head = f"all {len(failures)} prompts failed, so no row was written; the first error{'s' if len(failures) > 1 else ''}:"
+    return "\n".join([head, *failures[:5]])[:4000]
+
+
+def dataset_generation_fail(generation: DatasetGeneration, error: str) -> None:
+    """End a generation as failed with `error` (the worker's ending, or the reaper's); its page polls it."""
+    generation.status, generation.error, generation.finished_at = DatasetGeneration.Status.FAILED, error[:4000], timezone.now()
+    generation.save(update_fields=["status", "error", "finished_at"])
 
 
 # --- a training job's data -------------------------------------------------------------------------

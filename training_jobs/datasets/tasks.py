@@ -1,38 +1,43 @@
-"""Background work for datasets: generating rows, and clearing stale previews and generations. Tasks take ids."""
+"""Background work for datasets: generating rows (work on the engine, studio.work: the reaper in
+training_jobs.datasets.work fails a generation whose worker died), and clearing previews nobody confirmed. Tasks take ids."""
 
 import logging
-from datetime import timedelta
 
 from celery import shared_task
-from django.utils import timezone
+from django.db import transaction
 
+from studio.work.lifecycle import Heartbeat, TakenOver, claim
 from training_jobs.datasets.models import DatasetGeneration
-from training_jobs.datasets.services import dataset_generation_execute, dataset_imports_reap
+from training_jobs.datasets.services import dataset_generation_execute, dataset_generation_fail, dataset_imports_reap
 
 logger = logging.getLogger(__name__)
-GENERATION_STALE_AFTER = timedelta(minutes=30)
-UNFINISHED = [DatasetGeneration.Status.QUEUED, DatasetGeneration.Status.RUNNING]
 
 
-def _fail(ids, error: str) -> int:
-    return DatasetGeneration.objects.filter(pk__in=ids, status__in=UNFINISHED).update(
-        status=DatasetGeneration.Status.FAILED, error=error[:4000], finished_at=timezone.now()
-    )
+def generation_run(generation_id: int) -> None:
+    """Claim the generation and write its rows; nothing to do when it ended, is gone, or a live worker holds it."""
+    generation = claim(DatasetGeneration.objects.select_related("dataset", "organization"), generation_id,
+                       running_status=DatasetGeneration.Status.RUNNING)
+    if generation is None:
+        return
+    try:
+        with Heartbeat(generation):
+            dataset_generation_execute(generation)
+    except TakenOver as exc:  # the reaper ended it while we were slow: its outcome stands
+        logger.warning("%s", exc)
+    except Exception as exc:  # a bug or an outage still ends the generation in a clear state
+        logger.exception("dataset generation %s failed", generation_id)
+        with transaction.atomic():
+            locked = DatasetGeneration.objects.select_for_update().get(pk=generation.pk)
+            if locked.claimed_by == generation.claimed_by and not locked.is_finished:
+                dataset_generation_fail(locked, f"internal error: {type(exc).__name__}: {exc}")
 
 
 @shared_task
 def generate_dataset_rows(generation_id: int) -> None:
-    try:
-        dataset_generation_execute(generation_id)
-    except Exception as exc:  # a bug or an outage still ends the generation in a clear state
-        logger.exception("dataset generation %s failed", generation_id)
-        _fail([generation_id], f"internal error: {type(exc).__name__}: {exc}")
+    generation_run(generation_id)
 
 
 @shared_task
-def reap_dataset_work() -> int:
-    """(beat) Fail generations whose worker died; remove previews nobody confirmed within a day."""
-    cutoff = timezone.now() - GENERATION_STALE_AFTER
-    stale = DatasetGeneration.objects.filter(status__in=UNFINISHED, created_at__lt=cutoff).values_list("pk", flat=True)
-    failed = _fail(list(stale), "the worker stopped before the rows were written; start the generation again")
-    return failed + dataset_imports_reap()
+def clear_stale_dataset_imports() -> int:
+    """(beat) Housekeeping: remove previews nobody confirmed within a day, and their files."""
+    return dataset_imports_reap()
