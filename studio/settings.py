@@ -194,13 +194,10 @@ CELERY_TASK_ROUTES = {"training_jobs.tasks.run_training_job": {"queue": "gpu"}} 
 # Periodic work: fail runs whose worker died. The embedded worker and `make worker` run beat in-process.
 CELERY_BEAT_SCHEDULE = {"reap-stale-runs": {"task": "pipeline.tasks.reap_runs", "schedule": 30.0}}
 CELERY_BEAT_SCHEDULE["reap-stale-audit-jobs"] = {"task": "audits.tasks.reap_audit_jobs", "schedule": 60.0}
-CELERY_BEAT_SCHEDULE["reap-stale-eval-runs"] = {"task": "audits.evals.tasks.reap_eval_runs", "schedule": 60.0}
-CELERY_BEAT_SCHEDULE["reap-stale-comparison-generations"] = {
-    "task": "audits.reviews.tasks.reap_comparison_generations", "schedule": 300.0,
-}
 CELERY_BEAT_SCHEDULE["requeue-overdue-webhooks"] = {"task": "studio.webhooks.tasks.requeue_overdue_deliveries", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["reap-stale-training-jobs"] = {"task": "training_jobs.tasks.reap_training_jobs", "schedule": 30.0}
-CELERY_BEAT_SCHEDULE["reap-dataset-work"] = {"task": "training_jobs.datasets.tasks.reap_dataset_work", "schedule": 600.0}
+# Housekeeping, not reaping: dataset import previews nobody confirmed within a day are removed with their files.
+CELERY_BEAT_SCHEDULE["clear-stale-dataset-imports"] = {"task": "training_jobs.datasets.tasks.clear_stale_dataset_imports", "schedule": 600.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Embedded worker threads inside the server process.
 EMBEDDED_WORKER_CONCURRENCY = int(os.environ.get("EMBEDDED_WORKER_CONCURRENCY", "4"))
@@ -241,7 +238,6 @@ OFFLINE_LLM_LATENCY_S = float(os.environ.get("OFFLINE_LLM_LATENCY_S", "0.25"))
 # Fingerprint and provocation suite start when a generation run commits (tests switch this off
 # unless they test those jobs, so every generation test does not also run ~100 extra calls).
 POST_GENERATION_JOBS = os.environ.get("POST_GENERATION_JOBS", "1") == "1"
-EVAL_RUN_STALE_S = int(os.environ.get("EVAL_RUN_STALE_S", "900"))  # an eval run silent this long is failed by the reaper
 AUDIT_CONCURRENCY = int(os.environ.get("AUDIT_CONCURRENCY", "8"))  # LLM calls in flight per audit job
 
 # --- safety floor ----------------------------------------------------------------------

@@ -1,18 +1,19 @@
-"""The beat tasks that keep background work from waiting forever: lost webhook retries, silent eval
-runs, comparison generations whose worker died."""
+"""The beat tasks that keep background work from waiting forever: lost webhook retries, and the one reaper
+(studio.work) for every kind whose worker died — eval runs, comparison generations, judge runs, dataset generations."""
 
 from datetime import timedelta
 
+from django.conf import settings as django_settings
 from django.utils import timezone
 
 from audits.evals.models import EvalRun
-from audits.reviews.models import ComparisonGeneration
-from audits.reviews.tasks import generate_comparisons, reap_comparison_generations
-from audits.evals.tasks import reap_eval_runs
+from audits.reviews.models import ComparisonGeneration, JudgeRun
 from studio.webhooks.models import WebhookDelivery
 from studio.webhooks.services import webhook_endpoint_create
 from studio.webhooks.tasks import requeue_overdue_deliveries
+from studio.work.reaper import REGISTRY, reap
 from tests import webhook_receiver
+from training_jobs.datasets.models import Dataset, DatasetGeneration
 
 receiver = webhook_receiver.receiver
 
@@ -35,37 +36,39 @@ def test_a_pending_delivery_whose_retry_was_lost_is_sent_again(tenant, receiver,
     assert fresh.status == "pending"
 
 
-def test_an_eval_run_that_went_silent_is_failed_by_the_beat(tenant, persona, settings):
-    run = EvalRun.objects.create(organization=tenant.org, persona=persona, version=persona.current_version, status="running")
-    EvalRun.objects.filter(pk=run.pk).update(updated_at=timezone.now() - timedelta(seconds=settings.EVAL_RUN_STALE_S + 5))
-    assert reap_eval_runs() == 1
-    run.refresh_from_db()
-    assert run.status == "failed" and "no progress" in run.error
+def test_every_kind_of_background_work_is_reaped_by_the_one_beat_task(db):
+    beat = {entry["task"] for entry in django_settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "studio.work.tasks.reap_stale_work" in beat
+    assert not {"audits.evals.tasks.reap_eval_runs", "audits.reviews.tasks.reap_comparison_generations",
+                "training_jobs.datasets.tasks.reap_dataset_work"} & beat  # no reaper of their own any more
+    assert "training_jobs.datasets.tasks.clear_stale_dataset_imports" in beat  # housekeeping, not reaping
+    reap()  # loads the kinds
+    assert {"eval run", "comparison generation", "judge run", "dataset generation"} <= set(REGISTRY)
 
 
-def test_a_comparison_generation_never_stays_running(tenant, persona, monkeypatch):
-    generation = ComparisonGeneration.objects.create(
-        organization=tenant.org, persona=persona, prompts=["Hello?"], version_a=1, version_b=1, status="queued",
-    )
-
-    def broken(generation_id):
-        raise RuntimeError("provider table missing")
-
-    monkeypatch.setattr("audits.reviews.tasks.comparison_generation_execute", broken)
-    generate_comparisons(generation.pk)
-    generation.refresh_from_db()
-    assert generation.status == "failed" and "provider table missing" in generation.error
-
-    stuck = ComparisonGeneration.objects.create(
-        organization=tenant.org, persona=persona, prompts=["Hello?"], version_a=1, version_b=1, status="running",
-    )
-    ComparisonGeneration.objects.filter(pk=stuck.pk).update(created_at=timezone.now() - timedelta(hours=1))
-    from audits.reviews.models import JudgeRun
-
-    judging = JudgeRun.objects.create(organization=tenant.org, persona=persona, comparison_ids=[], status="running")
-    JudgeRun.objects.filter(pk=judging.pk).update(created_at=timezone.now() - timedelta(hours=1))
-    assert reap_comparison_generations() == 2
-    judging.refresh_from_db()
-    assert judging.status == "failed" and "judge" in judging.error
-    stuck.refresh_from_db()
-    assert stuck.status == "failed" and "worker stopped" in stuck.error
+def test_one_reap_fails_a_dead_worker_item_of_each_kind_and_leaves_live_ones(tenant, persona, settings):
+    silent = timezone.now() - timedelta(seconds=settings.WORK_STALE_AFTER_S + 5)
+    live = timezone.now()
+    running = {"status": "running", "attempt": settings.WORK_MAX_ATTEMPTS, "started_at": silent, "claimed_by": "gone:1"}
+    dataset = Dataset.objects.create(organization=tenant.org, name="range")
+    items = {}
+    for heartbeat in (silent, live):
+        items[heartbeat] = [
+            EvalRun.objects.create(organization=tenant.org, persona=persona, version=persona.current_version,
+                                   heartbeat_at=heartbeat, progress_total=10, **running),
+            ComparisonGeneration.objects.create(organization=tenant.org, persona=persona, prompts=["Hello?"], version_a=1,
+                                                version_b=1, heartbeat_at=heartbeat, **running),
+            JudgeRun.objects.create(organization=tenant.org, persona=persona, comparison_ids=[], heartbeat_at=heartbeat, **running),
+            DatasetGeneration.objects.create(organization=tenant.org, dataset=dataset, per_category={"technical": 1}, model="m",
+                                             engine="offline", heartbeat_at=heartbeat, **running),
+        ]
+    assert reap() == {kind: {"resumed": 0, "failed": 1}
+                      for kind in ("eval run", "comparison generation", "judge run", "dataset generation")}
+    for item in items[silent]:
+        item.refresh_from_db()
+        assert item.status == "failed" and item.finished_at, item
+        assert item.error.startswith("the worker stopped") and f"no heartbeat for {settings.WORK_STALE_AFTER_S} s" in item.error
+    for item in items[live]:
+        item.refresh_from_db()
+        assert item.status == "running" and item.error == ""
+    assert reap() == {}
