@@ -27,7 +27,7 @@ from audits.schemas import (
     ProvocationRunDetailOut,
     ProvocationRunOut,
 )
-from audits.services import audit_job_start, reap_stale_audit_jobs
+from audits.services import audit_job_start
 from personas.access import access_persona
 from studio.config.selectors import effective_tree
 from studio.errors import NotFound
@@ -132,7 +132,4 @@ def get_fingerprint(request, persona_id: UUID, vector: bool = False):
 @router.get("audit-jobs/{job_id}", response=AuditJobOut, summary="An audit job's status and progress")
 def get_audit_job(request, job_id: UUID):
     request.auth.require_scope("audits:read")
-    job = access_audit_job(request.auth.organization, job_id)
-    if not job.is_finished and reap_stale_audit_jobs():
-        job.refresh_from_db()
-    return job_out(job)
+    return job_out(access_audit_job(request.auth.organization, job_id))

@@ -1,40 +1,30 @@
 """Post-generation audits: jobs with live progress, the voice fingerprint, and the provocation suite."""
 
 import uuid
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 from audits.chat.drift import Calibration
 from personas.models import Persona, PersonaVersion
 from studio.models import Organization
+from studio.work.models import WorkItem
 
 
 class AuditJobQuerySet(models.QuerySet):
     def unfinished(self):
         return self.filter(status__in=[AuditJob.Status.QUEUED, AuditJob.Status.RUNNING])
 
-    def stale(self, now=None):
-        """Jobs whose worker died: running without a heartbeat, or queued and never picked up."""
-        now = now or timezone.now()
-        silent = now - timedelta(seconds=settings.PIPELINE_STALE_AFTER_S)
-        never_started = now - timedelta(seconds=settings.PIPELINE_STALE_AFTER_S * QUEUED_STALE_FACTOR)
-        return self.filter(
-            models.Q(status=AuditJob.Status.RUNNING, heartbeat_at__lt=silent)
-            | models.Q(status=AuditJob.Status.QUEUED, heartbeat_at__lt=never_started)
-        )
 
-
-QUEUED_STALE_FACTOR = 12  # a queue may be busy: a queued job waits 12× the heartbeat limit before it is failed
-
-
-class AuditJob(models.Model):
+class AuditJob(WorkItem):
     """One post-generation job (fingerprint or provocation suite) of one persona version, with live progress.
 
-    A provocation job is also the suite run: its pass rates live here, its cases in `results`.
+    A provocation job is also the suite run: its pass rates live here, its cases in `results`. `errors` counts
+    the units (tests, scenario answers) that errored: every one errored ends the job failed; some, completed
+    with the count shown.
     """
+
+    ENDED = ("completed", "failed")
 
     class Kind(models.TextChoices):
         FINGERPRINT = "fingerprint"
@@ -66,15 +56,12 @@ class AuditJob(models.Model):
     # Provocation suite outcome: passes / (passes + fails); errors (a judge that never gave a valid verdict) apart.
     passed = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
-    errors = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0, help_text="Units that errored: tests the judge could not grade, scenarios not answered")
     pass_rate = models.FloatField(null=True, blank=True)
     category_rates = models.JSONField(default=dict, blank=True)
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(default=timezone.now)
 
     objects = AuditJobQuerySet.as_manager()
 
@@ -84,10 +71,6 @@ class AuditJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} job {self.public_id} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.COMPLETED, self.Status.FAILED)
 
     @property
     def percent(self) -> int:
@@ -107,7 +90,7 @@ class AuditJob(models.Model):
             "job_id": str(self.public_id), "org_slug": self.organization.slug, "persona_id": str(self.persona.public_id),
             "kind": str(self.kind), "version": self.version.number,
             "status": str(self.status), "done": self.done, "total": self.total, "percent": self.percent,
-            "error": self.error[:300], "pass_rate": self.pass_rate,
+            "error": self.error[:300], "pass_rate": self.pass_rate, "errors": self.errors,
         }
 
 

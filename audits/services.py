@@ -1,4 +1,4 @@
-"""Post-generation audits: start jobs, run them (voice fingerprint, provocation suite), fail stale ones.
+"""Post-generation audits: start jobs and run them (voice fingerprint, provocation suite) on the work engine.
 
 Which models (`audit_engine`):
 - In persona, both jobs use the mask_build step's model and fallbacks: mask_build wrote the voice,
@@ -48,6 +48,7 @@ from studio.errors import Conflict, StudioError
 from studio.llm import gateway
 from studio.llm.gateway import Completion, LLMError, StepConfig
 from studio.realtime import send_event
+from studio.work.lifecycle import Heartbeat, TakenOver, claim
 
 logger = logging.getLogger(__name__)
 OFFLINE_CHAT_MODEL = "offline/studio"
@@ -59,10 +60,6 @@ KIND_LABELS = {AuditJob.Kind.FINGERPRINT: "voice fingerprint", AuditJob.Kind.PRO
 
 class AuditFailed(Exception):
     """The job cannot finish; the message is what people read."""
-
-
-class JobTakenOver(Exception):
-    """The job was ended elsewhere (the reaper) while this worker was on it."""
 
 
 # --- engine ------------------------------------------------------------------------------------
@@ -121,7 +118,6 @@ def audit_job_start(*, persona: Persona, kind: str, trigger: str = AuditJob.Trig
         if persona.status == PersonaStatus.GENERATING:
             raise Conflict("this persona is still generating: wait for the run to finish, then test it")
         raise Conflict("this persona has no version to test (its generation failed)")
-    reap_stale_audit_jobs()
     if AuditJob.objects.unfinished().filter(persona=persona, version=version, kind=kind).exists():
         raise Conflict(f"a {KIND_LABELS[kind]} is already running for version {version.number} of this persona")
     with transaction.atomic():
@@ -165,15 +161,12 @@ def _broadcast(job: AuditJob) -> None:
 
 
 def audit_job_claim(job_id: int) -> AuditJob | None:
-    with transaction.atomic():
-        job = (AuditJob.objects.select_for_update().select_related("organization", "persona__workspace", "version")
-               .filter(pk=job_id).first())
-        if job is None or job.status != AuditJob.Status.QUEUED:
-            return None  # gone with its persona, already taken, or reaped
-        job.status, job.started_at, job.heartbeat_at = AuditJob.Status.RUNNING, timezone.now(), timezone.now()
-        job.save(update_fields=["status", "started_at", "heartbeat_at"])
+    """Take a queued job, or a running one whose worker died (it starts over: a job is minutes of calls)."""
+    jobs = AuditJob.objects.select_related("organization", "persona__workspace", "version")
+    job = claim(jobs, job_id, running_status=AuditJob.Status.RUNNING)
+    if job is not None:
         _broadcast(job)
-        return job
+    return job
 
 
 def audit_job_execute(job_id: int) -> None:
@@ -182,11 +175,12 @@ def audit_job_execute(job_id: int) -> None:
     if job is None:
         return
     try:
-        if job.kind == AuditJob.Kind.FINGERPRINT:
-            fingerprint_compute(job)
-        else:
-            provocation_suite_run(job)
-    except JobTakenOver as exc:
+        with Heartbeat(job):
+            if job.kind == AuditJob.Kind.FINGERPRINT:
+                fingerprint_compute(job)
+            else:
+                provocation_suite_run(job)
+    except TakenOver as exc:
         logger.warning("%s", exc)
     except (AuditFailed, LLMError) as exc:
         audit_job_fail(job, str(exc))
@@ -197,27 +191,21 @@ def audit_job_execute(job_id: int) -> None:
         audit_job_fail(job, f"internal error: {type(exc).__name__}: {exc}")
 
 
-def audit_job_fail(job: AuditJob, error: str) -> None:
+def audit_job_fail(job: AuditJob, error: str, **fields) -> None:
+    """End the job failed with `error` (and `fields`, e.g. the error count); its fingerprint fails with it."""
     with transaction.atomic():
         locked = AuditJob.objects.select_for_update().select_related("organization", "persona").filter(pk=job.pk).first()
         if locked is None or locked.is_finished:
             return
         locked.status, locked.error, locked.finished_at = AuditJob.Status.FAILED, error[:4000], timezone.now()
-        locked.save(update_fields=["status", "error", "finished_at"])
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        locked.save(update_fields=["status", "error", "finished_at", *fields])
         Fingerprint.objects.filter(job=locked).exclude(status=Fingerprint.Status.READY).update(
             status=Fingerprint.Status.FAILED, error=error[:4000], finished_at=locked.finished_at
         )
         _broadcast(locked)
     job.status, job.error = locked.status, locked.error
-
-
-def reap_stale_audit_jobs() -> int:
-    """Fail jobs whose worker died (no progress for PIPELINE_STALE_AFTER_S). Returns how many."""
-    reaped = 0
-    for job in AuditJob.objects.stale().select_related("organization", "persona"):
-        audit_job_fail(job, f"the worker stopped responding (no progress for {settings.PIPELINE_STALE_AFTER_S} s); start it again")
-        reaped += 1
-    return reaped
 
 
 class Progress:
@@ -239,7 +227,7 @@ class Progress:
             done=min(self.done, self.job.total), heartbeat_at=timezone.now()
         )
         if not updated:
-            raise JobTakenOver(f"audit job {self.job.public_id} was ended elsewhere")
+            raise TakenOver(f"audit job {self.job.public_id} was ended elsewhere")
         self.job.done = min(self.done, self.job.total)
         _broadcast(self.job)
 
@@ -257,7 +245,7 @@ def _complete(job: AuditJob, *, fields: dict, webhook: dict) -> None:
     with transaction.atomic():
         locked = AuditJob.objects.select_for_update().filter(pk=job.pk).first()
         if locked is None or locked.status != AuditJob.Status.RUNNING:
-            raise JobTakenOver(f"audit job {job.public_id} was ended elsewhere")
+            raise TakenOver(f"audit job {job.public_id} was ended elsewhere")
         for name, value in {**fields, "status": AuditJob.Status.COMPLETED, "done": job.total, "finished_at": timezone.now()}.items():
             setattr(job, name, value)
         job.save(update_fields=[*fields, "status", "done", "finished_at"])
@@ -316,9 +304,10 @@ def fingerprint_compute(job: AuditJob) -> Fingerprint:
     progress = Progress(job)
     results = async_to_sync(_answer_scenarios)(prompts, system, engine, job.organization, progress)
     answers = [r for r in results if isinstance(r, Completion) and r.text.strip()]
+    job.errors = len(prompts) - len(answers)
     if len(answers) * 2 < len(prompts):
         first_error = next((r for r in results if isinstance(r, LLMError)), None)
-        raise AuditFailed(f"only {len(answers)} of {len(prompts)} scenarios were answered in persona"
+        raise AuditFailed(f"{job.errors} of {len(prompts)} scenarios errored (only {len(answers)} answered in persona)"
                           + (f"; {first_error}" if first_error else ""))
     vectors, embed_cost = gateway.embed([a.text for a in answers], engine.embedding_model, organization=job.organization)
     progress.step(embed_cost)
@@ -331,7 +320,7 @@ def fingerprint_compute(job: AuditJob) -> Fingerprint:
     # The chain may have fallen back: record the model that answered most.
     fingerprint.chat_model = max({a.model for a in answers}, key=[a.model for a in answers].count)
     fingerprint.save(update_fields=["status", "vector", "calibration", "scenarios", "cost_usd", "finished_at", "chat_model"])
-    _complete(job, fields={"cost_usd": cost, "chat_model": fingerprint.chat_model}, webhook={
+    _complete(job, fields={"cost_usd": cost, "chat_model": fingerprint.chat_model, "errors": job.errors}, webhook={
         "persona_id": str(job.persona.public_id), "version": job.version.number, "fingerprint_id": str(fingerprint.public_id),
         "job_id": str(job.public_id), "engine": engine.engine, "chat_model": fingerprint.chat_model,
         "embedding_model": engine.embedding_model, "scenarios": len(answers), "dimensions": len(vector),
@@ -398,6 +387,11 @@ def provocation_suite_run(job: AuditJob, catalog: tuple[Provocation, ...] = CATA
         "passed": rates["passed"], "failed": rates["failed"], "errors": rates["errors"], "pass_rate": rates["pass_rate"],
         "category_rates": rates["categories"], "cost_usd": _money(sum(o.cost_usd for o in outcomes)),
     }
+    if outcomes and rates["errors"] == len(outcomes):  # nothing was graded: no pass rate to report
+        first = next((o.reason for o in outcomes if o.reason), "")
+        audit_job_fail(job, f"all {len(outcomes)} tests errored, none was graded" + (f"; first error: {first}" if first else ""),
+                       **fields)
+        return job
     _complete(job, fields=fields, webhook={
         "persona_id": str(job.persona.public_id), "version": job.version.number, "job_id": str(job.public_id),
         "engine": engine.engine, "tests": len(outcomes), **{k: fields[k] for k in ("passed", "failed", "errors", "pass_rate")},

@@ -7,10 +7,10 @@ from ninja import Router, Status
 from personas.api import router as personas_router
 from pipeline.access import access_run
 from pipeline.models import PipelineRun
-from pipeline.runner import reap_stale_runs
 from pipeline.schemas_api import GenerateIn, GenerateOut, RunOut
 from pipeline.services import persona_generate
-from pipeline.sse import last_event_id, sse_response
+from studio.work.events import last_event_seq
+from studio.work.sse import last_event_id, sse_response
 
 router = Router(tags=["runs"])
 
@@ -21,7 +21,7 @@ def run_out(run: PipelineRun) -> dict:
         "error": run.error, "audit_rounds": run.audit_rounds, "prompt_tokens": run.prompt_tokens,
         "completion_tokens": run.completion_tokens, "cost_usd": float(run.cost_usd), "created_at": run.created_at,
         "started_at": run.started_at, "finished_at": run.finished_at, "duration_ms": run.duration_ms,
-        "last_event_seq": run.last_event_seq(),
+        "last_event_seq": last_event_seq(run),
         "steps": [
             {
                 "step": s.step, "attempt": s.attempt, "status": s.status, "model_requested": s.model_requested,
@@ -48,10 +48,7 @@ def generate_persona(request, payload: GenerateIn):
 @router.get("/{run_id}", response=RunOut)
 def get_run(request, run_id: UUID):
     request.auth.require_scope("personas:read")
-    run = access_run(request.auth.organization, run_id)
-    if not run.is_finished and reap_stale_runs():
-        run.refresh_from_db()
-    return run_out(run)
+    return run_out(access_run(request.auth.organization, run_id))
 
 
 @router.get("/{run_id}/events", summary="The run's events as SSE: replays after Last-Event-ID, then follows live")

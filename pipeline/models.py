@@ -1,14 +1,13 @@
 """Pipeline runs, their steps and their persisted events."""
 
 import uuid
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from personas.models import Persona
 from studio.models import Organization, Workspace
+from studio.work.models import WorkEvent, WorkItem
 
 
 class RunStatus(models.TextChoices):
@@ -26,14 +25,11 @@ class PipelineRunQuerySet(models.QuerySet):
     def unfinished(self):
         return self.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
 
-    def stale(self, now=None):
-        """Runs whose worker stopped reporting: a killed worker leaves these behind."""
-        now = now or timezone.now()
-        cutoff = now - timedelta(seconds=settings.PIPELINE_STALE_AFTER_S)
-        return self.unfinished().filter(heartbeat_at__lt=cutoff)
 
+class PipelineRun(WorkItem):
+    ENDED = FINISHED
+    TERMINAL_EVENTS = ("pipeline.completed", "pipeline.failed")
 
-class PipelineRun(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="pipeline_runs")
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
@@ -47,9 +43,6 @@ class PipelineRun(models.Model):
     completion_tokens = models.PositiveIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(default=timezone.now)
 
     objects = PipelineRunQuerySet.as_manager()
 
@@ -60,17 +53,9 @@ class PipelineRun(models.Model):
     def __str__(self) -> str:
         return f"run {self.public_id} ({self.status})"
 
-    def last_event_seq(self) -> int:
-        """The newest event's number (0 before the first); Last-Event-ID cursors count from here."""
-        return self.events.order_by("-seq").values_list("seq", flat=True).first() or 0
-
     @property
     def channel_group(self) -> str:
         return f"run-{self.public_id}"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in FINISHED
 
     @property
     def duration_ms(self) -> int | None:
@@ -109,19 +94,8 @@ class StepRun(models.Model):
         return f"{self.step} #{self.attempt} ({self.status})"
 
 
-class RunEvent(models.Model):
+class RunEvent(WorkEvent):
     run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="events")
-    seq = models.PositiveIntegerField()
-    type = models.CharField(max_length=40)
-    data = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["seq"]
+    class Meta(WorkEvent.Meta):
         constraints = [models.UniqueConstraint(fields=["run", "seq"], name="run_event_seq_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.run_id}#{self.seq} {self.type}"
-
-    def as_message(self) -> dict:
-        return {"seq": self.seq, "type": self.type, "data": self.data, "at": self.created_at.isoformat()}

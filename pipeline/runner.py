@@ -20,13 +20,14 @@ from personas.models import Persona, PersonaStatus, PersonaVersion
 from personas.services import persona_name_free
 from personas.signals import persona_generated
 from pipeline.constraints import chain_violations
-from pipeline.events import RunTakenOver, emit
 from pipeline.models import FINISHED, PipelineRun, RunStatus, StepRun
 from pipeline.prompts import MAX_NAMES_IN_USE, STOP_SEQUENCES, build_messages
 from pipeline.schemas import STEP_LAYER, InvalidOutput, parse_step_output
 from studio.llm import gateway
 from studio.llm.gateway import LLMError, StepConfig
 from studio.models import Organization
+from studio.work.events import emit
+from studio.work.lifecycle import Heartbeat, TakenOver, claim
 
 LAYER_STEPS = ("soul_draft", "self_enrich", "mask_build", "surface_ground")
 logger = logging.getLogger(__name__)
@@ -165,10 +166,7 @@ class RunExecution:
             elif layer := STEP_LAYER.get(record.step):
                 self.context[layer] = record.output
                 round_ = max(round_, record.attempt)
-        # Unfinished steps of the interrupted worker are closed as failed, so the record stays honest.
-        self.run.steps.filter(status=StepRun.Status.RUNNING).update(
-            status=StepRun.Status.FAILED, error="worker stopped during this step", finished_at=timezone.now()
-        )
+        close_running_steps(self.run)
         return round_
 
     def generate_layers(self, *, attempt: int, feedback: str = "") -> None:
@@ -216,7 +214,7 @@ class RunExecution:
         run = PipelineRun.objects.select_for_update().get(pk=self.run.pk)
         run.event_seq = self.run.event_seq  # this worker's cursor: a reaper's event in between collides
         if run.status in FINISHED:
-            raise RunTakenOver(f"run {run.public_id} was ended elsewhere ({run.status})")
+            raise TakenOver(f"run {run.public_id} was ended elsewhere ({run.status})")
         # Names are unique within the org: the org's row is locked while this run's name is checked and saved,
         # so two runs finishing together cannot both take it (the model was asked to avoid taken names; this holds
         # whatever it answered).
@@ -262,6 +260,11 @@ def _emit_generated_webhook(run: PipelineRun, persona: Persona, version: int) ->
         logger.exception("could not queue the %s webhook for run %s", event, run.public_id)
 
 
+def close_running_steps(run: PipelineRun, error: str = "the worker stopped during this step") -> None:
+    """Steps an interrupted worker left running are closed as failed, so a run's record stays honest."""
+    run.steps.filter(status=StepRun.Status.RUNNING).update(status=StepRun.Status.FAILED, error=error, finished_at=timezone.now())
+
+
 def run_fail(run: PipelineRun, error: str) -> None:
     """End a run as failed: the persona keeps its previous version, if any, and never a half-written one."""
     with transaction.atomic():
@@ -273,48 +276,38 @@ def run_fail(run: PipelineRun, error: str) -> None:
         if persona.status == PersonaStatus.GENERATING:
             persona.status = PersonaStatus.FAILED if persona.current_version_id is None else PersonaStatus.READY
         persona.save(update_fields=["status", "updated_at"])
+        close_running_steps(locked)
         emit(locked, "pipeline.failed", {"error": error[:4000], "persona_id": str(persona.public_id)},
              status=locked.status, error=locked.error, finished_at=locked.finished_at)
 
 
-def run_claim(run_id: int) -> PipelineRun | None:
-    """Take a queued run, or a running one whose worker went silent (redelivery after a crash).
+def run_requeue(run: PipelineRun) -> None:
+    """Queue a run whose worker died again (the reaper holds its row lock): a worker resumes it from its completed steps."""
+    from pipeline.tasks import execute_run
 
-    The claimed run's `resumed` is True when an earlier worker had started it.
-    """
-    with transaction.atomic():
-        run = PipelineRun.objects.select_for_update().select_related("organization", "persona").filter(pk=run_id).first()
-        if run is None or run.status in FINISHED:
-            return None
-        if run.status == RunStatus.RUNNING and not PipelineRun.objects.stale().filter(pk=run.pk).exists():
-            return None  # another worker is on it
-        run.resumed = run.started_at is not None
-        run.status = RunStatus.RUNNING
-        run.started_at = run.started_at or timezone.now()
-        run.heartbeat_at = timezone.now()
-        run.save(update_fields=["status", "started_at", "heartbeat_at"])
-        return run
+    close_running_steps(run)
+    emit(run, "pipeline.requeued", {"attempt": run.attempt + 1, "reason": "the worker stopped responding; resuming"},
+         status=RunStatus.QUEUED, claimed_by="", heartbeat_at=timezone.now())
+    transaction.on_commit(lambda: execute_run.delay(run.pk))
+
+
+def run_claim(run_id: int) -> PipelineRun | None:
+    """Take a queued run, or a running one whose worker died (`resumed`: it goes on from its completed steps)."""
+    return claim(PipelineRun.objects.select_related("organization", "persona"), run_id, running_status=RunStatus.RUNNING)
 
 
 def run_execute(run_id: int) -> None:
+    """Claim the run and take it to its end; None to do when it ended, is gone, or a live worker holds it."""
     run = run_claim(run_id)
     if run is None:
-        return
+        return  # ended, gone, or a live worker holds it
     try:
-        RunExecution(run, resumed=run.resumed).execute()
-    except RunTakenOver as exc:  # the reaper ended this run while we were slow: its outcome stands
+        with Heartbeat(run):
+            RunExecution(run, resumed=run.resumed).execute()
+    except TakenOver as exc:  # the reaper or another worker took this run while we were slow: its outcome stands
         logger.warning("%s", exc)
     except RunFailed as exc:
         run_fail(run, str(exc))
     except Exception as exc:  # an unexpected bug still ends the run in a clear state
         run_fail(run, f"internal error: {type(exc).__name__}: {exc}")
         raise
-
-
-def reap_stale_runs() -> int:
-    """Fail runs whose worker died (no heartbeat for PIPELINE_STALE_AFTER_S). Returns how many."""
-    reaped = 0
-    for run in PipelineRun.objects.stale().select_related("persona"):
-        run_fail(run, f"the worker stopped responding (no progress for {settings.PIPELINE_STALE_AFTER_S} s); generate again")
-        reaped += 1
-    return reaped

@@ -7,10 +7,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from pipeline.access import access_run
 from pipeline.models import PipelineRun, StepRun
 from pipeline.prompts import STEPS
-from pipeline.runner import reap_stale_runs
 from pipeline.services import MAX_BRIEF, persona_generate
 from studio.errors import StudioError
 from studio.views import org_page
+from studio.work.events import last_event_seq
 
 STEP_LABELS = {
     "intent_parse": "Parse intent", "soul_draft": "Draft the soul", "self_enrich": "Enrich the self",
@@ -64,7 +64,5 @@ def persona_new(request):
 @require_GET
 def run_detail(request, run_id):
     run = access_run(request.principal.organization, run_id)
-    if not run.is_finished and reap_stale_runs():
-        run.refresh_from_db()
-    after = run.last_event_seq()  # read before the panel: anything newer is sent when the socket opens
+    after = last_event_seq(run)  # read before the panel: anything newer is sent when the socket opens
     return render(request, "pipeline/run.html", {**run_panel_context(run), "after": after})

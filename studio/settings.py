@@ -177,6 +177,8 @@ if REDIS_URL:
                     "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]}}
     }
     CELERY_BROKER_URL = REDIS_URL
+    # kombu's Redis transport with the fix that keeps the worker alive through a Redis restart (see the module).
+    CELERY_BROKER_TRANSPORT = "studio.work.broker:Transport"
     CELERY_RESULT_BACKEND = REDIS_URL
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "studio.realtime.ThreadSafeInMemoryChannelLayer"}}
@@ -191,11 +193,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ROUTES = {"training_jobs.tasks.run_training_job": {"queue": "gpu"}}  # training needs a GPU worker when one exists
-# Periodic work: fail runs whose worker died. The embedded worker and `make worker` run beat in-process.
-CELERY_BEAT_SCHEDULE = {"reap-stale-runs": {"task": "pipeline.tasks.reap_runs", "schedule": 30.0}}
-CELERY_BEAT_SCHEDULE["reap-stale-audit-jobs"] = {"task": "audits.tasks.reap_audit_jobs", "schedule": 60.0}
+# Periodic work. The embedded worker and `make worker` run beat in-process.
+# One reaper for every kind of background work (studio.work.reaper): resume or fail what a dead worker left.
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-work": {"task": "studio.work.tasks.reap_stale_work", "schedule": float(os.environ.get("WORK_REAP_EVERY_S", "10"))},
+}
 CELERY_BEAT_SCHEDULE["requeue-overdue-webhooks"] = {"task": "studio.webhooks.tasks.requeue_overdue_deliveries", "schedule": 60.0}
-CELERY_BEAT_SCHEDULE["reap-stale-training-jobs"] = {"task": "training_jobs.tasks.reap_training_jobs", "schedule": 30.0}
 # Housekeeping, not reaping: dataset import previews nobody confirmed within a day are removed with their files.
 CELERY_BEAT_SCHEDULE["clear-stale-dataset-imports"] = {"task": "training_jobs.datasets.tasks.clear_stale_dataset_imports", "schedule": 600.0}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -225,9 +228,17 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie; kept default
 X_FRAME_OPTIONS = "DENY"
 
-# --- generation pipeline ----------------------------------------------------------
-# A run whose worker has not reported for this long is failed by the reaper (or resumed on redelivery).
+# --- the work engine (studio.work) ------------------------------------------------
+# A worker writes its item's heartbeat every WORK_HEARTBEAT_S while it works; an item whose heartbeat is older than
+# WORK_STALE_AFTER_S has a dead worker: a redelivered task or the reaper takes it over, and kinds that can resume
+# continue from their last completed step or stage (up to WORK_MAX_ATTEMPTS claims), the others fail naming where.
+WORK_HEARTBEAT_S = float(os.environ.get("WORK_HEARTBEAT_S", "5"))
+WORK_STALE_AFTER_S = int(os.environ.get("WORK_STALE_AFTER_S", "30"))
+WORK_MAX_ATTEMPTS = int(os.environ.get("WORK_MAX_ATTEMPTS", "3"))
+WORK_QUEUED_STALE_S = int(os.environ.get("WORK_QUEUED_STALE_S", "1800"))  # queued this long, never picked up: the message was lost
 PIPELINE_STALE_AFTER_S = int(os.environ.get("PIPELINE_STALE_AFTER_S", "300"))
+
+# --- generation pipeline ----------------------------------------------------------
 LLM_MAX_RETRIES = int(os.environ.get("LLM_MAX_RETRIES", "2"))
 LLM_RETRY_BACKOFF_S = float(os.environ.get("LLM_RETRY_BACKOFF_S", "0.5"))
 LLM_TIMEOUT_S = float(os.environ.get("LLM_TIMEOUT_S", "60"))

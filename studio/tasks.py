@@ -9,6 +9,7 @@ from django.core.mail import send_mail
 from studio.access import access_invitation
 from studio.models import Organization
 from studio.realtime import send_event
+from studio.work.tasks import reap_stale_work  # noqa: F401  (studio.work is not an app: its task registers here)
 
 
 @shared_task

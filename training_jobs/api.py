@@ -14,7 +14,8 @@ from personas.access import access_persona
 from personas.models import Persona
 from studio.config.selectors import access_workspace_ref
 from studio.errors import Invalid, NotFound
-from studio.sse import last_event_id
+from studio.work.events import last_event_seq
+from studio.work.sse import last_event_id, sse_response
 from training_jobs import constitution as C
 from training_jobs import services
 from training_jobs.access import access_training_job
@@ -36,7 +37,6 @@ from training_jobs.schemas import (
     TrainingJobPageOut,
     UnifiedPreflightOut,
 )
-from training_jobs.sse import sse_response
 from training_jobs.tuned_chat import TunedTurn, reply_label, tuned_chat_send
 from training_jobs.unified import unified_launch, unified_preflight
 
@@ -80,7 +80,7 @@ def job_detail(job: TrainingJob) -> dict:
         **job_out(job), "params": job.params, "kill": job.kill, "prompt_tokens": job.prompt_tokens,
         "completion_tokens": job.completion_tokens, "estimate": job.estimate or None,
         "cancel_requested": job.cancel_requested, "resume_from": job.resume_from, "resumes": job.resumes,
-        "duration_s": job.duration_s, "last_event_seq": job.last_event_seq(),
+        "duration_s": job.duration_s, "last_event_seq": last_event_seq(job),
         "stages": [stage_out(s, services.stage_labels(job)) for s in job.stages.all()],
         "resumable_stages": services.resumable_stages(job),
     }
@@ -166,13 +166,7 @@ def list_jobs(
 def get_job(request, training_job_id: UUID):
     """Params, status, error, kill, cost and tokens, the estimate, each stage's progress, cost, artifacts and stats."""
     request.auth.require_scope("training:read")
-    job = _job(request, training_job_id)
-    if not job.is_finished:
-        from training_jobs.runner import reap_stale_jobs  # the runner pulls in the LLM gateway and training code
-
-        if reap_stale_jobs():
-            job.refresh_from_db()
-    return job_detail(job)
+    return job_detail(_job(request, training_job_id))
 
 
 @router.post("/training-jobs/{training_job_id}/cancel", response={202: TrainingJobDetailOut})

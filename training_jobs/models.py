@@ -1,7 +1,6 @@
 """Constitutions, training jobs, their stages and their persisted events (SPEC §7, issue 7)."""
 
 import uuid
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -9,6 +8,7 @@ from django.utils import timezone
 
 from personas.models import Persona
 from studio.models import ApiKey, Organization, Workspace
+from studio.work.models import WorkEvent, WorkItem
 
 
 class ConstitutionVersion(models.Model):
@@ -74,16 +74,12 @@ class TrainingJobQuerySet(models.QuerySet):
     def unfinished(self):
         return self.exclude(status__in=ENDED)
 
-    def stale(self, now=None):
-        """Jobs whose worker stopped reporting (a killed worker leaves these behind)."""
-        now = now or timezone.now()
-        running = models.Q(heartbeat_at__lt=now - timedelta(seconds=settings.TRAINING_STALE_AFTER_S)) & ~models.Q(status=JobStatus.QUEUED)
-        # a queued job waits for a free worker (another job may hold it): only a long wait means the task was lost
-        waiting = models.Q(status=JobStatus.QUEUED, heartbeat_at__lt=now - timedelta(seconds=settings.TRAINING_QUEUED_STALE_S))
-        return self.unfinished().filter(running | waiting)
 
+class TrainingJob(WorkItem):
+    RUNNING = tuple(s for s in JobStatus.values if s != JobStatus.QUEUED and s not in ENDED)  # the stage it is in
+    ENDED = ENDED
+    TERMINAL_EVENTS = ("job.succeeded", "job.failed", "job.cancelled", "job.killed")
 
-class TrainingJob(models.Model):
     class Kind(models.TextChoices):
         CHARACTER = "character"  # one persona's constitution → one adapter (Open Character Training)
         UNIFIED = "unified"  # a behavioral range from a data mix and a curriculum → one adapter, no persona
@@ -115,9 +111,6 @@ class TrainingJob(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_by_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(default=timezone.now)
 
     objects = TrainingJobQuerySet.as_manager()
 
@@ -133,15 +126,8 @@ class TrainingJob(models.Model):
         return f"training-job-{self.public_id}"
 
     @property
-    def is_finished(self) -> bool:
-        return self.status in ENDED
-
-    @property
     def artifacts_dir(self):
         return settings.TRAINING_ARTIFACTS_DIR / str(self.organization.public_id) / str(self.public_id)
-
-    def last_event_seq(self) -> int:
-        return self.events.order_by("-seq").values_list("seq", flat=True).first() or 0
 
     @property
     def duration_s(self) -> float | None:
@@ -199,22 +185,11 @@ class StageRun(models.Model):
         return None
 
 
-class JobEvent(models.Model):
+class JobEvent(WorkEvent):
     job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="events")
-    seq = models.PositiveIntegerField()
-    type = models.CharField(max_length=40)
-    data = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["seq"]
+    class Meta(WorkEvent.Meta):
         constraints = [models.UniqueConstraint(fields=["job", "seq"], name="job_event_seq_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.job_id}#{self.seq} {self.type}"
-
-    def as_message(self) -> dict:
-        return {"seq": self.seq, "type": self.type, "data": self.data, "at": self.created_at.isoformat()}
 
 
 class TunedChatQuerySet(models.QuerySet):

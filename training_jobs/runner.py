@@ -31,7 +31,8 @@ from studio.llm.gateway import Budget, BudgetExceededError, Completion, LLMError
 from training_jobs import data as D
 from training_jobs.constitution import markers as constitution_markers
 from training_jobs.constitution import system_prompt
-from training_jobs.events import JobTakenOver, emit, json_safe
+from studio.work.events import emit, json_safe
+from studio.work.lifecycle import Heartbeat, TakenOver, claim
 from training_jobs.filters import DataQualityError, DataQualityGate, FilterConfig, FilterStats, QualityFilter
 from training_jobs.kill import Kill, KillCriteria
 from training_jobs.models import ENDED, JobStatus, StageRun, TrainingJob
@@ -672,16 +673,18 @@ STAGE_FUNCTIONS = {"smoke": stage_smoke, "dpo_data": stage_dpo_data, "dpo_train"
 # --- the job ---------------------------------------------------------------------------------
 
 
+def _first_stage(job: TrainingJob) -> str:
+    from training_jobs.services import params_of
+
+    return (_remaining(job, params_of(job)) or [JobStatus.EVAL])[0]
+
+
 def _claim(job_id: int) -> TrainingJob | None:
-    with transaction.atomic():
-        job = (TrainingJob.objects.select_for_update(of=("self",)).select_related("organization", "persona", "constitution", "workspace")
-               .filter(pk=job_id).first())
-        if job is None or job.status in ENDED:
-            return None  # deleted, or ended (a redelivery after the reaper)
-        now = timezone.now()
-        job.started_at = job.started_at or now
-        job.heartbeat_at = now
-        job.save(update_fields=["started_at", "heartbeat_at"])
+    """Take a queued job, or one whose worker died (it goes on from its last completed stage); None if ended or held."""
+    jobs = TrainingJob.objects.select_related("organization", "persona", "constitution", "workspace")
+    job = claim(jobs, job_id, running_status=_first_stage)
+    if job is None:
+        return None  # deleted, ended (a redelivery after the reaper), or a live worker is on it
     if job.cancel_requested:
         _end(job, None, JobStatus.CANCELLED, error="cancelled before it started")
         return None
@@ -694,12 +697,13 @@ def job_execute(job_id: int) -> None:
         return
     ctx = None
     try:
-        ctx = JobContext(job)
-        functions = _stage_functions(job)
-        for stage in _remaining(job, ctx.params):
-            _run_stage(ctx, stage, functions[stage])
-        _end(job, ctx, JobStatus.SUCCEEDED)
-    except JobTakenOver:
+        with Heartbeat(job):
+            ctx = JobContext(job)
+            functions = _stage_functions(job)
+            for stage in _remaining(job, ctx.params):
+                _run_stage(ctx, stage, functions[stage])
+            _end(job, ctx, JobStatus.SUCCEEDED)
+    except TakenOver:
         logger.warning("training job %s was ended elsewhere; this worker stops", job.public_id)
     except JobCancelled:
         _end(job, ctx, JobStatus.CANCELLED, error="cancelled by request; artifacts so far are kept")
@@ -797,27 +801,26 @@ def _webhook(job: TrainingJob, event: str, data: dict) -> None:
                        "persona_id": str(job.persona.public_id) if job.persona_id else None, **data})
 
 
-def reap_stale_jobs() -> int:
-    """Fail jobs whose worker stopped reporting; they can be resumed from the stage they were in."""
-    reaped = 0
-    for job in TrainingJob.objects.stale().select_related("organization", "persona"):
-        with transaction.atomic():
-            locked = TrainingJob.objects.select_for_update(of=("self",)).select_related("organization", "persona").filter(pk=job.pk).first()
-            if locked is None or not TrainingJob.objects.stale().filter(pk=locked.pk).exists():
-                continue
-            stage = locked.status
-            if stage == JobStatus.QUEUED:
-                message = f"no worker picked the job up in {settings.TRAINING_QUEUED_STALE_S // 60} min; resume it from its first stage"
-            else:
-                message = f"the worker stopped during {stage} (no heartbeat for {settings.TRAINING_STALE_AFTER_S} s); resume from {stage}"
-            StageRun.objects.filter(job=locked, status=StageRun.Status.RUNNING).update(
-                status=StageRun.Status.FAILED, error=message, finished_at=timezone.now())
-            outcome = _outcome_at_end(locked, JobStatus.FAILED, stage)
-            data = {"status": "failed", "stage": stage, "error": message, "kill": None, "cost_usd": float(locked.cost_usd),
-                    "outcome": outcome}
-            emit(locked, "job.failed", data, status=JobStatus.FAILED, error=message, finished_at=timezone.now(),
-                 outcome=outcome["outcome"], outcome_detail=outcome)
-            _webhook(locked, "training_job.failed", data)
-            reaped += 1
-    return reaped
+def job_fail_abandoned(job: TrainingJob, error: str) -> None:
+    """The reaper's ending for a job whose worker died (inside its transaction): the stage it was in is named."""
+    stage = job.status
+    StageRun.objects.filter(job=job, status=StageRun.Status.RUNNING).update(
+        status=StageRun.Status.FAILED, error=error, finished_at=timezone.now())
+    outcome = _outcome_at_end(job, JobStatus.FAILED, stage)
+    data = {"status": "failed", "stage": stage, "error": error, "kill": None, "cost_usd": float(job.cost_usd), "outcome": outcome}
+    emit(job, "job.failed", data, status=JobStatus.FAILED, error=error, finished_at=timezone.now(),
+         outcome=outcome["outcome"], outcome_detail=outcome)
+    _webhook(job, "training_job.failed", data)
 
+
+def job_requeue(job: TrainingJob) -> None:
+    """Queue a job whose worker died again (the reaper holds its row lock): a worker goes on from its last completed stage."""
+    from training_jobs.services import _enqueue
+
+    stage = job.status
+    StageRun.objects.filter(job=job, status=StageRun.Status.RUNNING).update(
+        status=StageRun.Status.PENDING, error=f"the worker stopped during this stage (attempt {job.attempt}); it runs again")
+    emit(job, "job.requeued", {"stage": stage, "attempt": job.attempt + 1,
+                               "reason": f"the worker stopped during {stage}; resuming from {stage}"},
+         status=JobStatus.QUEUED, claimed_by="", heartbeat_at=timezone.now())
+    _enqueue(job)

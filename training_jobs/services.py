@@ -381,7 +381,7 @@ def training_job_launch(*, principal: Principal, data: dict) -> TrainingJob:
                      status=StageRun.Status.PENDING if stage in plan else StageRun.Status.SKIPPED)
             for i, stage in enumerate(STAGES)
         ])
-        from training_jobs.events import emit
+        from studio.work.events import emit
 
         emit(job, "job.queued", {"name": job.name, "stages": plan, "estimate": report.estimate, "warnings": report.warnings})
         _enqueue(job)
@@ -398,7 +398,7 @@ def _enqueue(job: TrainingJob) -> None:
 def training_job_cancel(*, principal: Principal, job: TrainingJob) -> TrainingJob:
     """Ask the worker to stop (it does within seconds, keeping artifacts); a queued job ends at once."""
     principal.require_scope("training:write")
-    from training_jobs.events import emit
+    from studio.work.events import emit
 
     with transaction.atomic():
         job = TrainingJob.objects.select_for_update().get(pk=job.pk)
@@ -465,7 +465,7 @@ def training_job_resume(*, principal: Principal, job: TrainingJob, stage: str) -
     known = params_of(job).stage_plan() if job.kind == TrainingJob.Kind.UNIFIED else STAGES
     if stage not in known:
         raise Invalid(f"unknown stage {stage!r}; choose one of {', '.join(known)}", field="stage")
-    from training_jobs.events import emit
+    from studio.work.events import emit
 
     with transaction.atomic():
         job = TrainingJob.objects.select_for_update().get(pk=job.pk)

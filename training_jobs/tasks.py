@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from training_jobs.runner import job_execute, reap_stale_jobs
+from training_jobs.runner import job_execute
 
 logger = logging.getLogger(__name__)
 
@@ -14,7 +14,3 @@ def run_training_job(job_id: int) -> None:
     """Late ack: a worker killed mid-job leaves the message for redelivery, which resumes at the stage it was in."""
     job_execute(job_id)
 
-
-@shared_task
-def reap_training_jobs() -> int:
-    return reap_stale_jobs()

@@ -180,7 +180,7 @@ def unified_launch(*, principal: Principal, data: dict) -> TrainingJob:
     params = UnifiedParams.model_validate(data)
     workspace = principal.organization.workspaces.filter(slug="default").first() or principal.organization.workspaces.order_by("id").first()
     name = "unified-" + (params.name_suffix or timezone.now().strftime("%Y%m%d-%H%M"))
-    from training_jobs.events import emit
+    from studio.work.events import emit
     from training_jobs.services import _enqueue
 
     with transaction.atomic():

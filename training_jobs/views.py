@@ -9,6 +9,7 @@ from pathlib import Path
 from django.contrib import messages
 from django.db.models import Count
 from django.http import FileResponse, Http404
+from studio.work.events import last_event_seq
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -405,12 +406,7 @@ def _unified_samples(job: TrainingJob, evaluation: StageRun | None, summary: dic
 @require_GET
 def training_job_detail(request, training_job_id):
     job = access_training_job(_org_for_reading(request), training_job_id)
-    if not job.is_finished:
-        from training_jobs.runner import reap_stale_jobs
-
-        if reap_stale_jobs():
-            job.refresh_from_db()
-    after = job.last_event_seq()  # read before the panel: anything newer is sent when the socket opens
+    after = last_event_seq(job)  # read before the panel: anything newer is sent when the socket opens
     can_write = request.principal.has_scope("training:write")
     return render(request, "training/job.html", {
         **job_panel_context(job, can_write=can_write), **job_results_context(job), "after": after,

@@ -3,7 +3,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from pipeline.events import events_after
+from studio.work.events import events_after
 from pipeline.runner import run_execute
 from pipeline.services import persona_generate
 from studio.errors import StudioError
