@@ -1,5 +1,6 @@
 """The persona pages: new form, live run view, persona page with layers, audit chart, runs and versions."""
 
+from studio.work.events import last_event_seq
 from personas.models import Persona
 from pipeline.models import PipelineRun
 from tests.generation_helpers import BRIEF
@@ -14,8 +15,8 @@ def test_the_new_persona_form_starts_a_run_and_shows_its_live_view(tenant, clien
     assert response.status_code == 302 and response["Location"] == f"/o/acme/runs/{run.public_id}/"
     page = client.get(response["Location"]).content.decode()
     # the socket asks for what happened after the page was rendered: the run's last event (it finished eagerly)
-    assert run.last_event_seq() > 0
-    assert f'ws-connect="/ws/o/acme/runs/{run.public_id}/?after={run.last_event_seq()}"' in page
+    assert last_event_seq(run) > 0
+    assert f'ws-connect="/ws/o/acme/runs/{run.public_id}/?after={last_event_seq(run)}"' in page
     for step in ("intent_parse", "soul_draft", "self_enrich", "mask_build", "surface_ground", "audit"):
         assert f'data-testid="step-{step}"' in page
     assert "offline demo engine — no LLM" in page

@@ -1,27 +1,28 @@
-"""A worker killed mid-run never leaves a run (or its persona) generating forever."""
+"""A worker killed mid-run: the reaper queues the run again and a worker resumes it from its completed steps;
+after WORK_MAX_ATTEMPTS claims it fails naming the step. Reads never reap."""
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from personas.models import Persona
 from pipeline.models import PipelineRun, StepRun
-from pipeline.runner import reap_stale_runs, run_execute
+from pipeline.runner import RunExecution, run_claim, run_execute
+from studio.work.lifecycle import TakenOver
+from studio.work.reaper import reap
 from tests.generation_helpers import BRIEF
 
 
 def _started_run(owner_api):
-    """A run as a worker leaves it when killed mid-step: running, two steps done, one in flight."""
     body = owner_api.post("/v1/personas", json={"brief": BRIEF}).json()  # enqueued, not executed
     run = PipelineRun.objects.get(public_id=body["run_id"])
     return run, body
 
 
 def _kill_after_soul(run):
-    """Execute intent and soul, then 'die' during self_enrich (heartbeat stops)."""
-    from pipeline.runner import RunExecution, run_claim
-
+    """Execute intent and soul, then 'die' during self_enrich (the heartbeat stops)."""
     claimed = run_claim(run.pk)
     execution = RunExecution(claimed)
     with ThreadPoolExecutor(1) as execution.calls:
@@ -29,67 +30,99 @@ def _kill_after_soul(run):
         execution.context["soul"] = execution.run_step("soul_draft", attempt=1)
         execution.flush()  # soul's outcome is written while self_enrich's request is in flight
     StepRun.objects.create(run=claimed, step="self_enrich", attempt=1, model_requested="offline/studio")
-    PipelineRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    _silence(run)
 
 
-def test_the_reaper_fails_a_run_whose_worker_died(owner_api):
+def _silence(run, seconds: int = 3600):
+    PipelineRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=seconds))
+
+
+def test_the_reaper_queues_a_run_whose_worker_died_and_a_worker_resumes_it_from_its_completed_steps(
+        owner_api, django_capture_on_commit_callbacks):
     run, body = _started_run(owner_api)
     _kill_after_soul(run)
-    assert reap_stale_runs() == 1
+    with django_capture_on_commit_callbacks(execute=True):  # the requeued task runs (eagerly) on commit
+        assert reap() == {"persona run": {"resumed": 1, "failed": 0}}
     run.refresh_from_db()
-    assert run.status == "failed" and "worker stopped responding" in run.error
-    assert Persona.objects.get(public_id=body["id"]).status == "failed"
-    assert run.events.last().type == "pipeline.failed"
-    assert reap_stale_runs() == 0  # idempotent
-
-
-def test_reading_a_stale_run_reaps_it(owner_api):
-    run, _ = _started_run(owner_api)
-    _kill_after_soul(run)
-    assert owner_api.get(f"/v1/runs/{run.public_id}").json()["status"] == "failed"
-
-
-def test_a_redelivered_run_resumes_from_the_completed_steps(owner_api):
-    run, body = _started_run(owner_api)
-    _kill_after_soul(run)
-    run_execute(run.pk)  # the broker redelivers the unacknowledged task to another worker
-    run.refresh_from_db()
-    assert run.status in ("ready", "flagged")
+    assert run.status in ("ready", "flagged") and run.attempt == 2
+    types = list(run.events.values_list("type", flat=True))
+    assert "pipeline.requeued" in types and types[-1] == "pipeline.completed"
     assert run.steps.filter(step="soul_draft", attempt=1).count() == 1  # not redone
     interrupted = run.steps.filter(step="self_enrich", attempt=1).order_by("id").first()
     assert interrupted.status == "failed" and "worker stopped" in interrupted.error
+    assert not run.steps.filter(status="running").exists()
+    assert Persona.objects.get(public_id=body["id"]).status in ("ready", "flagged")
+
+
+def test_a_run_whose_workers_keep_dying_fails_naming_the_step_after_the_last_attempt(owner_api, settings):
+    run, body = _started_run(owner_api)
+    _kill_after_soul(run)
+    PipelineRun.objects.filter(pk=run.pk).update(attempt=settings.WORK_MAX_ATTEMPTS)
+    assert reap() == {"persona run": {"resumed": 0, "failed": 1}}
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert run.error.startswith("the worker stopped during self_enrich (no heartbeat for 30 s after 3 tries)")
+    assert not run.steps.filter(status="running").exists()  # no step stays running inside a finished run
+    assert Persona.objects.get(public_id=body["id"]).status == "failed"
+    assert run.events.last().type == "pipeline.failed"
+    assert reap() == {}  # idempotent
+
+
+def test_a_queued_run_no_worker_picked_up_is_failed_after_the_queue_limit(owner_api, settings):
+    run, _ = _started_run(owner_api)
+    _silence(run, settings.WORK_STALE_AFTER_S + 1)
+    assert reap() == {}  # queued is not running: a busy queue is not a dead worker
+    _silence(run, settings.WORK_QUEUED_STALE_S + 1)
+    assert reap() == {"persona run": {"resumed": 0, "failed": 1}}
+    run.refresh_from_db()
+    assert run.status == "failed" and "no worker picked it up" in run.error
+
+
+def test_reading_a_stale_run_does_not_reap_it(owner_api, tenant, client_for):
+    run, _ = _started_run(owner_api)
+    _kill_after_soul(run)
+    events = run.events.count()
+    assert owner_api.get(f"/v1/runs/{run.public_id}").json()["status"] == "running"
+    assert client_for(tenant.users["owner"]).get(f"/o/acme/runs/{run.public_id}/").status_code == 200
+    run.refresh_from_db()
+    assert run.status == "running" and run.events.count() == events
+
+
+def test_a_redelivered_run_with_a_stale_heartbeat_is_taken_over_and_resumed(owner_api):
+    run, _ = _started_run(owner_api)
+    _kill_after_soul(run)
+    run_execute(run.pk)  # the broker redelivers the unacknowledged task to another worker
+    run.refresh_from_db()
+    assert run.status in ("ready", "flagged") and run.attempt == 2
+    assert run.steps.filter(step="soul_draft", attempt=1).count() == 1  # not redone
 
 
 def test_a_running_run_with_a_live_worker_is_not_taken_twice(owner_api):
     run, _ = _started_run(owner_api)
-    PipelineRun.objects.filter(pk=run.pk).update(status="running", heartbeat_at=timezone.now())
+    PipelineRun.objects.filter(pk=run.pk).update(status="running", heartbeat_at=timezone.now(), started_at=timezone.now())
     run_execute(run.pk)  # a duplicate delivery
     assert run.steps.count() == 0
 
 
-def test_a_slow_worker_whose_run_was_reaped_stops_without_overwriting_the_outcome(owner_api):
-    """The reaper failed the run while its worker was stuck in a call; the worker wakes up and writes nothing."""
-    from pipeline.events import RunTakenOver
-    from pipeline.runner import RunExecution, run_claim
-
+@pytest.mark.parametrize("attempts_left", [True, False], ids=["requeued", "failed"])
+def test_a_slow_worker_whose_run_was_reaped_stops_without_overwriting_the_outcome(owner_api, settings, attempts_left):
+    """The reaper took the run while its worker was stuck in a call; the worker wakes up and writes nothing."""
     run, body = _started_run(owner_api)
     claimed = run_claim(run.pk)
     execution = RunExecution(claimed)
     execution.calls = ThreadPoolExecutor(1)
     execution.context["intent"] = execution.run_step("intent_parse", attempt=1)
     execution.flush()
-    PipelineRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
-    assert reap_stale_runs() == 1
+    _silence(run)
+    if not attempts_left:
+        PipelineRun.objects.filter(pk=run.pk).update(attempt=settings.WORK_MAX_ATTEMPTS)
+    reap()
     events_before = run.events.count()
     try:
-        execution.run_step("soul_draft", attempt=1)
-    except RunTakenOver:
-        pass
-    else:
-        raise AssertionError("the worker kept writing to a reaped run")
+        with pytest.raises(TakenOver):
+            execution.run_step("soul_draft", attempt=1)
     finally:
         execution.calls.shutdown()
     run.refresh_from_db()
-    assert run.status == "failed" and run.events.count() == events_before
+    assert run.status == ("queued" if attempts_left else "failed") and run.events.count() == events_before
     assert not run.steps.filter(step="soul_draft").exists()  # its step row went with the refused event
-    assert Persona.objects.get(public_id=body["id"]).status == "failed"

@@ -269,13 +269,14 @@ def test_the_event_stream_replays_the_job_and_resumes_after_last_event_id(owner_
     assert bad.status_code == 422
 
 
-def test_the_stream_of_a_job_whose_worker_died_ends_with_the_reapers_failure(owner_api, launch, monkeypatch):
-    import studio.sse
+def test_the_stream_of_a_job_whose_worker_died_ends_with_the_reapers_failure(owner_api, launch, settings):
+    from studio.work.reaper import reap
 
-    monkeypatch.setattr(studio.sse, "QUIET_INTERVAL_S", 0.01)
-    monkeypatch.setattr(studio.sse, "KEEPALIVE_EVERY", 2)
     job = launch()
-    TrainingJob.objects.filter(public_id=job["id"]).update(status="dpo_data", heartbeat_at=timezone.now() - timezone.timedelta(hours=1))
+    TrainingJob.objects.filter(public_id=job["id"]).update(
+        status="dpo_data", attempt=settings.WORK_MAX_ATTEMPTS, heartbeat_at=timezone.now() - timezone.timedelta(hours=1))
+    assert owner_api.get(f"/v1/training-jobs/{job['id']}").json()["status"] == "dpo_data"  # a read does not reap
+    assert reap() == {"training job": {"resumed": 0, "failed": 1}}
     events = stream(owner_api, f"/v1/training-jobs/{job['id']}/events", HTTP_LAST_EVENT_ID="1")
     assert [e["event"] for e in events] == ["job.failed"] and "stopped during dpo_data" in events[0]["data"]
 

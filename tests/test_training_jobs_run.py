@@ -15,7 +15,8 @@ from training_jobs import backends, runner
 from training_jobs.backends import TrainResult
 from training_jobs.models import JobStatus, StageRun, TrainingJob
 from training_jobs.params import STOP_SEQUENCES
-from training_jobs.runner import read_jsonl, reap_stale_jobs
+from studio.work.reaper import reap
+from training_jobs.runner import read_jsonl
 from training_jobs.services import org_month_to_date, training_job_cancel, training_job_resume
 
 HEALTHY_DPO = [{"loss": 0.70 - 0.05 * i, "rewards/accuracies": 0.75, "rewards/margins": 0.1 * i} for i in range(1, 4)]
@@ -351,15 +352,48 @@ def test_resuming_a_stage_whose_inputs_are_missing_is_a_409(persona, launch, scr
 # --- dead workers, faults, cost ------------------------------------------------------------------
 
 
-def test_a_job_whose_worker_died_is_failed_by_the_reaper_and_can_be_resumed(persona, launch, scripted, settings):
+class WorkerDied(BaseException):
+    """Stands for a SIGKILL: nothing in the worker catches it."""
+
+
+def test_a_job_whose_worker_died_is_queued_again_and_goes_on_from_its_last_completed_stage(
+        persona, launch, scripted, django_capture_on_commit_callbacks):
+    dies = [True]
+
+    def die_once_in_dpo(kind, step):
+        if kind == "dpo" and dies:
+            dies.pop()
+            raise WorkerDied
+
+    scripted(on_step=die_once_in_dpo)
     job = launch(persona, execute=False)
-    TrainingJob.objects.filter(pk=job.pk).update(status=JobStatus.DPO_TRAIN, heartbeat_at=timezone.now() - timezone.timedelta(hours=1))
-    StageRun.objects.filter(job=job, stage="dpo_train").update(status=StageRun.Status.RUNNING)
-    assert reap_stale_jobs() == 1
+    with pytest.raises(WorkerDied), django_capture_on_commit_callbacks(execute=False):
+        runner.job_execute(job.pk)
     job.refresh_from_db()
-    assert job.status == JobStatus.FAILED and "worker stopped during dpo_train" in job.error
+    assert job.status == JobStatus.DPO_TRAIN and stage(job, "dpo_train").status == StageRun.Status.RUNNING
+    TrainingJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timezone.timedelta(hours=1))
+    done_before = {s.stage: s.finished_at for s in job.stages.filter(status=StageRun.Status.COMPLETED)}
+    assert "dpo_data" in done_before and "dpo_train" not in done_before
+    with django_capture_on_commit_callbacks(execute=True):  # the requeued task runs (eagerly) on commit
+        assert reap() == {"training job": {"resumed": 1, "failed": 0}}
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and job.attempt == 2
+    assert "job.requeued" in job.events.values_list("type", flat=True)
+    for name, finished_at in done_before.items():  # not run again
+        assert stage(job, name).finished_at == finished_at and stage(job, name).runs == 1
+    assert stage(job, "dpo_train").runs == 2
+
+
+def test_a_job_whose_workers_keep_dying_is_failed_naming_the_stage_and_can_be_resumed(persona, launch, scripted, settings):
+    job = launch(persona, execute=False)
+    TrainingJob.objects.filter(pk=job.pk).update(status=JobStatus.DPO_TRAIN, attempt=settings.WORK_MAX_ATTEMPTS,
+                                                 heartbeat_at=timezone.now() - timezone.timedelta(hours=1))
+    StageRun.objects.filter(job=job, stage="dpo_train").update(status=StageRun.Status.RUNNING)
+    assert reap() == {"training job": {"resumed": 0, "failed": 1}}
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "worker stopped during dpo_train" in job.error and "resume from dpo_train" in job.error
     assert stage(job, "dpo_train").status == StageRun.Status.FAILED
-    assert reap_stale_jobs() == 0
+    assert reap() == {}
 
 
 def test_llm_failures_end_the_job_failed_with_a_one_line_reason(persona, launch, scripted, llm_org, llm_server):

@@ -251,7 +251,7 @@ def _connect(user, path):
 
 @pytest.mark.django_db(transaction=True)  # consumers close DB connections between calls
 def test_a_member_gets_the_live_panel_and_an_outsider_is_refused(persona, tenant, outsider):
-    from training_jobs.events import emit
+    from studio.work.events import emit
 
     job = make_job(persona)
     emit(job, "job.succeeded", {"status": "succeeded"})

@@ -25,8 +25,8 @@ from pipeline.services import persona_generate
 from studio.principal import Principal
 from tests.generation_helpers import BRIEF
 from tests.training_helpers import launch_values
+from tests.worker_processes import private_redis, publish, start_worker, wait_for
 from training_jobs.models import JobStatus, StageRun, TrainingJob
-from training_jobs.runner import reap_stale_jobs
 from training_jobs.services import resumable_stages, training_job_cancel, training_job_launch
 from training_jobs.tasks import run_training_job
 
@@ -137,26 +137,36 @@ def test_a_job_cancelled_on_the_worker_ends_cancelled_within_seconds_and_keeps_i
     assert "introspection" in resumable_stages(job)
 
 
-def test_a_worker_killed_mid_job_leaves_a_job_the_reaper_fails_naming_the_stage_to_resume(launch_on, tmp_path, settings):
-    with training_worker(tmp_path) as (worker, queue, log):
-        # 640 pairs: ~16 s of DPO data in batches of 64 calls.
-        job = launch_on(queue, dpo_pairs=640)
-        _wait_for(lambda: _running_in(job, "dpo_data"), 120, "the worker to be inside dpo_data", log)
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
+def test_a_worker_killed_mid_job_is_resumed_by_another_from_the_stage_it_was_in(owner, ready_persona, tmp_path, settings):
+    """kill -9 of the worker inside introspection: the reaper (the second worker's beat) queues the job again once its
+    heartbeat is stale, and the second worker goes on from introspection; DPO data and training are not redone."""
+    settings.TRAINING_ARTIFACTS_DIR = tmp_path / "artifacts"
+    log = tmp_path / "workers.log"
+    env = {"TRAINING_ARTIFACTS_DIR": tmp_path / "artifacts", "OFFLINE_LLM_LATENCY_S": PACE_S}
+    with private_redis(tmp_path) as (redis, started):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(run_training_job, "delay", lambda job_id: publish(run_training_job, job_id, redis=redis))
+            job = training_job_launch(principal=owner, data=launch_values(ready_persona, reflections=640))  # ~8 s of introspection
+        started.append(first := start_worker(redis, log, **env))
+        wait_for(lambda: _running_in(job, "introspection"), 180, "the worker to be inside introspection", log)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        killed = time.monotonic()
+        started.append(start_worker(redis, log, beat=True, **env))
+        wait_for(lambda: TrainingJob.objects.filter(pk=job.pk, attempt=2).exclude(status="queued").exists(), 60,
+                 "another worker to resume the job", log)
+        resumed = time.monotonic() - killed
+        wait_for(lambda: TrainingJob.objects.get(pk=job.pk).is_finished, 180, "the resumed job to end", log)
+        ended = time.monotonic() - killed
 
     job.refresh_from_db()
-    assert job.status == "dpo_data"  # as the dead worker left it
-    assert reap_stale_jobs() == 0  # its heartbeat is still fresh: a slow stage is not a dead worker
-
-    settings.TRAINING_STALE_AFTER_S = 1
-    time.sleep(1.5)
-    assert reap_stale_jobs() == 1
-    job.refresh_from_db()
-    assert job.status == JobStatus.FAILED
-    assert "worker stopped during dpo_data" in job.error and "resume from dpo_data" in job.error
+    print(f"\ntraining job: kill -9 → resumed in {resumed:.1f} s, → {job.status} in {ended:.1f} s")
+    # The job went on to its own end: succeeded, or killed by a kill criterion in SFT (the tiny random model's loss
+    # can stay flat over this many reflections) — not failed by the worker's death.
+    assert job.status in (JobStatus.SUCCEEDED, JobStatus.KILLED), job.error
+    stages = {s.stage: s for s in job.stages.all()}
+    assert stages["dpo_data"].runs == 1 and stages["dpo_train"].runs == 1  # completed before the kill: kept
+    assert stages["introspection"].runs == 2 and stages["introspection"].status == StageRun.Status.COMPLETED
+    types = list(job.events.values_list("type", flat=True))
+    assert "job.requeued" in types and types[-1] in ("job.succeeded", "job.killed")
     assert not job.stages.filter(status=StageRun.Status.RUNNING).exists()
-    assert job.stages.get(stage="dpo_data").status == StageRun.Status.FAILED
-    assert job.events.order_by("seq").last().type == "job.failed"
-    assert resumable_stages(job)[0] == "dpo_data"
-    assert TrainingJob.objects.unfinished().count() == 0

@@ -15,7 +15,7 @@ with the benchmark's environment (DATABASE_URL, REDIS_URL, SECRET_KEY, STUDIO_VA
         polling the database, until every run has finished; prints JSON (seconds, statuses, …)
     python -m tests.benchmarks.generation_services emitter
         a run in org `bench`; prints its id, then for each line read ("<i>") records a finished step
-        and announces it with pipeline.events.emit, printing the time just before emit
+        and announces it with studio.work.events.emit, printing the time just before emit
 """
 
 from __future__ import annotations
@@ -201,7 +201,7 @@ def emitter() -> None:
     from django.utils import timezone
 
     from personas.models import Persona
-    from pipeline.events import emit
+    from studio.work.events import emit, last_event_seq
     from pipeline.models import PipelineRun, RunStatus, StepRun
     from pipeline.prompts import STEPS
 
@@ -213,7 +213,7 @@ def emitter() -> None:
         organization=org, workspace=workspace, persona=persona, status=RunStatus.RUNNING, started_at=timezone.now(),
         step_config={"_audit": {"min_overall_score": 3.5, "max_retries": 3}},
     )
-    print(json.dumps({"run_id": str(run.public_id), "org": org.slug, "last_seq": run.last_event_seq()}), flush=True)
+    print(json.dumps({"run_id": str(run.public_id), "org": org.slug, "last_seq": last_event_seq(run)}), flush=True)
     for line in sys.stdin:
         if not line.strip() or line.strip() == "quit":
             break
