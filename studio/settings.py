@@ -236,7 +236,6 @@ WORK_HEARTBEAT_S = float(os.environ.get("WORK_HEARTBEAT_S", "5"))
 WORK_STALE_AFTER_S = int(os.environ.get("WORK_STALE_AFTER_S", "30"))
 WORK_MAX_ATTEMPTS = int(os.environ.get("WORK_MAX_ATTEMPTS", "3"))
 WORK_QUEUED_STALE_S = int(os.environ.get("WORK_QUEUED_STALE_S", "1800"))  # queued this long, never picked up: the message was lost
-PIPELINE_STALE_AFTER_S = int(os.environ.get("PIPELINE_STALE_AFTER_S", "300"))
 
 # --- generation pipeline ----------------------------------------------------------
 LLM_MAX_RETRIES = int(os.environ.get("LLM_MAX_RETRIES", "2"))
@@ -281,8 +280,6 @@ LOCAL_EMBEDDING_THREADS = int(os.environ.get("LOCAL_EMBEDDING_THREADS", "0"))  #
 # --- training jobs ------------------------------------------------------------------------
 # Artifacts (JSONL data, adapters, metrics) live under one folder per org and job.
 TRAINING_ARTIFACTS_DIR = Path(os.environ.get("TRAINING_ARTIFACTS_DIR", VAR_DIR / "training"))
-# A job whose worker has not reported (heartbeat every few seconds while it runs) for this long is failed.
-TRAINING_STALE_AFTER_S = int(os.environ.get("TRAINING_STALE_AFTER_S", "120"))
 TRAINING_QUEUED_STALE_S = int(os.environ.get("TRAINING_QUEUED_STALE_S", "1800"))  # queued this long: the task was lost
 # The burn-rate kill criterion waits this long before judging a job's spend per hour (early rates are noise).
 TRAINING_BURN_MIN_ELAPSED_S = float(os.environ.get("TRAINING_BURN_MIN_ELAPSED_S", "60"))

@@ -104,22 +104,23 @@ def test_an_unexpected_error_fails_the_job_instead_of_leaving_it_running(start, 
     assert job["status"] == "failed" and job["error"].startswith("internal error: ZeroDivisionError")
 
 
-def test_a_job_whose_worker_died_is_reaped(start, generate, owner_api, settings):
+def test_a_job_whose_worker_died_is_failed_by_the_reaper_naming_where_and_a_read_does_not_reap(start, generate, owner_api, settings):
     from datetime import timedelta
 
     from django.utils import timezone
 
-    from audits.tasks import reap_audit_jobs
+    from studio.work.reaper import reap
 
     persona_id = generate().json()["id"]
     job_id = start(persona_id).json()["job_id"]
     AuditJob.objects.filter(public_id=job_id).update(
-        status="running", heartbeat_at=timezone.now() - timedelta(seconds=settings.PIPELINE_STALE_AFTER_S + 1)
-    )
-    assert reap_audit_jobs() == 1
+        status="running", done=3, total=9, heartbeat_at=timezone.now() - timedelta(seconds=settings.WORK_STALE_AFTER_S + 1))
+    assert owner_api.get(f"/v1/audit-jobs/{job_id}").json()["status"] == "running"  # a read never reaps
+    assert reap() == {"audit job": {"resumed": 0, "failed": 1}}
     job = AuditJob.objects.get(public_id=job_id)
-    assert job.status == "failed" and "worker stopped responding" in job.error
-    assert "reap-stale-audit-jobs" in settings.CELERY_BEAT_SCHEDULE
+    assert job.status == "failed"
+    assert job.error == f"the worker stopped after 3 of 9 calls (no heartbeat for {settings.WORK_STALE_AFTER_S} s); start it again"
+    assert "reap-stale-work" in settings.CELERY_BEAT_SCHEDULE
 
 
 def test_progress_is_broadcast_as_calls_finish_as_an_htmx_fragment(start, generate, owner_api, monkeypatch, tenant):

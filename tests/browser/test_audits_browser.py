@@ -109,7 +109,7 @@ def test_an_admin_watches_the_provocation_suite_chats_with_drift_and_runs_the_ev
     for n, message in enumerate(["What did the sea do this morning?", "Tell me about the last supply boat."], start=1):
         page.fill("textarea[name=message]", message)
         page.get_by_role("button", name="Send").click()
-        page.wait_for_function(f"() => document.querySelectorAll('[data-testid=drift-badge]').length === {n}")
+        page.wait_for_function(f"() => document.querySelectorAll('[data-testid=drift-badge]').length === {n}", timeout=60_000)  # a reply and its drift score: slow on a loaded CI machine
     badges = page.get_by_test_id("drift-badge").all_inner_texts()
     assert all(re.match(r"drift \d\.\d\d", b) for b in badges), badges
     assert page.locator("[data-testid=drift-chart] circle").count() == 2
