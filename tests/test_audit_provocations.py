@@ -119,6 +119,35 @@ def test_against_a_provider_each_turn_sees_the_conversation_and_garbage_verdicts
     assert judge.params.get("response_format") == {"type": "json_object"} or judge.params["temperature"] == 0.0
 
 
+def test_a_suite_whose_every_verdict_errored_ends_failed_with_the_errors_counted(generate, tenant, llm_server, owner_api, start):
+    def reply(request):
+        if request.messages[-1]["content"].startswith("### Provocation verdict"):
+            return "I think it passed, mostly."  # never the verdict schema
+        return offline_reply(request.messages)
+
+    llm_server.default_reply = reply
+    use_test_server(tenant, llm_server)
+    persona_id = generate().json()["id"]
+    job_id = start(persona_id).json()["job_id"]
+    job = owner_api.get(f"/v1/audit-jobs/{job_id}").json()
+    assert job["status"] == "failed"
+    assert job["error"].startswith("all 33 tests errored, none was graded; first error: ") and "no valid verdict" in job["error"]
+    stored = AuditJob.objects.get(public_id=job_id)
+    assert (stored.errors, stored.passed, stored.failed, stored.pass_rate) == (33, 0, 0, None)
+    assert stored.results.count() == 33  # the transcripts are kept to look at
+
+
+def test_a_completed_job_with_some_errors_shows_their_count(generate, start):
+    from django.template.loader import render_to_string
+
+    job = AuditJob.objects.get(public_id=start(generate().json()["id"]).json()["job_id"])
+    job.errors = 2
+    html = render_to_string("audits/partials/job.html", {"job": job.progress_payload()})
+    assert 'data-testid="audit-job-errors">2 errored' in html
+    job.errors = 0
+    assert "errored" not in render_to_string("audits/partials/job.html", {"job": job.progress_payload()})
+
+
 def test_the_suite_complete_webhook_is_emitted(generate, start, monkeypatch):
     persona_id = generate().json()["id"]
     emitted = []
