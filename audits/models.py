@@ -8,7 +8,7 @@ from django.db import models
 from audits.chat.drift import Calibration
 from personas.models import Persona, PersonaVersion
 from studio.models import Organization
-from studio.work.models import WorkItem
+from studio.work.models import WorkItem, WorkStatus
 
 
 class AuditJobQuerySet(models.QuerySet):
@@ -24,17 +24,10 @@ class AuditJob(WorkItem):
     with the count shown.
     """
 
-    ENDED = ("completed", "failed")
-
     class Kind(models.TextChoices):
         FINGERPRINT = "fingerprint"
         PROVOCATIONS = "provocations"
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        COMPLETED = "completed"
-        FAILED = "failed"
 
     class Trigger(models.TextChoices):
         GENERATION = "generation"
@@ -45,7 +38,7 @@ class AuditJob(WorkItem):
     persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="audit_jobs")
     version = models.ForeignKey(PersonaVersion, on_delete=models.CASCADE, related_name="audit_jobs")
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(max_length=16, choices=WorkStatus.choices, default=WorkStatus.QUEUED)
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
     engine = models.CharField(max_length=16, blank=True, help_text="'offline' or 'providers', set when it starts")
     chat_model = models.CharField(max_length=200, blank=True, help_text="Answers in persona (mask_build's model)")
@@ -77,12 +70,6 @@ class AuditJob(WorkItem):
         if self.status == self.Status.COMPLETED:
             return 100
         return int(self.done * 100 / self.total) if self.total else 0
-
-    @property
-    def duration_ms(self) -> int | None:
-        if self.started_at and self.finished_at:
-            return int((self.finished_at - self.started_at).total_seconds() * 1000)
-        return None
 
     def progress_payload(self) -> dict:
         """What the `audit.progress` event carries (plain values: it crosses the channel layer)."""

@@ -57,12 +57,6 @@ class PipelineRun(WorkItem):
     def channel_group(self) -> str:
         return f"run-{self.public_id}"
 
-    @property
-    def duration_ms(self) -> int | None:
-        if self.started_at and self.finished_at:
-            return int((self.finished_at - self.started_at).total_seconds() * 1000)
-        return None
-
 
 class StepRun(models.Model):
     class Status(models.TextChoices):

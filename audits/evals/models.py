@@ -7,7 +7,7 @@ from django.db import models
 
 from personas.models import Persona, PersonaVersion
 from studio.models import Organization
-from studio.work.models import WorkItem
+from studio.work.models import WorkItem, WorkStatus
 
 LAYER_CHOICES = [(layer, layer) for layer in ("floor", "protocol", "persona", "closure")]
 
@@ -50,21 +50,12 @@ class EvalRun(WorkItem):
     """A persona's suite run on the work engine (studio.work): claimed by a worker, kept alive by its heartbeat,
     resumed from its saved trials or failed by the reaper when the worker dies."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        COMPLETED = "completed"
-        FAILED = "failed"
-
-    QUEUED = (Status.QUEUED,)
-    RUNNING = (Status.RUNNING,)
-    ENDED = (Status.COMPLETED, Status.FAILED)
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="eval_runs")
     version = models.ForeignKey(PersonaVersion, on_delete=models.CASCADE, related_name="eval_runs")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(max_length=16, choices=WorkStatus.choices, default=WorkStatus.QUEUED)
     engine = models.CharField(max_length=16, default="providers", help_text="'offline' when the org has no LLM credentials")
     config = models.JSONField(default=dict, help_text="The answer and judge models as resolved when the run started")
     suite = models.JSONField(default=list, help_text="The cases as they were when the run started: [{key, layer, title, turns, check}]")

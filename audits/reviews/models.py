@@ -13,7 +13,7 @@ from django.db import models
 from personas.models import Persona
 from studio.config.schema import REVIEW_AXES
 from studio.models import Organization
-from studio.work.models import WorkItem
+from studio.work.models import WorkItem, WorkStatus
 
 DEFAULT_PROMPT_SET = "default"
 
@@ -187,17 +187,8 @@ class BackgroundWork(WorkItem):
     """Work a task does in batches of LLM calls, on the work engine (studio.work): its status and progress, polled by
     the reviews page. `errored` counts the units (pairs) that failed; a run whose every unit failed ends failed."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        COMPLETED = "completed"
-        FAILED = "failed"
 
-    QUEUED = (Status.QUEUED,)
-    RUNNING = (Status.RUNNING,)
-    ENDED = (Status.COMPLETED, Status.FAILED)
-
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(max_length=16, choices=WorkStatus.choices, default=WorkStatus.QUEUED)
     calls_done = models.PositiveIntegerField(default=0)
     calls_total = models.PositiveIntegerField(default=0)
     errored = models.PositiveIntegerField(default=0, help_text="Pairs that failed (a call with no usable answer)")

@@ -8,16 +8,26 @@ from django.db import models
 from django.utils import timezone
 
 
+class WorkStatus(models.TextChoices):
+    """The statuses of most kinds; a kind with others (a training job's stages, a persona run's ready/flagged)
+    declares its own and says which mean waiting, working and ended."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
 class WorkItem(models.Model):
     """A piece of background work: queued → running → ended, in the kind's own status names.
 
-    A kind names which of its statuses mean waiting, working and ended (a training job works through
-    several stages; a persona run ends ready, flagged or failed), and the engine reads only these.
+    The engine reads only QUEUED, RUNNING and ENDED: which of the kind's statuses mean waiting, working and ended.
     """
 
-    QUEUED: ClassVar[tuple[str, ...]] = ("queued",)
-    RUNNING: ClassVar[tuple[str, ...]] = ("running",)
-    ENDED: ClassVar[tuple[str, ...]] = ("succeeded", "failed", "cancelled")
+    Status = WorkStatus
+    QUEUED: ClassVar[tuple[str, ...]] = (WorkStatus.QUEUED,)
+    RUNNING: ClassVar[tuple[str, ...]] = (WorkStatus.RUNNING,)
+    ENDED: ClassVar[tuple[str, ...]] = (WorkStatus.COMPLETED, WorkStatus.FAILED)
     TERMINAL_EVENTS: ClassVar[tuple[str, ...]] = ()  # kinds with an event log: the event types that end it
 
     attempt = models.PositiveSmallIntegerField(default=0, help_text="Claims so far: a resume after a dead worker adds one")
@@ -36,6 +46,12 @@ class WorkItem(models.Model):
     @property
     def is_running(self) -> bool:
         return self.status in self.RUNNING
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.started_at and self.finished_at:
+            return int((self.finished_at - self.started_at).total_seconds() * 1000)
+        return None
 
     def heartbeat_is_stale(self, now=None) -> bool:
         return self.heartbeat_at < (now or timezone.now()) - timedelta(seconds=settings.WORK_STALE_AFTER_S)

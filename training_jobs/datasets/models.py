@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from studio.models import ApiKey, Organization
-from studio.work.models import WorkItem
+from studio.work.models import WorkItem, WorkStatus
 from training_jobs.datasets.rows import CATEGORIES, Row
 
 CATEGORY_CHOICES = [(c, c) for c in CATEGORIES]
@@ -124,15 +124,6 @@ class DatasetGeneration(WorkItem):
     """Rows written by the LLM gateway: per category, N prompts from the built-in templates. Work on the engine
     (studio.work): claimed by a worker, kept alive by its heartbeat, failed by the reaper when the worker dies."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        COMPLETED = "completed"
-        FAILED = "failed"
-
-    QUEUED = (Status.QUEUED,)
-    RUNNING = (Status.RUNNING,)
-    ENDED = (Status.COMPLETED, Status.FAILED)
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="dataset_generations")
@@ -140,7 +131,7 @@ class DatasetGeneration(WorkItem):
     per_category = models.JSONField(help_text="{category: prompts}")
     model = models.CharField(max_length=200)
     engine = models.CharField(max_length=16, help_text="'offline' when the org has no provider credentials")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(max_length=16, choices=WorkStatus.choices, default=WorkStatus.QUEUED)
     calls_done = models.PositiveIntegerField(default=0)
     calls_total = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)
