@@ -4,8 +4,8 @@ Django's ASGI handler reads the whole request body (into a spooled temporary fil
 middleware runs, so a 2 GB upload would reach the disk before training_jobs.datasets.uploads could refuse
 it. This guard sits in front: on the upload routes it answers 413 at once when Content-Length is over
 settings.DATASET_UPLOAD_MAX_BYTES (plus room for the form's other fields), and for a body without a
-Content-Length (chunked) it counts bytes as they arrive and answers 413 as soon as the count passes the
-limit, without reading the rest.
+Content-Length (chunked) it counts bytes as the app reads them — passing each chunk on, never holding the
+body — and answers 413 as soon as the count passes the limit, without reading the rest.
 """
 
 import json
@@ -43,23 +43,25 @@ class UploadSizeGuard:
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             return await _refuse(send)
-        if length is not None:
-            return await self.app(scope, receive, send)
-        # no declared length: read the body here, counting, and hand it on only while it stays under the limit
-        chunks, total = [], 0
-        while True:
+        # Pass the body through as the app reads it, one chunk at a time, counting (a missing or false
+        # Content-Length included): past the limit, answer 413 and tell the app the client left.
+        total, refused = 0, False
+
+        async def counted():
+            nonlocal total, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            total += len(message.get("body", b""))
-            if total > limit:
-                return await _refuse(send)
-            chunks.append(message)
-            if not message.get("more_body"):
-                break
-        replay = iter(chunks)
+            if message["type"] == "http.request":
+                total += len(message.get("body", b""))
+                if total > limit:
+                    refused = True
+                    await _refuse(send)
+                    return {"type": "http.disconnect"}
+            return message
 
-        async def replayed():
-            return next(replay, {"type": "http.disconnect"})
+        async def guarded_send(message):
+            if not refused:  # after the 413, whatever the app still says is dropped
+                await send(message)
 
-        return await self.app(scope, replayed, send)
+        return await self.app(scope, counted, guarded_send)
