@@ -60,7 +60,7 @@ def test_an_empty_reply_from_the_provider_is_a_clear_502_and_stores_nothing(pers
     llm_server.script(*[Reply("   ")] * 3, model="gpt-test")  # the first try and both retries
     response = chat(owner_api, persona_id, "Anything?")
     assert response.status_code == 502
-    assert "could not answer" in response.json()["detail"] and "reply was empty" in response.json()["detail"]
+    assert "could not answer" in response.json()["detail"] and "empty: the model returned an empty reply" in response.json()["detail"]
     assert not ChatMessage.objects.exists() and not ChatSession.objects.exists()
 
 

@@ -124,6 +124,25 @@ def test_a_malformed_response_body_is_a_failed_attempt_and_retried(llm_org, llm_
     assert completion.attempts[0].kind in {"server_error", "connection", "error"}
 
 
+@pytest.mark.parametrize("blank", ["", "   \n\t "], ids=["empty", "whitespace"])
+def test_an_empty_or_blank_reply_is_a_failed_attempt_and_retried(llm_org, llm_server, blank):
+    llm_server.script(blank, "something to say")
+
+    completion = gateway.complete(USER, config(), organization=llm_org)
+
+    assert kinds(completion) == ["empty", "ok"] and completion.text == "something to say"
+    assert completion.attempts[0].error == "the model returned an empty reply"
+
+
+def test_a_model_that_only_answers_empty_fails_the_call_never_returning_empty_content(llm_org, llm_server):
+    llm_server.script("", "", "", "", model=PRIMARY)
+
+    with pytest.raises(LLMError) as raised:
+        gateway.complete(USER, config(), organization=llm_org)
+
+    assert {a.kind for a in raised.value.attempts} == {"empty"}
+
+
 def test_schema_invalid_output_is_retried_then_the_fallback_is_used(llm_org, llm_server):
     llm_server.script("not json at all", '{"desire": "x"}', '{"desire": "x", "fear": "y", "age": 3}', model=PRIMARY)
     llm_server.script(SOUL, model="openai/fallback")

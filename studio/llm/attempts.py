@@ -3,7 +3,7 @@
 litellm makes each call, raises its typed exceptions and prices the response; the
 loop is the studio's own, not litellm's `fallbacks=`/`num_retries=`, because:
 - every attempt is recorded (model, kind, error, latency) for the run's step rows;
-- the step's schema takes part: output that `parse` rejects is an `invalid_output`
+- the step's schema takes part: output that `parse` rejects is an `invalid_output`, a reply with no text `empty`
   attempt, retried and then handed to the next model like a provider fault;
 - a model whose provider has no credentials is skipped as `no_credentials`.
 
@@ -162,6 +162,9 @@ def _finished(model: str, response, started: float, parse: Parse) -> Outcome:
     prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
     completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
     parsed = None
+    if not text.strip():  # an answer with nothing in it is a failed attempt, tried again, never content
+        return Outcome(Attempt(model, False, "empty", "the model returned an empty reply", latency_ms, cost, prompt_tokens,
+                               completion_tokens))
     if parse is not None:
         try:
             parsed = parse(text)

@@ -16,6 +16,7 @@ ATTEMPT_KINDS = (
     "timeout",
     "connection",
     "invalid_output",
+    "empty",  # the reply had no text (or only whitespace): never stored as content
     "auth",
     "bad_request",
     "no_credentials",
@@ -23,7 +24,7 @@ ATTEMPT_KINDS = (
     "error",
 )
 # Worth another try on the same model: the provider may answer next time.
-RETRYABLE_KINDS = frozenset({"rate_limit", "server_error", "timeout", "connection", "invalid_output"})
+RETRYABLE_KINDS = frozenset({"rate_limit", "server_error", "timeout", "connection", "invalid_output", "empty"})
 
 
 @dataclass(frozen=True)
