@@ -39,14 +39,14 @@ def vm(field):
             return int(line.split()[1]) * 1024
 
 async def main(kind, megabytes):
-    chunk = b"x" * 65536
-    count = megabytes * 1024 * 1024 // len(chunk)
+    size = 65536
+    count = megabytes * 1024 * 1024 // size
     sent = {"n": 0}
     async def receive():
         sent["n"] += 1
-        if sent["n"] > count:
-            return {"type": "http.disconnect"}
-        return {"type": "http.request", "body": bytes(chunk), "more_body": sent["n"] < count}
+        if sent["n"] > count:  # the body is over; the client waits for the answer (Django listens for a disconnect)
+            await asyncio.sleep(3600)
+        return {"type": "http.request", "body": b"x" * size, "more_body": sent["n"] < count}  # a new chunk each time
     statuses = []
     async def send(message):
         if message["type"] == "http.response.start":
