@@ -6,7 +6,7 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import ProtectedError, Q
 from ninja import Query, Router, Status
 
 from personas.access import access_persona
@@ -115,7 +115,11 @@ def delete_persona(request, persona_id: UUID):
     with transaction.atomic():
         if persona.status == PersonaStatus.GENERATING:
             raise Conflict("this persona is still generating: wait for the run to finish")
-        persona.delete()
+        try:
+            persona.delete()
+        except ProtectedError as exc:  # its training jobs and review comparisons keep it (their records would lose their subject)
+            kinds = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+            raise Conflict(f"this persona cannot be deleted while it has {' and '.join(kinds)}; delete those first") from None
     return Status(204, None)
 
 

@@ -91,6 +91,9 @@ MIDDLEWARE = [
     "studio.safety.middleware.SafetyFloorMiddleware",
     # Dataset uploads stream to disk and stop at DATASET_UPLOAD_MAX_BYTES (413), before the CSRF check parses them.
     "training_jobs.datasets.uploads.DatasetUploadMiddleware",
+    # One input boundary (NUL, lone surrogates, out-of-range integers, oversized query strings) before any view;
+    # after the upload middleware, so a multipart body is parsed with its streaming handler.
+    "studio.input_boundary.InputBoundaryMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"

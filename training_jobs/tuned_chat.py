@@ -63,14 +63,6 @@ def latest_tuned_chat(principal: Principal, job: TrainingJob) -> TunedChat | Non
     return TunedChat.objects.of_principal(principal).filter(job=job).first()
 
 
-def _clean(message) -> str:
-    """clean_message's rules, and no NUL or lone surrogate (PostgreSQL text cannot store them)."""
-    text = clean_message(message)
-    if "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text):
-        raise Invalid("message must not contain NUL or unpaired surrogate characters", field="message")
-    return text
-
-
 # --- prompts -------------------------------------------------------------------------------------
 
 
@@ -180,7 +172,7 @@ def tuned_chat_send(*, principal: Principal, job: TrainingJob, message, compare_
     SafeWordSaid (423) for the safe word, ChatFailed (502) when a model fails. Nothing is stored when this raises.
     """
     require_chat_scope(principal)
-    text = _clean(message)
+    text = clean_message(message)  # NUL and lone surrogates never get here (studio.input_boundary)
     chat = access_tuned_chat(principal, session_id) if session_id else None
     if chat is not None and chat.job_id != job.pk:
         raise Invalid("this chat session belongs to another training job", field="session_id")
