@@ -77,6 +77,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "studio.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -94,6 +95,8 @@ MIDDLEWARE = [
     # One input boundary (NUL, lone surrogates, out-of-range integers, oversized query strings) before any view;
     # after the upload middleware, so a multipart body is parsed with its streaming handler.
     "studio.input_boundary.InputBoundaryMiddleware",
+    # Rate limits (studio/ratelimit.py): after authentication and the safety floor's API-key lookup.
+    "studio.ratelimit.RateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"
@@ -173,6 +176,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 EMBEDDED_MODE = not REDIS_URL
 
 if REDIS_URL:
+    # One cache for every server process: the rate-limit counters are shared.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     # redis-py 8 reads with a 5 s socket timeout by default, which cuts channels_redis' 5 s blocking pop (every
     # idle WebSocket consumer crashed and reconnected every ~5 s): give reads room beyond that pop.
     CHANNEL_LAYERS = {
@@ -228,8 +233,37 @@ LOGGING = {
 }
 
 SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie; kept default
+SESSION_COOKIE_HTTPONLY = True
+# Secure cookies unless DEBUG: browsers keep them over http only for localhost (where `make run` serves), so a
+# deployment behind TLS never sends a session in clear. COOKIES_SECURE=0 for a plain-http deployment on another host.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("COOKIES_SECURE", not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True  # X-Content-Type-Options: nosniff
+SECURE_REFERRER_POLICY = "same-origin"
+# Scripts only from our own static files (no inline script, no eval: htmx runs with allowEval off). Styles allow
+# inline: progress bars and charts size themselves with style attributes, and htmx adds its indicator style.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data:",
+    "connect-src 'self'", "font-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'",
+    "frame-ancestors 'none'",
+])
 X_FRAME_OPTIONS = "DENY"
+
+# --- rate limits (studio/ratelimit.py; django-ratelimit's counters in the cache) ---------------
+# Per client IP behind a proxy needs REMOTE_ADDR set from X-Forwarded-For by that proxy's integration.
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+RATELIMIT_USE_CACHE = "default"
+RATE_LIMITS = {
+    "login_ip": os.environ.get("RATE_LIMIT_LOGIN_IP", "30/m"),  # sign-in attempts from one address
+    "login_username": os.environ.get("RATE_LIMIT_LOGIN_USERNAME", "10/m"),  # … for one username, from anywhere
+    "password_ip": os.environ.get("RATE_LIMIT_PASSWORD_IP", "10/m"),  # setting a password (accepting an invitation)
+    "password_token": os.environ.get("RATE_LIMIT_PASSWORD_TOKEN", "10/m"),
+    "invitations": os.environ.get("RATE_LIMIT_INVITATIONS", "30/h"),  # per organization
+    "api_keys": os.environ.get("RATE_LIMIT_API_KEYS", "30/h"),  # per organization
+    "api": "600/m",  # per API key; an org changes its own with the config key limits.api_per_minute
+    "spend": "30/m",  # per key or member; an org changes its own with limits.spend_per_minute
+}
 
 # --- the work engine (studio.work) ------------------------------------------------
 # A worker writes its item's heartbeat every WORK_HEARTBEAT_S while it works; an item whose heartbeat is older than

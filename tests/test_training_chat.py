@@ -206,7 +206,7 @@ def test_the_chat_page_sends_with_htmx_shows_both_replies_and_a_reload_shows_the
     client = client_for(tenant.owner)
     page = client.get(page_url(job)).content.decode()
     assert 'hx-post="' + page_url(job, "send/") + '"' in page and 'data-testid="compare-base"' in page
-    assert 'hx-indicator="#chat-thinking"' in page and "event.key === \"Enter\" && !event.shiftKey" in page
+    assert 'hx-indicator="#chat-thinking"' in page and "data-enter-sends" in page  # Enter sends: static/studio/pages.js
     assert "No constitution or system prompt is sent" in page
 
     response = client.post(page_url(job, "send/"), {"message": "Tell me about the sea?", "compare_base": "on"}, HTTP_HX_REQUEST="true")

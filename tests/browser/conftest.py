@@ -145,10 +145,15 @@ def page(browser, request):
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     page = context.new_page()
     page.set_default_timeout(15_000)
+    # The pages must pass their Content-Security-Policy: a refused script, style or connection fails the test.
+    violations = []
+    page.on("console", lambda message: violations.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text else None)
     yield page
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}-final.png"), full_page=True)
     context.close()
+    assert not violations, f"Content-Security-Policy violations: {violations}"
 
 
 def screenshot(page, name: str) -> Path:

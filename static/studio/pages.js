@@ -1,0 +1,92 @@
+// Persona Studio's page behaviour, in one file: the Content-Security-Policy allows no inline script.
+(function () {
+  "use strict";
+
+  function requestError(message) {
+    var box = document.getElementById("request-error");
+    if (!box) return;
+    box.textContent = message;
+    box.hidden = false;
+  }
+
+  // A 5xx (or a dropped connection) behind an htmx action is not swapped in: say so instead of doing nothing.
+  document.addEventListener("htmx:responseError", function (event) {
+    requestError("The server could not complete that (HTTP " + event.detail.xhr.status + "). Try again, and tell an admin if it keeps happening.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    requestError("The studio could not be reached. Check your connection and try again.");
+  });
+  document.addEventListener("htmx:beforeRequest", function () {
+    var box = document.getElementById("request-error");
+    if (box) box.hidden = true;
+  });
+
+  // <select data-autosubmit>: picking an option submits its form (scope pickers, filters).
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box.matches && box.matches("select[data-autosubmit]") && box.form) box.form.submit();
+  });
+
+  // <form data-clear-on-success>: after a successful htmx request, the form is emptied (chat boxes).
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (!event.detail.successful || !form || !form.matches || !form.matches("form[data-clear-on-success]")) return;
+    form.querySelectorAll("textarea").forEach(function (box) { box.value = ""; });
+  });
+
+  // Chat boxes: Enter sends, Shift+Enter starts a new line.
+  document.addEventListener("keydown", function (event) {
+    var box = event.target;
+    if (box.matches && box.matches("form[data-enter-sends] textarea") && event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      if (box.value.trim()) box.form.requestSubmit();
+    }
+  });
+
+  // A chat log keeps its newest turn in view; its "say something" placeholder goes with the first turn.
+  function scrollToNewest() {
+    var log = document.getElementById("chat-log");
+    if (log && log.hasAttribute("data-follow")) log.scrollTop = log.scrollHeight;
+  }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "chat-log") {
+      var empty = document.getElementById("chat-empty");
+      if (empty) empty.remove();
+      scrollToNewest();
+    }
+  });
+
+  // An element swapped in with data-redirect-to (a run that finished) takes the page there after a moment.
+  function redirectIfAsked(root) {
+    var target = root && root.querySelector ? (root.matches("[data-redirect-to]") ? root : root.querySelector("[data-redirect-to]")) : null;
+    if (target) setTimeout(function () { window.location.assign(target.getAttribute("data-redirect-to")); }, 900);
+  }
+  document.addEventListener("htmx:oobAfterSwap", function (event) { redirectIfAsked(event.target); });  // the new element
+
+  // The unified launch form: the shares' sum as they are typed; "all" stands alone in a phase.
+  function showShareSum(form) {
+    var total = 0;
+    form.querySelectorAll("input[data-share]").forEach(function (input) {
+      var value = parseFloat(input.value);
+      if (!isNaN(value)) total += value;
+    });
+    var out = document.getElementById("share-sum");
+    if (!out) return;
+    out.textContent = (Math.round(total * 100) / 100) + "%";
+    out.classList.toggle("off", Math.abs(total - 100) > 0.01);
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("#unified-form input[data-share]")) showShareSum(event.target.form);
+  });
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("#unified-form input[data-phase-category]")) return;
+    var group = box.closest("[data-phase-categories]");
+    group.querySelectorAll("input[data-phase-category]").forEach(function (other) {
+      if (box.checked && other !== box && (box.value === "all" || other.value === "all")) other.checked = false;
+      other.closest(".chip").classList.toggle("on", other.checked);
+    });
+  });
+
+  document.addEventListener("DOMContentLoaded", scrollToNewest);
+})();
