@@ -88,6 +88,13 @@ def _test_settings(request, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.OFFLINE_LLM_LATENCY_S = 0  # the offline engine's demo pace is for people, not tests
     settings.POST_GENERATION_JOBS = False  # tests of the audit jobs turn them on
+    # Rate limits count across tests in a process: only the tests of the limits (marked rate_limits) have them,
+    # on an empty cache.
+    settings.RATELIMIT_ENABLE = bool(request.node.get_closest_marker("rate_limits"))
+    if settings.RATELIMIT_ENABLE:
+        from django.core.cache import cache
+
+        cache.clear()
     settings.WEBHOOK_BACKOFF_S = 0.01
 
 

@@ -322,9 +322,17 @@ def _training_keys() -> list[KeySpec]:
     ]
 
 
+def _limit_keys() -> list[KeySpec]:
+    return [
+        KeySpec("limits.api_per_minute", "int", 600, "API requests per minute per API key (then 429 with Retry-After).", 1, 100_000),
+        KeySpec("limits.spend_per_minute", "int", 30, "Requests per minute per key or member that spend LLM money: "
+                "generation, chat, audits, eval and judge runs, comparison and dataset generation, training.", 1, 10_000),
+    ]
+
+
 def _all_keys() -> dict[str, KeySpec]:
     specs = [spec for step in STEPS for spec in _step_keys(step)]
-    specs += _engine_keys() + _review_keys() + _training_keys()
+    specs += _engine_keys() + _review_keys() + _training_keys() + _limit_keys()
     return {spec.key: spec for spec in specs}
 
 
