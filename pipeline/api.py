@@ -7,7 +7,7 @@ from ninja import Router, Status
 from personas.api import router as personas_router
 from pipeline.access import access_run
 from pipeline.models import PipelineRun
-from pipeline.schemas_api import GenerateIn, GenerateOut, RunOut
+from pipeline.schemas_api import PersonaGenerateIn, GenerateOut, RunOut
 from pipeline.services import persona_generate
 from studio.work.events import last_event_seq
 from studio.work.sse import last_event_id, sse_response
@@ -36,7 +36,7 @@ def run_out(run: PipelineRun) -> dict:
 
 
 @personas_router.post("", response={202: GenerateOut}, summary="Generate a persona from a brief")
-def generate_persona(request, payload: GenerateIn):
+def generate_persona(request, payload: PersonaGenerateIn):
     """202 with the persona and run ids; with `stream: true` or `Accept: text/event-stream`, the run's events as SSE."""
     request.auth.require_scope("personas:write")
     persona, run = persona_generate(principal=request.auth, brief=payload.brief, workspace=payload.workspace)

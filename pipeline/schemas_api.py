@@ -4,7 +4,7 @@ from uuid import UUID
 from ninja import Field, Schema
 
 
-class GenerateIn(Schema):
+class PersonaGenerateIn(Schema):
     brief: str = Field(..., description="1–4000 characters, stored as written")
     workspace: str | None = Field(None, description="workspace id or slug (default: the org's default workspace)")
     stream: bool = False

@@ -18,7 +18,46 @@ from audits.reviews.api import router as reviews_router
 from training_jobs.api import router as training_router
 from training_jobs.datasets.api import router as datasets_router
 
-api = NinjaAPI(
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "properties": {
+        "detail": {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "object", "properties": {"loc": {"type": "array", "items": {}}, "msg": {"type": "string"}}}},
+            ],
+            "description": "what went wrong, in words; for a field, [{loc: [field], msg}]",
+        },
+    },
+    "required": ["detail"],
+}
+ERRORS = {  # what any operation may answer besides its success (a 429 adds limit, bucket and retry_after)
+    "401": "No or a wrong API key, and no session.", "403": "The key or member lacks the scope or role.",
+    "404": "Not found in this organization (another org's object included).",
+    "414": "The query string is longer than 8 KB.",
+    "422": "Invalid input, naming the field (NUL bytes, lone surrogates and out-of-range integers included).",
+    "429": "Past a rate limit; Retry-After says when to try again.",
+}
+WRITE_ERRORS = {"409": "Conflicts with the object's state (running, locked, already exists)."}
+
+
+class StudioAPI(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        """Every operation declares the 4xx responses it may give, with the {"detail": …} schema."""
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        for methods in schema["paths"].values():
+            for method, operation in methods.items():
+                declared = operation.setdefault("responses", {})
+                errors = {**ERRORS, **(WRITE_ERRORS if method in ("post", "put", "patch", "delete") else {})}
+                for status, description in errors.items():
+                    declared.setdefault(status, {"description": description, **error})
+        return schema
+
+
+api = StudioAPI(
     title="Persona Studio API",
     version="1",
     description="Design, test and train LLM personas. Authenticate with `Authorization: Bearer <api key>` "

@@ -41,3 +41,33 @@ def test_cookies_are_secure_httponly_and_samesite_outside_debug():
 def test_htmx_runs_without_eval():
     base = (ROOT / "templates" / "base.html").read_text()
     assert '"allowEval":false' in base
+
+
+def test_the_openapi_document_names_each_schema_once_and_declares_every_operations_errors():
+    from collections import defaultdict
+
+    from ninja import Schema
+
+    from studio.api import api
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    modules = defaultdict(set)
+    for cls in subclasses(Schema):
+        if cls.__module__.split(".")[0] in ("studio", "personas", "pipeline", "audits", "training_jobs"):
+            modules[cls.__name__].add(cls.__module__)
+    assert {name: mods for name, mods in modules.items() if len(mods) > 1} == {}  # one name, one schema
+    schema = api.get_openapi_schema()
+    body = schema["paths"]["/v1/personas"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert body.endswith("/PersonaGenerateIn") and "brief" in schema["components"]["schemas"]["PersonaGenerateIn"]["properties"]
+    config_import = schema["paths"]["/v1/config/import"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert config_import.endswith("/ConfigImportIn")
+    missing = [(method, path, status) for path, methods in schema["paths"].items() for method, operation in methods.items()
+               for status in ("401", "403", "404", "414", "422", "429") if status not in operation["responses"]]
+    assert missing == []
+    runs = schema["paths"]["/v1/runs/{run_id}"]["get"]["responses"]
+    assert runs["404"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert schema["components"]["schemas"]["Error"]["required"] == ["detail"]

@@ -20,9 +20,9 @@ from audits.reviews.schemas import (
     ComparisonOut,
     CreatedOut,
     GenerationIn,
-    GenerationOut,
-    ImportIn,
-    ImportOut,
+    ComparisonGenerationOut,
+    ComparisonImportIn,
+    ComparisonImportOut,
     JudgeRunOut,
     JudgeStartOut,
     JudgmentIn,
@@ -100,8 +100,8 @@ def list_comparisons(request, persona_id: UUID | None = None, prompt_set: str | 
     return [comparison_out(c) for c in comparisons[offset : offset + limit]]
 
 
-@router.post("/comparisons/imports", response={201: ImportOut}, summary="Upload CSV/JSONL: a preview with row errors; nothing stored yet")
-def preview_import(request, payload: ImportIn):
+@router.post("/comparisons/imports", response={201: ComparisonImportOut}, summary="Upload CSV/JSONL: a preview with row errors; nothing stored yet")
+def preview_import(request, payload: ComparisonImportIn):
     persona = access_persona(request.auth.organization, payload.persona_id)
     imported = services.comparison_import_preview(
         principal=request.auth, persona=persona, fmt=payload.format, content=payload.content, prompt_set=payload.prompt_set
@@ -109,7 +109,7 @@ def preview_import(request, payload: ImportIn):
     return Status(201, import_out(imported))
 
 
-@router.get("/comparisons/imports/{import_id}", response=ImportOut)
+@router.get("/comparisons/imports/{import_id}", response=ComparisonImportOut)
 def get_import(request, import_id: UUID):
     request.auth.require_scope("personas:write")
     return import_out(selectors.access_import(request.auth.organization, import_id))
@@ -121,7 +121,7 @@ def confirm_import(request, import_id: UUID):
     return Status(201, _created(services.comparison_import_confirm(principal=request.auth, comparison_import=imported)))
 
 
-@router.post("/comparisons/generations", response={202: GenerationOut}, summary="The studio writes pairs: prompts × two persona versions × samples")
+@router.post("/comparisons/generations", response={202: ComparisonGenerationOut}, summary="The studio writes pairs: prompts × two persona versions × samples")
 def start_generation(request, payload: GenerationIn):
     persona = access_persona(request.auth.organization, payload.persona_id)
     generation = services.comparison_generation_start(
@@ -131,7 +131,7 @@ def start_generation(request, payload: GenerationIn):
     return Status(202, generation_out(selectors.access_generation(request.auth.organization, generation.public_id)))
 
 
-@router.get("/comparisons/generations/{generation_id}", response=GenerationOut)
+@router.get("/comparisons/generations/{generation_id}", response=ComparisonGenerationOut)
 def get_generation(request, generation_id: UUID):
     request.auth.require_scope("personas:write")
     return generation_out(selectors.access_generation(request.auth.organization, generation_id))

@@ -39,20 +39,20 @@ class CreatedOut(Schema):
     ids: list[UUID]
 
 
-class ImportIn(Schema):
+class ComparisonImportIn(Schema):
     persona_id: UUID
     prompt_set: str | None = None
     format: str = Field(..., description="csv or jsonl")
     content: str = Field(..., description="the file's text: columns/keys prompt, text_a, text_b, source_a, source_b[, prompt_id]")
 
 
-class RowErrorOut(Schema):
+class ComparisonRowErrorOut(Schema):
     row: int
     field: str
     message: str
 
 
-class ImportOut(Schema):
+class ComparisonImportOut(Schema):
     id: UUID
     persona_id: UUID
     prompt_set: str
@@ -60,7 +60,7 @@ class ImportOut(Schema):
     status: str
     row_count: int
     valid_rows: int
-    errors: list[RowErrorOut]
+    errors: list[ComparisonRowErrorOut]
     preview: list[dict]
     created_at: datetime
 
@@ -74,7 +74,7 @@ class GenerationIn(Schema):
     samples: int = Field(1, description="answers per prompt and version (1–10)")
 
 
-class GenerationOut(Schema):
+class ComparisonGenerationOut(Schema):
     id: UUID
     persona_id: UUID
     prompt_set: str

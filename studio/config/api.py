@@ -19,8 +19,8 @@ from studio.config.schemas import (
     ConfigWriteOut,
     DiffOut,
     HistoryPageOut,
-    ImportIn,
-    ImportOut,
+    ConfigImportIn,
+    ConfigImportOut,
     LockedOut,
     LockIn,
     PresetApplyIn,
@@ -196,8 +196,8 @@ def export(request, workspace: str | None = None):
     return services.config_export(organization=organization, workspace=selectors.access_workspace_ref(organization, workspace))
 
 
-@router.post("/import", response=ImportOut, summary="Write an exported tree into a scope, validated like any write (admin)")
-def import_tree(request, payload: ImportIn):
+@router.post("/import", response=ConfigImportOut, summary="Write an exported tree into a scope, validated like any write (admin)")
+def import_tree(request, payload: ConfigImportIn):
     organization = request.auth.organization
     workspace = selectors.access_workspace_ref(organization, payload.workspace)
     result = services.config_import(

@@ -160,7 +160,7 @@ class HistoryPageOut(Schema):
     items: list[HistoryEntryOut]
 
 
-class ImportIn(Schema):
+class ConfigImportIn(Schema):
     items: dict[str, Any]
     workspace: str | None = Field(None, description=WORKSPACE_HELP)
     mode: Literal["merge", "replace"] = "merge"
@@ -168,7 +168,7 @@ class ImportIn(Schema):
     reason: str = Field("", max_length=500)
 
 
-class ImportOut(Schema):
+class ConfigImportOut(Schema):
     version: int
     changed: list[str]
     before_snapshot: SnapshotOut

@@ -25,8 +25,8 @@ from training_jobs.datasets.schemas import (
     DatasetIn,
     DatasetPageOut,
     DedupReportOut,
-    GenerateIn,
-    GenerationOut,
+    DatasetGenerateIn,
+    DatasetGenerationOut,
     IncludeJobIn,
     IncludeJobOut,
     RowOut,
@@ -157,15 +157,15 @@ def confirm_import(request, dataset_import_id: UUID, payload: ConfirmIn):
 # --- generation and a job's data -----------------------------------------------------------------
 
 
-@router.post("/datasets/{dataset_id}/generate", response={202: GenerationOut},
+@router.post("/datasets/{dataset_id}/generate", response={202: DatasetGenerationOut},
              summary="Write rows with the LLM gateway from built-in prompt templates, per category (background)")
-def generate(request, dataset_id: UUID, payload: GenerateIn):
+def generate(request, dataset_id: UUID, payload: DatasetGenerateIn):
     dataset = _dataset(request, dataset_id)
     generation = services.dataset_generation_start(principal=request.auth, dataset=dataset, per_category=payload.per_category, model=payload.model)
     return Status(202, generation_out(access_dataset_generation(request.auth.organization, generation.public_id)))
 
 
-@router.get("/dataset-generations/{dataset_generation_id}", response=GenerationOut)
+@router.get("/dataset-generations/{dataset_generation_id}", response=DatasetGenerationOut)
 def get_generation(request, dataset_generation_id: UUID):
     request.auth.require_scope("training:read")
     return generation_out(access_dataset_generation(request.auth.organization, dataset_generation_id))

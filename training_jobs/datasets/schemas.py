@@ -36,7 +36,7 @@ class DatasetDetailOut(DatasetOut):
     dedup: DedupTotalsOut = Field(..., description="duplicates removed so far, over every import, generation and job included")
 
 
-class RowErrorOut(Schema):
+class DatasetRowErrorOut(Schema):
     line: int
     field: str
     message: str
@@ -64,8 +64,8 @@ class ImportReportOut(Schema):
     valid: int
     invalid: int
     error_count: int
-    errors: list[RowErrorOut] = Field(..., description="the first 200 errors, by line and field")
-    file_error: RowErrorOut | None = Field(None, description="why the whole file could not be read")
+    errors: list[DatasetRowErrorOut] = Field(..., description="the first 200 errors, by line and field")
+    file_error: DatasetRowErrorOut | None = Field(None, description="why the whole file could not be read")
     duplicates: DuplicatesOut
     to_import: int = Field(..., description="valid rows that are not duplicates: what the confirm stores")
     categories: dict[str, int]
@@ -120,12 +120,12 @@ class RowOut(Schema):
     messages: list[dict] | None
 
 
-class GenerateIn(Schema):
+class DatasetGenerateIn(Schema):
     per_category: dict[str, int] = Field(..., description="rows to write per category, e.g. {\"technical\": 20, \"creative\": 10}")
     model: str | None = Field(None, description="default: the org's training teacher model (the offline engine without credentials)")
 
 
-class GenerationOut(Schema):
+class DatasetGenerationOut(Schema):
     id: UUID
     dataset_id: UUID
     status: str
