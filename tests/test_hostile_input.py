@@ -143,3 +143,43 @@ def test_a_refusal_names_the_field_and_says_why(tenant, api_for):
     raw = '{"brief": "A keeper of lights \\ud800 on Fair Isle"}'
     response = client.post("/v1/personas", data=raw, content_type="application/json")
     assert response.status_code == 422 and "lone UTF-16 surrogate" in response.json()["detail"][0]["msg"]
+
+
+def test_the_real_server_answers_a_20_kb_query_string_with_a_414_not_a_dropped_connection(tmp_path):
+    """Through daphne (Twisted cut the connection at 16 KB of request line, with no response at all)."""
+    import os
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    from tests.worker_processes import ROOT, free_port, wait_for
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'studio.sqlite3'}", "STUDIO_VAR_DIR": str(tmp_path),
+           "STUDIO_LOCAL_MODELS": "0", "DJANGO_SETTINGS_MODULE": "studio.settings"}
+    env.pop("REDIS_URL", None)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
+    server = subprocess.Popen([sys.executable, "manage.py", "runstudio", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def answer(path):
+        try:
+            return urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10).status, b""
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    try:
+        wait_for(lambda: _up(answer), 60, "the studio server")
+        status, body = answer("/v1/personas?q=" + "x" * 20 * 1024)
+        assert status == 414 and b"at most 8,192 are accepted" in body
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _up(answer) -> bool:
+    try:
+        return answer("/accounts/login/")[0] == 200
+    except OSError:
+        return False

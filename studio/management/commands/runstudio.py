@@ -21,4 +21,18 @@ class Command(BaseCommand):
         else:
             mode = "services: Redis channel layer and broker; run `make worker` for background work"
         self.stdout.write(f"Persona Studio on http://{host}:{port}/ ({mode})")
+        allow_long_request_lines()
         CommandLineInterface().run(["-b", host, "-p", str(port), "--proxy-headers", "studio.asgi:application"])
+
+
+# Twisted drops the connection, with no response at all, on a request line over 16 KB (and answers an empty 400 past
+# 16 KB of request line and headers together); let 64 KB through so the input boundary answers a long query string
+# with 414 and a message (studio.input_boundary.MAX_QUERY_STRING).
+REQUEST_LINE_MAX = 64 * 1024
+
+
+def allow_long_request_lines() -> None:
+    from twisted.web.http import HTTPChannel
+
+    HTTPChannel.MAX_LENGTH = REQUEST_LINE_MAX
+    HTTPChannel.totalHeadersSize = REQUEST_LINE_MAX + 16 * 1024
