@@ -89,12 +89,14 @@ def _test_settings(request, settings):
     settings.OFFLINE_LLM_LATENCY_S = 0  # the offline engine's demo pace is for people, not tests
     settings.POST_GENERATION_JOBS = False  # tests of the audit jobs turn them on
     # Rate limits count across tests in a process: only the tests of the limits (marked rate_limits) have them,
-    # on an empty cache.
+    # each on counters of its own (a fresh key prefix: clearing the cache would flush the Redis db the services
+    # pass's broker and channel layer share).
     settings.RATELIMIT_ENABLE = bool(request.node.get_closest_marker("rate_limits"))
     if settings.RATELIMIT_ENABLE:
-        from django.core.cache import cache
+        import uuid
 
-        cache.clear()
+        default = settings.CACHES["default"]
+        settings.CACHES = {**settings.CACHES, "default": {**default, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
     settings.WEBHOOK_BACKOFF_S = 0.01
 
 
