@@ -13,7 +13,7 @@ from personas.models import Persona, PersonaVersion
 from tests.evals_helpers import completed_run
 
 BEFORE, AFTER = [("evals", "0001_initial")], [("evals", "0002_gate_state")]
-WORK_ENGINE = [("evals", "0003_work_engine")]
+WORK_ENGINE = [("evals", "0005_drop_updated_at")]
 
 
 def migrate(executor: MigrationExecutor, targets) -> None:

@@ -218,3 +218,15 @@ def generate_queued(owner_api):
         return PipelineRun.objects.get(public_id=owner_api.post("/v1/personas", json={"brief": BRIEF}).json()["run_id"])
 
     return make
+
+
+def test_one_kind_failing_to_reap_does_not_stop_the_others(generate_queued, settings, monkeypatch):
+    from studio.work import reaper
+
+    run = generate_queued()
+    claim(PipelineRun.objects.all(), run.pk, running_status="running")
+    PipelineRun.objects.filter(pk=run.pk).update(attempt=settings.WORK_MAX_ATTEMPTS,
+                                                 heartbeat_at=timezone.now() - timedelta(seconds=settings.WORK_STALE_AFTER_S + 1))
+    broken = reaper.Kind(name="broken kind", model=PipelineRun, fail=lambda item, error: 1 / 0)
+    monkeypatch.setattr(reaper, "REGISTRY", {"broken kind": broken, **reaper.REGISTRY})
+    assert reaper.reap()["persona run"] == {"resumed": 0, "failed": 1}

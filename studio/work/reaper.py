@@ -84,7 +84,11 @@ def reap(now=None) -> dict[str, dict[str, int]]:
     _load_kinds()
     report = {}
     for kind in REGISTRY.values():
-        counts = reap_kind(kind, now)
+        try:
+            counts = reap_kind(kind, now)
+        except Exception:  # one kind's trouble (a bug, a table mid-migration) must not stop the others' reaping
+            logger.exception("could not reap %s items", kind.name)
+            continue
         if any(counts.values()):
             report[kind.name] = counts
     return report

@@ -1,25 +1,12 @@
 """Eval runs on the work engine (studio.work): a claim count, the worker holding it, a heartbeat and a start time
 (finished_at stays), and how many trials errored. `updated_at` was only the reaper's liveness clock: its value
-becomes the heartbeat, then it goes. Running runs count as claimed once, since their creation."""
+becomes the heartbeat, then it goes. Running runs count as claimed once, since their creation.
+
+Three migrations, one transaction each: PostgreSQL refuses an ALTER TABLE after an UPDATE of the same table in one
+transaction ("pending trigger events"), so the fields come first (0003), the data second (0004), the drop last (0005)."""
 
 import django.utils.timezone
 from django.db import migrations, models
-from django.db.models import Count, F, OuterRef, Subquery
-from django.db.models.functions import Coalesce
-
-
-def forwards(apps, schema_editor):
-    EvalRun = apps.get_model("evals", "EvalRun")
-    EvalTrial = apps.get_model("evals", "EvalTrial")
-    EvalRun.objects.update(heartbeat_at=F("updated_at"))
-    EvalRun.objects.filter(status="running").update(started_at=F("created_at"), attempt=1)
-    errors = (EvalTrial.objects.filter(run=OuterRef("pk"), verdict="error").order_by().values("run")
-              .annotate(n=Count("pk")).values("n"))
-    EvalRun.objects.update(errored=Coalesce(Subquery(errors), 0))
-
-
-def backwards(apps, schema_editor):
-    apps.get_model("evals", "EvalRun").objects.update(updated_at=F("heartbeat_at"))
 
 
 class Migration(migrations.Migration):
@@ -53,10 +40,5 @@ class Migration(migrations.Migration):
             model_name='evalrun',
             name='started_at',
             field=models.DateTimeField(blank=True, null=True),
-        ),
-        migrations.RunPython(forwards, backwards),
-        migrations.RemoveField(
-            model_name='evalrun',
-            name='updated_at',
         ),
     ]
