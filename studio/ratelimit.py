@@ -132,9 +132,9 @@ class RateLimitMiddleware:
         if bucket in ("spend", "api"):
             org = self._org(request)
             if org is not None:
-                from studio.config.selectors import effective_tree
+                from studio.config.selectors import org_value
 
-                return f"{int(effective_tree(org)[f'limits.{bucket}_per_minute'])}/m"
+                return f"{int(org_value(org, f'limits.{bucket}_per_minute'))}/m"
             return settings.RATE_LIMITS[bucket]
         return settings.RATE_LIMITS[f"{bucket}_{per}"] if f"{bucket}_{per}" in settings.RATE_LIMITS else settings.RATE_LIMITS[bucket]
 

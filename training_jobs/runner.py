@@ -3,7 +3,7 @@
     queued → smoke → dpo_data → dpo_train → introspection → sft → eval → succeeded | failed | cancelled | killed
 
 One Celery task runs the whole plan (`job_execute`). Each stage records its progress (done/total),
-cost and artifacts on its StageRun and emits events; every progress event also refreshes `heartbeat_at`
+cost and artifacts on its StageRun and emits events; the work engine's Heartbeat thread keeps `heartbeat_at` fresh
 (progress is reported at least once per LLM chunk and per training step), so the reaper can tell a dead
 worker (failed, "resume from <stage>") from a slow stage. A redelivered
 task (late ack after a worker died) starts again at the first stage not completed.
@@ -44,7 +44,6 @@ logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 0.25  # progress is saved (and broadcast) at most this often
 CANCEL_POLL_S = 0.5
-HEARTBEAT_EVERY_S = 10.0  # while a chunk or a training step is in flight (progress events beat otherwise)
 GATE_MIN_SAMPLES = 20
 # LLM chunks (JobContext.batch): each pays a ramp and a tail of ~0.4 s whatever its size (benchmark 7a), so a
 # chunk is at least CHUNK_WAVES waves of `concurrency` calls and, once the job's calls have shown their pace,
@@ -91,7 +90,6 @@ class JobContext:
         self.started = time.monotonic()
         self._saved_at = 0.0
         self._polled_at = 0.0
-        self._beat_at = time.monotonic()
         self._wave_s: float | None = None  # seconds the last LLM chunk took per wave of `concurrency` calls
         self._cancelled = False
         self.kill_cost = KillCriteria({"budget_usd": self.params.budget_usd,
@@ -161,14 +159,11 @@ class JobContext:
 
     # stopping ----------------------------------------------------------------------------------
     def cancel_requested(self, *, force: bool = False) -> bool:
-        """Polled during LLM chunks and after every training step; also keeps the heartbeat fresh meanwhile."""
+        """Polled during LLM chunks and after every training step (liveness is the work engine's Heartbeat thread)."""
         now = time.monotonic()
         if not self._cancelled and (force or now - self._polled_at >= CANCEL_POLL_S):
             self._polled_at = now
             self._cancelled = TrainingJob.objects.filter(pk=self.job.pk, cancel_requested=True).exists()
-            if now - self._beat_at >= HEARTBEAT_EVERY_S:
-                self._beat_at = now
-                TrainingJob.objects.filter(pk=self.job.pk).exclude(status__in=ENDED).update(heartbeat_at=timezone.now())
         return self._cancelled
 
     def check_cancel(self, *, force: bool = False) -> None:

@@ -109,6 +109,13 @@ def effective_tree(organization: Organization, workspace: Workspace | None = Non
     return EffectiveTree(organization, workspace, here, items)
 
 
+def org_value(organization: Organization, key: str) -> Any:
+    """One key's value at org scope (stored, else the schema default): one query, for hot paths that need a single knob."""
+    stored = (ConfigItem.objects.filter(scope__organization=organization, scope__workspace=None, key=key)
+              .values_list("value", flat=True).first())
+    return schema.require(key).default if stored is None else stored
+
+
 def _resolve_all(org_items: dict, ws_items: dict, locks: dict, workspace) -> dict[str, EffectiveItem]:
     items = {}
     for key, spec in schema.SCHEMA.items():
