@@ -1,6 +1,8 @@
 """Shared fixtures: an org with a member of every role, and an outsider in another org."""
 
 import os
+import time
+import types
 from dataclasses import dataclass
 
 import pytest
@@ -81,7 +83,7 @@ def eager_tasks(request):
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(request, settings):
+def _test_settings(request, settings, monkeypatch):
     # The offline engine and the tiny checkpoint are the no-credentials defaults in tests, for speed; tests of
     # the real local models (SmolLM2, MiniLM) are marked `local_models`.
     settings.LOCAL_MODELS_DEFAULT = bool(request.node.get_closest_marker("local_models"))
@@ -97,6 +99,12 @@ def _test_settings(request, settings):
 
         default = settings.CACHES["default"]
         settings.CACHES = {**settings.CACHES, "default": {**default, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
+        # The limiter counts in fixed windows on the wall clock: a test that crossed a window's end would see
+        # its count start again. Its clock stands still in tests (the windows' own arithmetic is the library's).
+        import django_ratelimit.core as ratelimit_core
+
+        frozen = float(int(time.time()))
+        monkeypatch.setattr(ratelimit_core, "time", types.SimpleNamespace(time=lambda: frozen))
     settings.WEBHOOK_BACKOFF_S = 0.01
 
 

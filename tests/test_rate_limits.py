@@ -37,7 +37,7 @@ def test_invitations_are_limited_per_organization_on_the_api(tenant, api_for, se
     assert first.post("/v1/invitations", json={"email": "a@acme.test", "role": "viewer"}).status_code == 201
     assert second.post("/v1/invitations", json={"email": "b@acme.test", "role": "viewer"}).status_code == 201
     refused = first.post("/v1/invitations", json={"email": "c@acme.test", "role": "viewer"})
-    assert refused.status_code == 429 and int(refused["Retry-After"]) > 60
+    assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 3600  # the end of the hour window
     body = refused.json()
     assert body["limit"] == "2/h" and body["bucket"] == "invitations" and body["retry_after"] == int(refused["Retry-After"])
     assert "for this organization" in body["detail"]
