@@ -20,18 +20,18 @@ class WorkspaceIn(Schema):
 
 
 class WorkspaceOut(Schema):
-    id: UUID
+    id: UUID = Field(..., alias="public_id")
     name: str
     slug: str
     created_at: datetime
 
 
 class MemberOut(Schema):
-    id: UUID
-    email: str
-    username: str
+    id: UUID = Field(..., alias="public_id")
+    email: str = Field(..., alias="user.email")
+    username: str = Field(..., alias="user.get_username")
     role: str
-    joined_at: datetime
+    joined_at: datetime = Field(..., alias="created_at")
 
 
 class RoleIn(Schema):
@@ -44,11 +44,11 @@ class InvitationIn(Schema):
 
 
 class InvitationOut(Schema):
-    id: UUID
+    id: UUID = Field(..., alias="public_id")
     email: str
     role: str
     created_at: datetime
-    pending: bool
+    pending: bool = Field(..., alias="is_pending")
 
 
 class ApiKeyIn(Schema):
@@ -57,7 +57,7 @@ class ApiKeyIn(Schema):
 
 
 class ApiKeyOut(Schema):
-    id: UUID
+    id: UUID = Field(..., alias="public_id")
     name: str
     prefix: str
     scopes: list[str]
@@ -67,7 +67,7 @@ class ApiKeyOut(Schema):
 
 
 class ApiKeyCreatedOut(ApiKeyOut):
-    secret: str = Field(..., description="The key itself. Shown once; store it now.")
+    secret: str = Field(..., alias="issued_secret", description="The key itself. Shown once; store it now.")
 
 
 class CredentialIn(Schema):
@@ -76,8 +76,8 @@ class CredentialIn(Schema):
 
 
 class CredentialOut(Schema):
-    provider: str
-    label: str
+    provider: str = Field(..., alias="provider.value")
+    label: str = Field(..., alias="provider.label")
     source: str
     masked: str
     api_base: str

@@ -8,7 +8,7 @@ from ninja import Router, Status
 
 from studio import services
 from studio.access import access_api_key, access_invitation, access_member, access_workspace
-from studio.models import Membership
+from studio.pagination import paginated
 from studio.schemas import (
     ApiKeyCreatedOut,
     ApiKeyIn,
@@ -28,25 +28,6 @@ from studio.tasks import send_invitation_email
 router = Router(tags=["organization"])
 
 
-def _member_out(m: Membership) -> dict:
-    return {"id": m.public_id, "email": m.user.email, "username": m.user.get_username(), "role": m.role, "joined_at": m.created_at}
-
-
-def _workspace_out(w) -> dict:
-    return {"id": w.public_id, "name": w.name, "slug": w.slug, "created_at": w.created_at}
-
-
-def _key_out(k) -> dict:
-    return {
-        "id": k.public_id, "name": k.name, "prefix": k.prefix, "scopes": k.scopes,
-        "created_at": k.created_at, "last_used_at": k.last_used_at, "revoked_at": k.revoked_at,
-    }
-
-
-def _invitation_out(i) -> dict:
-    return {"id": i.public_id, "email": i.email, "role": i.role, "created_at": i.created_at, "pending": i.is_pending}
-
-
 @router.get("/org", response=OrgOut)
 def get_org(request):
     p = request.auth
@@ -59,32 +40,34 @@ def get_org(request):
 
 
 @router.get("/workspaces", response=list[WorkspaceOut])
+@paginated
 def list_workspaces(request):
-    return [_workspace_out(w) for w in request.auth.organization.workspaces.all()]
+    return request.auth.organization.workspaces.all()
 
 
 @router.post("/workspaces", response={201: WorkspaceOut})
 def create_workspace(request, payload: WorkspaceIn):
     request.auth.require_scope("config:admin")
     workspace = services.workspace_create(organization=request.auth.organization, name=payload.name, slug=payload.slug)
-    return Status(201, _workspace_out(workspace))
+    return Status(201, workspace)
 
 
 @router.get("/workspaces/{workspace_id}", response=WorkspaceOut)
 def get_workspace(request, workspace_id: UUID):
-    return _workspace_out(access_workspace(request.auth.organization, workspace_id))
+    return access_workspace(request.auth.organization, workspace_id)
 
 
 @router.get("/members", response=list[MemberOut])
+@paginated
 def list_members(request):
-    return [_member_out(m) for m in request.auth.organization.memberships.select_related("user")]
+    return request.auth.organization.memberships.select_related("user")
 
 
 @router.patch("/members/{member_id}", response=MemberOut)
 def change_member_role(request, member_id: UUID, payload: RoleIn):
     request.auth.require_scope("config:admin")
     member = access_member(request.auth.organization, member_id)
-    return _member_out(services.member_set_role(actor=request.auth, member=member, role=payload.role))
+    return services.member_set_role(actor=request.auth, member=member, role=payload.role)
 
 
 @router.delete("/members/{member_id}", response={204: None})
@@ -97,9 +80,10 @@ def remove_member(request, member_id: UUID):
 
 
 @router.get("/invitations", response=list[InvitationOut])
+@paginated
 def list_invitations(request):
     request.auth.require_scope("config:admin")
-    return [_invitation_out(i) for i in request.auth.organization.invitations.all()]
+    return request.auth.organization.invitations.all()
 
 
 def invite_and_email(request, *, actor, email: str, role: str):
@@ -120,7 +104,7 @@ def invite_and_email(request, *, actor, email: str, role: str):
 def create_invitation(request, payload: InvitationIn):
     request.auth.require_scope("config:admin")
     invitation = invite_and_email(request, actor=request.auth, email=payload.email, role=payload.role)
-    return Status(201, _invitation_out(invitation))
+    return Status(201, invitation)
 
 
 @router.delete("/invitations/{invitation_id}", response={204: None})
@@ -132,9 +116,10 @@ def revoke_invitation(request, invitation_id: UUID):
 
 
 @router.get("/api-keys", response=list[ApiKeyOut])
+@paginated
 def list_api_keys(request):
     request.auth.require_scope("config:admin")
-    return [_key_out(k) for k in request.auth.organization.api_keys.all()]
+    return request.auth.organization.api_keys.all()
 
 
 @router.post("/api-keys", response={201: ApiKeyCreatedOut})
@@ -144,26 +129,21 @@ def create_api_key(request, payload: ApiKeyIn):
         organization=request.auth.organization, name=payload.name, scopes=payload.scopes,
         granted_by=request.auth.scopes, created_by=request.auth.user,
     )
-    return Status(201, {**_key_out(issued.api_key), "secret": issued.secret})
+    issued.api_key.issued_secret = issued.secret  # shown this once
+    return Status(201, issued.api_key)
 
 
 @router.delete("/api-keys/{key_id}", response=ApiKeyOut)
 def revoke_api_key(request, key_id: UUID):
     request.auth.require_scope("config:admin")
-    return _key_out(services.api_key_revoke(api_key=access_api_key(request.auth.organization, key_id)))
-
-
-def _credential_out(status) -> dict:
-    return {
-        "provider": status.provider.value, "label": status.provider.label, "source": status.source,
-        "masked": status.masked, "api_base": status.api_base,
-    }
+    return services.api_key_revoke(api_key=access_api_key(request.auth.organization, key_id))
 
 
 @router.get("/credentials", response=list[CredentialOut])
+@paginated
 def list_credentials(request):
     request.auth.require_scope("config:admin")
-    return [_credential_out(s) for s in services.credential_statuses(organization=request.auth.organization)]
+    return services.credential_statuses(organization=request.auth.organization)
 
 
 @router.put("/credentials/{provider}", response=CredentialOut)
@@ -171,7 +151,7 @@ def set_credential(request, provider: str, payload: CredentialIn):
     request.auth.require_scope("config:admin")
     org = request.auth.organization
     services.credential_set(organization=org, provider=provider, api_key=payload.api_key, api_base=payload.api_base, user=request.auth.user)
-    return next(_credential_out(s) for s in services.credential_statuses(organization=org) if s.provider == provider)
+    return next(s for s in services.credential_statuses(organization=org) if s.provider == provider)
 
 
 @router.delete("/credentials/{provider}", response={204: None})

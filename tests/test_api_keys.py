@@ -119,8 +119,8 @@ def test_the_api_returns_the_secret_once_and_lists_only_the_prefix(tenant, api_f
     assert key["scopes"] == ["personas:read"]
     listing = api.get("/v1/api-keys")
     assert key["secret"] not in listing.content.decode()
-    assert all("secret" not in item for item in listing.json())
-    assert key["prefix"] in [item["prefix"] for item in listing.json()]
+    assert all("secret" not in item for item in listing.json()["items"])
+    assert key["prefix"] in [item["prefix"] for item in listing.json()["items"]]
 
 
 def test_a_key_created_through_the_api_works(tenant, api_for):

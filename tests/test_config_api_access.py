@@ -88,4 +88,4 @@ def test_outsiders_neither_see_nor_change_acmes_tree(tenant, outsider_tenant, ap
     outsider = api_for(outsider_tenant.org)
     assert outsider.get(f"/v1/config/{KEY}").json()["source"] == "default"
     assert outsider.get("/v1/config/history").json()["count"] == 0
-    assert outsider.get("/v1/config/snapshots").json() == []
+    assert outsider.get("/v1/config/snapshots").json()["items"] == []

@@ -88,7 +88,7 @@ def test_rolling_back_a_workspace_to_a_snapshot_that_overrides_a_locked_key_is_r
     assert_refused_by_lock(admin_api.post(f"/v1/config/snapshots/{snapshot['id']}/rollback", json={"reason": "restore"}))
     # Nothing moved, and no "before rollback" snapshot was left behind.
     assert admin_api.get(f"/v1/config/{OTHER}?workspace=default").json()["value"] == 2
-    assert len(admin_api.get("/v1/config/snapshots?workspace=default").json()) == 1
+    assert admin_api.get("/v1/config/snapshots?workspace=default").json()["count"] == 1
 
 
 def test_the_config_page_refuses_a_locked_key_in_a_workspace(tenant, client_for, locked):

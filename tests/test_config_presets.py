@@ -7,7 +7,7 @@ from studio.config.presets import PRESETS
 
 
 def test_presets_are_listed_with_their_values(tenant, api_for):
-    presets = {p["name"]: p for p in api_for(tenant.org).get("/v1/config/presets").json()}
+    presets = {p["name"]: p for p in api_for(tenant.org).get("/v1/config/presets").json()["items"]}
     assert set(presets) == {"anthropic", "openai", "google", "budget"}
     assert presets["openai"]["label"] == "OpenAI"
     assert presets["openai"]["values"]["engine.pipeline.soul_draft.model"] == "openai/gpt-5"

@@ -60,7 +60,7 @@ def test_a_workspace_snapshot_copies_only_that_workspace(api):
     taken = snapshot(api, "ws", workspace="default")
     assert taken["workspace"]["slug"] == "default"
     assert api.get(f"/v1/config/snapshots/{taken['id']}").json()["items"] == {B: 10}
-    assert [s["label"] for s in api.get("/v1/config/snapshots?workspace=default").json()] == ["ws"]
+    assert [s["label"] for s in api.get("/v1/config/snapshots?workspace=default").json()["items"]] == ["ws"]
 
 
 def test_the_diff_against_now_lists_added_removed_and_changed_keys(api):
@@ -133,7 +133,7 @@ def test_a_rollback_to_a_snapshot_with_a_value_no_longer_valid_applies_nothing(t
     response = api.post(f"/v1/config/snapshots/{old.public_id}/rollback", json={"reason": "restore"})
     assert response.status_code == 422 and B in response.content.decode()
     assert value(api, A)["value"] == 2
-    assert [s["kind"] for s in api.get("/v1/config/snapshots").json()] == ["manual"]
+    assert [s["kind"] for s in api.get("/v1/config/snapshots").json()["items"]] == ["manual"]
 
 
 def test_rollback_and_snapshots_need_the_right_scopes(tenant, api_for, api):

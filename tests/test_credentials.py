@@ -25,7 +25,7 @@ def admin_page(tenant, client_for):
 
 
 def status_of(api, provider):
-    return next(item for item in api.get("/v1/credentials").json() if item["provider"] == provider)
+    return next(item for item in api.get("/v1/credentials").json()["items"] if item["provider"] == provider)
 
 
 # --- setting ------------------------------------------------------------------------

@@ -506,7 +506,7 @@ def test_any_member_lists_members_through_the_api(tenant, api_for):
     response = api_for(tenant.org, scopes=["personas:read"]).get("/v1/members")
 
     assert response.status_code == 200
-    assert sorted(m["email"] for m in response.json()) == sorted(f"{r.value}@acme.test" for r in Role)
+    assert sorted(m["email"] for m in response.json()["items"]) == sorted(f"{r.value}@acme.test" for r in Role)
 
 
 

@@ -30,7 +30,7 @@ def test_an_admin_creates_an_endpoint_and_sees_its_secret_once(admin_api):
     endpoint = WebhookEndpoint.objects.get(public_id=body["id"])
     assert body["secret"].encode() not in bytes(endpoint.encrypted_secret)  # encrypted at rest
     assert endpoint.secret == body["secret"]
-    listed = admin_api.get("/v1/webhooks").json()
+    listed = admin_api.get("/v1/webhooks").json()["items"]
     assert [e["id"] for e in listed] == [body["id"]] and "secret" not in listed[0]
     assert "secret" not in admin_api.get(f"/v1/webhooks/{body['id']}").json()
 
@@ -86,7 +86,7 @@ def test_the_training_job_wildcard_can_be_subscribed(admin_api):
 
 
 def test_the_event_catalog_is_listed(admin_api):
-    names = [e["name"] for e in admin_api.get("/v1/webhooks/events").json()]
+    names = [e["name"] for e in admin_api.get("/v1/webhooks/events").json()["items"]]
     assert {"persona.generated", "persona.flagged", "persona.fingerprint.ready", "persona.test_suite_complete",
             "eval.completed", "training_job.*"} == set(names)
 
@@ -136,6 +136,6 @@ def test_an_outsider_gets_404_for_every_operation_on_another_orgs_webhooks(tenan
     assert api.get(f"/v1/webhooks/{e}/deliveries").status_code == 404
     assert api.get(f"/v1/webhooks/deliveries/{d}").status_code == 404
     assert api.post(f"/v1/webhooks/deliveries/{d}/redeliver").status_code == 404
-    assert api.get("/v1/webhooks").json() == []
+    assert api.get("/v1/webhooks").json()["items"] == []
     endpoint.refresh_from_db()
     assert endpoint.active

@@ -170,9 +170,9 @@ def test_the_test_event_pings_one_endpoint(receiver, endpoint_for, tenant, djang
         response = api.post(f"/v1/webhooks/{issued.endpoint.public_id}/test")
     assert response.status_code == 202 and response.json()["event"] == "ping"
     assert receiver.last.headers["X-Studio-Event"] == "ping"
-    deliveries = api.get(f"/v1/webhooks/{issued.endpoint.public_id}/deliveries").json()
+    deliveries = api.get(f"/v1/webhooks/{issued.endpoint.public_id}/deliveries").json()["items"]
     assert [(d["event"], d["status"]) for d in deliveries] == [("ping", "succeeded")]
-    assert api.get(f"/v1/webhooks/{issued.endpoint.public_id}/deliveries?status=dead").json() == []
+    assert api.get(f"/v1/webhooks/{issued.endpoint.public_id}/deliveries?status=dead").json()["items"] == []
 
 
 def test_a_generation_emits_persona_generated(receiver, endpoint_for, generate, tenant):

@@ -5,10 +5,10 @@ import need config:admin (the services check them, for every interface alike).
 Literal paths are registered before /{key}, which matches any key.
 """
 
+from django.db.models import F
 from ninja import Query, Router, Status
 
 from studio.config import selectors, services
-from studio.config.models import ConfigChange, ConfigSnapshot
 from studio.config.presets import PRESETS
 from studio.config.schemas import (
     BulkIn,
@@ -18,7 +18,7 @@ from studio.config.schemas import (
     ConfigTreeOut,
     ConfigWriteOut,
     DiffOut,
-    HistoryPageOut,
+    HistoryEntryOut,
     ConfigImportIn,
     ConfigImportOut,
     LockedOut,
@@ -32,6 +32,7 @@ from studio.config.schemas import (
     SnapshotOut,
 )
 from studio.errors import NotFound
+from studio.pagination import paginated
 
 router = Router(tags=["config"])
 
@@ -41,42 +42,8 @@ def _reader(request):
     return request.auth.organization
 
 
-def _workspace_out(workspace) -> dict | None:
-    return {"id": workspace.public_id, "slug": workspace.slug, "name": workspace.name} if workspace else None
-
-
-def _lock_out(lock) -> dict | None:
-    return {"reason": lock.reason, "locked_by": lock.author_label, "locked_at": lock.created_at} if lock else None
-
-
-def _item_out(item: selectors.EffectiveItem) -> dict:
-    spec = item.spec
-    return {
-        "key": item.key, "value": item.value, "default": spec.default, "source": item.source,
-        "locked": item.locked, "lock": _lock_out(item.lock), "shadowed": item.shadowed, "version": item.version,
-        "type": spec.type_label, "bounds": spec.bounds, "help": spec.help, "group": spec.group,
-    }
-
-
-def _snapshot_out(snapshot: ConfigSnapshot) -> dict:
-    return {
-        "id": snapshot.public_id, "label": snapshot.label, "kind": snapshot.kind,
-        "workspace": _workspace_out(snapshot.workspace), "author": snapshot.author_label,
-        "item_count": snapshot.item_count, "scope_version": snapshot.scope_version, "created_at": snapshot.created_at,
-    }
-
-
-def _change_out(change: ConfigChange, snapshot_ids: dict) -> dict:
-    return {
-        "action": change.action, "key": change.key, "scope": change.scope_label,
-        "workspace": _workspace_out(change.workspace), "old": change.old_value, "new": change.new_value,
-        "reason": change.reason, "author": change.author_label, "created_at": change.created_at,
-        "batch": change.batch, "snapshot_id": snapshot_ids.get(change.snapshot_id), "version": change.scope_version,
-    }
-
-
-def _item_after_write(organization, workspace, key: str) -> dict:
-    return _item_out(selectors.item_for(selectors.effective_tree(organization, workspace), key))
+def _item_after_write(organization, workspace, key: str) -> selectors.EffectiveItem:
+    return selectors.item_for(selectors.effective_tree(organization, workspace), key)
 
 
 # --- the tree ------------------------------------------------------------------------------------
@@ -87,8 +54,8 @@ def get_tree(request, workspace: str | None = None):
     organization = _reader(request)
     tree = selectors.effective_tree(organization, selectors.access_workspace_ref(organization, workspace))
     return {
-        "organization": organization.slug, "workspace": _workspace_out(tree.workspace), "version": tree.version,
-        "items": [_item_out(item) for item in tree.items.values()],
+        "organization": organization.slug, "workspace": tree.workspace, "version": tree.version,
+        "items": list(tree.items.values()),
     }
 
 
@@ -105,9 +72,10 @@ def bulk_set(request, payload: BulkIn):
 
 
 @router.get("/presets", response=list[PresetOut])
+@paginated
 def list_presets(request):
     _reader(request)
-    return [{"name": p.name, "label": p.label, "description": p.description, "values": p.values} for p in PRESETS.values()]
+    return list(PRESETS.values())
 
 
 @router.post("/presets/{name}/apply", response=BulkOut, summary="Apply a named bundle as one bulk change (admin)")
@@ -124,14 +92,14 @@ def apply_preset(request, name: str, payload: PresetApplyIn):
 
 
 @router.get("/snapshots", response=list[SnapshotOut])
+@paginated
 def list_snapshots(
     request, workspace: str | None = None, scope: str | None = Query(None, description="'org' for org-scope snapshots only")
 ):
     organization = _reader(request)
-    found = selectors.snapshots(
+    return selectors.snapshots(
         organization, workspace=selectors.access_workspace_ref(organization, workspace), org_only=scope == "org"
     )
-    return [_snapshot_out(s) for s in found[:500]]
 
 
 @router.post("/snapshots", response={201: SnapshotOut})
@@ -139,13 +107,12 @@ def create_snapshot(request, payload: SnapshotIn):
     organization = request.auth.organization
     workspace = selectors.access_workspace_ref(organization, payload.workspace)
     snapshot = services.config_snapshot_create(actor=request.auth, workspace=workspace, label=payload.label)
-    return Status(201, _snapshot_out(snapshot))
+    return Status(201, snapshot)
 
 
 @router.get("/snapshots/{snapshot_id}", response=SnapshotDetailOut)
 def get_snapshot(request, snapshot_id: str):
-    snapshot = selectors.access_snapshot(_reader(request), snapshot_id)
-    return {**_snapshot_out(snapshot), "items": snapshot.items}
+    return selectors.access_snapshot(_reader(request), snapshot_id)
 
 
 @router.get("/snapshots/{snapshot_id}/diff", response=DiffOut, summary="Added / removed / changed from the snapshot to `against`")
@@ -155,7 +122,7 @@ def diff_snapshot(request, snapshot_id: str, against: str = Query("now", descrip
     other = None if against == "now" else selectors.access_snapshot(organization, against)
     diff = selectors.snapshot_diff(snapshot, other)
     return {
-        "snapshot": _snapshot_out(snapshot), "against": _snapshot_out(other) if other else None,
+        "snapshot": snapshot, "against": other,
         "added": diff.added, "removed": diff.removed, "changed": diff.changed,
     }
 
@@ -166,28 +133,21 @@ def rollback(request, snapshot_id: str, payload: RollbackIn):
     result = services.config_rollback(actor=request.auth, snapshot=snapshot, reason=payload.reason, version=payload.version)
     return {
         "version": result.version, "changed": [change.key for change in result.changes],
-        "snapshot": _snapshot_out(snapshot), "before_snapshot": _snapshot_out(result.before_snapshot),
+        "snapshot": snapshot, "before_snapshot": result.before_snapshot,
     }
 
 
 # --- history, export, import ------------------------------------------------------------------------
 
 
-@router.get("/history", response=HistoryPageOut)
-def history(
-    request, key: str = "", action: str = "", scope: str = Query("", description="'org', or a workspace UUID or slug"),
-    limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
-):
+@router.get("/history", response=list[HistoryEntryOut])
+@paginated
+def history(request, key: str = "", action: str = "", scope: str = Query("", description="'org', or a workspace UUID or slug")):
     organization = _reader(request)
     workspace = None if scope in ("", "org") else selectors.access_workspace_ref(organization, scope)
     entries = selectors.history(organization, key=key, action=action, workspace=workspace, org_only=scope == "org")
-    page = list(entries[offset : offset + limit])
-    snapshot_ids = dict(ConfigSnapshot.objects.filter(pk__in={e.snapshot_id for e in page if e.snapshot_id}).values_list("pk", "public_id"))
-    count = entries.count()
-    return {
-        "count": count, "next_offset": offset + limit if offset + limit < count else None,
-        "items": [_change_out(e, snapshot_ids) for e in page],
-    }
+    # The snapshot's id only: a join for one column, not its stored tree.
+    return entries.annotate(snapshot_public_id=F("snapshot__public_id"))
 
 
 @router.get("/export", response=dict, summary="A scope's stored tree as JSON (import accepts it as is)")
@@ -204,7 +164,7 @@ def import_tree(request, payload: ConfigImportIn):
         actor=request.auth, items=payload.items, workspace=workspace, replace=payload.mode == "replace",
         reason=payload.reason, version=payload.version,
     )
-    return {"version": result.version, "changed": [c.key for c in result.changes], "before_snapshot": _snapshot_out(result.before_snapshot)}
+    return {"version": result.version, "changed": [c.key for c in result.changes], "before_snapshot": result.before_snapshot}
 
 
 # --- one key (last: {key} matches any segment) ------------------------------------------------------
@@ -217,7 +177,7 @@ def get_key(request, key: str, workspace: str | None = None):
     item = selectors.item_for(tree, key)
     if item is None:
         raise NotFound(f"unknown config key '{key[:200]}'")
-    return _item_out(item)
+    return item
 
 
 @router.put("/{key}", response=ConfigWriteOut, summary="Set a key at org or workspace scope")
@@ -241,7 +201,7 @@ def unset_key(request, key: str, workspace: str | None = None, version: int | No
 @router.post("/{key}/lock", response={201: LockedOut}, summary="Lock a key at org scope (admin)")
 def lock_key(request, key: str, payload: LockIn):
     lock = services.config_lock(actor=request.auth, key=key, reason=payload.reason)
-    return Status(201, {"key": key, "lock": _lock_out(lock)})
+    return Status(201, {"key": key, "lock": lock})
 
 
 @router.delete("/{key}/lock", response={204: None}, summary="Unlock a key (admin)")

@@ -12,30 +12,30 @@ WORKSPACE_HELP = "Workspace UUID or slug; leave out for the org scope."
 
 
 class WorkspaceRefOut(Schema):
-    id: UUID
+    id: UUID = Field(..., alias="public_id")
     slug: str
     name: str
 
 
 class LockOut(Schema):
     reason: str
-    locked_by: str
-    locked_at: datetime
+    locked_by: str = Field(..., alias="author_label")
+    locked_at: datetime = Field(..., alias="created_at")
 
 
 class ConfigItemOut(Schema):
     key: str
     value: Any
-    default: Any
+    default: Any = Field(..., alias="spec.default")
     source: Literal["default", "org", "workspace"]
     locked: bool
     lock: LockOut | None
     shadowed: bool = Field(..., description="A workspace override exists but the org lock hides it.")
     version: int = Field(..., description="Version of this key at the scope read (0: no value there). Send it back when writing.")
-    type: str
-    bounds: str
-    help: str
-    group: str
+    type: str = Field(..., alias="spec.type_label")
+    bounds: str = Field(..., alias="spec.bounds")
+    help: str = Field(..., alias="spec.help")
+    group: str = Field(..., alias="spec.group")
 
 
 class ConfigTreeOut(Schema):
@@ -105,11 +105,11 @@ class SnapshotIn(Schema):
 
 
 class SnapshotOut(Schema):
-    id: UUID
+    id: UUID = Field(..., alias="public_id")
     label: str
     kind: str
     workspace: WorkspaceRefOut | None
-    author: str
+    author: str = Field(..., alias="author_label")
     item_count: int
     scope_version: int
     created_at: datetime
@@ -142,22 +142,16 @@ class RollbackOut(Schema):
 class HistoryEntryOut(Schema):
     action: str
     key: str
-    scope: str
+    scope: str = Field(..., alias="scope_label")
     workspace: WorkspaceRefOut | None
-    old: Any
-    new: Any
+    old: Any = Field(..., alias="old_value")
+    new: Any = Field(..., alias="new_value")
     reason: str
-    author: str
+    author: str = Field(..., alias="author_label")
     created_at: datetime
     batch: UUID
-    snapshot_id: UUID | None
-    version: int | None
-
-
-class HistoryPageOut(Schema):
-    count: int
-    next_offset: int | None
-    items: list[HistoryEntryOut]
+    snapshot_id: UUID | None = Field(..., alias="snapshot_public_id", description="The snapshot taken with this change, if any")
+    version: int | None = Field(..., alias="scope_version")
 
 
 class ConfigImportIn(Schema):

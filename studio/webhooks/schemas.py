@@ -19,7 +19,7 @@ class EndpointPatchIn(Schema):
 
 
 class EndpointOut(Schema):
-    id: UUID
+    id: UUID = Field(..., alias="public_id")
     url: str
     description: str
     events: list[str]
@@ -29,7 +29,7 @@ class EndpointOut(Schema):
 
 
 class EndpointSecretOut(EndpointOut):
-    secret: str  # shown once: at creation and on rotation
+    secret: str = Field(..., alias="issued_secret")  # shown once: at creation and on rotation
 
 
 class EventOut(Schema):
@@ -47,8 +47,8 @@ class AttemptOut(Schema):
 
 
 class DeliveryOut(Schema):
-    id: UUID
-    endpoint_id: UUID
+    id: UUID = Field(..., alias="public_id")
+    endpoint_id: UUID = Field(..., alias="endpoint.public_id")
     event: str
     status: str
     attempts: int
