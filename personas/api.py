@@ -1,8 +1,5 @@
 """Persona reads and edits. Generation (POST /personas) is attached by the pipeline app."""
 
-import base64
-import json
-from datetime import datetime
 from uuid import UUID
 
 from django.db import transaction
@@ -11,9 +8,10 @@ from ninja import Query, Router, Status
 
 from personas.access import access_persona
 from personas.models import Persona, PersonaStatus
-from personas.schemas import PersonaOut, PersonaPageOut, PersonaPatchIn, VersionDiffOut, VersionOut
+from personas.schemas import PersonaOut, PersonaPatchIn, PersonaSummaryOut, VersionDiffOut, VersionOut
 from personas.services import persona_update, version_diff
 from studio.errors import Conflict, Invalid, NotFound
+from studio.pagination import paginated
 
 router = Router(tags=["personas"])
 LIST_DEFERRED = (
@@ -22,47 +20,15 @@ LIST_DEFERRED = (
 )
 
 
-def summary(p: Persona) -> dict:
-    audit = p.current_version.audit if p.current_version else None
-    return {
-        "id": p.public_id, "name": p.display_name, "status": p.status,
-        "workspace": {"id": p.workspace.public_id, "slug": p.workspace.slug},
-        "audit_overall": audit.get("overall") if audit else None, "cost_usd": float(p.cost_usd),
-        "created_at": p.created_at, "updated_at": p.updated_at,
-    }
-
-
-def detail(p: Persona) -> dict:
-    version = p.current_version
-    latest = p.runs.order_by("-created_at").values_list("public_id", flat=True).first()
-    return {
-        **summary(p), "brief": p.brief, "version": version.number if version else None, "layers": p.layers,
-        "intent": version.intent if version else None, "audit": version.audit if version else None,
-        "latest_run_id": latest,
-    }
-
-
-def _encode_cursor(p: Persona) -> str:
-    return base64.urlsafe_b64encode(json.dumps([p.created_at.isoformat(), p.pk]).encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        created, pk = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(created), int(pk)
-    except (ValueError, TypeError, json.JSONDecodeError):
-        raise Invalid("cursor is not a cursor this API returned", field="cursor") from None
-
-
-@router.get("", response=PersonaPageOut)
+@router.get("", response=list[PersonaSummaryOut])
+@paginated
 def list_personas(
     request,
     workspace: str | None = None,
     status: str | None = None,
     q: str = Query("", max_length=200),
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=100),
 ):
+    """Newest first."""
     request.auth.require_scope("personas:read")
     org = request.auth.organization
     personas = (
@@ -78,13 +44,7 @@ def list_personas(
         if status not in PersonaStatus.values:
             raise Invalid(f"status must be one of {', '.join(PersonaStatus.values)}", field="status")
         personas = personas.filter(status=status)
-    if cursor:
-        created, pk = _decode_cursor(cursor)
-        personas = personas.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=pk))
-    page = list(personas.order_by("-created_at", "-id")[: limit + 1])
-    more = len(page) > limit
-    page = page[:limit]
-    return {"items": [summary(p) for p in page], "next_cursor": _encode_cursor(page[-1]) if more else None}
+    return personas.order_by("-created_at", "-id")
 
 
 def _uuid_or_none(value: str):
@@ -97,7 +57,7 @@ def _uuid_or_none(value: str):
 @router.get("/{persona_id}", response=PersonaOut)
 def get_persona(request, persona_id: UUID):
     request.auth.require_scope("personas:read")
-    return detail(access_persona(request.auth.organization, persona_id))
+    return access_persona(request.auth.organization, persona_id)
 
 
 @router.patch("/{persona_id}", response=PersonaOut)
@@ -105,7 +65,7 @@ def patch_persona(request, persona_id: UUID, payload: PersonaPatchIn):
     request.auth.require_scope("personas:write")
     persona = access_persona(request.auth.organization, persona_id)
     persona = persona_update(principal=request.auth, persona=persona, layers=payload.layers, name=payload.name, note=payload.note)
-    return detail(access_persona(request.auth.organization, persona.public_id))
+    return access_persona(request.auth.organization, persona.public_id)
 
 
 @router.delete("/{persona_id}", response={204: None})
@@ -124,13 +84,11 @@ def delete_persona(request, persona_id: UUID):
 
 
 @router.get("/{persona_id}/versions", response=list[VersionOut])
+@paginated
 def list_versions(request, persona_id: UUID):
     request.auth.require_scope("personas:read")
     persona = access_persona(request.auth.organization, persona_id)
-    return [
-        {"number": v.number, "source": v.source, "note": v.note, "audit": v.audit, "created_at": v.created_at}
-        for v in persona.versions.all()
-    ]
+    return persona.versions.all()
 
 
 @router.get("/{persona_id}/versions/diff", response=VersionDiffOut)

@@ -5,13 +5,13 @@ from ninja import Field, Schema
 
 
 class WorkspaceRef(Schema):
-    id: UUID
+    id: UUID = Field(..., alias="public_id")
     slug: str
 
 
 class PersonaSummaryOut(Schema):
-    id: UUID
-    name: str
+    id: UUID = Field(..., alias="public_id")
+    name: str = Field(..., alias="display_name")
     status: str
     workspace: WorkspaceRef
     audit_overall: float | None
@@ -19,10 +19,10 @@ class PersonaSummaryOut(Schema):
     created_at: datetime
     updated_at: datetime
 
-
-class PersonaPageOut(Schema):
-    items: list[PersonaSummaryOut]
-    next_cursor: str | None
+    @staticmethod
+    def resolve_audit_overall(persona) -> float | None:
+        audit = persona.current_version.audit if persona.current_version else None
+        return audit.get("overall") if audit else None
 
 
 class VersionOut(Schema):
@@ -40,6 +40,23 @@ class PersonaOut(PersonaSummaryOut):
     intent: dict | None
     audit: dict | None
     latest_run_id: UUID | None
+
+    # A persona without a version yet (still generating) has none of the version's fields.
+    @staticmethod
+    def resolve_version(persona) -> int | None:
+        return persona.current_version.number if persona.current_version else None
+
+    @staticmethod
+    def resolve_intent(persona) -> dict | None:
+        return persona.current_version.intent if persona.current_version else None
+
+    @staticmethod
+    def resolve_audit(persona) -> dict | None:
+        return persona.current_version.audit if persona.current_version else None
+
+    @staticmethod
+    def resolve_latest_run_id(persona) -> UUID | None:
+        return persona.runs.order_by("-created_at").values_list("public_id", flat=True).first()
 
 
 class PersonaPatchIn(Schema):

@@ -3,6 +3,8 @@ from uuid import UUID
 
 from ninja import Field, Schema
 
+from studio.work.events import last_event_seq
+
 
 class PersonaGenerateIn(Schema):
     brief: str = Field(..., description="1–4000 characters, stored as written")
@@ -34,8 +36,8 @@ class StepOut(Schema):
 
 
 class RunOut(Schema):
-    id: UUID
-    persona_id: UUID
+    id: UUID = Field(..., alias="public_id")
+    persona_id: UUID = Field(..., alias="persona.public_id")
     status: str
     engine: str
     error: str
@@ -49,3 +51,7 @@ class RunOut(Schema):
     duration_ms: int | None
     last_event_seq: int
     steps: list[StepOut]
+
+    @staticmethod
+    def resolve_last_event_seq(run) -> int:
+        return last_event_seq(run)
