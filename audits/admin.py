@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from audits.models import AuditJob, Fingerprint, ProvocationResult
-from pipeline.admin import ReadOnly
+from studio.admin import ReadOnly
 
 
 @admin.register(Fingerprint)

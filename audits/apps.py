@@ -5,8 +5,12 @@ class AuditsConfig(AppConfig):
     name = "audits"
 
     def ready(self):
+        from audits.judging import VERDICT_MARKER, offline_verdict
         from audits.services import on_persona_generated
         from personas.signals import persona_generated
+        from studio.llm.offline.engine import register_offline_judge
 
         # After a generation commits: the voice fingerprint and the provocation suite (settings.POST_GENERATION_JOBS).
         persona_generated.connect(on_persona_generated, dispatch_uid="audits.post_generation_jobs")
+        # The offline engine judges provocations with real checks of the transcript.
+        register_offline_judge(VERDICT_MARKER, offline_verdict)

@@ -5,7 +5,7 @@ Which models (`audit_engine`):
   so the voice is heard as it was designed (the chat playground follows the same choice).
 - The provocation judge is the audit step's model (the pipeline's judge), asked for strict JSON.
 - The fingerprint embeds with engine.pipeline.fingerprint.embedding_model.
-- An org without LLM credentials gets the offline engine to answer and judge (pipeline.services.engine_plan
+- An org without LLM credentials gets the offline engine to answer and judge (studio.llm.engines.engine_plan
   decides, as for generation) and MiniLM to embed (local/all-minilm-l6-v2, sentence embeddings run
   in-process), or offline/studio-embed's hashed n-grams when MiniLM cannot run (audits.embeddings);
   the job's engine reads "offline".
@@ -74,7 +74,7 @@ class AuditEngine:
 
 
 def audit_engine(persona: Persona) -> AuditEngine:
-    from pipeline.services import engine_plan
+    from studio.llm.engines import engine_plan
 
     plan = engine_plan(persona.workspace)  # Invalid with a readable message when a step's provider has no credentials
     tree = effective_tree(persona.organization, persona.workspace)

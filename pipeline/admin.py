@@ -1,16 +1,7 @@
 from django.contrib import admin
 
 from pipeline.models import PipelineRun, RunEvent, StepRun
-
-
-class ReadOnly(admin.ModelAdmin):
-    """Runs, steps and events are what happened: viewable, not editable."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+from studio.admin import ReadOnly
 
 
 class StepRunInline(admin.TabularInline):

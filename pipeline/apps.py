@@ -6,10 +6,11 @@ class PipelineConfig(AppConfig):
 
     def ready(self):
         from pipeline import dashboard  # noqa: F401  (registers the dashboard card)
+        from pipeline.offline_drafts import draft_reply
+        from studio.llm.offline.engine import register_offline_responder
 
-        # The offline demo engine answers offline/<anything>; the gateway imports it (and litellm) lazily.
-        from studio.llm.gateway import register_custom_provider
+        # The offline engine answers the step prompts with drafts of the persona's layers.
+        register_offline_responder(PERSONA_STEPS, draft_reply)
 
-        register_custom_provider("offline", "pipeline.offline_litellm:OfflineLLM")
-        # The local engine (SmolLM2 via xllamacpp, MiniLM embeddings) answers local/<model>.
-        register_custom_provider("local", "studio.llm.local_llm:LocalLLM")
+
+PERSONA_STEPS = "persona steps"  # the responder's name in the offline engine

@@ -6,7 +6,7 @@
 - cultural_fidelity: the intent's locale against the surface's location and name;
 - voice_distinctiveness: signature phrases (clichés, repeats, overlap, length), vocabulary, register;
 - realism: age against occupation, extreme traits, the surface rules.
-Brief fidelity cuts across them: what the brief says outright (pipeline.offline_brief: a temperament such as
+Brief fidelity cuts across them: what the brief says outright (studio.llm.offline.reading: a temperament such as
 "shy" or "apologizes", pronouns, a place, an occupation) contradicted by a layer caps coherence and realism at
 FIDELITY_CAP, and a place or name against the brief's place lowers cultural_fidelity; the notes name each
 contradiction. With both capped, overall stays below the pipeline's default threshold (3.5), so the draft is
@@ -19,15 +19,14 @@ import re
 
 from pydantic import ValidationError
 
-from pipeline import offline_brief as said
-from pipeline import offline_vocab as vocab
 from pipeline.constraints import chain_violations, surface_violations
 from pipeline.schemas import LAYERS
+from studio.llm.offline import reading, vocab
+from studio.llm.offline.reading import content_words, voice_energy
 
 FIDELITY_CAP = 2.0  # coherence and realism of a draft that contradicts its brief: overall ≤ 3.24 even if all else is 5
 WEIGHTS = {"coherence": 0.3, "depth": 0.2, "cultural_fidelity": 0.15, "voice_distinctiveness": 0.2, "realism": 0.15}
 TRAITS = ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
-_WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _NUMBER_WORDS = (
     "two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
     "eighteen nineteen twenty thirty forty fifty sixty seventy eighty"
@@ -43,12 +42,6 @@ _CONCRETE = re.compile(
 _DIRECTION = re.compile(r"\bfrom\b.+\bto\b|\blearn|\bbecom|\bstops?\b|\bfinally\b|\bturns?\b", re.I)
 
 
-def content_words(text: str) -> list[str]:
-    """The words of four letters or more that are not stopwords, lower-cased, accents off."""
-    words = (m.group(0).lower().strip("'’-") for m in _WORD.finditer(vocab.fold(text)))
-    return [w for w in words if len(w) >= 4 and re.split(r"['’]", w)[0] not in vocab.STOPWORDS]
-
-
 def values_echoing(values: list[str], soul_text: str) -> list[str]:
     """The values that something in the soul already points at (their family's cues, or the word itself)."""
     text = vocab.fold(soul_text).lower()
@@ -60,14 +53,6 @@ def values_echoing(values: list[str], soul_text: str) -> list[str]:
         if any(cue in text for cue in cues) or (len(stem) >= 4 and stem in text):
             echoed.append(value)
     return echoed
-
-
-def voice_energy(text: str) -> tuple[float, int]:
-    """How energetic a voice description reads (0..1), and how many cue words that judgement rests on."""
-    text = vocab.fold(text).lower()
-    high = sum(cue in text for cue in vocab.HIGH_ENERGY)
-    low = sum(cue in text for cue in vocab.LOW_ENERGY)
-    return min(1.0, max(0.0, 0.5 + 0.2 * (high - low))), high + low
 
 
 def occupation_age_range(occupation: str) -> tuple[int, int, str] | None:
@@ -262,7 +247,7 @@ def score_realism(layers: dict) -> tuple[float, list[str]]:
     return _clamp(score), notes
 
 
-def _temperament_contradictions(trait: said.Trait, layers: dict, free: set[str]) -> list[str]:
+def _temperament_contradictions(trait: reading.Trait, layers: dict, free: set[str]) -> list[str]:
     """How the self and mask layers contradict one temperament word of the brief; `free`: dimensions left free
     because the brief pulls them both ways."""
     said_it = f"the brief says {trait.word!r}"
@@ -272,20 +257,20 @@ def _temperament_contradictions(trait: said.Trait, layers: dict, free: set[str])
     if self_layer:
         values = self_layer.big_five.model_dump()
         for dim, (low, high) in limits.items():
-            if not said.within(values[dim], (low, high), said.TRAIT_TOLERANCE):
+            if not reading.within(values[dim], (low, high), reading.TRAIT_TOLERANCE):
                 edge = f"at most {high:.2f}" if values[dim] > high else f"at least {low:.2f}"
                 found.append(f"{said_it} but {dim} is {values[dim]:.2f} ({edge})")
         profile = vocab.ARCHETYPE_PROFILE.get(self_layer.archetype.lower())
         for dim, bound in limits.items() if profile else ():
             typical = profile[TRAITS.index(dim)]
-            if not said.within(typical, bound, said.ARCHETYPE_TOLERANCE):
+            if not reading.within(typical, bound, reading.ARCHETYPE_TOLERANCE):
                 found.append(f"{said_it} but the archetype {self_layer.archetype!r} is a type with {dim} {typical:.2f}")
                 break
     if mask and not free & set(trait.rule.get("big_five", {})):  # a trait the brief itself contradicts has no voice to check
         voice = f"{mask.voice.register}; {mask.voice.rhythm}; {mask.tone}"
-        if clashing := said.clashes(trait, voice):
+        if clashing := reading.clashes(trait, voice):
             found.append(f"{said_it} but the voice reads {', '.join(repr(w) for w in clashing)} ({voice!r})")
-        if not said.says_it(trait, mask.signature_phrases):
+        if not reading.says_it(trait, mask.signature_phrases):
             stems = trait.rule["must_say"]
             found.append(f"{said_it} but no signature phrase shows it (none has {', '.join(repr(s) for s in stems[:3])})")
     return found
@@ -294,28 +279,28 @@ def _temperament_contradictions(trait: said.Trait, layers: dict, free: set[str])
 def brief_contradictions(brief: str, layers: dict) -> tuple[list[str], list[str]]:
     """What the layers contradict of what the brief says outright: (temperament, pronoun and occupation notes,
     place notes). Empty for a draft that follows its brief."""
-    traits = said.explicit_traits(brief)
+    traits = reading.explicit_traits(brief)
     mentioned = {dim for trait in traits for dim in trait.rule.get("big_five", {})}
-    pulled = mentioned - set(said.bounds(traits, "big_five"))  # "shy" and "loud" in one brief: extraversion is free
+    pulled = mentioned - set(reading.bounds(traits, "big_five"))  # "shy" and "loud" in one brief: extraversion is free
     notes = [note for trait in traits for note in _temperament_contradictions(trait, layers, pulled)]
     place_notes = []
     surface = layers.get("surface")
     if surface:
         first_name = surface.name.split()[0] if surface.name.split() else ""
-        gender = said.brief_gender(brief)
-        if not said.name_fits_gender(first_name, gender):
+        gender = reading.brief_gender(brief)
+        if not reading.name_fits_gender(first_name, gender):
             kind = "man's" if gender == "f" else "woman's"
-            notes.append(f"the brief says {said.pronoun_word(gender)!r} but {surface.name!r} is a {kind} name")
-        if (head := said.occupation_head(brief)) and head not in vocab.fold(surface.occupation).lower():
+            notes.append(f"the brief says {reading.pronoun_word(gender)!r} but {surface.name!r} is a {kind} name")
+        if (head := reading.occupation_head(brief)) and head not in vocab.fold(surface.occupation).lower():
             notes.append(f"the brief makes them a {head} but the occupation is {surface.occupation!r}")
-        place = said.brief_place(brief)
+        place = reading.brief_place(brief)
         if isinstance(place, tuple):
             city, country, group = place
             location = vocab.fold(surface.location).lower()
             if vocab.fold(country).lower() not in location and vocab.fold(city).lower() not in location:
-                place_notes.append(f"the brief places them in {said.place_label(place)} but the location is {surface.location!r}")
-            if first_name in vocab.FIRST_NAME_GROUP and not said.name_in_group(first_name, group):
-                place_notes.append(f"the brief places them in {city} but {surface.name!r} is not {said.group_label(group, article=True)} name")
+                place_notes.append(f"the brief places them in {reading.place_label(place)} but the location is {surface.location!r}")
+            if first_name in vocab.FIRST_NAME_GROUP and not reading.name_in_group(first_name, group):
+                place_notes.append(f"the brief places them in {city} but {surface.name!r} is not {reading.group_label(group, article=True)} name")
     return notes, place_notes
 
 

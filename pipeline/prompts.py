@@ -6,9 +6,9 @@ import json
 from functools import cache
 
 from pipeline.schemas import STEP_OUTPUT
+from studio.llm.sections import SECTION, parse_sections  # noqa: F401  (the offline engine reads these prompts back)
 
 STEPS = ("intent_parse", "soul_draft", "self_enrich", "mask_build", "surface_ground", "audit")
-SECTION = "### "
 NAMES_IN_USE = "names in use"  # the surface step's section: other personas' names in the org, which the new name must avoid
 MAX_NAMES_IN_USE = 300  # a bound on the prompt; the name is made unique again when the persona is saved
 STOP_SEQUENCES = ("\nUser:", "\nAssistant:", "\n\nUser:", "\n\nAssistant:")
@@ -81,17 +81,3 @@ def build_messages(step: str, *, brief: str, context: dict[str, dict], attempt: 
     if feedback:
         sections.append(f"{SECTION}audit feedback\n{feedback}")
     return [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(sections)}]
-
-
-def parse_sections(text: str) -> dict[str, str]:
-    """The inverse of build_messages' user message: {"step": ..., "attempt": ..., "brief": ..., "soul": "<json>", ...}."""
-    sections: dict[str, str] = {}
-    for block in text.split("\n\n" + SECTION):
-        block = block.removeprefix(SECTION)
-        head, _, body = block.partition("\n")
-        if ":" in head and not body:
-            name, _, value = head.partition(":")
-            sections[name.strip()] = value.strip()
-        else:
-            sections[head.strip()] = body
-    return sections

@@ -51,7 +51,7 @@ def test_the_provocation_suite_is_skipped_when_disabled_in_the_config_tree(gener
 
 
 def test_the_fingerprint_is_computed_by_a_provider_over_http(start, generate, tenant, llm_server, owner_api):
-    from pipeline.offline import offline_reply
+    from studio.llm.offline.engine import offline_reply
     from studio.config.services import config_set
     from studio.principal import Principal
     from tests.generation_helpers import use_test_server
@@ -79,7 +79,7 @@ def test_the_fingerprint_is_computed_by_a_provider_over_http(start, generate, te
 
 
 def test_a_missing_embedding_credential_fails_the_job_with_a_readable_error(start, generate, tenant, llm_server, owner_api):
-    from pipeline.offline import offline_reply
+    from studio.llm.offline.engine import offline_reply
     from studio.config.services import config_set
     from studio.principal import Principal
     from tests.generation_helpers import use_test_server

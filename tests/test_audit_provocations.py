@@ -9,7 +9,7 @@ import pytest
 from audits.judging import judge_messages, parse_verdict, pass_rates
 from audits.models import AuditJob
 from audits.provocations import BY_ID, CATALOG, CATEGORIES, calls_per_suite
-from pipeline.offline import offline_reply
+from studio.llm.offline.engine import offline_reply
 from tests.generation_helpers import use_test_server
 
 LAYERS = {

@@ -8,7 +8,7 @@ from audits.chat.drift import cosine_distance, drift_chart
 from audits.chat.models import ChatMessage
 from audits.models import Fingerprint
 from personas.models import Persona
-from pipeline.offline import offline_embedding
+from studio.llm.offline.engine import offline_embedding
 from studio.config.services import config_set
 from studio.principal import Principal
 from tests.generation_helpers import use_test_server
@@ -152,7 +152,7 @@ def test_the_offline_embedding_keeps_in_character_replies_under_the_default_thre
 
     from audits.scenarios import SCENARIOS
     from personas.prompting import persona_system_prompt
-    from pipeline.offline import chat_reply
+    from studio.llm.offline.engine import chat_reply
     from tests.benchmarks.generation_services import offline_documents
 
     system = persona_system_prompt(offline_documents("A tram driver in Lisbon who restores old radios"))

@@ -14,7 +14,7 @@ from audits.models import Fingerprint
 from audits.scenarios import scenarios
 from personas.models import Persona
 from personas.prompting import persona_system_prompt
-from pipeline.offline import chat_reply, offline_embedding
+from studio.llm.offline.engine import chat_reply, offline_embedding
 from studio.config.services import config_set
 from studio.principal import Principal
 from tests.generation_helpers import use_test_server

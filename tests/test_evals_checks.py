@@ -7,7 +7,7 @@ import pytest
 from audits.evals.catalog import CASES
 from audits.evals.checks import InvalidCase, check_locally, expand, parse_case, parse_check, persona_facts
 from audits.evals.judge import judge_messages, parse_verdict
-from pipeline.offline import offline_reply
+from studio.llm.offline.engine import offline_reply
 
 LAYERS = {
     "surface": {"name": "Inês Duarte", "age": 71, "location": "Porto", "occupation": "retired lighthouse keeper", "appearance": "..."},

@@ -13,7 +13,7 @@ from audits.chat.services import drift_score
 from audits.models import Fingerprint
 from personas.models import Persona
 from personas.prompting import persona_system_prompt
-from pipeline.offline import chat_reply, offline_embedding, persona_from_system
+from studio.llm.offline.engine import chat_reply, offline_embedding, persona_from_system
 from studio.config.selectors import effective_tree
 from studio.config.services import config_set
 from studio.llm import local_embeddings, local_models

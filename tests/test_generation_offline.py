@@ -108,7 +108,7 @@ def _persona(owner_api, body) -> dict:
 
 
 def test_the_issue_s_two_briefs_are_honoured_through_the_pipeline(generate, owner_api):
-    from pipeline import offline_vocab as vocab
+    from studio.llm.offline import vocab
 
     keeper = _persona(owner_api, generate(LIGHTHOUSE).json())
     mask, big_five = keeper["layers"]["mask"], keeper["layers"]["self"]["big_five"]
@@ -159,9 +159,9 @@ def test_renaming_to_a_name_another_persona_has_is_refused_naming_the_field(gene
 
 def _contradicting_self(rounds):
     """A self_enrich that, in the given audit rounds, makes the shy persona an extravert (0.69: no chain rule broken)."""
-    from pipeline import offline
+    from pipeline import offline_drafts
 
-    original = offline.MAKERS["self_enrich"]
+    original = offline_drafts.MAKERS["self_enrich"]
 
     def make(draft, rng):
         layer = original(draft, rng)
@@ -173,9 +173,9 @@ def _contradicting_self(rounds):
 
 
 def test_a_draft_that_contradicts_its_brief_is_regenerated(generate, monkeypatch):
-    from pipeline import offline
+    from pipeline import offline_drafts
 
-    monkeypatch.setitem(offline.MAKERS, "self_enrich", _contradicting_self({1}))
+    monkeypatch.setitem(offline_drafts.MAKERS, "self_enrich", _contradicting_self({1}))
     body = generate(FADO).json()
     run = PipelineRun.objects.get(public_id=body["run_id"])
     audits = list(run.events.filter(type="audit.scored").order_by("seq").values_list("data", flat=True))
@@ -188,9 +188,9 @@ def test_a_draft_that_contradicts_its_brief_is_regenerated(generate, monkeypatch
 
 
 def test_a_draft_that_contradicts_its_brief_every_round_ships_flagged_with_the_reason(generate, monkeypatch):
-    from pipeline import offline
+    from pipeline import offline_drafts
 
-    monkeypatch.setitem(offline.MAKERS, "self_enrich", _contradicting_self({1, 2, 3, 4}))
+    monkeypatch.setitem(offline_drafts.MAKERS, "self_enrich", _contradicting_self({1, 2, 3, 4}))
     body = generate(FADO).json()
     run = PipelineRun.objects.get(public_id=body["run_id"])
     persona = Persona.objects.get(public_id=body["id"])

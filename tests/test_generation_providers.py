@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 
 from pipeline.models import PipelineRun
-from pipeline.offline import offline_reply
+from studio.llm.offline.engine import offline_reply
 from tests.generation_helpers import BRIEF, section, step_of, use_test_server
 from tests.llm_server import MALFORMED_JSON, RATE_LIMIT, SERVER_ERROR, TIMEOUT, UNAUTHORIZED
 

@@ -8,9 +8,10 @@ import re
 import pytest
 
 from personas.naming import unique_name
-from pipeline import offline_vocab as vocab
-from pipeline.offline import Prompt, flaw_plan, offline_reply
-from pipeline.offline_brief import brief_gender, brief_place, explicit_traits, with_pronouns
+from studio.llm.offline import vocab
+from pipeline.offline_drafts import Prompt, flaw_plan
+from studio.llm.offline.engine import offline_reply
+from studio.llm.offline.reading import brief_gender, brief_place, explicit_traits, with_pronouns
 from pipeline.prompts import build_messages
 from pipeline.schemas import parse_step_output
 from tests.test_offline_provider import THRESHOLD, audit, generate, layers_of
@@ -115,7 +116,7 @@ def test_every_temperament_word_bounds_the_big_five_in_clean_drafts(word):
     trait, low, high = EXPECTED[word]
     for i, role in enumerate(ROLES):
         brief = " ".join(part for part in (f"A {word} {role}", PLACES[(i + len(word)) % len(PLACES)]) if part)
-        if flaw_plan(Prompt("audit", 2, brief, frozenset(), "retry")):
+        if flaw_plan(Prompt("audit", 2, brief, "retry")):
             continue  # a stubborn brief: weak on every attempt, by design
         out = clean(brief)
         value = out["self_enrich"]["big_five"][trait]
@@ -129,7 +130,7 @@ def test_clean_drafts_of_many_briefs_never_contradict_their_brief():
               for word in EXPECTED for role in ROLES[:4] for place in PLACES[::2] for extra in extras]
     checked = 0
     for brief in briefs:
-        if flaw_plan(Prompt("audit", 2, brief, frozenset(), "retry")):
+        if flaw_plan(Prompt("audit", 2, brief, "retry")):
             continue  # a stubborn brief (about 1 in 20): weak on every attempt, by design
         checked += 1
         assert not fidelity_notes(clean(brief)["audit"]), brief

@@ -1,4 +1,4 @@
-"""The offline demo engine (pipeline.offline): schema-valid, deterministic, varied, grounded in the brief,
+"""The offline demo engine (studio.llm.offline, with the persona drafts of pipeline.offline_drafts): schema-valid, deterministic, varied, grounded in the brief,
 with an audit that reads the document, test markers, in-character chat, and the litellm custom provider."""
 
 import asyncio
@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import offline_vocab as vocab
+from studio.llm.offline import vocab
 from pipeline.constraints import chain_violations
-from pipeline.offline import Brief, Prompt, flaw_plan, offline_embedding, offline_reply
+from pipeline.offline_drafts import Prompt, flaw_plan
+from studio.llm.offline.engine import offline_embedding, offline_reply
+from studio.llm.offline.reading import Brief
 from pipeline.prompts import STEPS, build_messages
 from pipeline.schemas import LAYERS, STEP_LAYER, Audit, InvalidOutput, parse_step_output
 
@@ -134,7 +136,7 @@ def test_traits_follow_the_soul_and_the_voice_follows_the_traits():
     for name, layer in (("quiet", quiet), ("loud", loud)):
         mask = json.loads(offline_reply(build_messages("mask_build", brief=brief, context={"intent": intent, "soul": soul, "self": layer}, attempt=2)))
         voices[name] = f"{mask['voice']['register']} {mask['voice']['rhythm']} {mask['tone']}"
-    from pipeline.offline_audit import voice_energy
+    from studio.llm.offline.reading import voice_energy
 
     assert voice_energy(voices["quiet"])[0] < voice_energy(voices["loud"])[0]
 
@@ -221,7 +223,7 @@ def test_about_a_quarter_of_first_drafts_fall_below_threshold_and_retries_mostly
 def test_some_briefs_stay_below_threshold_through_every_retry():
     briefs = [f"A {trait} {role} {habit}" for trait in TEMPERAMENTS for role in ROLES for habit in HABITS]
     # Which drafts carry flaws is decided before any text is written; the plan is cheap to scan.
-    stubborn = [b for b in briefs if flaw_plan(Prompt("audit", 4, b, frozenset(), "retry"))]
+    stubborn = [b for b in briefs if flaw_plan(Prompt("audit", 4, b, "retry"))]
     assert 0.01 <= len(stubborn) / len(briefs) <= 0.10
     for brief in stubborn[:2]:
         feedback = ""
@@ -256,7 +258,7 @@ def test_offline_embeddings_are_deterministic_unit_vectors():
 
 
 def test_the_offline_engine_does_not_import_litellm():
-    code = "import sys, pipeline.offline; print('litellm' in sys.modules)"
+    code = "import sys, studio.llm.offline.engine, pipeline.offline_drafts; print('litellm' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1])
     assert result.stdout.strip() == "False"
 
@@ -265,7 +267,7 @@ def test_the_offline_engine_does_not_import_litellm():
 def offline_provider():
     import litellm
 
-    from pipeline.offline_litellm import OfflineLLM
+    from studio.llm.offline.provider import OfflineLLM
 
     saved = litellm.custom_provider_map
     litellm.custom_provider_map = [*saved, {"provider": "offline", "custom_handler": OfflineLLM()}]

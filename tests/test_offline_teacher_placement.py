@@ -2,7 +2,7 @@
 X or Y" most answers begin with X or Y (after the name), where it says "I tend to close with Z" many end with Z.
 A system prompt that places nothing keeps the old behaviour (a random one of its quoted phrases first)."""
 
-from pipeline.offline import CLOSER_SHARE, OPENER_SHARE, chat_reply, persona_from_system
+from studio.llm.offline.engine import CLOSER_SHARE, OPENER_SHARE, chat_reply, persona_from_system
 
 SYSTEM = "\n".join([
     "You are Gwen Pemberton. Stay in character. Your traits:",

@@ -7,7 +7,7 @@ import re
 import pytest
 from scipy.stats import binomtest
 
-from pipeline.offline import offline_reply
+from studio.llm.offline.engine import offline_reply
 from training_jobs.range_evals import (
     CASES_BY_ID, CONSISTENCY_CASES, CONTEXTS, MARKER, RANGE_CASES, STYLE_FLOOR, TRANSITION_CASES, Case, Trial,
     case_judge_requests, compare_checkpoints, judge_case, judge_messages, judge_style, parse_judgment, replies_per_pass,

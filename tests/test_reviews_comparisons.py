@@ -114,7 +114,7 @@ def test_the_judges_two_order_rule():
 def test_the_offline_judge_prefers_the_reply_in_character_over_the_longer_one():
     """Through the offline engine, as a job's evaluation calls it: the persona comes from the system message."""
     from audits.reviews.judge import combine, judge_messages, parse_verdict
-    from pipeline.offline import offline_reply
+    from studio.llm.offline.engine import offline_reply
 
     system = 'I am Leonor. I often begin with "Leonor here" and I close with "Leave it better than you found it". I say "A promise is a debt".'
     plain = "The young woman will be forever changed by your decision to join the resistance and its long cold winter."

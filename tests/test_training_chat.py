@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from audits.models import Fingerprint
-from pipeline.services import OFFLINE_MODEL
+from studio.llm.engines import OFFLINE_MODEL
 from studio.llm import gateway
 from studio.safety.models import Lockout
 from tests.tuned_model_helpers import trained_job

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from personas.prompting import persona_system_prompt
-from pipeline.offline import chat_reply
+from studio.llm.offline.engine import chat_reply
 from tests.benchmarks.generation_services import offline_documents
 from training_jobs import filters
 from training_jobs.filters import (

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from audits.chat.models import ChatMessage, ChatSession
-from pipeline.admin import ReadOnly
+from studio.admin import ReadOnly
 
 
 class ChatMessageInline(admin.TabularInline):

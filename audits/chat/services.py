@@ -22,7 +22,7 @@ from audits.chat.models import ChatMessage, ChatSession
 from audits.models import Fingerprint
 from personas.models import Persona
 from personas.prompting import persona_system_prompt
-from pipeline.services import OFFLINE_MODEL
+from studio.llm.engines import OFFLINE_MODEL
 from studio.access import get_in_org
 from studio.config.selectors import EffectiveTree, effective_tree
 from studio.errors import Conflict, Forbidden, Invalid, StudioError

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from audits.evals.models import EvalCase, EvalRun, EvalTrial
-from pipeline.admin import ReadOnly
+from studio.admin import ReadOnly
 
 
 @admin.register(EvalCase)

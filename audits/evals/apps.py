@@ -7,8 +7,7 @@ class EvalsConfig(AppConfig):
     verbose_name = "Audits: layered eval suites and the ship gate"
 
     def ready(self):
-        from audits.evals.judge import MARKER
-        from audits.evals.offline_judge import judge_reply
-        from pipeline.offline import register_offline_judge
+        from audits.evals.judge import MARKER, judge_reply
+        from studio.llm.offline.engine import register_offline_judge
 
         register_offline_judge(MARKER, judge_reply)

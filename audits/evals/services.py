@@ -6,7 +6,7 @@ from audits.evals.catalog import CASES
 from audits.evals.checks import InvalidCase, parse_case
 from audits.evals.models import EvalCase, EvalRun
 from personas.models import Persona, PersonaStatus
-from pipeline.services import OFFLINE_MODEL
+from studio.llm.engines import OFFLINE_MODEL
 from studio.config.selectors import effective_tree
 from studio.errors import Conflict, Invalid
 from studio.principal import Principal
@@ -69,7 +69,7 @@ def _knobs(step: dict) -> dict:
 
 
 def eval_models(persona: Persona) -> tuple[str, dict]:
-    """(engine, {"answer": knobs, "judge": knobs}): offline without credentials, like pipeline.services.engine_plan."""
+    """(engine, {"answer": knobs, "judge": knobs}): offline without credentials, like studio.llm.engines.engine_plan."""
     from studio.llm.gateway import provider_for_model
 
     org = persona.organization

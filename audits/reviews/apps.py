@@ -8,6 +8,6 @@ class ReviewsConfig(AppConfig):
 
     def ready(self):
         from audits.reviews.judge import JUDGE_MARKER, offline_verdict
-        from pipeline.offline import register_offline_judge
+        from studio.llm.offline.engine import register_offline_judge
 
         register_offline_judge(JUDGE_MARKER, offline_verdict, with_persona=True)

@@ -215,7 +215,7 @@ def comparison_generation_start(
 ) -> ComparisonGeneration:
     """Queue the studio writing pairs: each prompt answered by two persona versions, `samples` times."""
     from audits.reviews.tasks import generate_comparisons
-    from pipeline.services import engine_plan
+    from studio.llm.engines import engine_plan
 
     _require_manage(principal)
     prompt_set = clean_prompt_set(prompt_set)
@@ -429,7 +429,7 @@ def judge_run_start(*, principal: Principal, persona: Persona, prompt_set=None) 
 
 def _config(persona: Persona, step: str, **overrides):
     """The offline engine when the org has no credentials at all (as the pipeline decides), else the step's models."""
-    from pipeline.services import OFFLINE_MODEL
+    from studio.llm.engines import OFFLINE_MODEL
     from studio.llm.gateway import StepConfig
     from studio.services import org_has_llm_credentials
 

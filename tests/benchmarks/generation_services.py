@@ -41,7 +41,7 @@ LAYER_CONTEXT = (("intent_parse", "intent"), ("soul_draft", "soul"), ("self_enri
 def offline_documents(brief: str) -> dict:
     """The documents the pipeline would store for `brief` with the offline engine's replies at every step
     (first audit round: parsed and dumped as the runner does, so the prompts are the ones it sends)."""
-    from pipeline.offline import offline_reply
+    from studio.llm.offline.engine import offline_reply
     from pipeline.prompts import build_messages
     from pipeline.schemas import parse_step_output
 
@@ -83,7 +83,7 @@ def briefs_passing_first_audit(count: int) -> list[str]:
 def serve_llm(latency: float) -> None:
     import asyncio
 
-    from pipeline.offline import offline_reply
+    from studio.llm.offline.engine import offline_reply
     from tests.llm_server import LLMServer
 
     server = LLMServer(latency_s=latency, record=False, default_reply=lambda request: offline_reply(request.messages))

@@ -1,7 +1,7 @@
 """Provocation suite figure (issue 5): wall time of one suite run (33 tests, 78 LLM calls, multi-turn
 tests sequential within themselves) at settings.AUDIT_CONCURRENCY = 8 vs 1, against the test server
 at 100 ms per reply in its own process (as a provider is), answering with the offline engine's text
-(the judge prompt gets a valid verdict from pipeline.offline). Target ≥ 6×. Medians of a few rounds;
+(the judge prompt gets a valid verdict from the offline engine, studio.llm.offline). Target ≥ 6×. Medians of a few rounds;
 only sanity is asserted, never timing.
 
 Run: STUDIO_BENCHMARKS=1 .venv/bin/python -m pytest tests/benchmarks/test_audits_bench.py -s

@@ -22,7 +22,7 @@ import numpy as np
 
 from audits.scenarios import SCENARIOS
 from personas.prompting import persona_system_prompt
-from pipeline.offline import chat_reply, offline_embedding, persona_from_system
+from studio.llm.offline.engine import chat_reply, offline_embedding, persona_from_system
 from studio.llm import local_embeddings
 from tests.benchmarks.generation_services import offline_documents
 

@@ -4,7 +4,7 @@
   loops, character loops with no spaces, a mix), every filter on (no length cap, markers and a system
   prompt given so the leak and marker filters run): the ratio should be ~2 (target ≤ 2.3: linear);
 - samples/s on 10,000 realistic samples: the offline engine's in-character chat replies
-  (`pipeline.offline.chat_reply`) from 20 personas' system prompts (`persona_system_prompt` of
+  (`studio.llm.offline.engine.chat_reply`) from 20 personas' system prompts (`persona_system_prompt` of
   `offline_documents(brief)`), each checked with its persona's markers and system prompt.
 
 Best of several runs; timing is printed, never asserted (only sanity is).
@@ -15,7 +15,7 @@ Run: STUDIO_BENCHMARKS=1 .venv/bin/python -m pytest tests/benchmarks/test_traini
 import time
 
 from personas.prompting import persona_system_prompt
-from pipeline.offline import chat_reply
+from studio.llm.offline.engine import chat_reply
 from tests.benchmarks.generation_services import HABITS, OCCUPATIONS, PLACES, offline_documents
 from training_jobs.filters import FilterConfig, FilterStats, QualityFilter
 

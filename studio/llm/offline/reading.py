@@ -2,19 +2,22 @@
 
 A brief that calls its persona shy, remorseful or grumpy (vocab.BRIEF_TRAITS), gives pronouns, names a
 place or a culture, or an occupation, constrains every layer: the Big Five, the archetype, the voice and
-tone, the signature phrases, the name and the location. The engine (pipeline.offline) reads these to
-write a draft that follows them; the audit (pipeline.offline_audit) reads the same to name a draft that
-contradicts them. One reading for both, so a clean draft never contradicts its own brief.
+tone, the signature phrases, the name and the location. The persona drafts (pipeline.offline_drafts) read
+these to write a draft that follows them; the audit (pipeline.offline_audit) reads the same to name a draft
+that contradicts them. One reading for both, so a clean draft never contradicts its own brief. `Brief` is
+that reading of one text (its nouns also give the in-character chat its topic).
 
 No Django, no litellm.
 """
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
-from pipeline import offline_vocab as vocab
+from studio.llm.offline import vocab
 
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+_AGE_NUMBER = re.compile(r"\b(\d{1,2})[- ]?(?:years?[- ]old|yo)\b|\baged (\d{1,3})\b", re.I)
 _TOKEN = re.compile(r"[\w'’-]+|[.,;:!?()/]")
 _BREAKS = frozenset(". , ; : ! ? ( ) / and but yet or".split())
 _CLAUSE_BREAKS = frozenset(". , ; : ! ? ( ) / but yet who that which".split())
@@ -266,3 +269,111 @@ def occupation_head(text: str) -> str | None:
     if match := RUNS_A_PLACE.search(text):
         return vocab.fold(match.group(1)).lower().split()[-1]
     return next((token for token in tokens_of(text) if token in vocab.OCCUPATION_WORDS), None)
+
+
+def content_words(text: str) -> list[str]:
+    """The words of four letters or more that are not stopwords, lower-cased, accents off."""
+    words = (m.group(0).lower().strip("'’-") for m in _WORD.finditer(vocab.fold(text)))
+    return [w for w in words if len(w) >= 4 and re.split(r"['’]", w)[0] not in vocab.STOPWORDS]
+
+
+def voice_energy(text: str) -> tuple[float, int]:
+    """How energetic a voice description reads (0..1), and how many cue words that judgement rests on."""
+    text = vocab.fold(text).lower()
+    high = sum(cue in text for cue in vocab.HIGH_ENERGY)
+    low = sum(cue in text for cue in vocab.LOW_ENERGY)
+    return min(1.0, max(0.0, 0.5 + 0.2 * (high - low))), high + low
+
+
+class Brief:
+    """What the engine reads from a brief: nouns for the templates, places, occupation, age and gender cues."""
+
+    def __init__(self, text: str):
+        self.text = text
+        tokens = [(m.group(0), m.start()) for m in re.finditer(r"[^\W\d_][\w'’-]*", text)]
+        self.places = vocab.find_places(text)
+        place_words = {w.lower() for p in self.places for part in p[:2] for w in vocab.fold(part).split()}
+        self.lower = {w.lower() for w, _ in tokens}
+        # Nouns for the templates; neighbouring nouns stay together ("noodle shop").
+        nouns, run, previous = [], [], ""
+        for word, start in tokens + [("", len(text))]:
+            low = vocab.fold(word).lower()
+            sentence_start = start == 0 or text[:start].rstrip().endswith((".", "!", "?"))
+            if word and self._is_noun(low, previous) and low not in place_words and (sentence_start or not word[0].isupper()):
+                run.append(low)
+            else:
+                if run and " ".join(run[-2:]) not in nouns:
+                    nouns.append(" ".join(run[-2:]))
+                run = []
+            previous = low
+        self.nouns = nouns
+
+    @staticmethod
+    def _is_noun(low: str, previous: str) -> bool:
+        if (len(low) < 4 and low not in vocab.SHORT_NOUNS) or len(low) > 24 or "'" in low or "’" in low:
+            return False
+        if low in vocab.STOPWORDS or low in vocab.NOT_NOUNS or low in vocab.PERSON_WORDS:
+            return False
+        if low in vocab.OCCUPATION_WORDS or previous in {"who", "to", "that", "which"}:
+            return False
+        if low in vocab.NOUN_EXCEPTIONS:
+            return True
+        if low.endswith(("ly", "ous", "ful", "less")) or (low.endswith("ed") and len(low) >= 6 and not low.endswith("eed")):
+            return False
+        if low.endswith("ing") and len(low) >= 6 and low not in vocab.ING_NOUNS:
+            return False
+        return not (low.endswith(("able", "ible")) and len(low) >= 8)
+
+    @cached_property
+    def place(self) -> tuple[str, str, str] | str | None:
+        """Where the brief puts the persona (brief_place): a known place, an unknown one's name, a culture's country."""
+        return brief_place(self.text)
+
+    @cached_property
+    def gender(self) -> str | None:
+        """"f", "m", "n" (they) or None: the persona's pronouns and the gender of its name."""
+        return brief_gender(self.text)
+
+    @cached_property
+    def traits(self) -> list[Trait]:
+        """The temperament the brief states outright ("shy", "apologizes"): every layer honours it."""
+        return explicit_traits(self.text)
+
+    @cached_property
+    def temperament_words(self) -> set[str]:
+        """The brief's words, less those that also describe things and here do not describe the persona ("the cold sea")."""
+        return (self.lower - AMBIGUOUS_WORDS) | {trait.word for trait in self.traits}
+
+    def trait_rules(self, field: str) -> list:
+        """Every explicit trait's `field` entries (tones, phrases, unlike, wounds), in the brief's order."""
+        return [item for trait in self.traits for item in trait.rule.get(field, ())]
+
+    @cached_property
+    def age_range(self) -> tuple[int, int] | None:
+        if match := _AGE_NUMBER.search(self.text):
+            age = int(match.group(1) or match.group(2))
+            return (age, age) if 1 <= age <= 120 else None
+        for decade, ages in vocab.AGE_DECADES.items():
+            if decade in self.lower:
+                return ages
+        text = self.text.lower()
+        for cues, ages in vocab.AGE_WORDS:
+            if any(re.search(rf"\b{re.escape(cue)}\b", text) for cue in cues):
+                return ages
+        return None
+
+    @cached_property
+    def occupation(self) -> tuple[str, int, int] | None:
+        """An occupation the brief names ("retired lighthouse keeper", "runs a noodle shop"), with a plausible age range."""
+        if match := RUNS_A_PLACE.search(self.text):
+            return f"{match.group(1).lower()} owner", 24, 85
+        tokens = [vocab.fold(w).lower() for w in re.findall(r"[^\W\d_][\w'’-]*", self.text)]
+        for i, word in enumerate(tokens):
+            if word in vocab.OCCUPATION_WORDS:
+                low, high = vocab.OCCUPATION_WORDS[word]
+                before = tokens[i - 1] if i else ""
+                title = f"{before} {word}" if before in self.nouns else word
+                if {"retired", "former"} & set(tokens[max(0, i - 3) : i]):
+                    return f"retired {title}", 62, 84
+                return title, low, high
+        return None

@@ -1,7 +1,7 @@
 """The offline demo engine as a litellm custom provider: `offline/<anything>` answers with `offline_reply`.
 
 Imports litellm (seconds), so only the LLM gateway imports this module, lazily, when it registers
-the provider: `register_custom_provider("offline", "pipeline.offline_litellm:OfflineLLM")`.
+the provider: `register_custom_provider("offline", "studio.llm.offline.provider:OfflineLLM")`.
 """
 
 import asyncio
@@ -19,7 +19,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 from litellm import CustomLLM  # noqa: E402
 from litellm.types.utils import EmbeddingResponse, GenericStreamingChunk, ModelResponse, Usage  # noqa: E402
 
-from pipeline.offline import estimate_tokens, offline_embedding, offline_reply  # noqa: E402
+from studio.llm.offline.engine import estimate_tokens, offline_embedding, offline_reply  # noqa: E402
 
 STREAM_CHUNK_CHARS = 64
 REMEMBERED_PROMPTS = 4096

@@ -1,4 +1,4 @@
-"""Word lists for the offline demo engine (pipeline.offline): names, places, soul templates, voices.
+"""Word lists for the offline demo engine (studio.llm.offline): names, places, soul templates, voices.
 
 Plain data, no logic beyond small lookups. Templates use the slots {n} (a noun from the brief),
 {place}, {rel}, {age}, {Age} and {thing}; the engine fills them.
@@ -473,7 +473,7 @@ BRIEF_TRAIT_CUES = {
                     "calm serene steady unflappable easygoing".split()),
 }
 
-# Temperament a brief states outright, and what every layer must then honour (pipeline.offline_brief reads
+# Temperament a brief states outright, and what every layer must then honour (studio.llm.offline.reading reads
 # the brief; the engine honours it and the audit checks it). Per trait:
 #   cues       a regular expression for one word (or "says sorry"-style pair) of the brief
 #   ambiguous  cue words that also describe things ("a cold sea", "a warm kitchen"): they count only where they
