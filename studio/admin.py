@@ -4,6 +4,16 @@ from guardian.admin import GuardedModelAdmin
 from studio.models import ApiKey, Invitation, Membership, Organization, ProviderCredential, Workspace
 
 
+class ReadOnly(admin.ModelAdmin):
+    """For records of what happened (runs, steps, events, jobs, transcripts): viewable, not editable."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
