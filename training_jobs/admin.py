@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from pipeline.admin import ReadOnly
+from studio.admin import ReadOnly
 from training_jobs.models import ConstitutionVersion, JobEvent, StageRun, TrainingJob, TunedChat, TunedChatTurn
 
 

@@ -5,7 +5,7 @@ class TrainingJobsConfig(AppConfig):
     name = "training_jobs"
 
     def ready(self):
-        from pipeline.offline import register_offline_judge
+        from studio.llm.offline.engine import register_offline_judge
         from training_jobs.range_evals import MARKER, offline_judgment
 
         register_offline_judge(MARKER, offline_judgment)

@@ -446,7 +446,7 @@ def clean_per_category(value) -> dict[str, int]:
 
 def _generation_model(organization, model: str | None) -> tuple[str, str]:
     """(model, engine): the offline engine when the org has no credentials (as the pipeline decides)."""
-    from pipeline.services import OFFLINE_MODEL
+    from studio.llm.engines import OFFLINE_MODEL
     from studio.config.selectors import effective_tree
     from studio.services import org_has_llm_credentials
 
