@@ -17,6 +17,8 @@ from django.http import JsonResponse
 from django.http.request import RawPostDataException
 from django.shortcuts import render
 
+from studio.upload_guard import upload_route
+
 MAX_QUERY_STRING = 8 * 1024  # bytes; browsers send far less, and daphne refuses ~16 KB with no response at all
 MAX_INTEGER = 2**53 - 1  # the largest integer every client (JavaScript included) holds exactly
 _WHOLE_NUMBER = re.compile(r"[+-]?\d+")
@@ -93,9 +95,7 @@ def check_body(request) -> None:
             return  # not JSON: the view says so, with its own 4xx
         check_json(document)
     elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        from training_jobs.datasets.uploads import UPLOAD_PATHS
-
-        if content_type == "multipart/form-data" and not UPLOAD_PATHS.match(request.path):
+        if content_type == "multipart/form-data" and upload_route(request.path) is None:
             try:  # keep the raw body readable for the view (an API operation reads JSON from it)
                 request.body  # noqa: B018
             except (RawPostDataException, RequestDataTooBig):
