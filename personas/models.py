@@ -70,7 +70,6 @@ class PersonaVersion(models.Model):
     audit = models.JSONField(null=True, blank=True, help_text="Scores of the audit this version passed or failed")
     source = models.CharField(max_length=16, choices=Source.choices)
     note = models.CharField(max_length=200, blank=True)
-    run = models.ForeignKey("pipeline.PipelineRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

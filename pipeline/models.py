@@ -5,7 +5,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
-from personas.models import Persona
+from personas.models import Persona, PersonaVersion
 from studio.models import Organization, Workspace
 from studio.work.models import WorkEvent, WorkItem
 
@@ -34,6 +34,8 @@ class PipelineRun(WorkItem):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="pipeline_runs")
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="runs")
+    version = models.OneToOneField(PersonaVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                   help_text="The persona version this run generated, once it finished")
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
     error = models.TextField(blank=True)
     engine = models.CharField(max_length=16, default="providers", help_text="'offline' when the offline demo engine ran")

@@ -228,7 +228,7 @@ class RunExecution:
         version = PersonaVersion.objects.create(
             persona=persona, number=number, intent=self.context["intent"], soul=self.context["soul"],
             self_layer=self.context["self"], mask=self.context["mask"], surface=self.context["surface"],
-            audit=audit, source=PersonaVersion.Source.GENERATED, run=run,
+            audit=audit, source=PersonaVersion.Source.GENERATED,
             note="generated" if status == RunStatus.READY else "generated; below the audit threshold",
         )
         persona.current_version = version
@@ -240,7 +240,7 @@ class RunExecution:
         emit(run, "pipeline.completed", {
             "persona_id": str(persona.public_id), "status": persona.status, "duration_ms": run.duration_ms,
             "cost_usd": float(run.cost_usd), "version": number,
-        }, status=run.status, finished_at=run.finished_at)
+        }, status=run.status, finished_at=run.finished_at, version=version)
         transaction.on_commit(lambda: persona_generated.send(sender=Persona, persona=persona, version=version, status=persona.status))
         transaction.on_commit(lambda: _emit_generated_webhook(run, persona, number))
 
