@@ -11,10 +11,10 @@ from django.core.management import CommandError, call_command
 
 from tests.tuned_model_helpers import EVAL, PAIRS, trained_job
 from tests.tuned_model_helpers import artifacts_in_tmp_fixture, job_fixture, tiny_checkpoint_fixture  # noqa: F401  (fixtures)
-from training_jobs import constitution as C
+from training_jobs.constitution import markers
 from training_jobs.models import JobStatus, StageRun
 from training_jobs.outcome import percent_text
-from training_jobs.runner import read_jsonl
+from training_jobs.engine import read_jsonl
 
 
 def api_url(job, export_format=None) -> str:
@@ -103,8 +103,8 @@ def test_the_card_holds_the_constitution_data_sizes_evaluation_and_outcome_of_a_
     assert "Open Character Training recipe (DPO + SFT" in card and "\n- sft\n" in card  # the SFT adapter is the one exported
 
     summary = stages["eval"].stats["eval"]
-    markers, wins = summary["marker_frequency"], summary["wins"]
-    assert f"| Replies with a character marker | {percent_text(markers['base'])} | {percent_text(markers['tuned'])} |" in card
+    marker_rates, wins = summary["marker_frequency"], summary["wins"]
+    assert f"| Replies with a character marker | {percent_text(marker_rates['base'])} | {percent_text(marker_rates['tuned'])} |" in card
     assert f"| Judge wins | {wins['base']} | {wins['tuned']} |" in card
     assert f"{summary['prompts']} held-out prompts × {summary['samples_per_prompt']} samples" in card
     detail = job.outcome_detail
@@ -116,7 +116,7 @@ def test_the_card_holds_the_constitution_data_sizes_evaluation_and_outcome_of_a_
     assert f"## Constitution v{job.constitution.number} (derived)" in card
     for n, trait in enumerate(document.traits, start=1):
         assert f"{n}. {trait.statement}" in card
-    assert all(f"“{m}”" in card for m in C.markers(document))
+    assert all(f"“{m}”" in card for m in markers(document))
     assert f"| DPO steps | {stages['dpo_train'].stats['dpo']['steps']}, final loss" in card
 
 

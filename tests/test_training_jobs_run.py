@@ -11,12 +11,12 @@ from django.utils import timezone
 from studio.principal import Principal
 from audits.reviews.judge import JUDGE_MARKER
 from tests.llm_server import SERVER_ERROR, Reply
-from training_jobs import backends, runner
+from training_jobs import backends, engine
 from training_jobs.backends import TrainResult
 from training_jobs.models import JobStatus, StageRun, TrainingJob
 from training_jobs.params import STOP_SEQUENCES
 from studio.work.reaper import reap
-from training_jobs.runner import read_jsonl
+from training_jobs.engine import read_jsonl
 from training_jobs.services import org_month_to_date, training_job_cancel, training_job_resume
 
 HEALTHY_DPO = [{"loss": 0.70 - 0.05 * i, "rewards/accuracies": 0.75, "rewards/margins": 0.1 * i} for i in range(1, 4)]
@@ -293,7 +293,7 @@ def test_cancel_stops_training_at_the_next_step_and_keeps_the_artifacts(persona,
             job = TrainingJob.objects.get(persona=persona)
             training_job_cancel(principal=Principal.from_membership(tenant.membership("owner")), job=job)
 
-    monkeypatch.setattr(runner, "CANCEL_POLL_S", 0)  # scripted steps take microseconds; a real step polls every 0.5 s
+    monkeypatch.setattr(engine, "CANCEL_POLL_S", 0)  # scripted steps take microseconds; a real step polls every 0.5 s
     backend = scripted(dpo=[{"loss": 0.69, "rewards/accuracies": 0.5}] * 6, on_step=press_cancel)
     job = launch(persona)
     assert job.status == JobStatus.CANCELLED
@@ -368,7 +368,7 @@ def test_a_job_whose_worker_died_is_queued_again_and_goes_on_from_its_last_compl
     scripted(on_step=die_once_in_dpo)
     job = launch(persona, execute=False)
     with pytest.raises(WorkerDied), django_capture_on_commit_callbacks(execute=False):
-        runner.job_execute(job.pk)
+        engine.job_execute(job.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.DPO_TRAIN and stage(job, "dpo_train").status == StageRun.Status.RUNNING
     TrainingJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timezone.timedelta(hours=1))

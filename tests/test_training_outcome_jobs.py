@@ -9,11 +9,11 @@ from django.utils.html import escape
 
 from tests.test_training_jobs_run import ScriptedBackend
 from training_jobs import backends
-from training_jobs import data as D
+from training_jobs.data import eval_prompts
 from training_jobs.constitution import has_marker, markers
 from training_jobs.models import JobStatus, Outcome
 from training_jobs.outcome import OUTCOMES
-from training_jobs.runner import read_jsonl
+from training_jobs.engine import read_jsonl
 from training_jobs.services import constitution_current
 
 
@@ -48,7 +48,7 @@ class PlantedBackend(ScriptedBackend):
 @pytest.fixture
 def planted(persona, monkeypatch):
     constitution = constitution_current(persona=persona).constitution
-    prompts = D.eval_prompts(constitution, 8, seed=0)
+    prompts = eval_prompts(constitution, 8, seed=0)
 
     def install(tuned_wins, *, with_marker: bool = False) -> PlantedBackend:
         backend = PlantedBackend(prompts, set(tuned_wins), markers(constitution)[0] if with_marker else "")

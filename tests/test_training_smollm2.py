@@ -99,11 +99,11 @@ def test_the_recipe_runs_on_smollm2_and_moves_it_toward_the_character(persona, l
 
     # held out: the teacher's in-character answers to prompts of the evaluation (never trained on) are more likely
     # under the tuned model than under the base
-    from training_jobs import data as D
-    from training_jobs.runner import JobContext
+    from training_jobs.data import eval_prompts
+    from training_jobs.engine import JobContext
 
     ctx = JobContext(job)
-    prompts = D.eval_prompts(ctx.constitution, 4, seed=99)
+    prompts = eval_prompts(ctx.constitution, 4, seed=99)
     from studio.llm import gateway
     from studio.llm.gateway import StepConfig
 

@@ -5,7 +5,7 @@ import pytest
 
 from tests.test_runs_events import parse_sse
 from tests.unified_helpers import make_dataset, make_unified_job
-from training_jobs import composition as comp
+from training_jobs.composition import DEFAULT_SHARES
 from training_jobs.categories import CATEGORIES
 from training_jobs.models import JobStatus, TrainingJob
 
@@ -61,9 +61,9 @@ def test_the_unified_preflight_reports_rows_the_mix_the_phases_and_the_estimate(
 
 
 @pytest.mark.parametrize("changes, field", [
-    ({"composition": {**comp.DEFAULT_SHARES, "technical": 30}}, "composition"),  # sums to 106
-    ({"composition": {**comp.DEFAULT_SHARES, "gossip": 0}}, "composition.gossip"),
-    ({"composition": {**comp.DEFAULT_SHARES, "technical": 0, "instructional": 43}}, "composition.instructional"),  # over 40
+    ({"composition": {**DEFAULT_SHARES, "technical": 30}}, "composition"),  # sums to 106
+    ({"composition": {**DEFAULT_SHARES, "gossip": 0}}, "composition.gossip"),
+    ({"composition": {**DEFAULT_SHARES, "technical": 0, "instructional": 43}}, "composition.instructional"),  # over 40
     ({"phases": [{"name": "one", "categories": ["gossip"], "learning_rate": 1e-5}]}, "curriculum.phases.0.categories"),
     ({"phases": [{"name": "one", "categories": "all", "learning_rate": 0.5}]}, "curriculum.phases.0.learning_rate"),
     ({"phases": []}, "curriculum.phases"),
@@ -83,7 +83,7 @@ def test_problems_are_errors_naming_the_field_and_a_launch_is_a_422(owner_api, d
 def test_a_category_with_no_rows_and_a_phase_with_no_data_are_errors(owner_api, tenant, launch):
     no_ethics = make_dataset(tenant.org, categories=[c for c in CATEGORIES[:-1] if c != "ethical"], name="no ethics")
     assert "composition.ethical" in fields(preflight(owner_api, body(no_ethics))["errors"])
-    shares = {**comp.DEFAULT_SHARES, "ethical": 0, "technical": 27}
+    shares = {**DEFAULT_SHARES, "ethical": 0, "technical": 27}
     phases = [{"name": "ethics only", "categories": ["ethical"], "learning_rate": 1e-5}]
     report = preflight(owner_api, body(no_ethics, composition=shares, phases=phases))
     assert fields(report["errors"]) == ["curriculum.phases.0.categories"] and "would train on nothing" in report["errors"][0]["message"]

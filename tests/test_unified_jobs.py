@@ -12,7 +12,7 @@ from training_jobs.backends.trl_backend import CHAT_TEMPLATE, sft_rows
 from training_jobs.categories import CATEGORIES
 from training_jobs.datasets.models import Dataset, DatasetRow
 from training_jobs.models import JobStatus, TrainingJob
-from training_jobs.runner import read_jsonl
+from training_jobs.engine import read_jsonl
 from training_jobs.unified import UNIFIED_STAGES, unified_launch, unified_preflight
 
 ANSWERS = {

@@ -8,7 +8,7 @@ import pytest
 
 from tests.test_training_pages import make_job
 from tests.unified_helpers import CHECKPOINTS, make_dataset, make_unified_job
-from training_jobs import composition as comp
+from training_jobs.composition import DEFAULT_SHARES
 from training_jobs.categories import CATEGORIES
 from training_jobs.consumers import rendered_panel
 from training_jobs.models import JobStatus, StageRun, TrainingJob
@@ -34,7 +34,7 @@ def unified_post(*datasets, **overrides) -> dict:
               "max_length": "1024", "judge_model": "offline/studio", "eval_repeats": "2", "eval_max_new_tokens": "64",
               "temperature": "0.7", "top_p": "0.95", "budget_usd": "", "max_burn_usd_per_hour": "", "concurrency": "16",
               "backend": "trl", "name_suffix": "", "seed": "0"}
-    values.update({f"share-{c}": str(comp.DEFAULT_SHARES.get(c, "")) for c in CATEGORIES})
+    values.update({f"share-{c}": str(DEFAULT_SHARES.get(c, "")) for c in CATEGORIES})
     for i, phase in enumerate(comp_phases()):
         values.update({f"phases-{i}-name": phase["name"], f"phases-{i}-categories": phase["categories"],
                        f"phases-{i}-learning_rate": str(phase["learning_rate"]), f"phases-{i}-epochs": "1"})
@@ -59,7 +59,7 @@ def test_the_form_starts_from_the_defaults_with_the_orgs_datasets_chosen(dataset
     page = client_for(tenant.owner).get(FORM).content.decode()
     assert f'name="dataset_ids" value="{dataset.public_id}" checked' in page
     assert "acme mixed" in page and "270 rows" in page and 'data-category="technical">technical <strong>30</strong>' in page
-    for category, share in comp.DEFAULT_SHARES.items():
+    for category, share in DEFAULT_SHARES.items():
         assert input_value(page, f"share-{category}") == f"{share:g}"
     assert input_value(page, "share-specialized") == ""  # opt-in
     assert "25–30%" in page and "opt-in" in page and 'data-testid="share-sum">100%' in page
@@ -144,7 +144,7 @@ def test_launching_redirects_to_the_job_page_of_a_queued_unified_job(dataset, te
     assert job.kind == "unified" and job.persona is None and job.constitution is None and job.status == JobStatus.QUEUED
     assert job.name == "unified-range-1" and job.params["lora_rank"] == 16 and float(job.budget_usd) == 2.5
     assert job.params["dataset_ids"] == [str(dataset.public_id)] and job.params["total_rows"] == 100
-    assert job.params["composition"] == {c: float(s) for c, s in comp.DEFAULT_SHARES.items()}
+    assert job.params["composition"] == {c: float(s) for c, s in DEFAULT_SHARES.items()}
     assert [p["name"] for p in job.params["phases"]] == [p["name"] for p in comp_phases()]
     assert job.params["phases"][4]["epochs"] == 2 and job.params["phases"][3]["categories"] == "all"
 

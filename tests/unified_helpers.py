@@ -4,15 +4,15 @@ import json
 from decimal import Decimal
 
 from tests.test_unified_jobs import make_dataset  # noqa: F401  (re-exported for the unified page and API tests)
-from training_jobs import composition as comp
-from training_jobs import curriculum as cur
+from training_jobs.composition import DEFAULT_RANGES, DEFAULT_SHARES
+from training_jobs.curriculum import ALL, DEFAULT_PHASES
 from training_jobs.categories import CATEGORIES
 from training_jobs.models import JobStatus, StageRun, TrainingJob
 from training_jobs.outcome import unified_outcome
 from training_jobs.range_evals import ALL_CASES, compare_checkpoints
 from training_jobs.unified import UNIFIED_STAGES, UnifiedParams
 
-PHASES = [p.as_dict() for p in cur.DEFAULT_PHASES]
+PHASES = [p.as_dict() for p in DEFAULT_PHASES]
 CHECKPOINTS = ["base"] + [f"{n}. {p['name']}" for n, p in enumerate(PHASES, start=1)]
 
 
@@ -34,9 +34,9 @@ def range_summary(step: float) -> dict:
 
 
 def mix_stats(total: int = 100) -> dict:
-    counts = {c: int(share * total / 100) for c, share in comp.DEFAULT_SHARES.items()}
+    counts = {c: int(share * total / 100) for c, share in DEFAULT_SHARES.items()}
     bars = [{"category": c, "target": share, "achieved": 100 * counts[c] / total, "count": counts[c],
-             "low": comp.DEFAULT_RANGES[c][0], "high": comp.DEFAULT_RANGES[c][1]} for c, share in comp.DEFAULT_SHARES.items()]
+             "low": DEFAULT_RANGES[c][0], "high": DEFAULT_RANGES[c][1]} for c, share in DEFAULT_SHARES.items()]
     return {"total": total, "counts": counts, "bars": bars}
 
 
@@ -68,7 +68,7 @@ def make_unified_job(org, dataset, *, status=JobStatus.SUCCEEDED, stage_status=S
         history[f"phase_{n}_history"] = [{"step": s, "loss": 2.0 / n - 0.05 * s, "learning_rate": PHASES[n - 1]["learning_rate"],
                                           "grad_norm": 1.0} for s in range(1, 5)]
     mix = mix_stats()
-    rows = [sum(mix["counts"].get(c, 0) for c in (CATEGORIES if p["categories"] == [cur.ALL] else p["categories"]))
+    rows = [sum(mix["counts"].get(c, 0) for c in (CATEGORIES if p["categories"] == [ALL] else p["categories"]))
             for p in PHASES]
     stats = {
         "compose": {"mix": mix, "phases": [{"name": p["name"], "rows": r, "categories": p["categories"]} for p, r in zip(PHASES, rows)]},

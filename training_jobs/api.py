@@ -7,7 +7,6 @@ from uuid import UUID
 from django.http import FileResponse
 from ninja import Body, Query, Router, Status
 
-from audits.chat.api import lockout_out
 from audits.chat.schemas import SafeWordOut
 from audits.chat.services import SafeWordSaid
 from personas.access import access_persona
@@ -16,9 +15,10 @@ from studio.config.selectors import access_workspace_ref
 from studio.errors import Invalid, NotFound
 from studio.work.events import last_event_seq
 from studio.work.sse import last_event_id, sse_response
-from training_jobs import constitution as C
+from training_jobs.constitution import markers, system_prompt
 from training_jobs import services
 from training_jobs.access import access_training_job
+from training_jobs.kinds import kind_named
 from training_jobs.chat_schemas import TunedChatIn, TunedChatOut
 from training_jobs.export import model_export_response
 from training_jobs.models import ConstitutionVersion, JobStatus, Outcome, StageRun, TrainingJob
@@ -29,7 +29,6 @@ from training_jobs.schemas import (
     ConstitutionOut,
     ConstitutionSummaryOut,
     LaunchFieldsOut,
-    LaunchIn,
     PreflightOut,
     ResumeIn,
     TrainingCostOut,
@@ -38,7 +37,6 @@ from training_jobs.schemas import (
     UnifiedPreflightOut,
 )
 from training_jobs.tuned_chat import TunedTurn, reply_label, tuned_chat_send
-from training_jobs.unified import unified_launch, unified_preflight
 
 router = Router(tags=["training"])
 
@@ -97,13 +95,9 @@ def _detail(request, job: TrainingJob) -> dict:
 # --- pre-flight and launch ---------------------------------------------------------------------
 
 
-def _character_data(payload: LaunchIn) -> dict:
-    return payload.dict(exclude_unset=True, exclude={"kind"})
-
-
-def _unified_data(payload) -> dict:
-    """As JSON types (ids as strings), only what was sent: UnifiedParams' defaults fill the rest."""
-    return payload.model_dump(mode="json", exclude_unset=True)
+def _launch_data(payload) -> dict:
+    """As JSON types (ids as strings), only what was sent: the kind's parameter defaults fill the rest."""
+    return payload.model_dump(mode="json", exclude_unset=True, exclude={"kind"})
 
 
 @router.post("/training-jobs/preflight", response=PreflightOut | UnifiedPreflightOut, summary="Check a launch form without launching")
@@ -112,12 +106,8 @@ def preflight(request, payload: Body[AnyLaunchIn]):
     (the default) adds the stage plan and sizes; `"kind": "unified"` the rows per category, the sampled mix
     and the rows per curriculum phase. Another org's persona or dataset is 404, whatever the values."""
     request.auth.require_scope("training:read")
-    if payload.kind == "unified":
-        report = unified_preflight(principal=request.auth, data=_unified_data(payload))
-        return {**report, "estimate": report["estimate"] or None}
-    access_persona(request.auth.organization, payload.persona_id)
-    report = services.training_job_preflight(principal=request.auth, data=_character_data(payload))
-    return {**report.as_dict(), "estimate": report.estimate or None}
+    report = kind_named(payload.kind).preflight(principal=request.auth, data=_launch_data(payload))
+    return {**report, "estimate": report["estimate"] or None}
 
 
 @router.post("/training-jobs", response={202: TrainingJobDetailOut}, summary="Launch a training job")
@@ -125,11 +115,7 @@ def launch(request, payload: Body[AnyLaunchIn]):
     """202 with the queued job; 422 naming the field of the pre-flight's first error. `"kind": "unified"`
     launches a unified job (datasets, composition, curriculum; no persona); absent, a character job."""
     request.auth.require_scope("training:write")
-    if payload.kind == "unified":
-        job = unified_launch(principal=request.auth, data=_unified_data(payload))
-        return Status(202, _detail(request, job))
-    access_persona(request.auth.organization, payload.persona_id)
-    job = services.training_job_launch(principal=request.auth, data=_character_data(payload))
+    job = kind_named(payload.kind).launch(principal=request.auth, data=_launch_data(payload))
     return Status(202, _detail(request, job))
 
 
@@ -259,7 +245,7 @@ def chat_with_model(request, training_job_id: UUID, payload: TunedChatIn):
         turn = tuned_chat_send(principal=request.auth, job=job, message=payload.message, compare_base=payload.compare_base,
                                session_id=payload.session_id)
     except SafeWordSaid as exc:
-        return Status(423, lockout_out(exc))
+        return Status(423, exc)
     return Status(200, tuned_turn_out(job, turn))
 
 
@@ -310,8 +296,8 @@ def constitution_out(version: ConstitutionVersion) -> dict:
     return {
         "id": version.public_id, "number": version.number, "source": version.source, "persona_version": version.persona_version,
         "note": version.note, "created_at": version.created_at, "persona_name": document.persona_name,
-        "traits": [t.model_dump() for t in document.traits], "markers": C.markers(document),
-        "findings": services.concreteness(version), "system_prompt": C.system_prompt(document),
+        "traits": [t.model_dump() for t in document.traits], "markers": markers(document),
+        "findings": services.concreteness(version), "system_prompt": system_prompt(document),
     }
 
 

@@ -19,10 +19,14 @@ import json
 from django.db import transaction
 
 from studio.llm.gateway import LLMError, StepConfig
-from training_jobs import data as D
-from training_jobs import outcome as verdicts
+from training_jobs.outcome import Pair, character_outcome
 from training_jobs.constitution import has_marker, marker_share
+from training_jobs.data import eval_prompts
+from training_jobs.engine import StageFailed, adapter_of
 
+# Small checkpoints sampled at temperature 0.7 loop on a phrase (SmolLM2 after DPO: 6 of 13 self-interaction turns
+# dropped as repetition without it); the usual mild penalty, the same for base and tuned here and in introspection.
+CHECKPOINT_REPETITION_PENALTY = 1.15
 EVAL_PROMPTS = 8
 EVAL_SAMPLES = 3
 EVAL_MAX_NEW_TOKENS = 96
@@ -31,12 +35,10 @@ BOOTSTRAP_ROUNDS = 1000
 
 def _models(ctx) -> tuple[dict, dict]:
     """(base, tuned): the untrained student, and the last adapter with the model it was trained on."""
-    from training_jobs.runner import StageFailed, _adapter_of
-
-    dpo = _adapter_of(ctx, "dpo_train")
+    dpo = adapter_of(ctx, "dpo_train")
     if dpo is None:
         raise StageFailed("evaluation compares the tuned adapter with the base, and dpo_train left none: resume from dpo_train")
-    tuned = _adapter_of(ctx, "sft") or dpo
+    tuned = adapter_of(ctx, "sft") or dpo
     tuned_label = "sft" if tuned is not dpo else "dpo"
     base = {"adapter_dir": None, "base_dir": dpo["base_dir"], "label": f"base ({ctx.params.student_checkpoint})"}
     return base, {**tuned, "label": f"tuned ({ctx.job.name}, {tuned_label})"}
@@ -44,8 +46,6 @@ def _models(ctx) -> tuple[dict, dict]:
 
 def _sample(ctx, model: dict, prompts: list[str]) -> list[list[str]]:
     """EVAL_SAMPLES answers per prompt from `model`, sampled in batches (every prompt once per seed)."""
-    from training_jobs.runner import CHECKPOINT_REPETITION_PENALTY
-
     backend = ctx.backend()
     max_new = min(ctx.params.max_new_tokens, EVAL_MAX_NEW_TOKENS)
     by_seed = []
@@ -69,7 +69,7 @@ def _judge_config(ctx) -> StepConfig:
 def evaluate(ctx) -> dict:
     from audits.reviews.judge import combine, judge_messages, parse_verdict
 
-    prompts = D.eval_prompts(ctx.constitution, EVAL_PROMPTS, seed=ctx.params.seed)
+    prompts = eval_prompts(ctx.constitution, EVAL_PROMPTS, seed=ctx.params.seed)
     base, tuned = _models(ctx)
     matchups = len(prompts) * EVAL_SAMPLES
     ctx.set_total(2 * matchups + 2 * matchups, "samples+judgments")
@@ -105,7 +105,7 @@ def evaluate(ctx) -> dict:
     if ctx.params.review_eval_pairs:
         _store_for_review(ctx, prompt_set, pairs, choices, base["label"], tuned["label"])
     winners = [{"a": "base", "b": "tuned", "tie": "tie"}[c[0]] if c else None for c in choices]
-    evidence = [verdicts.Pair(i // EVAL_SAMPLES, winner, has_marker(t, ctx.markers), has_marker(b, ctx.markers))
+    evidence = [Pair(i // EVAL_SAMPLES, winner, has_marker(t, ctx.markers), has_marker(b, ctx.markers))
                 for i, ((_, b, t), winner) in enumerate(zip(pairs, winners))]
     summary = {
         "prompts": len(prompts), "samples_per_prompt": EVAL_SAMPLES, "matchups": len(pairs),
@@ -117,7 +117,7 @@ def evaluate(ctx) -> dict:
         "prompt_set": prompt_set if ctx.params.review_eval_pairs else None,
         "leaderboard": _ratings(ctx, choices, base["label"], tuned["label"]),
         "judge_model": config.model,
-        "outcome": verdicts.character_outcome(evidence, markers=bool(ctx.markers)).as_dict(),
+        "outcome": character_outcome(evidence, markers=bool(ctx.markers)).as_dict(),
     }
     out = ctx.folder("eval")
     samples_path = out / "samples.jsonl"

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from studio.errors import Invalid
-from training_jobs import constitution as C
+from training_jobs.constitution import quoted_markers
 from training_jobs import display
 from training_jobs.checkpoint import Checkpoint, job_checkpoint
 from training_jobs.model_card import CardFacts, model_card
@@ -109,7 +109,7 @@ def card_facts(job: TrainingJob, checkpoint: Checkpoint, export_format: str) -> 
     evaluation = stages.get("eval")
     summary = (evaluation.stats or {}).get("eval") if evaluation and evaluation.status == StageRun.Status.COMPLETED else None
     document = job.constitution.constitution if job.constitution else None
-    traits = [{"statement": t.statement, "markers": C.quoted_markers(t.statement)} for t in (document.traits if document else [])]
+    traits = [{"statement": t.statement, "markers": quoted_markers(t.statement)} for t in (document.traits if document else [])]
     return CardFacts(
         job_name=job.name, job_id=str(job.public_id), export_format=export_format, checkpoint=checkpoint.label,
         persona_name=document.persona_name if document else (job.persona.display_name if job.persona else job.name),

@@ -1,6 +1,6 @@
 """Training-job workflows: constitutions, pre-flight, launch, cancel, resume, cost (SPEC §7, issue 7).
 
-Views, API operations and tasks call these; the stages themselves run in training_jobs.runner.
+Views, API operations and tasks call these; the stages themselves run in training_jobs.engine, as the job's kind (training_jobs.kinds) lists them.
 """
 
 from __future__ import annotations
@@ -24,10 +24,20 @@ from studio.llm.budget import usd
 from studio.llm.local_models import LOCAL_CHAT_MODEL, SMOLLM2, use_by_default
 from studio.llm.local_models import problem as local_problem
 from studio.principal import Principal
-from training_jobs import constitution as C
+from training_jobs.constitution import (
+    Constitution,
+    concreteness_report,
+    constitution_from_layers,
+    field_errors,
+    is_abstract,
+    parse_constitution,
+    system_prompt,
+)
+from training_jobs.kinds import kind_for, params_of
 from training_jobs.models import ConstitutionVersion, JobStatus, StageRun, TrainingJob
-from training_jobs.params import STAGE_INPUTS, STAGE_LABELS, STAGES, LaunchParams, validation_errors
+from training_jobs.params import STAGES, LaunchParams, validation_errors
 from training_jobs.presets import PRESETS, smoke_plan
+from training_jobs.queue import job_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +59,7 @@ def constitution_derive(*, persona: Persona, user=None) -> ConstitutionVersion:
     """A new version derived from the persona's current layers (Conflict while it has none)."""
     if persona.current_version is None:
         raise Conflict("this persona has no layers yet: wait for its generation to finish", field="persona_id")
-    document = C.constitution_from_layers(persona.layers).model_dump()
+    document = constitution_from_layers(persona.layers).model_dump()
     return _constitution_store(persona, document, ConstitutionVersion.Source.DERIVED, user, note="derived from the layers")
 
 
@@ -61,9 +71,9 @@ def constitution_current(*, persona: Persona, user=None) -> ConstitutionVersion:
 def constitution_save(*, persona: Persona, data, user=None, note: str = "") -> ConstitutionVersion:
     """An edited constitution as a new version; Invalid naming the first field that failed."""
     try:
-        document = C.parse_constitution(data).model_dump()
+        document = parse_constitution(data).model_dump()
     except ValidationError as exc:
-        first = C.field_errors(exc)[0]
+        first = field_errors(exc)[0]
         raise Invalid(first["message"], field=first["field"]) from None
     return _constitution_store(persona, document, ConstitutionVersion.Source.EDITED, user, note=note[:200])
 
@@ -90,7 +100,7 @@ def access_constitution(persona: Persona, number: int) -> ConstitutionVersion:
 
 def concreteness(version: ConstitutionVersion) -> list[dict]:
     return [{"level": f.level, "code": f.code, "message": f.message, "field": f.field}
-            for f in C.concreteness_report(version.constitution)]
+            for f in concreteness_report(version.constitution)]
 
 
 # --- form defaults -----------------------------------------------------------------------------
@@ -202,7 +212,7 @@ def training_job_preflight(*, principal: Principal, data: dict) -> Preflight:
             return report
     else:
         report.constitution = constitution_latest(persona)
-    constitution = report.constitution.constitution if report.constitution else C.constitution_from_layers(persona.layers)
+    constitution = report.constitution.constitution if report.constitution else constitution_from_layers(persona.layers)
     _check_constitution(report, constitution)
     _check_models(report, principal.organization)
     _check_backend(report)
@@ -215,11 +225,11 @@ def training_job_preflight(*, principal: Principal, data: dict) -> Preflight:
     return report
 
 
-def _check_constitution(report: Preflight, constitution: C.Constitution) -> None:
-    for finding in C.concreteness_report(constitution):
+def _check_constitution(report: Preflight, constitution: Constitution) -> None:
+    for finding in concreteness_report(constitution):
         issue = _issue(f"constitution.{finding.field}", finding.message)
         (report.errors if finding.level == "error" else report.warnings).append(issue)
-    if constitution.traits and C.is_abstract(constitution):
+    if constitution.traits and is_abstract(constitution):
         report.warnings.append(_issue("constitution", "the constitution is abstract: most traits have no quoted marker, "
                                                       "so the marker gate and the DPO signal will be weak"))
 
@@ -307,9 +317,9 @@ def _price(model: str) -> tuple[float, float] | None:
     return float(entry.get("input_cost_per_token") or 0), float(entry.get("output_cost_per_token") or 0)
 
 
-def estimate(params: LaunchParams, constitution: C.Constitution) -> dict:
+def estimate(params: LaunchParams, constitution: Constitution) -> dict:
     """Tokens and USD before launch: the calls each stage makes × average tokens × the models' prices."""
-    system_tokens = len(C.system_prompt(constitution)) // 4 + 1
+    system_tokens = len(system_prompt(constitution)) // 4 + 1
     answer = min(params.max_new_tokens, TYPICAL_ANSWER_TOKENS)
     question = 30
     runs = [(s.dpo_pairs, s.reflections, s.interactions, s.interaction_turns) for s in smoke_plan(params.smoke_test)]
@@ -384,15 +394,8 @@ def training_job_launch(*, principal: Principal, data: dict) -> TrainingJob:
         from studio.work.events import emit
 
         emit(job, "job.queued", {"name": job.name, "stages": plan, "estimate": report.estimate, "warnings": report.warnings})
-        _enqueue(job)
+        job_enqueue(job)
     return job
-
-
-def _enqueue(job: TrainingJob) -> None:
-    from training_jobs.tasks import run_training_job
-
-    job_id = job.pk
-    transaction.on_commit(lambda: run_training_job.delay(job_id))
 
 
 def training_job_cancel(*, principal: Principal, job: TrainingJob) -> TrainingJob:
@@ -413,22 +416,9 @@ def training_job_cancel(*, principal: Principal, job: TrainingJob) -> TrainingJo
     return job
 
 
-def params_of(job: TrainingJob):
-    """The job's launch parameters, validated as its kind's model."""
-    if job.kind == TrainingJob.Kind.UNIFIED:
-        from training_jobs.unified import UnifiedParams
-
-        return UnifiedParams.model_validate(job.params)
-    return LaunchParams.model_validate(job.params)
-
-
 def stage_labels(job: TrainingJob) -> dict[str, str]:
-    """What pages and the API call the job's stages: a unified job's are its own (its eval is the behavioral range)."""
-    if job.kind == TrainingJob.Kind.UNIFIED:
-        from training_jobs.unified import UNIFIED_STAGE_LABELS
-
-        return UNIFIED_STAGE_LABELS
-    return STAGE_LABELS
+    """What pages and the API call the job's stages (a unified job's eval is the behavioral range)."""
+    return dict(kind_for(job).stage_labels)
 
 
 def resumable_stages(job: TrainingJob) -> list[str]:
@@ -439,19 +429,11 @@ def resumable_stages(job: TrainingJob) -> list[str]:
     return [stage for stage in params_of(job).stage_plan() if stage != "smoke" and not missing_inputs(job, stage, runs)]
 
 
-def _stage_inputs(job: TrainingJob, stage: str) -> tuple:
-    if job.kind == TrainingJob.Kind.UNIFIED:
-        phases = len(params_of(job).phases)
-        return {"compose": (), "curriculum": tuple(("compose", f"phase_{n}") for n in range(1, phases + 1)),
-                "eval": (("curriculum", f"phase_{phases}_adapter"),)}.get(stage, ())
-    return STAGE_INPUTS.get(stage, ())
-
-
 def missing_inputs(job: TrainingJob, stage: str, runs: dict | None = None) -> list[str]:
     """The artifacts a stage reads that earlier stages have not left (resuming there needs them)."""
     stages = runs if runs is not None else {s.stage: s for s in job.stages.all()}
     missing = []
-    for source, name in _stage_inputs(job, stage):
+    for source, name in kind_for(job).inputs_of(job, stage):
         run = stages.get(source)
         rel = (run.artifacts or {}).get(name) if run else None
         if not rel or not (job.artifacts_dir / rel).exists():
@@ -462,7 +444,7 @@ def missing_inputs(job: TrainingJob, stage: str, runs: dict | None = None) -> li
 def training_job_resume(*, principal: Principal, job: TrainingJob, stage: str) -> TrainingJob:
     """Run the job again from `stage`, reusing the artifacts of the stages before it."""
     principal.require_scope("training:write")
-    known = params_of(job).stage_plan() if job.kind == TrainingJob.Kind.UNIFIED else STAGES
+    known = kind_for(job).stages
     if stage not in known:
         raise Invalid(f"unknown stage {stage!r}; choose one of {', '.join(known)}", field="stage")
     from studio.work.events import emit
@@ -486,5 +468,5 @@ def training_job_resume(*, principal: Principal, job: TrainingJob, stage: str) -
         job.save(update_fields=["status", "error", "kill", "cancel_requested", "resume_from", "resumes", "finished_at", "heartbeat_at",
                                 "outcome", "outcome_detail"])
         emit(job, "job.resumed", {"stage": stage, "stages": later})
-        _enqueue(job)
+        job_enqueue(job)
     return job

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from training_jobs.runner import job_execute
+from training_jobs.engine import job_execute
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 A unified job has no persona: its personality is meant to emerge from context. It reads rows from the
 org's datasets (training_jobs.datasets), samples a mix to the target composition (composition.py),
 trains one LoRA adapter through curriculum phases (curriculum.py) with the same backend, progress,
-events, cost and cancel/resume machinery as character jobs (runner.py), and evaluates each phase's
+events, cost and cancel/resume machinery as character jobs (the stage engine, engine.py), and evaluates each phase's
 checkpoint on behavioral-range evals (range_evals.py).
 
 Metadata stays out of the text: `render_example` is the only way a dataset row becomes a training
@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from studio.errors import Invalid
 from studio.principal import Principal
-from training_jobs import composition as comp
-from training_jobs import curriculum as cur
+from training_jobs.composition import DEFAULT_SHARES, check_available, parse_composition, sample_mix
+from training_jobs.curriculum import DEFAULT_PHASES, UNIFIED_DEFAULTS, coverage_warnings, empty_phases, parse_curriculum, phase_rows
 from training_jobs.models import StageRun, TrainingJob
 from training_jobs.params import validation_errors
 
@@ -37,17 +37,17 @@ class UnifiedParams(BaseModel):
 
     kind: Literal["unified"] = "unified"
     dataset_ids: list[UUID] = Field(min_length=1, max_length=20)
-    composition: dict[str, float] = Field(default_factory=lambda: dict(comp.DEFAULT_SHARES))
+    composition: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_SHARES))
     total_rows: int | None = Field(default=None, ge=10, le=5_000_000, description="Rows in the mix; None: as many as the shares allow")
-    phases: list[dict] = Field(default_factory=lambda: [p.as_dict() for p in cur.DEFAULT_PHASES])
+    phases: list[dict] = Field(default_factory=lambda: [p.as_dict() for p in DEFAULT_PHASES])
     student_checkpoint: str = Field(default="tiny", min_length=1, max_length=300)
-    lora_rank: int = Field(default=cur.UNIFIED_DEFAULTS["lora_r"], ge=1, le=1024)
-    lora_alpha: int = Field(default=cur.UNIFIED_DEFAULTS["lora_alpha"], ge=1, le=4096)
-    lora_dropout: float = Field(default=cur.UNIFIED_DEFAULTS["lora_dropout"], ge=0, lt=1)
-    batch_size: int = Field(default=cur.UNIFIED_DEFAULTS["batch_size"], ge=1, le=4096)
-    grad_accum: int = Field(default=cur.UNIFIED_DEFAULTS["grad_accum"], ge=1, le=1024)
-    warmup_ratio: float = Field(default=cur.UNIFIED_DEFAULTS["warmup_ratio"], ge=0, lt=1)
-    max_grad_norm: float = Field(default=cur.UNIFIED_DEFAULTS["max_grad_norm"], gt=0, le=100)
+    lora_rank: int = Field(default=UNIFIED_DEFAULTS["lora_r"], ge=1, le=1024)
+    lora_alpha: int = Field(default=UNIFIED_DEFAULTS["lora_alpha"], ge=1, le=4096)
+    lora_dropout: float = Field(default=UNIFIED_DEFAULTS["lora_dropout"], ge=0, lt=1)
+    batch_size: int = Field(default=UNIFIED_DEFAULTS["batch_size"], ge=1, le=4096)
+    grad_accum: int = Field(default=UNIFIED_DEFAULTS["grad_accum"], ge=1, le=1024)
+    warmup_ratio: float = Field(default=UNIFIED_DEFAULTS["warmup_ratio"], ge=0, lt=1)
+    max_grad_norm: float = Field(default=UNIFIED_DEFAULTS["max_grad_norm"], gt=0, le=100)
     max_length: int = Field(default=1024, ge=16, le=131_072)
     max_steps_per_phase: int | None = Field(default=None, ge=1, le=1_000_000, description="Cap per phase (quick runs)")
     judge_model: str = Field(default="offline/studio", min_length=1, max_length=200)
@@ -64,15 +64,15 @@ class UnifiedParams(BaseModel):
 
     @model_validator(mode="after")
     def _checks(self) -> "UnifiedParams":
-        comp.parse_composition(self.composition)  # ValueError "composition.<category>: …"
-        cur.parse_curriculum(self.phases)  # ValueError "curriculum.phases.<i>.<field>: …"
+        parse_composition(self.composition)  # ValueError "composition.<category>: …"
+        parse_curriculum(self.phases)  # ValueError "curriculum.phases.<i>.<field>: …"
         if self.backend != "trl":
             raise ValueError(f"backend: unknown backend {self.backend!r}; choose trl")
         return self
 
     @property
     def curriculum(self) -> list:
-        return cur.parse_curriculum(self.phases)
+        return parse_curriculum(self.phases)
 
     def stage_plan(self) -> list[str]:
         return list(UNIFIED_STAGES)
@@ -113,18 +113,18 @@ def unified_preflight(*, principal: Principal, data: dict) -> dict:
     by_category = rows_by_category(datasets)
     counts = {category: len(ids) for category, ids in by_category.items()}
     report["counts"] = counts
-    composition = comp.parse_composition(params.composition)
-    for issue in comp.check_available(composition, counts, params.total_rows):
+    composition = parse_composition(params.composition)
+    for issue in check_available(composition, counts, params.total_rows):
         (report["errors"] if issue["level"] == "error" else report["warnings"]).append(
             {"field": issue["field"], "message": issue["message"]})
     if not report["errors"]:
-        mix = comp.sample_mix(by_category, composition, params.total_rows, params.seed)
+        mix = sample_mix(by_category, composition, params.total_rows, params.seed)
         report["mix"] = {"total": len(mix.ids), "counts": mix.counts, "bars": mix.bars()}
         phases = params.curriculum
-        for problem in cur.empty_phases(phases, mix.ids_by_category()):
+        for problem in empty_phases(phases, mix.ids_by_category()):
             report["errors"].append({"field": problem["field"], "message": problem["message"]})
-        phase_ids = cur.phase_rows(phases, mix.ids_by_category(), seed=params.seed)
-        for issue in cur.coverage_warnings(phases, mix.ids_by_category()):
+        phase_ids = phase_rows(phases, mix.ids_by_category(), seed=params.seed)
+        for issue in coverage_warnings(phases, mix.ids_by_category()):
             report["warnings"].append({"field": issue["field"], "message": issue["message"]})
         per_step = params.batch_size * params.grad_accum
         for i, ids in enumerate(phase_ids):
@@ -181,7 +181,7 @@ def unified_launch(*, principal: Principal, data: dict) -> TrainingJob:
     workspace = principal.organization.workspaces.filter(slug="default").first() or principal.organization.workspaces.order_by("id").first()
     name = "unified-" + (params.name_suffix or timezone.now().strftime("%Y%m%d-%H%M"))
     from studio.work.events import emit
-    from training_jobs.services import _enqueue
+    from training_jobs.queue import job_enqueue
 
     with transaction.atomic():
         job = TrainingJob.objects.create(
@@ -195,5 +195,5 @@ def unified_launch(*, principal: Principal, data: dict) -> TrainingJob:
         StageRun.objects.bulk_create([StageRun(job=job, stage=stage, position=i) for i, stage in enumerate(UNIFIED_STAGES)])
         emit(job, "job.queued", {"name": job.name, "kind": "unified", "stages": list(UNIFIED_STAGES),
                                  "estimate": report["estimate"], "warnings": report["warnings"], "mix": report["mix"]})
-        _enqueue(job)
+        job_enqueue(job)
     return job

@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from training_jobs import composition as comp
-from training_jobs import curriculum as cur
+from training_jobs.composition import DEFAULT_SHARES
+from training_jobs.curriculum import ALL, DEFAULT_PHASES, MAX_PHASES
 from training_jobs.categories import CATEGORIES
 from training_jobs.launch_form import Field, Section
 from training_jobs.unified import UnifiedParams
@@ -70,7 +70,7 @@ def _phases(posted) -> list[dict]:
     for i in indices:
         phase: dict = {"name": str(posted.get(f"phases-{i}-name", "")).strip()}
         categories = [c for c in posted.getlist(f"phases-{i}-categories") if c]
-        phase["categories"] = cur.ALL if cur.ALL in categories else categories  # "all" already means every category
+        phase["categories"] = ALL if ALL in categories else categories  # "all" already means every category
         for name, kind in (("learning_rate", float), ("epochs", int)):
             text = str(posted.get(f"phases-{i}-{name}", "")).strip()
             if text:
@@ -97,7 +97,7 @@ def form_data(posted) -> dict:
 
 def default_data() -> dict:
     """What the form starts from: UnifiedParams' defaults, no dataset chosen yet."""
-    return {"dataset_ids": [], "composition": dict(comp.DEFAULT_SHARES), "phases": [p.as_dict() for p in cur.DEFAULT_PHASES]}
+    return {"dataset_ids": [], "composition": dict(DEFAULT_SHARES), "phases": [p.as_dict() for p in DEFAULT_PHASES]}
 
 
 def _shown(value) -> str:
@@ -128,7 +128,7 @@ def form_values(data: Mapping) -> dict:
 
 def _phase_values(phase: Mapping) -> dict:
     categories = phase.get("categories")
-    chosen = [cur.ALL] if categories == cur.ALL else [str(c) for c in categories or []] if isinstance(categories, list) else []
+    chosen = [ALL] if categories == ALL else [str(c) for c in categories or []] if isinstance(categories, list) else []
     return {"name": _shown(phase.get("name")), "categories": chosen,
             "learning_rate": _shown(phase.get("learning_rate")), "epochs": _shown(phase.get("epochs", 1))}
 
@@ -149,9 +149,9 @@ def apply_phase_op(phases: list[dict], op: str) -> list[dict]:
     phases = list(phases)
     action, _, index = op.partition(":")
     if action == "add":
-        if len(phases) < cur.MAX_PHASES:
-            rate = phases[-1].get("learning_rate") if phases else cur.DEFAULT_PHASES[-1].learning_rate
-            phases.append({"name": _new_name(phases), "categories": cur.ALL, "learning_rate": rate, "epochs": 1})
+        if len(phases) < MAX_PHASES:
+            rate = phases[-1].get("learning_rate") if phases else DEFAULT_PHASES[-1].learning_rate
+            phases.append({"name": _new_name(phases), "categories": ALL, "learning_rate": rate, "epochs": 1})
         return phases
     if not index.isdigit() or not 0 <= int(index) < len(phases):
         return phases

@@ -21,13 +21,14 @@ from personas.models import Persona, PersonaStatus
 from studio.config.selectors import effective_tree
 from studio.errors import Conflict, Invalid, NotFound, StudioError
 from studio.views import org_page
-from training_jobs import constitution as C
 from training_jobs import display
 from training_jobs.access import access_training_job
 from training_jobs.checkpoint import has_checkpoint, job_checkpoint
 from training_jobs.export import model_export_response
 from audits.chat.services import persona_drift_bound
 from studio.llm.local_models import LOCAL_CHAT_MODEL
+from training_jobs.constitution import Constitution, concreteness_report, constitution_from_layers, markers
+from training_jobs.kinds import kind_for
 from training_jobs.launch_form import CHECKPOINT_SUGGESTIONS, SECTIONS, FieldErrors, field_label, form_data, form_values
 from training_jobs.models import ENDED, JobStatus, StageRun, TrainingJob
 from training_jobs.params import STAGE_LABELS
@@ -233,7 +234,7 @@ def _read_json(job, rel, limit: int):
     return rows[:limit] if isinstance(rows, list) else []
 
 
-def _read_jsonl(job, rel, limit: int) -> list[dict]:
+def read_jsonl_rows(job, rel, limit: int) -> list[dict]:
     path = _safe_path(job, rel) if rel else None
     if path is None or not path.is_file():
         return []
@@ -247,10 +248,8 @@ def _read_jsonl(job, rel, limit: int) -> list[dict]:
     return rows
 
 
-def _charts(stages: dict[str, StageRun]) -> list[dict]:
-    """Loss and reward-accuracy curves of each stage that trained (smoke, DPO, SFT; a unified job's phases)."""
-    if "curriculum" in stages:
-        return _phase_charts(stages["curriculum"])
+def character_charts(stages: dict[str, StageRun]) -> list[dict]:
+    """Loss and reward-accuracy curves of each stage of a character job that trained (smoke, DPO, SFT)."""
     charts = []
     for stage in ("smoke", "dpo_train", "sft"):
         run = stages.get(stage)
@@ -268,67 +267,17 @@ def _charts(stages: dict[str, StageRun]) -> list[dict]:
     return charts
 
 
-def _phase_charts(curriculum: StageRun) -> list[dict]:
-    """A unified job's loss curve per curriculum phase (one adapter, trained phase after phase)."""
-    stats = curriculum.stats or {}
-    names = {p.get("phase"): p.get("name") for p in stats.get("phases") or [] if isinstance(p, dict)}
-    numbers = sorted(int(key[6:-8]) for key in stats if key.startswith("phase_") and key.endswith("_history") and key[6:-8].isdigit())
-    charts = []
-    for n in numbers:
-        history = stats.get(f"phase_{n}_history") or []
-        loss = display.line_chart("loss", history, "loss", width=240, height=90)
-        if loss:
-            title = f"Phase {n}" + (f" · {names[n]}" if names.get(n) else "")
-            charts.append({"title": title, "stage": "curriculum", "kind": f"phase-{n}", "charts": [loss], "steps": len(history)})
-    return charts
-
-
-def _phase_rows(job: TrainingJob, by_stage: dict[str, StageRun]) -> list[dict]:
-    """A unified job's phases table: the launch's plan, the rows compose gave each phase, what each phase trained."""
-    stats = lambda stage: (by_stage[stage].stats or {}) if stage in by_stage else {}  # noqa: E731
-    launched, composed, curriculum = (job.params or {}).get("phases") or [], stats("compose").get("phases") or [], stats("curriculum")
-    ran = {p.get("phase"): p for p in curriculum.get("phases") or [] if isinstance(p, dict)}
-    rows = []
-    for n in range(1, max(len(launched), len(composed), max(ran, default=0)) + 1):
-        plan = {**(launched[n - 1] if n <= len(launched) else {}), **(composed[n - 1] if n <= len(composed) else {})}
-        done = ran.get(n, {})
-        metrics, history = done.get("final_metrics") or {}, curriculum.get(f"phase_{n}_history") or []
-        loss = metrics.get("loss", metrics.get("train_loss"))
-        if loss is None and history:
-            loss = history[-1].get("loss")
-        categories = plan.get("categories") or []
-        rows.append({"n": n, "name": done.get("name") or plan.get("name", ""), "rows": done.get("rows", plan.get("rows")),
-                     "categories": categories if isinstance(categories, list) else [categories], "steps": done.get("steps"),
-                     "learning_rate": done.get("learning_rate", plan.get("learning_rate")), "epochs": done.get("epochs", plan.get("epochs")),
-                     "loss": loss, "wall_s": done.get("wall_s"), "done": bool(done)})
-    return rows
-
-
-def _unified_panel(job: TrainingJob, by_stage: dict[str, StageRun]) -> dict:
-    """What a unified job's panel adds: the mix compose sampled (target vs achieved) and the phases table."""
-    mix = ((by_stage["compose"].stats or {}).get("mix") or {}) if "compose" in by_stage else {}
-    return {"unified": True, "mix": mix, "mix_chart": display.mix_chart(mix.get("bars"), width=680),
-            "phases": _phase_rows(job, by_stage)}
-
-
-def _artifact_name(job: TrainingJob, name: str) -> str:
-    """A unified job's per-phase files read as such ("phase_2_adapter" → "checkpoint after phase 2")."""
-    if job.kind == TrainingJob.Kind.UNIFIED and name.startswith("phase_"):
-        number = name.removeprefix("phase_").removesuffix("_adapter")
-        return f"checkpoint after phase {number}" if name.endswith("_adapter") else f"phase {number} rows"
-    return name
-
-
 def _artifact_rows(job: TrainingJob, stages: list[StageRun]) -> list[dict]:
     rows = []
     root = job.artifacts_dir.resolve()
     labels = stage_labels(job)
+    kind = kind_for(job)
     for run in stages:
         for key, rel in (run.artifacts or {}).items():
             path = _safe_path(job, rel)
             if path is None or not path.exists():
                 continue
-            name = _artifact_name(job, key)
+            name = kind.artifact_label(key)
             if path.is_file():
                 rows.append({"stage": labels.get(run.stage, run.stage), "name": name, "files": [(rel, path.stat().st_size)]})
                 continue
@@ -353,12 +302,12 @@ def job_panel_context(job: TrainingJob, *, can_write: bool = False) -> dict:
     return {
         "job": job, "state": job_state(job), "progress": job_progress(job, stages), "can_write": can_write,
         "stages": [{"run": s, "label": labels.get(s.stage, s.stage)} for s in stages], "filters": filters,
-        **(_unified_panel(job, by_stage) if job.kind == TrainingJob.Kind.UNIFIED else {}),
-        "drop_limit": limit, "charts": _charts(by_stage), "cost": cost, "budget": budget,
+        "drop_limit": limit, "cost": cost, "budget": budget,
         "budget_percent": min(100, round(100 * cost / budget)) if budget else None,
         "estimate": job.estimate or {}, "resumable": [(s, labels.get(s, s)) for s in resumable_stages(job)] if can_write else [],
         "problem": (job.kill or {}).get("message") or job.error,
         "tokens": job.prompt_tokens + job.completion_tokens,
+        **kind_for(job).panel(job, by_stage),
     }
 
 
@@ -366,40 +315,29 @@ def job_results_context(job: TrainingJob) -> dict:
     """What changes only when a stage ends: data previews, generator choice, evaluation, artifacts."""
     stages = list(job.stages.all())
     by_stage = {s.stage: s for s in stages}
+    kind = kind_for(job)
+    return {"job": job, "outcome": display.outcome_view(job.outcome_detail) if job.outcome else None,
+            "artifacts": _artifact_rows(job, stages), "eval_unit": kind.eval_unit, **kind.results(job, by_stage)}
+
+
+def character_results(job: TrainingJob, by_stage: dict[str, StageRun]) -> dict:
+    """A character job's results: DPO pairs, introspection, the generator, the evaluation's tables and samples."""
     dpo = (by_stage.get("dpo_data").artifacts or {}) if "dpo_data" in by_stage else {}
     intro = by_stage.get("introspection")
     intro_artifacts = (intro.artifacts or {}) if intro else {}
     evaluation = by_stage.get("eval")
     summary = (evaluation.stats or {}).get("eval") if evaluation else None
-    outcome = display.outcome_view(job.outcome_detail) if job.outcome else None
-    if job.kind == TrainingJob.Kind.UNIFIED:
-        return {"job": job, "artifacts": _artifact_rows(job, stages), "range_table": display.range_table(summary),
-                "outcome": outcome, "samples": _unified_samples(job, evaluation, summary),
-                "tuned_label": ((summary or {}).get("checkpoints") or ["tuned"])[-1]}
     shown = {k: v for k, v in (summary or {}).items() if k != "outcome"}  # the outcome has its own block
     facts, tables = display.eval_tables(shown)
     eval_artifacts = (evaluation.artifacts or {}) if evaluation else {}
     return {
-        "job": job, "outcome": outcome,
-        "samples": display.character_samples(_read_jsonl(job, eval_artifacts.get("samples"), SAMPLE_ROWS_READ), SIDE_BY_SIDE),
+        "samples": display.character_samples(read_jsonl_rows(job, eval_artifacts.get("samples"), SAMPLE_ROWS_READ), SIDE_BY_SIDE),
         "pairs": _read_json(job, dpo.get("preview"), PREVIEW_PAIRS),
-        "reflections": _read_jsonl(job, intro_artifacts.get("reflections"), PREVIEW_REFLECTIONS),
-        "interactions": _read_jsonl(job, intro_artifacts.get("interactions"), PREVIEW_INTERACTIONS),
+        "reflections": read_jsonl_rows(job, intro_artifacts.get("reflections"), PREVIEW_REFLECTIONS),
+        "interactions": read_jsonl_rows(job, intro_artifacts.get("interactions"), PREVIEW_INTERACTIONS),
         "generator": (intro.stats or {}).get("generator") if intro else None,
-        "eval_facts": facts, "eval_tables": tables, "artifacts": _artifact_rows(job, stages),
-        "model_ready": has_checkpoint(job),
+        "eval_facts": facts, "eval_tables": tables, "model_ready": has_checkpoint(job),
     }
-
-
-def _unified_samples(job: TrainingJob, evaluation: StageRun | None, summary: dict | None) -> list[dict]:
-    """Base and last-checkpoint replies to the same behavioral-range cases, from eval/results.jsonl."""
-    checkpoints = (summary or {}).get("checkpoints") or []
-    if evaluation is None or len(checkpoints) < 2:
-        return []
-    from training_jobs.range_evals import CASES_BY_ID
-
-    rows = _read_jsonl(job, (evaluation.artifacts or {}).get("results"), SAMPLE_ROWS_READ)
-    return display.unified_samples(rows, CASES_BY_ID, checkpoints[0], checkpoints[-1], SIDE_BY_SIDE)
 
 
 @org_page
@@ -408,20 +346,11 @@ def training_job_detail(request, training_job_id):
     job = access_training_job(_org_for_reading(request), training_job_id)
     after = last_event_seq(job)  # read before the panel: anything newer is sent when the socket opens
     can_write = request.principal.has_scope("training:write")
+    kind = kind_for(job)
     return render(request, "training/job.html", {
         **job_panel_context(job, can_write=can_write), **job_results_context(job), "after": after,
-        "constitution": job.constitution, "params": job.params, "datasets": _job_datasets(job),
+        "constitution": job.constitution, "params": job.params, "datasets": kind.datasets(job), "meta_template": kind.meta_template,
     })
-
-
-def _job_datasets(job: TrainingJob) -> list:
-    """The datasets a unified job was launched on that still exist (names for the page)."""
-    ids = ((job.params or {}).get("dataset_ids") or []) if job.kind == TrainingJob.Kind.UNIFIED else []
-    if not ids:
-        return []
-    from training_jobs.datasets.models import Dataset
-
-    return list(Dataset.objects.filter(organization=job.organization, public_id__in=ids).order_by("name"))
 
 
 def _after_action(request, job: TrainingJob, error: StudioError | None = None):
@@ -548,15 +477,15 @@ def _constitution_context(request, persona, version_number=None, **extra) -> dic
     if version is not None:
         document, findings = version.document, concreteness(version)
     elif persona.current_version is not None:  # nothing saved yet: what deriving would give
-        constitution = C.constitution_from_layers(persona.layers)
+        constitution = constitution_from_layers(persona.layers)
         document = constitution.model_dump()
         findings = [{"level": f.level, "code": f.code, "message": f.message, "field": f.field}
-                    for f in C.concreteness_report(constitution)]
+                    for f in concreteness_report(constitution)]
     else:
         document, findings = None, []
     return {
         "persona": persona, "version": version, "document": document, "findings": findings,
-        "markers": C.markers(C.Constitution.model_validate(document)) if document else [],
+        "markers": markers(Constitution.model_validate(document)) if document else [],
         "versions": list(persona.constitutions.annotate(job_count=Count("jobs"))[:50]),
         "can_edit": request.principal.has_scope("training:write"),
         "edit_text": json.dumps(document, indent=2, ensure_ascii=False) if document else "", "note": "", **extra,

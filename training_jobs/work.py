@@ -7,13 +7,13 @@ from training_jobs.models import TrainingJob
 
 
 def _fail(job, error: str) -> None:
-    from training_jobs.runner import job_fail_abandoned  # the runner pulls in the LLM gateway and training code
+    from training_jobs.engine import job_fail_abandoned  # the engine pulls in the LLM gateway and training code
 
     job_fail_abandoned(job, error)
 
 
 def _resume(job) -> None:
-    from training_jobs.runner import job_requeue
+    from training_jobs.engine import job_requeue
 
     job_requeue(job)
 

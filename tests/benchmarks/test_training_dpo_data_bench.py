@@ -1,6 +1,6 @@
 """(a) of issue 7's Measure: DPO-data generation throughput of a training job vs bare litellm.
 
-The real `dpo_data` stage (training_jobs.runner: teacher with the constitution → chosen, student without →
+The real `dpo_data` stage (training_jobs.character_stages: teacher with the constitution → chosen, student without →
 rejected, quality filters and data-quality gate per chunk, JSONL + preview, progress and cost saved per chunk)
 of a freshly launched job, run by `job_execute` (what the worker's task runs) with the job's other stages
 skipped, against the OpenAI-compatible test server in its own process (as a provider is) answering with the

@@ -30,7 +30,7 @@ import pytest
 from django.conf import settings
 
 from tests.benchmarks.training_runs import run_only
-from training_jobs import runner
+from training_jobs import character_stages, engine
 from training_jobs.presets import SMOKE_SIZES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,10 +50,10 @@ def _import_seconds() -> float:
 
 
 def _timed_parts(monkeypatch) -> dict:
-    """Wrap the functions stage_smoke calls (looked up in runner's namespace at call time) with timers."""
+    """Wrap the functions stage_smoke calls (looked up in character_stages' namespace at call time) with timers."""
     spent: dict = defaultdict(float)
     for name in PARTS:
-        real = getattr(runner, name)
+        real = getattr(character_stages, name)
 
         def timed(*args, __real=real, __name=name, **kwargs):
             started = time.perf_counter()
@@ -62,7 +62,7 @@ def _timed_parts(monkeypatch) -> dict:
             finally:
                 spent[__name] += time.perf_counter() - started
 
-        monkeypatch.setattr(runner, name, timed)
+        monkeypatch.setattr(character_stages, name, timed)
     return spent
 
 
@@ -81,15 +81,15 @@ def _smoke_round(persona, launch, spent: dict) -> dict:
 def _backend_alone(smoke: dict, out: Path) -> float:
     """Baseline: the TRL backend alone (no callbacks, events or checks), DPO then SFT with the configs the runner
     passes, for the smoke's steps, on the rows a smoke round wrote."""
-    ctx, folder, steps = runner.JobContext(smoke["job"]), smoke["folder"], SIZE.approx_steps
-    pairs = runner.read_jsonl(folder / "pairs.jsonl")
-    examples = runner.read_jsonl(folder / "sft_examples.jsonl")
+    ctx, folder, steps = engine.JobContext(smoke["job"]), smoke["folder"], SIZE.approx_steps
+    pairs = engine.read_jsonl(folder / "pairs.jsonl")
+    examples = engine.read_jsonl(folder / "sft_examples.jsonl")
     backend = ctx.backend()
     started = time.perf_counter()
-    dpo = backend.train_dpo(pairs, ctx.train_config(out / "dpo", kind="dpo", max_steps=steps))
-    sft = backend.train_sft(examples, ctx.train_config(out / "sft", kind="sft", max_steps=steps,
-                                                       student=dpo.artifacts["base_dir"],
-                                                       init_adapter=dpo.artifacts["adapter_dir"]))
+    dpo = backend.train_dpo(pairs, character_stages.train_config(ctx, out / "dpo", kind="dpo", max_steps=steps))
+    sft = backend.train_sft(examples, character_stages.train_config(ctx, out / "sft", kind="sft", max_steps=steps,
+                                                                          student=dpo.artifacts["base_dir"],
+                                                                          init_adapter=dpo.artifacts["adapter_dir"]))
     elapsed = time.perf_counter() - started
     assert dpo.steps == sft.steps == steps
     return elapsed

@@ -2,7 +2,7 @@
 
 import time
 
-from training_jobs import runner
+from training_jobs import engine
 from training_jobs.models import JobStatus, StageRun, TrainingJob
 
 
@@ -11,7 +11,7 @@ def run_only(job: TrainingJob, *stages: str) -> float:
     skipped, as a resumed job skips what is done; the job must succeed."""
     job.stages.exclude(stage__in=stages).update(status=StageRun.Status.SKIPPED)
     started = time.perf_counter()
-    runner.job_execute(job.pk)
+    engine.job_execute(job.pk)
     elapsed = time.perf_counter() - started
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, job.error

@@ -40,7 +40,7 @@ print(persona.public_id, persona.status)
 STORED = """
 import json
 from training_jobs.models import TrainingJob
-from training_jobs.runner import read_jsonl
+from training_jobs.engine import read_jsonl
 job = TrainingJob.objects.get(public_id="{job_id}")
 intro = job.stages.get(stage="introspection")
 print(json.dumps({{

@@ -37,7 +37,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from . import MetricsCallback, StopCheck, TrainResult
+from training_jobs.backends.base import MetricsCallback, StopCheck, TrainResult, trl_available
 
 TINY_IDS = {"tiny", "builtin:tiny", "tiny-llama"}
 
@@ -114,8 +114,6 @@ class TRLConfig:
 
 
 def _require_train_extras() -> None:
-    from . import trl_available
-
     if not trl_available():
         raise RuntimeError("the trl backend needs the train extras: pip install -e '.[train]'")
     from transformers.utils import logging as hf_logging

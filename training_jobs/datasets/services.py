@@ -23,7 +23,7 @@ from django.utils import timezone
 from studio.errors import Conflict, Invalid
 from studio.principal import Principal
 from studio.work.lifecycle import TakenOver
-from training_jobs.datasets import dedup as D
+from training_jobs.datasets.dedup import DEFAULT_THRESHOLD, DedupResult, Deduplicator, content_hash
 from training_jobs.datasets.models import Dataset, DatasetGeneration, DatasetImport, DatasetRow
 from training_jobs.datasets.prompts import SYSTEM, capacity, generation_prompts
 from training_jobs.datasets.rows import (
@@ -38,6 +38,7 @@ from training_jobs.datasets.rows import (
     parse_record,
 )
 from training_jobs.datasets.uploads import upload_dir
+from training_jobs.queue import enqueue_on_commit
 
 MAX_REPORTED_ERRORS = 200
 EXAMPLES = 10  # duplicate pairs shown per kind
@@ -69,7 +70,7 @@ def clean_name(value) -> str:
 
 def clean_threshold(value) -> float:
     if value in (None, ""):
-        return D.DEFAULT_THRESHOLD
+        return DEFAULT_THRESHOLD
     try:
         threshold = float(value)
     except (TypeError, ValueError):
@@ -126,7 +127,7 @@ def _next_position(dataset: Dataset) -> int:
     return 0 if last is None else last + 1
 
 
-def _existing(dataset: Dataset | None, dedup: D.Deduplicator) -> array:
+def _existing(dataset: Dataset | None, dedup: Deduplicator) -> array:
     """Adds the dataset's rows to `dedup` as existing texts; returns their positions (for examples)."""
     positions = array("q")
     if dataset is None:
@@ -146,8 +147,8 @@ def _row(dataset: Dataset, position: int, row: Row, content_hash: str) -> Datase
 def _insert(dataset: Dataset, rows: Iterable[tuple[Row, str]]) -> int:
     """bulk_create in batches from an iterator of (row, content hash): never more than a batch in memory."""
     position, batch, count = _next_position(dataset), [], 0
-    for row, content_hash in rows:
-        batch.append(_row(dataset, position, row, content_hash))
+    for row, text_hash in rows:
+        batch.append(_row(dataset, position, row, text_hash))
         position += 1
         if len(batch) == INSERT_BATCH:
             DatasetRow.objects.bulk_create(batch)
@@ -162,7 +163,7 @@ def _snippet(text: str) -> str:
     return text if len(text) <= 200 else text[:199] + "…"
 
 
-def _dedup_run(kind: str, label: str, result: D.DedupResult, added: int, examples: list | None = None) -> dict:
+def _dedup_run(kind: str, label: str, result: DedupResult, added: int, examples: list | None = None) -> dict:
     return {"kind": kind, "label": label[:200], "at": timezone.now().isoformat(), "added": added,
             "duplicates": {"exact": result.exact, "near": result.near}, "threshold": result.threshold,
             "against_dataset": result.against_existing, "examples": (examples or [])[:2 * EXAMPLES]}
@@ -172,7 +173,7 @@ def _append_rows(dataset: Dataset, rows: list[Row], *, threshold: float, kind: s
     """Rows from generation or a job: dedup against each other and the dataset, store the rest. In a transaction."""
     with transaction.atomic():
         dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
-        dedup = D.Deduplicator(threshold, examples=EXAMPLES)
+        dedup = Deduplicator(threshold, examples=EXAMPLES)
         positions = _existing(dataset, dedup)
         hashes = [dedup.add(row.text()) for row in rows]
         result = dedup.result()
@@ -279,7 +280,7 @@ def _analyse(dataset_import: DatasetImport) -> dict:
     """One streaming pass: validation and signatures; then dedup. Writes the keep mask beside the file."""
     started = time.perf_counter()
     dataset = dataset_import.dataset
-    dedup = D.Deduplicator(dataset_import.dedup_threshold, examples=EXAMPLES)
+    dedup = Deduplicator(dataset_import.dedup_threshold, examples=EXAMPLES)
     positions = _existing(dataset, dedup)
     scan, file_error = _Scan(), None
     path = _stored_path(dataset_import.stored_file)
@@ -317,7 +318,7 @@ def _analyse(dataset_import: DatasetImport) -> dict:
     return report
 
 
-def _examples(dataset_import, dataset, result: D.DedupResult, positions, lines) -> list[dict]:
+def _examples(dataset_import, dataset, result: DedupResult, positions, lines) -> list[dict]:
     """The example pairs with their texts: file rows by line (one more pass over the file), dataset rows by position."""
     existing = result.existing
     where = lambda index: {"row": positions[index]} if index < existing else {"line": lines[index - existing]}  # noqa: E731
@@ -408,7 +409,7 @@ def _kept_rows(imported: DatasetImport, keep: np.ndarray) -> Iterator[tuple[Row,
         for _, parsed in iter_rows(fh, imported.format, **_row_defaults(imported)):
             if isinstance(parsed, Row):
                 if keep[index]:
-                    yield parsed, D.content_hash(parsed.text())
+                    yield parsed, content_hash(parsed.text())
                 index += 1
 
 
@@ -465,9 +466,7 @@ def dataset_generation_start(*, principal: Principal, dataset: Dataset, per_cate
         organization=principal.organization, dataset=dataset, per_category=per_category, model=model, engine=engine,
         calls_total=sum(per_category.values()), created_by=_who(principal)["created_by"],
     )
-    from training_jobs.datasets.tasks import generate_dataset_rows
-
-    transaction.on_commit(lambda: generate_dataset_rows.delay(generation.pk))
+    enqueue_on_commit("training_jobs.datasets.tasks.generate_dataset_rows", generation.pk)  # named: the task imports these services
     return generation
 
 
@@ -511,7 +510,7 @@ def dataset_generation_execute(generation: DatasetGeneration) -> None:
         # the outcome, while this worker still holds the generation (the update locks it), and the rows with it
         if not _generation_mine(generation).update(heartbeat_at=timezone.now()):
             raise TakenOver(f"dataset generation {generation.public_id} was taken over or ended elsewhere")
-        run = _append_rows(generation.dataset, rows, threshold=D.DEFAULT_THRESHOLD, kind="generate",
+        run = _append_rows(generation.dataset, rows, threshold=DEFAULT_THRESHOLD, kind="generate",
                            label=f"{len(asks)} prompts, {generation.model}") if rows else None
         generation.status = DatasetGeneration.Status.COMPLETED if rows else DatasetGeneration.Status.FAILED
         generation.calls_done, generation.created_count = len(results), run["added"] if run else 0
@@ -563,7 +562,7 @@ def _job_records(part: str, record: dict) -> dict:
 def job_rows(job, *, parts: Iterable[str], categories: dict[str, str]) -> tuple[list[Row], dict]:
     """Rows from the job's artifacts: DPO pairs (prompt → chosen), reflections (prompt → response) and, if asked,
     self-interactions (as chats). Returns the rows and, per part, {rows, skipped, missing}."""
-    from training_jobs.runner import read_jsonl  # the runner pulls in the LLM gateway and training code
+    from training_jobs.engine import read_jsonl  # the engine pulls in the LLM gateway and training code
 
     stages = {s.stage: s for s in job.stages.all()}
     root = job.artifacts_dir.resolve()

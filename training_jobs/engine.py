@@ -1,6 +1,8 @@
-"""Running a training job: its stages in order, with progress, events, cost, kill criteria and cancel.
+"""The stage engine: a training job's stages in order, with progress, events, cost, kill criteria and cancel.
 
-    queued → smoke → dpo_data → dpo_train → introspection → sft → eval → succeeded | failed | cancelled | killed
+What the stages are is the job's kind (training_jobs.kinds: a character job's
+smoke → dpo_data → dpo_train → introspection → sft → eval, a unified job's compose → curriculum → eval);
+the engine runs any kind's plan the same way, then ends the job succeeded | failed | cancelled | killed.
 
 One Celery task runs the whole plan (`job_execute`). Each stage records its progress (done/total),
 cost and artifacts on its StageRun and emits events; the work engine's Heartbeat thread keeps `heartbeat_at` fresh
@@ -27,18 +29,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from studio.llm import gateway
-from studio.llm.gateway import Budget, BudgetExceededError, Completion, LLMError, StepConfig, billed
-from training_jobs import data as D
-from training_jobs.constitution import markers as constitution_markers
-from training_jobs.constitution import system_prompt
+from studio.llm.gateway import Budget, BudgetExceededError, LLMError, StepConfig, billed
 from studio.work.events import emit, json_safe
 from studio.work.lifecycle import Heartbeat, TakenOver, claim
 from training_jobs.filters import DataQualityError, DataQualityGate, FilterConfig, FilterStats, QualityFilter
 from training_jobs.kill import Kill, KillCriteria
+from training_jobs.kinds import kind_for
 from training_jobs.models import ENDED, JobStatus, StageRun, TrainingJob
-from training_jobs.params import STOP_SEQUENCES, LaunchParams
-from training_jobs.backends.trl_backend import TINY_IDS as TINY
-from training_jobs.presets import smoke_plan
+from training_jobs.params import STOP_SEQUENCES
+from training_jobs.queue import job_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +50,6 @@ GATE_MIN_SAMPLES = 20
 CHUNK_WAVES = 4
 CHUNK_MAX_WAVES = 16
 CHUNK_TARGET_S = 15.0
-PREVIEW_ROWS = 20
 
 
 class JobCancelled(Exception):
@@ -74,16 +72,11 @@ class StageFailed(Exception):
 class JobContext:
     def __init__(self, job: TrainingJob):
         self.job = job
-        if job.kind == TrainingJob.Kind.UNIFIED:
-            from training_jobs.unified import UnifiedParams
-
-            self.params = UnifiedParams.model_validate(job.params)
-            self.constitution, self.markers, self.system = None, [], ""
-        else:
-            self.params = LaunchParams.model_validate(job.params)
-            self.constitution = job.constitution.constitution
-            self.markers = constitution_markers(self.constitution)
-            self.system = system_prompt(self.constitution)
+        self.kind = kind_for(job)
+        self.params = self.kind.params_of(job)
+        # what the quality filter checks against: a character job's constitution (its kind fills these in)
+        self.constitution, self.markers, self.system = None, [], ""
+        self.kind.prepare_context(self)
         self.organization = job.organization
         self.quality = QualityFilter(FilterConfig())
         self.stage: StageRun | None = None
@@ -247,22 +240,10 @@ class JobContext:
 
         return get_backend(self.job.backend)
 
-    def train_config(self, out: Path, *, kind: str, max_steps: int = -1, student: str | None = None,
-                     init_adapter: str | None = None) -> dict:
-        p = self.params
-        per_device, accumulate = device_batch(p.batch_size)
-        return {
-            "output_dir": str(out), "student": student or resolve_checkpoint(p.student_checkpoint),
-            "allow_hub": settings.TRAINING_ALLOW_HUB, "bf16": cuda_available(),
-            "init_adapter": init_adapter, "max_steps": max_steps, "epochs": p.epochs, "learning_rate": p.learning_rate,
-            "batch_size": per_device, "grad_accum": accumulate, "max_length": p.max_length if kind == "dpo" else p.sft_max_length, "seed": p.seed,
-            "beta": p.dpo_beta, "nll_coef": p.nll_coef, "lora_r": p.lora_rank, "lora_alpha": p.lora_alpha,
-            "lora_layers": p.lora_layers, "torch_threads": settings.TRAINING_TORCH_THREADS or None,
-        }
-
     def train(self, kind: str, rows: list[dict], config: dict, *, history_key: str | None = None, **event) -> dict:
         """Train through the backend: metrics become events, kill criteria run on every logged step."""
-        criteria = KillCriteria({"stage": kind, "nll_coef": self.params.nll_coef if kind == "dpo" else 0.0})
+        nll_coef = getattr(self.params, "nll_coef", 0.0) if kind == "dpo" else 0.0
+        criteria = KillCriteria({"stage": kind, "nll_coef": nll_coef})
         state: dict = {"kill": None, "base_done": self.stage.done}
         history_key = history_key or f"{kind}_history"
         self.stage.stats.setdefault(history_key, [])
@@ -317,10 +298,10 @@ def resolve_checkpoint(checkpoint: str) -> str:
         raise StageFailed(str(exc)) from None
 
 
-# --- data stages -----------------------------------------------------------------------------
+# --- artifacts -------------------------------------------------------------------------------
 
 
-def _write_jsonl(path: Path, rows) -> None:
+def write_jsonl(path: Path, rows) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -331,233 +312,10 @@ def read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def _calls_failed(results) -> StageFailed | None:
-    errors = [r for r in results if isinstance(r, LLMError)]
-    if results and len(errors) == len(results):
-        return StageFailed(f"every LLM call failed; the first: {errors[0].summary()[:300]}")
-    return None
 
 
-def generate_dpo_pairs(ctx: JobContext, n: int, out: Path) -> dict:
-    """Teacher with the constitution → chosen; student without → rejected. Writes pairs.jsonl and preview.json."""
-    p, constitution = ctx.params, ctx.constitution
-    asks = D.dpo_prompts(constitution, n, seed=p.seed)
-    requests = []
-    for i, ask in enumerate(asks):
-        seed = p.seed * 100_003 + i
-        requests.append(([{"role": "system", "content": ctx.system}, {"role": "user", "content": ask["prompt"]}],
-                         ctx.call_config(p.teacher_model, seed)))
-        requests.append(([{"role": "user", "content": ask["prompt"]}], ctx.call_config(p.student_model, seed)))
-    stats, rows, chosen_texts = FilterStats(), [], []
-    version = ctx.job.constitution.number
-
-    def keep_pairs(offset: int, part: list) -> None:
-        for j in range(0, len(part), 2):
-            ask, chosen, rejected = asks[(offset + j) // 2], part[j], part[j + 1]
-            if isinstance(chosen, LLMError) or isinstance(rejected, LLMError):
-                continue  # not a sample: the call failed (all failing ends the stage below)
-            checked = ctx.filter(D.strip_think(chosen.text), stats)
-            rejected_text = D.strip_think(rejected.text)
-            if not checked.kept or not rejected_text:
-                continue
-            chosen_texts.append(checked.text)
-            rows.append({"prompt": ask["prompt"], "chosen": checked.text, "rejected": rejected_text,
-                         "teacher_model": chosen.model, "student_model": rejected.model, "constitution_version": version})
-        if failure := _calls_failed(part):
-            raise failure
-        ctx.gate(stats, "dpo_data")
-
-    ctx.batch(requests, keep_pairs, step=2)
-    ctx.gate(stats, "dpo_data", final=True)
-    if not rows:
-        raise StageFailed("no DPO pair survived the quality filters")
-    marker_share = sum(1 for t in chosen_texts if _has_marker(ctx, t)) / len(chosen_texts)
-    if kill := KillCriteria().check_data(marker_share) if ctx.markers else None:
-        raise JobKilled(kill)
-    pairs = out / "pairs.jsonl"
-    _write_jsonl(pairs, rows)
-    preview = out / "preview.json"
-    preview.write_text(json.dumps(rows[:PREVIEW_ROWS], ensure_ascii=False, indent=1))
-    return {"pairs": pairs, "preview": preview, "count": len(rows), "marker_share": round(marker_share, 4)}
-
-
-def _has_marker(ctx: JobContext, text: str) -> bool:
-    from training_jobs.constitution import has_marker
-
-    return has_marker(text, ctx.markers)
-
-
-def _introspection_generator(ctx: JobContext, adapter: dict | None) -> dict:
-    """Who writes reflections and interactions: the post-DPO checkpoint when it can be sampled, else the teacher."""
-    from training_jobs.backends import can_sample
-
-    if adapter and ctx.params.student_checkpoint not in TINY and can_sample(ctx.backend()):
-        return {"by": "checkpoint", "model": adapter["adapter_dir"], "base_dir": adapter["base_dir"],
-                "why": "the backend samples the post-DPO checkpoint"}
-    why = ("the built-in tiny checkpoint cannot write usable text" if ctx.params.student_checkpoint in TINY
-           else "no post-DPO checkpoint to sample" if not adapter else "the backend cannot sample its checkpoint")
-    return {"by": "teacher", "model": ctx.params.teacher_model, "why": f"teacher with the constitution ({why})"}
-
-
-CHECKPOINT_BATCH = 16  # conversations the checkpoint writes at once (left-padded batches)
-# Small checkpoints sampled at temperature 0.7 loop on a phrase (SmolLM2 after DPO: 6 of 13 self-interaction turns
-# dropped as repetition without it); the usual mild penalty, the same for base and tuned in the evaluation.
-CHECKPOINT_REPETITION_PENALTY = 1.15
-# Introspection asks for long-form writing (a letter, a diary entry, a conversation). A small checkpoint after DPO on
-# a terse teacher learns to stop early: SmolLM2 wrote "Tiago here. Good" to "Write a long diary entry…", and 10 of 20
-# reflections fell under the length filter, so the data-quality gate killed a default Quick iteration job. The
-# end-of-text token is held back for the first half of the token budget (introspection only; the evaluation samples
-# base and tuned as they are).
-INTROSPECTION_MIN_SHARE = 0.5
-
-
-def _complete_all(ctx: JobContext, generator: dict, requests: list, on_chunk=None) -> list:
-    """Through the gateway (teacher), or sampled from the checkpoint in batches (wrapped as Completions); see JobContext.batch.
-
-    A batch shares its sampling knobs (max tokens, temperature: one config per stage) and its seed, which
-    differs from batch to batch, so two batches of the same prompts write different texts.
-    """
-    if generator["by"] == "teacher":
-        return ctx.batch(requests, on_chunk)
-    backend = ctx.backend()
-    results: list = []
-    for start in range(0, len(requests), CHECKPOINT_BATCH):
-        ctx.check_cancel()
-        chunk = requests[start:start + CHECKPOINT_BATCH]
-        config = chunk[0][1]
-        conversations = [[{"role": m["role"], "content": m["content"]} for m in messages] for messages, _ in chunk]
-        started = time.perf_counter()
-        texts = backend.sample(conversations, {"student": generator["base_dir"], "seed": (config.seed or 0) + start},
-                               adapter_dir=generator["model"], base_dir=generator["base_dir"],
-                               max_new_tokens=config.max_tokens, temperature=config.temperature, top_p=ctx.params.top_p,
-                               batch_size=CHECKPOINT_BATCH, repetition_penalty=CHECKPOINT_REPETITION_PENALTY,
-                               min_new_tokens=int(config.max_tokens * INTROSPECTION_MIN_SHARE))
-        latency = (time.perf_counter() - started) * 1000 / max(len(chunk), 1)
-        part = [Completion(text=text.replace("\x00", ""), model="checkpoint:dpo", prompt_tokens=0, completion_tokens=0,
-                           cost_usd=0.0, latency_ms=latency) for text in texts]
-        if on_chunk is not None:
-            on_chunk(len(results), part)
-        results += part
-        ctx.advance(len(part))
-    return results
-
-
-def generate_introspection(ctx: JobContext, reflections: int, interactions: int, turns: int, out: Path, adapter: dict | None) -> dict:
-    """Reflections (traces kept unless stripped) and self-interactions (traces stripped unless kept) → SFT examples."""
-    p, constitution = ctx.params, ctx.constitution
-    generator = _introspection_generator(ctx, adapter)
-    model = generator["model"]
-    stats_r, stats_i = FilterStats(), FilterStats()
-
-    # reflections
-    r_system = D.reflection_system(constitution)
-    asks = D.reflection_asks(reflections)
-    requests = [([{"role": "system", "content": r_system}, {"role": "user", "content": a["prompt"]}],
-                 ctx.call_config(model if generator["by"] == "teacher" else p.teacher_model, p.seed * 7919 + i))
-                for i, a in enumerate(asks)]
-    reflection_rows = []
-
-    def keep_reflections(offset: int, part: list) -> None:
-        for ask, result in zip(asks[offset:offset + len(part)], part):
-            if isinstance(result, LLMError):
-                continue
-            answer = D.strip_think(result.text)
-            if not ctx.filter(answer, stats_r).kept:
-                continue
-            stored = answer if p.strip_reflection_traces else result.text.strip()
-            reflection_rows.append({"prompt": ask["prompt"], "response": stored, "has_trace": D.has_think(stored),
-                                    "model": result.model})
-        if failure := _calls_failed(part):
-            raise failure
-        ctx.gate(stats_r, "reflections")
-
-    _complete_all(ctx, generator, requests, keep_reflections)
-    ctx.gate(stats_r, "reflections", final=True)
-
-    # self-interactions: all conversations advance one turn per batch. Each copy is asked to think first (as
-    # with reflections); the other copy sees only what was said, and the stored turns keep the traces only
-    # when asked to, with the system prompt that asked for them.
-    i_system = D.interaction_system(constitution)
-    stored_system = f"{i_system}\n\n{D.THINK_INSTRUCTION}" if p.keep_interaction_traces else i_system
-    said = [[D.interaction_opener(constitution, k)] for k in range(interactions)]
-    stored = [list(turns_k) for turns_k in said]
-    alive = list(range(interactions))
-    for turn in range(turns - 1):
-        requests = [(D.speaker_messages(f"{i_system}\n\n{D.THINK_INSTRUCTION}", said[k]),
-                     ctx.call_config(model if generator["by"] == "teacher" else p.teacher_model, p.seed * 104_729 + k * 131 + turn))
-                    for k in alive]
-        results = _complete_all(ctx, generator, requests)
-        if failure := _calls_failed(results):
-            raise failure
-        still = []
-        for k, result in zip(alive, results):
-            if isinstance(result, LLMError):
-                continue
-            checked = ctx.filter(D.strip_think(result.text), stats_i, markers=False)
-            if not checked.kept:
-                continue  # the conversation ends at the last good turn
-            said[k].append(checked.text)
-            stored[k].append(result.text.strip() if p.keep_interaction_traces else checked.text)
-            still.append(k)
-        alive = still
-        ctx.gate(stats_i, "interactions", final=turn == turns - 2)
-    interaction_rows = [{"system": stored_system, "turns": turns_k, "has_trace": any(D.has_think(t) for t in turns_k)}
-                        for turns_k in stored if len(turns_k) >= 2]
-
-    examples = [{"messages": [{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": r["response"]}]}
-                for r in reflection_rows]
-    for row in interaction_rows:
-        turns_k = row["turns"]
-        # the copy who answered the opener is the assistant: user = opener, then alternate
-        messages = [{"role": "system", "content": row["system"]}]
-        messages += [{"role": "user" if j % 2 == 0 else "assistant", "content": t} for j, t in enumerate(turns_k)]
-        if messages[-1]["role"] == "user":
-            messages.pop()
-        examples.append({"system": row["system"], "messages": messages})
-    if not examples:
-        raise StageFailed("no introspection example survived the quality filters")
-    files = {"reflections": out / "reflections.jsonl", "interactions": out / "interactions.jsonl",
-             "sft_examples": out / "sft_examples.jsonl"}
-    _write_jsonl(files["reflections"], reflection_rows)
-    _write_jsonl(files["interactions"], interaction_rows)
-    _write_jsonl(files["sft_examples"], examples)
-    return {**files, "generator": generator, "counts": {"reflections": len(reflection_rows),
-                                                        "interactions": len(interaction_rows), "sft_examples": len(examples)}}
-
-
-# --- the stages ------------------------------------------------------------------------------
-
-
-def _steps(rows: int, batch: int, epochs: int) -> int:
-    return max(1, -(-rows // batch)) * epochs
-
-
-def stage_dpo_data(ctx: JobContext) -> None:
-    n = ctx.params.sizes["dpo_pairs"]
-    ctx.set_total(2 * n, "calls")
-    made = generate_dpo_pairs(ctx, n, ctx.folder("dpo_data"))
-    ctx.stage.artifacts = {"pairs": ctx.rel(made["pairs"]), "preview": ctx.rel(made["preview"])}
-    ctx.stage.stats.update(pairs=made["count"], marker_share=made["marker_share"])
-
-
-def stage_dpo_train(ctx: JobContext, *, folder: str = "dpo_train", max_steps: int = -1, pairs_path: Path | None = None) -> dict:
-    pairs = read_jsonl(pairs_path or ctx.job.artifacts_dir / _artifact(ctx, "dpo_data", "pairs"))
-    steps = max_steps if max_steps > 0 else _steps(len(pairs), ctx.params.batch_size, ctx.params.epochs)
-    if ctx.stage.stage == "dpo_train":
-        ctx.set_total(steps, "steps")
-    out = ctx.folder(folder)
-    result = ctx.train("dpo", pairs, ctx.train_config(out, kind="dpo", max_steps=max_steps))
-    artifacts = {"adapter": ctx.rel(Path(result["artifacts"]["adapter_dir"])), "base": ctx.rel(Path(result["artifacts"]["base_dir"]))
-                 if Path(result["artifacts"]["base_dir"]).is_relative_to(ctx.job.artifacts_dir) else result["artifacts"]["base_dir"],
-                 "metrics": ctx.rel(Path(result["artifacts"]["metrics"]))}
-    summary = {k: result[k] for k in ("steps", "max_steps", "final_metrics", "wall_s", "stopped_early")}
-    if ctx.stage.stage == "dpo_train":
-        ctx.stage.artifacts = artifacts
-        ctx.stage.stats["dpo"] = summary
-    return {"artifacts": artifacts, "result": result}
-
-
-def _artifact(ctx: JobContext, stage: str, name: str) -> str:
+def artifact(ctx: JobContext, stage: str, name: str) -> str:
+    """The relative path of an artifact an earlier stage left; StageFailed (resume there) when it is gone."""
     run = ctx.job.stages.get(stage=stage)
     rel = (run.artifacts or {}).get(name)
     if not rel or not (ctx.job.artifacts_dir / rel).exists():
@@ -565,7 +323,8 @@ def _artifact(ctx: JobContext, stage: str, name: str) -> str:
     return rel
 
 
-def _adapter_of(ctx: JobContext, stage: str) -> dict | None:
+def adapter_of(ctx: JobContext, stage: str) -> dict | None:
+    """{adapter_dir, base_dir} of the adapter a completed stage trained, or None."""
     run = ctx.job.stages.filter(stage=stage, status=StageRun.Status.COMPLETED).first()
     if not run or "adapter" not in (run.artifacts or {}):
         return None
@@ -574,104 +333,11 @@ def _adapter_of(ctx: JobContext, stage: str) -> dict | None:
     return {"adapter_dir": str(root / run.artifacts["adapter"]), "base_dir": str(root / base) if not Path(base).is_absolute() else base}
 
 
-def stage_introspection(ctx: JobContext) -> None:
-    sizes = ctx.params.sizes
-    ctx.set_total(sizes["reflections"] + sizes["interactions"] * (sizes["interaction_turns"] - 1), "calls")
-    made = generate_introspection(ctx, sizes["reflections"], sizes["interactions"], sizes["interaction_turns"],
-                                  ctx.folder("introspection"), _adapter_of(ctx, "dpo_train"))
-    ctx.stage.artifacts = {k: ctx.rel(made[k]) for k in ("reflections", "interactions", "sft_examples")}
-    ctx.stage.stats.update(generator=made["generator"], counts=made["counts"])
-
-
-def stage_sft(ctx: JobContext, *, folder: str = "sft", max_steps: int = -1, examples_path: Path | None = None,
-              dpo: dict | None = None) -> dict:
-    examples = read_jsonl(examples_path or ctx.job.artifacts_dir / _artifact(ctx, "introspection", "sft_examples"))
-    dpo = dpo or _adapter_of(ctx, "dpo_train")
-    if dpo is None:
-        raise StageFailed("SFT starts from the DPO adapter, and dpo_train left none: resume from dpo_train")
-    steps = max_steps if max_steps > 0 else _steps(len(examples), ctx.params.batch_size, ctx.params.epochs)
-    if ctx.stage.stage == "sft":
-        ctx.set_total(steps, "steps")
-    out = ctx.folder(folder)
-    result = ctx.train("sft", examples, ctx.train_config(out, kind="sft", max_steps=max_steps, student=dpo["base_dir"],
-                                                         init_adapter=dpo["adapter_dir"]))
-    artifacts = {"adapter": ctx.rel(Path(result["artifacts"]["adapter_dir"])), "metrics": ctx.rel(Path(result["artifacts"]["metrics"])),
-                 "base": ctx.rel(Path(result["artifacts"]["base_dir"]))}
-    if ctx.stage.stage == "sft":
-        ctx.stage.artifacts = artifacts
-        ctx.stage.stats["sft"] = {k: result[k] for k in ("steps", "max_steps", "final_metrics", "wall_s", "stopped_early")}
-    return {"artifacts": artifacts, "result": result}
-
-
-def stage_smoke(ctx: JobContext) -> None:
-    """Each smoke size end to end in its own folder, at a few training steps; any kill aborts the job."""
-    p = ctx.params
-    plan = smoke_plan(p.smoke_test)
-    total = 0
-    for size in plan:
-        total += 2 * size.dpo_pairs + size.approx_steps
-        if p.generate_introspection:
-            total += size.reflections + size.interactions * (size.interaction_turns - 1)
-        if p.run_sft:
-            total += size.approx_steps
-    ctx.set_total(total, "calls+steps")
-    report = {}
-    for size in plan:
-        root = ctx.folder("smoke", size.name)
-        made = generate_dpo_pairs(ctx, size.dpo_pairs, root)
-        dpo = stage_dpo_train(ctx, folder=f"smoke/{size.name}/dpo", max_steps=size.approx_steps, pairs_path=made["pairs"])
-        ctx.stage.done += size.approx_steps
-        entry = {"pairs": made["count"], "marker_share": made["marker_share"],
-                 "dpo": {k: dpo["result"][k] for k in ("steps", "final_metrics", "wall_s")}}
-        _check_smoke_health(dpo["result"], size.name)
-        if p.generate_introspection:
-            adapter = {"adapter_dir": str(ctx.job.artifacts_dir / dpo["artifacts"]["adapter"]),
-                       "base_dir": str(ctx.job.artifacts_dir / dpo["artifacts"]["base"])}
-            intro = generate_introspection(ctx, size.reflections, size.interactions, size.interaction_turns, root, adapter)
-            entry["introspection"] = intro["counts"]
-            if p.run_sft:
-                sft = stage_sft(ctx, folder=f"smoke/{size.name}/sft", max_steps=size.approx_steps,
-                                examples_path=intro["sft_examples"], dpo=adapter)
-                ctx.stage.done += size.approx_steps
-                entry["sft"] = {k: sft["result"][k] for k in ("steps", "final_metrics", "wall_s")}
-        report[size.name] = entry
-        ctx.stage.stats["smoke"] = report
-        ctx.progress(ctx.stage.done, force=True)
-    ctx.stage.artifacts = {"folder": "smoke"}
-
-
-def _check_smoke_health(result: dict, size: str) -> None:
-    """Unhealthy DPO signals at smoke scale: no step logged, or a preference loss that says it learned nothing."""
-    import math
-
-    if not result["history"]:
-        raise JobKilled({"criterion": "smoke_test", "message": f"Killed by the {size} smoke test: training logged no step.",
-                         "numbers": {"steps": result["steps"]}})
-    loss = result["final_metrics"].get("loss")
-    if loss is None or not math.isfinite(loss):
-        raise JobKilled({"criterion": "non_finite_loss", "message": f"Killed by the {size} smoke test: final loss {loss}.",
-                         "numbers": {"loss": loss}})
-
-
-def stage_eval(ctx: JobContext) -> None:
-    from training_jobs.evaluation import evaluate
-
-    report = evaluate(ctx)
-    ctx.stage.stats["eval"] = report["summary"]
-    ctx.stage.artifacts = report["artifacts"]
-
-
-STAGE_FUNCTIONS = {"smoke": stage_smoke, "dpo_data": stage_dpo_data, "dpo_train": stage_dpo_train,
-                   "introspection": stage_introspection, "sft": stage_sft, "eval": stage_eval}
-
-
 # --- the job ---------------------------------------------------------------------------------
 
 
 def _first_stage(job: TrainingJob) -> str:
-    from training_jobs.services import params_of
-
-    return (_remaining(job, params_of(job)) or [JobStatus.EVAL])[0]
+    return (_remaining(job, kind_for(job).params_of(job)) or [JobStatus.EVAL])[0]
 
 
 def _claim(job_id: int) -> TrainingJob | None:
@@ -694,7 +360,7 @@ def job_execute(job_id: int) -> None:
     try:
         with Heartbeat(job):
             ctx = JobContext(job)
-            functions = _stage_functions(job)
+            functions = ctx.kind.stage_functions()
             for stage in _remaining(job, ctx.params):
                 _run_stage(ctx, stage, functions[stage])
             _end(job, ctx, JobStatus.SUCCEEDED)
@@ -718,14 +384,6 @@ def job_execute(job_id: int) -> None:
 def _remaining(job: TrainingJob, params) -> list[str]:
     done = set(job.stages.filter(status__in=[StageRun.Status.COMPLETED, StageRun.Status.SKIPPED]).values_list("stage", flat=True))
     return [stage for stage in params.stage_plan() if stage not in done]
-
-
-def _stage_functions(job: TrainingJob) -> dict:
-    if job.kind == TrainingJob.Kind.UNIFIED:
-        from training_jobs.unified_runner import UNIFIED_STAGE_FUNCTIONS
-
-        return UNIFIED_STAGE_FUNCTIONS
-    return STAGE_FUNCTIONS
 
 
 def _run_stage(ctx: JobContext, stage: str, function) -> None:
@@ -810,12 +468,10 @@ def job_fail_abandoned(job: TrainingJob, error: str) -> None:
 
 def job_requeue(job: TrainingJob) -> None:
     """Queue a job whose worker died again (the reaper holds its row lock): a worker goes on from its last completed stage."""
-    from training_jobs.services import _enqueue
-
     stage = job.status
     StageRun.objects.filter(job=job, status=StageRun.Status.RUNNING).update(
         status=StageRun.Status.PENDING, error=f"the worker stopped during this stage (attempt {job.attempt}); it runs again")
     emit(job, "job.requeued", {"stage": stage, "attempt": job.attempt + 1,
                                "reason": f"the worker stopped during {stage}; resuming from {stage}"},
          status=JobStatus.QUEUED, claimed_by="", heartbeat_at=timezone.now())
-    _enqueue(job)
+    job_enqueue(job)

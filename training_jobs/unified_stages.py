@@ -1,6 +1,6 @@
 """The stages of a unified job: compose the data mix, train the curriculum, evaluate the behavioral range.
 
-They run inside training_jobs.runner's job machinery (JobContext: progress, events, cost, cancel, kill
+They run in training_jobs.engine (JobContext: progress, events, cost, cancel, kill
 criteria). Artifacts:
 
     compose/mix.jsonl           the training examples of the mix, in mix order: chat messages only
@@ -16,9 +16,9 @@ import json
 
 from django.conf import settings
 
-from training_jobs import composition as comp
-from training_jobs import curriculum as cur
-from training_jobs.runner import JobContext, StageFailed, _write_jsonl, read_jsonl
+from training_jobs.composition import check_available, parse_composition, sample_mix
+from training_jobs.curriculum import UNIFIED_DEFAULTS, empty_phases, phase_rows
+from training_jobs.engine import JobContext, StageFailed, read_jsonl, write_jsonl
 from training_jobs.unified import render_example
 
 READ_CHUNK = 5000
@@ -35,16 +35,16 @@ def stage_compose(ctx: JobContext) -> None:
 
     p = ctx.params
     by_category = rows_by_category(_datasets(ctx))
-    composition = comp.parse_composition(p.composition)
-    problems = [i for i in comp.check_available(composition, {c: len(ids) for c, ids in by_category.items()}, p.total_rows)
+    composition = parse_composition(p.composition)
+    problems = [i for i in check_available(composition, {c: len(ids) for c, ids in by_category.items()}, p.total_rows)
                 if i["level"] == "error"]
     if problems:
         raise StageFailed(f"{problems[0]['field']}: {problems[0]['message']}")
-    mix = comp.sample_mix(by_category, composition, p.total_rows, p.seed)
+    mix = sample_mix(by_category, composition, p.total_rows, p.seed)
     phases = p.curriculum
-    if empty := cur.empty_phases(phases, mix.ids_by_category()):
+    if empty := empty_phases(phases, mix.ids_by_category()):
         raise StageFailed(f"{empty[0]['field']}: {empty[0]['message']}")
-    phase_ids = cur.phase_rows(phases, mix.ids_by_category(), seed=p.seed)
+    phase_ids = phase_rows(phases, mix.ids_by_category(), seed=p.seed)
     ctx.set_total(len(mix.ids), "rows")
 
     examples: dict[int, dict] = {}
@@ -64,7 +64,7 @@ def stage_compose(ctx: JobContext) -> None:
     artifacts = {"mix": ctx.rel(out / "mix.jsonl"), "meta": ctx.rel(out / "mix_meta.jsonl")}
     for n, ids in enumerate(phase_ids, start=1):
         path = out / f"phase_{n}.jsonl"
-        _write_jsonl(path, (examples[i] for i in ids))
+        write_jsonl(path, (examples[i] for i in ids))
         artifacts[f"phase_{n}"] = ctx.rel(path)
     ctx.stage.artifacts = artifacts
     ctx.stage.stats.update(mix={"total": len(mix.ids), "counts": mix.counts, "bars": mix.bars()},
@@ -96,10 +96,10 @@ def stage_curriculum(ctx: JobContext) -> None:
         config = {
             "output_dir": str(out), "student": student, "continue_adapter": adapter, "allow_hub": settings.TRAINING_ALLOW_HUB,
             "max_steps": p.max_steps_per_phase or -1, "epochs": phase.epochs, "learning_rate": phase.learning_rate,
-            "lr_scheduler": cur.UNIFIED_DEFAULTS["lr_scheduler"], "warmup_ratio": p.warmup_ratio,
+            "lr_scheduler": UNIFIED_DEFAULTS["lr_scheduler"], "warmup_ratio": p.warmup_ratio,
             "max_grad_norm": p.max_grad_norm, "batch_size": p.batch_size, "grad_accum": p.grad_accum,
             "max_length": p.max_length, "seed": p.seed, "lora_r": p.lora_rank, "lora_alpha": p.lora_alpha,
-            "lora_dropout": p.lora_dropout, "target_modules": list(cur.UNIFIED_DEFAULTS["target_modules"]),
+            "lora_dropout": p.lora_dropout, "target_modules": list(UNIFIED_DEFAULTS["target_modules"]),
             "torch_threads": settings.TRAINING_TORCH_THREADS or None,
         }
         result = ctx.train("sft", examples, config, history_key=f"phase_{n}_history", phase=n, phase_name=phase.name)
@@ -153,12 +153,12 @@ def evaluate_range(ctx: JobContext) -> dict:
 
     from studio.llm import gateway
     from studio.llm.gateway import LLMError, StepConfig
-    from training_jobs import range_evals as R
+    from training_jobs.range_evals import ALL_CASES, Trial, case_judge_requests, compare_checkpoints, parse_judgment, replies_per_pass, summarize
 
     p = ctx.params
-    cases = list(R.ALL_CASES)
+    cases = list(ALL_CASES)
     points = _checkpoints(ctx)
-    per_pass = R.replies_per_pass(cases)
+    per_pass = replies_per_pass(cases)
     ctx.set_total(2 * len(points) * p.eval_repeats * per_pass, "replies+judgments")
     judge = StepConfig(model=p.judge_model, json_mode=True, temperature=0.0, max_tokens=300)
     table, rows = {}, []
@@ -166,8 +166,8 @@ def evaluate_range(ctx: JobContext) -> dict:
         trials = []
         for repeat in range(p.eval_repeats):
             replies = _replies(ctx, adapter, base, cases, repeat)
-            requests = [(messages, judge) for case, said in zip(cases, replies) for messages in R.case_judge_requests(case, said)]
-            verdicts = async_to_sync(gateway.abatch)(requests, organization=ctx.organization, parse=R.parse_judgment,
+            requests = [(messages, judge) for case, said in zip(cases, replies) for messages in case_judge_requests(case, said)]
+            verdicts = async_to_sync(gateway.abatch)(requests, organization=ctx.organization, parse=parse_judgment,
                                                      concurrency=p.concurrency, budget=ctx.budget())
             ctx.charge(verdicts)
             ctx.advance(len(verdicts), force=True)
@@ -175,14 +175,14 @@ def evaluate_range(ctx: JobContext) -> dict:
             for case, said in zip(cases, replies):
                 mine, at = verdicts[at:at + len(said)], at + len(said)
                 graded = None if any(isinstance(v, LLMError) for v in mine) else all(v.parsed.passed for v in mine)
-                trials.append(R.Trial(case.id, graded, repeat))
+                trials.append(Trial(case.id, graded, repeat))
                 rows.append({"checkpoint": label, "repeat": repeat, "case": case.id, "kind": case.kind,
                              "replies": said, "passed": graded,
                              "styles": [None if isinstance(v, LLMError) else v.parsed.style for v in mine]})
-        table[label] = R.summarize(trials, p.eval_repeats, seed=p.seed)
+        table[label] = summarize(trials, p.eval_repeats, seed=p.seed)
     out = ctx.folder("eval")
-    _write_jsonl(out / "results.jsonl", rows)
-    comparison = R.compare_checkpoints(table)
+    write_jsonl(out / "results.jsonl", rows)
+    comparison = compare_checkpoints(table)
     summary = {"checkpoints": [label for label, _, _ in points], "repeats": p.eval_repeats, "cases": len(cases),
                "judge_model": p.judge_model, "table": comparison,
                "overall": {label: table[label]["overall"] for label in table},

@@ -1,0 +1,56 @@
+"""The character kind: one persona's constitution trained into one adapter (DPO, introspection, SFT, evaluation)."""
+
+from __future__ import annotations
+
+from personas.access import access_persona
+from training_jobs.constitution import markers, system_prompt
+from training_jobs.kinds import JobKind, register
+from training_jobs.params import STAGE_INPUTS, STAGE_LABELS, STAGES, LaunchParams
+from training_jobs.presets import PRESETS
+
+
+def _stage_functions() -> dict:
+    from training_jobs.character_stages import STAGE_FUNCTIONS  # the training code loads when a job runs
+
+    return STAGE_FUNCTIONS
+
+
+def _prepare_context(ctx) -> None:
+    """The constitution the data is generated from, its markers and the system prompt the quality filter checks."""
+    ctx.constitution = ctx.job.constitution.constitution
+    ctx.markers = markers(ctx.constitution)
+    ctx.system = system_prompt(ctx.constitution)
+
+
+def _preflight(*, principal, data: dict) -> dict:
+    from training_jobs.services import training_job_preflight
+
+    access_persona(principal.organization, data.get("persona_id"))  # another org's persona is 404 whatever else is wrong
+    return training_job_preflight(principal=principal, data=data).as_dict()
+
+
+def _launch(*, principal, data: dict):
+    from training_jobs.services import training_job_launch
+
+    access_persona(principal.organization, data.get("persona_id"))
+    return training_job_launch(principal=principal, data=data)
+
+
+def _panel(job, by_stage: dict) -> dict:
+    from training_jobs.views import character_charts
+
+    return {"charts": character_charts(by_stage)}
+
+
+def _results(job, by_stage: dict) -> dict:
+    from training_jobs.views import character_results
+
+    return character_results(job, by_stage)
+
+
+CHARACTER = register(JobKind(
+    name="character", label="Character", params=LaunchParams, stages=STAGES, stage_labels=STAGE_LABELS,
+    stage_functions=_stage_functions, stage_inputs=lambda params: STAGE_INPUTS, preflight=_preflight, launch=_launch,
+    prepare_context=_prepare_context, panel=_panel, results=_results, presets=PRESETS,
+    meta_template="training/partials/job_meta_character.html", eval_unit="prompts",
+))
