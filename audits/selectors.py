@@ -1,10 +1,10 @@
 """Reads for the Tests page and the audits API: audit attempts, fingerprints, suite runs, jobs."""
 
 from audits.models import AuditJob, Fingerprint
+from personas.audit_history import audit_attempts  # noqa: F401  (the Tests page and the API read the attempts here)
 from personas.models import Persona
 from studio.access import get_in_org
 
-AUDIT_CRITERIA = ("coherence", "depth", "cultural_fidelity", "voice_distinctiveness", "realism")
 CRITERIA_LABELS = {
     "coherence": "Coherence", "depth": "Depth", "cultural_fidelity": "Cultural fidelity",
     "voice_distinctiveness": "Voice", "realism": "Realism",
@@ -18,27 +18,6 @@ def access_audit_job(organization, job_id) -> AuditJob:
 def access_provocation_run(organization, job_id) -> AuditJob:
     queryset = AuditJob.objects.filter(kind=AuditJob.Kind.PROVOCATIONS).select_related("persona", "version", "organization")
     return get_in_org(queryset, organization, job_id, what="provocation run")
-
-
-def audit_attempts(persona: Persona) -> list[dict]:
-    """Every audit attempt of every generation run of the persona, oldest first (pipeline StepRun rows)."""
-    from pipeline.models import StepRun
-
-    rows = (StepRun.objects.filter(run__persona=persona, step="audit")
-            .select_related("run").order_by("run__created_at", "run_id", "attempt", "id"))
-    attempts = []
-    for row in rows:
-        output = row.output or {}
-        threshold = float((row.run.step_config.get("_audit") or {}).get("min_overall_score", 3.5))
-        overall = output.get("overall")
-        attempts.append({
-            "run_id": row.run.public_id, "attempt": row.attempt, "status": row.status,
-            "model": row.model_used or row.model_requested,
-            "scores": {name: output.get(name) for name in AUDIT_CRITERIA} if output else None,
-            "overall": overall, "passed": overall is not None and overall >= threshold, "threshold": threshold,
-            "notes": output.get("notes", "") or row.error, "finished_at": row.finished_at,
-        })
-    return attempts
 
 
 def latest_fingerprint(persona: Persona) -> Fingerprint | None:

@@ -5,12 +5,16 @@ class PipelineConfig(AppConfig):
     name = "pipeline"
 
     def ready(self):
+        from personas.audit_history import register_audit_attempts
         from pipeline import dashboard  # noqa: F401  (registers the dashboard card)
         from pipeline.offline_drafts import draft_reply
+        from pipeline.selectors import audit_attempts
         from studio.llm.offline.engine import register_offline_responder
 
         # The offline engine answers the step prompts with drafts of the persona's layers.
         register_offline_responder(PERSONA_STEPS, draft_reply)
+        # The audits pages show the generation's audit attempts.
+        register_audit_attempts(audit_attempts)
 
 
 PERSONA_STEPS = "persona steps"  # the responder's name in the offline engine

@@ -1,0 +1,24 @@
+"""Reads of runs for other apps (through personas' registries: they never import pipeline)."""
+
+from personas.models import Persona
+from pipeline.models import StepRun
+from pipeline.schemas import AUDIT_CRITERIA
+
+
+def audit_attempts(persona: Persona) -> list[dict]:
+    """Every audit attempt of every generation run of the persona, oldest first (the audit StepRun rows)."""
+    rows = (StepRun.objects.filter(run__persona=persona, step="audit")
+            .select_related("run").order_by("run__created_at", "run_id", "attempt", "id"))
+    attempts = []
+    for row in rows:
+        output = row.output or {}
+        threshold = float((row.run.step_config.get("_audit") or {}).get("min_overall_score", 3.5))
+        overall = output.get("overall")
+        attempts.append({
+            "run_id": row.run.public_id, "attempt": row.attempt, "status": row.status,
+            "model": row.model_used or row.model_requested,
+            "scores": {name: output.get(name) for name in AUDIT_CRITERIA} if output else None,
+            "overall": overall, "passed": overall is not None and overall >= threshold, "threshold": threshold,
+            "notes": output.get("notes", "") or row.error, "finished_at": row.finished_at,
+        })
+    return attempts
