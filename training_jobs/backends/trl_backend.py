@@ -374,6 +374,52 @@ def _finish(kind: str, trainer, cfg: TRLConfig, out: Path, desc: dict, history: 
     return result
 
 
+@dataclass
+class _TrainingRun:
+    """What DPO and SFT share: the config, the output folder, the rows, the student and the metrics callback."""
+
+    kind: str
+    cfg: TRLConfig
+    out: Path
+    rows: list
+    model: Any
+    tokenizer: Any
+    desc: dict
+    callback: Any
+    history: list
+    state: dict
+    started: float
+
+    @classmethod
+    def start(cls, config, data, on_metrics, should_stop, *, kind: str) -> "_TrainingRun":
+        """Checks the extras, reads the config, makes the folder, turns `data` into DPO or SFT rows, loads the student."""
+        _require_train_extras()
+        started = time.perf_counter()
+        cfg = TRLConfig.from_mapping(config)
+        out = Path(cfg.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        rows = dpo_rows(data) if kind == "dpo" else sft_rows(data)
+        if cfg.torch_threads:
+            import torch
+
+            torch.set_num_threads(cfg.torch_threads)
+        model, tokenizer, desc = load_student(cfg, rows, out)
+        history: list = []
+        state: dict = {}
+        callback = _make_callback(on_metrics, should_stop, history, state, cfg.nll_coef if kind == "dpo" else None)
+        return cls(kind, cfg, out, rows, model, tokenizer, dict(desc), callback, history, state, started)
+
+    def dataset(self):
+        from datasets import Dataset
+
+        return Dataset.from_list(self.rows)
+
+    def train(self, trainer) -> TrainResult:
+        _quiet(trainer)
+        trainer.train()
+        return _finish(self.kind, trainer, self.cfg, self.out, self.desc, self.history, self.state, self.started)
+
+
 # --------------------------------------------------------------------------- backend
 
 
@@ -382,47 +428,24 @@ class TRLBackend:
 
     def train_dpo(self, pairs, config, on_metrics: MetricsCallback | None = None,
                   should_stop: StopCheck | None = None) -> TrainResult:
-        _require_train_extras()
-        t0 = time.perf_counter()
-        cfg = TRLConfig.from_mapping(config)
-        out = Path(cfg.output_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        rows = dpo_rows(pairs)
-        import torch
-        from datasets import Dataset
         from trl import DPOConfig, DPOTrainer
 
-        if cfg.torch_threads:
-            torch.set_num_threads(cfg.torch_threads)
-        model, tokenizer, desc = load_student(cfg, rows, out)
+        run = _TrainingRun.start(config, pairs, on_metrics, should_stop, kind="dpo")
+        cfg = run.cfg
         loss_type, loss_weights = (["sigmoid", "sft"], [1.0, cfg.nll_coef]) if cfg.nll_coef > 0 else (["sigmoid"], [1.0])
-        args = DPOConfig(**_common_args(cfg, out), beta=cfg.beta, loss_type=loss_type, loss_weights=loss_weights)
-        history: list = []
-        state: dict = {}
-        cb = _make_callback(on_metrics, should_stop, history, state, cfg.nll_coef)
-        trainer = DPOTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
-                             peft_config=_lora(cfg, model), callbacks=[cb])
-        _quiet(trainer)
-        trainer.train()
-        desc = {**desc, "loss_type": loss_type, "loss_weights": loss_weights, "beta": cfg.beta}
-        return _finish("dpo", trainer, cfg, out, desc, history, state, t0)
+        args = DPOConfig(**_common_args(cfg, run.out), beta=cfg.beta, loss_type=loss_type, loss_weights=loss_weights)
+        trainer = DPOTrainer(model=run.model, args=args, train_dataset=run.dataset(), processing_class=run.tokenizer,
+                             peft_config=_lora(cfg, run.model), callbacks=[run.callback])
+        run.desc.update(loss_type=loss_type, loss_weights=loss_weights, beta=cfg.beta)
+        return run.train(trainer)
 
     def train_sft(self, examples, config, on_metrics: MetricsCallback | None = None,
                   should_stop: StopCheck | None = None) -> TrainResult:
-        _require_train_extras()
-        t0 = time.perf_counter()
-        cfg = TRLConfig.from_mapping(config)
-        out = Path(cfg.output_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        rows = sft_rows(examples)
-        import torch
-        from datasets import Dataset
         from transformers import AutoTokenizer
         from trl import SFTConfig, SFTTrainer
 
-        if cfg.torch_threads:
-            torch.set_num_threads(cfg.torch_threads)
-        model, tokenizer, desc = load_student(cfg, rows, out)
+        run = _TrainingRun.start(config, examples, on_metrics, should_stop, kind="sft")
+        cfg, model, tokenizer = run.cfg, run.model, run.tokenizer
         peft_config = _lora(cfg, model)
         if cfg.continue_adapter:  # the same adapter, trainable again: one LoRA across curriculum phases
             from peft import PeftModel
@@ -430,16 +453,10 @@ class TRLBackend:
             model = PeftModel.from_pretrained(model, cfg.continue_adapter, is_trainable=True)
             tokenizer = AutoTokenizer.from_pretrained(cfg.continue_adapter)
             peft_config = None
-            desc = {**desc, "continued_adapter": cfg.continue_adapter}
-        args = SFTConfig(**_common_args(cfg, out))
-        history: list = []
-        state: dict = {}
-        cb = _make_callback(on_metrics, should_stop, history, state, None)
-        trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
-                             peft_config=peft_config, callbacks=[cb])
-        _quiet(trainer)
-        trainer.train()
-        return _finish("sft", trainer, cfg, out, desc, history, state, t0)
+            run.desc["continued_adapter"] = cfg.continue_adapter
+        trainer = SFTTrainer(model=model, args=SFTConfig(**_common_args(cfg, run.out)), train_dataset=run.dataset(),
+                             processing_class=tokenizer, peft_config=peft_config, callbacks=[run.callback])
+        return run.train(trainer)
 
     def sample(self, prompts: list[Any], config: Mapping[str, Any], *, adapter_dir: str | None = None,
                base_dir: str | None = None, max_new_tokens: int = 64, temperature: float = 0.7,
