@@ -9,10 +9,12 @@ from django.views.decorators.http import require_GET, require_POST
 from personas.access import access_persona
 from personas.layers import LAYERS
 from personas.models import Persona, PersonaStatus
+from personas.pages import persona_page_context
 from personas.services import persona_update, version_diff
 from studio.errors import Invalid, NotFound, StudioError
 from studio.views import org_page
 
+DEFAULT_MIN_SCORE = 3.5  # the audit threshold shown before any run says which one it used
 AUDIT_LABELS = {
     "coherence": "Coherence", "depth": "Depth", "cultural_fidelity": "Cultural fidelity",
     "voice_distinctiveness": "Voice", "realism": "Realism", "overall": "Overall",
@@ -45,13 +47,11 @@ def audit_bars(audit: dict | None) -> list[dict]:
 
 def _detail_context(persona: Persona, **extra) -> dict:
     version = persona.current_version
-    runs = persona.runs.order_by("-created_at").prefetch_related("steps")[:10]
-    latest_run = runs[0] if runs else None
-    min_score = latest_run.step_config.get("_audit", {}).get("min_overall_score", 3.5) if latest_run else 3.5
+    context = {"runs": [], "min_score": DEFAULT_MIN_SCORE, **persona_page_context(persona)}  # the runs: the pipeline's
     return {
-        "persona": persona, "version": version, "layers": persona.layers, "runs": runs,
+        **context, "persona": persona, "version": version, "layers": persona.layers,
         "versions": persona.versions.all(), "audit_bars": audit_bars(version.audit if version else None),
-        "min_score_pct": round(float(min_score) / 5 * 100, 1), "min_score": min_score,
+        "min_score_pct": round(float(context["min_score"]) / 5 * 100, 1),
         "layer_json": {name: json.dumps(data, indent=2, ensure_ascii=False) for name, data in persona.layers.items()},
         **extra,
     }

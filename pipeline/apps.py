@@ -6,15 +6,17 @@ class PipelineConfig(AppConfig):
 
     def ready(self):
         from personas.audit_history import register_audit_attempts
+        from personas.pages import register_persona_page_context
         from pipeline import dashboard  # noqa: F401  (registers the dashboard card)
         from pipeline.offline_drafts import draft_reply
-        from pipeline.selectors import audit_attempts
+        from pipeline.selectors import audit_attempts, persona_page_runs
         from studio.llm.offline.engine import register_offline_responder
 
         # The offline engine answers the step prompts with drafts of the persona's layers.
         register_offline_responder(PERSONA_STEPS, draft_reply)
-        # The audits pages show the generation's audit attempts.
+        # The audits pages show the generation's audit attempts; the persona page its runs.
         register_audit_attempts(audit_attempts)
+        register_persona_page_context(persona_page_runs)
 
 
 PERSONA_STEPS = "persona steps"  # the responder's name in the offline engine

@@ -1,4 +1,4 @@
-"""Reads of runs for other apps (through personas' registries: they never import pipeline)."""
+"""Reads of runs for other apps, handed to them through personas' registries (they never import pipeline)."""
 
 from personas.models import Persona
 from pipeline.models import StepRun
@@ -22,3 +22,11 @@ def audit_attempts(persona: Persona) -> list[dict]:
             "notes": output.get("notes", "") or row.error, "finished_at": row.finished_at,
         })
     return attempts
+
+
+def persona_page_runs(persona: Persona) -> dict:
+    """The persona page's generation runs (newest first, with their steps) and the audit threshold the latest used."""
+    runs = persona.runs.order_by("-created_at").prefetch_related("steps")[:10]
+    latest_run = runs[0] if runs else None
+    min_score = latest_run.step_config.get("_audit", {}).get("min_overall_score", 3.5) if latest_run else 3.5
+    return {"runs": runs, "min_score": min_score}
