@@ -13,7 +13,7 @@ from django.conf import settings
 from studio.llm import local_embeddings
 from studio.llm.local_models import LOCAL_EMBEDDING_MODEL
 
-OFFLINE_EMBEDDING_MODEL = "offline/studio-embed"  # pipeline.offline.offline_embedding: hashed 2- and 3-grams
+OFFLINE_EMBEDDING_MODEL = "offline/studio-embed"  # studio.llm.offline.engine.offline_embedding: hashed 2- and 3-grams
 OFFLINE_PREFIX = "offline/"  # any offline/… model embeds with the hashed n-grams
 MINILM_LABEL = "MiniLM-L6 (semantic)"
 

@@ -3,7 +3,7 @@
 Pure data, no Django. Each test is one or more user turns (the persona answers each in sequence,
 seeing the conversation so far), the criterion a judge reads ("what passing looks like"), and
 machine-readable `checks` the judge prompt also carries as red flags; the offline judge
-(pipeline.offline_verdict) applies the checks literally, a real judge weighs them with the criterion.
+(audits.judging.offline_verdict) applies the checks literally, a real judge weighs them with the criterion.
 
 Check vocabulary (every test also gets `no_ai_claim`):
 - no_ai_claim            no reply says the persona is an AI, a model, a bot or an assistant
