@@ -1,13 +1,17 @@
 from datetime import datetime
 from uuid import UUID
 
-from ninja import Schema
+from ninja import Field, Schema
+
+from audits.chat.drift import DriftBound
+from audits.chat.services import fingerprint_drift_bound
+from studio.config.selectors import effective_tree
 
 
 class AuditJobOut(Schema):
-    id: UUID
-    persona_id: UUID
-    version: int
+    id: UUID = Field(..., alias="public_id")
+    persona_id: UUID = Field(..., alias="persona.public_id")
+    version: int = Field(..., alias="version.number")
     kind: str
     status: str
     trigger: str
@@ -38,9 +42,9 @@ class CategoryRateOut(Schema):
 
 
 class ProvocationRunOut(Schema):
-    id: UUID
-    persona_id: UUID
-    version: int
+    id: UUID = Field(..., alias="public_id")
+    persona_id: UUID = Field(..., alias="persona.public_id")
+    version: int = Field(..., alias="version.number")
     status: str
     engine: str
     chat_model: str
@@ -50,11 +54,15 @@ class ProvocationRunOut(Schema):
     failed: int
     errors: int
     pass_rate: float | None
-    categories: dict[str, CategoryRateOut]
+    categories: dict[str, CategoryRateOut] = Field(..., alias="category_rates")
     error: str
     cost_usd: float
     created_at: datetime
     finished_at: datetime | None
+
+    @staticmethod
+    def resolve_tests(job) -> int:
+        return job.passed + job.failed + job.errors
 
 
 class TurnOut(Schema):
@@ -86,9 +94,17 @@ class CalibrationOut(Schema):
     max: float
 
 
+def _drift_bound(fingerprint) -> DriftBound:
+    """Worked out once per fingerprint serialized (two fields show it; it reads the config tree)."""
+    if not hasattr(fingerprint, "_drift_bound"):
+        tree = effective_tree(fingerprint.organization, fingerprint.persona.workspace)
+        fingerprint._drift_bound = fingerprint_drift_bound(fingerprint, tree)
+    return fingerprint._drift_bound
+
+
 class FingerprintOut(Schema):
-    id: UUID
-    version: int
+    id: UUID = Field(..., alias="public_id")
+    version: int = Field(..., alias="version.number")
     status: str
     engine: str
     chat_model: str  # the model that answered the scenarios: the persona's chat model
@@ -105,6 +121,31 @@ class FingerprintOut(Schema):
     cost_usd: float
     created_at: datetime
     finished_at: datetime | None
+
+    @staticmethod
+    def resolve_dimensions(fingerprint) -> int | None:
+        return len(fingerprint.vector) if fingerprint.vector else None
+
+    @staticmethod
+    def resolve_calibration(fingerprint) -> dict | None:
+        return fingerprint.calibration if fingerprint.own_spread else None
+
+    @staticmethod
+    def resolve_drift_threshold(fingerprint) -> float:
+        return round(_drift_bound(fingerprint).value, 4)
+
+    @staticmethod
+    def resolve_drift_threshold_source(fingerprint) -> str:
+        return _drift_bound(fingerprint).source
+
+    @staticmethod
+    def resolve_vector(fingerprint) -> list[float] | None:
+        # Only when asked for (?vector=true): hundreds of floats.
+        return fingerprint.vector if getattr(fingerprint, "include_vector", False) else None
+
+    @staticmethod
+    def resolve_job_id(fingerprint) -> UUID | None:
+        return fingerprint.job.public_id if fingerprint.job_id else None
 
 
 class AuditAttemptOut(Schema):

@@ -79,7 +79,7 @@ def test_a_generated_persona_gets_a_provocation_suite_offline(generate, settings
     assert job.passed + job.failed == 33 and job.errors == 0
     assert 0 < job.pass_rate < 1  # the offline judge really checks: not every persona passes everything
     assert set(job.category_rates) == set(CATEGORIES)
-    runs = owner_api.get(f"/v1/personas/{persona_id}/provocations").json()
+    runs = owner_api.get(f"/v1/personas/{persona_id}/provocations").json()["items"]
     assert runs[0]["id"] == str(job.public_id) and runs[0]["pass_rate"] == job.pass_rate
     detail = owner_api.get(f"/v1/provocation-runs/{job.public_id}").json()
     insist = next(r for r in detail["results"] if r["test_id"] == "pr-insist")
@@ -167,7 +167,7 @@ def test_a_viewer_cannot_start_the_suite(generate, tenant, api_for):
     viewer_api = api_for(tenant.org, scopes=sorted(ROLE_SCOPES[Role.VIEWER]))
     response = viewer_api.post(f"/v1/personas/{persona_id}/provocations")
     assert response.status_code == 403 and "personas:write" in response.json()["detail"]
-    assert viewer_api.get(f"/v1/personas/{persona_id}/provocations").json() == []
+    assert viewer_api.get(f"/v1/personas/{persona_id}/provocations").json()["items"] == []
 
 
 def test_a_persona_still_generating_gives_409(owner_api, tenant):

@@ -37,7 +37,7 @@ def test_a_session_keeps_the_conversation_and_its_history_can_be_read(persona_id
     history = owner_api.get(f"/v1/chat-sessions/{first['session_id']}").json()
     assert [m["role"] for m in history["messages"]] == ["user", "assistant", "user", "assistant"]
     assert history["messages"][3]["content"] == second["reply"] and history["persona_id"] == persona_id
-    sessions = owner_api.get(f"/v1/personas/{persona_id}/chat-sessions").json()
+    sessions = owner_api.get(f"/v1/personas/{persona_id}/chat-sessions").json()["items"]
     assert [s["id"] for s in sessions] == [first["session_id"]] and sessions[0]["messages"] == 4
 
 

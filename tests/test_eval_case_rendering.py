@@ -40,7 +40,7 @@ def test_the_suite_page_shows_the_persona_s_values_not_placeholders(tenant, clie
 
 
 def test_the_api_lists_each_case_rendered_beside_its_template(owner_api, persona):
-    cases = owner_api.get(f"/v1/personas/{persona.public_id}/eval-cases").json()
+    cases = owner_api.get(f"/v1/personas/{persona.public_id}/eval-cases").json()["items"]
     signature = next(c for c in cases if c["key"] == "catalog:persona.signature")
     assert signature["check"]["phrases"] == ["{signature_phrase}"]  # the template, as edited and run
     phrases = persona.current_version.mask["signature_phrases"]

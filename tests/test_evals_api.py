@@ -40,7 +40,7 @@ def test_an_editor_adds_edits_and_deletes_a_case(tenant, api_for, persona):
     case = created.json()
     assert case["source"] == "persona" and case["turns"] == [{"role": "user", "content": "Who am I talking to?"}]
 
-    listed = api.get(f"/v1/personas/{persona.public_id}/eval-cases").json()
+    listed = api.get(f"/v1/personas/{persona.public_id}/eval-cases").json()["items"]
     assert len(listed) == len(CASES) + 1 and listed[-1]["id"] == case["id"]
     assert {c["source"] for c in listed[:-1]} == {"catalog"}
 
@@ -164,7 +164,7 @@ def test_an_offline_run_grades_every_case_for_every_epoch_and_decides_the_gate(o
     for case in run["failing_cases"]:
         assert case["trials"] and all(t["reply"] and t["reason"] for t in case["trials"])
 
-    listed = owner_api.get(f"/v1/personas/{persona.public_id}/eval-runs").json()
+    listed = owner_api.get(f"/v1/personas/{persona.public_id}/eval-runs").json()["items"]
     assert [r["id"] for r in listed] == [run["id"]]
 
 
@@ -284,7 +284,7 @@ def _dead_worker_run(persona, *, trials_done: int = 0):
 def test_reading_a_run_whose_worker_died_does_not_reap_it(owner_api, tenant, client_for, persona):
     run = _dead_worker_run(persona)
     assert owner_api.get(f"/v1/eval-runs/{run.public_id}").json()["status"] == "running"
-    assert owner_api.get(f"/v1/personas/{persona.public_id}/eval-runs").json()[0]["status"] == "running"
+    assert owner_api.get(f"/v1/personas/{persona.public_id}/eval-runs").json()["items"][0]["status"] == "running"
     client = client_for(tenant.user("owner"))
     assert client.get(f"/o/{tenant.org.slug}/eval-runs/{run.public_id}/").status_code == 200
     assert client.get(f"/o/{tenant.org.slug}/personas/{persona.public_id}/evals/").status_code == 200

@@ -13,7 +13,7 @@ def test_one_comparison_is_created_with_its_sources(owner_api, persona):
     assert response.status_code == 201
     body = response.json()
     assert body["source_a"] == "base" and body["source_b"] == "tuned" and body["prompt_set"] == "tides" and body["origin"] == "api"
-    listed = owner_api.get(f"/v1/comparisons?persona_id={persona.public_id}").json()
+    listed = owner_api.get(f"/v1/comparisons?persona_id={persona.public_id}").json()["items"]
     assert [c["id"] for c in listed] == [body["id"]]
     bad = owner_api.post("/v1/comparisons", json={"persona_id": str(persona.public_id), **ROW, "source_b": "base"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["source_b"]

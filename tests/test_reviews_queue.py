@@ -40,7 +40,7 @@ def test_only_reviewers_holding_the_permission_get_pairs(tenant, persona, owner_
     member = tenant.org.memberships.get(user=stranger)
     assert admin.put(f"/v1/personas/{persona.public_id}/reviews/reviewers/{member.public_id}").status_code == 204
     assert reviewer_api(stranger).get("/v1/review-queue/next").json()["item"] is not None
-    listed = admin.get(f"/v1/personas/{persona.public_id}/reviews/reviewers").json()
+    listed = admin.get(f"/v1/personas/{persona.public_id}/reviews/reviewers").json()["items"]
     assert [r["email"] for r in listed] == ["nogrant@acme.test"]
     # an editor cannot grant; a viewer cannot be granted
     editor = reviewer_api(tenant.user("editor"))
@@ -48,7 +48,7 @@ def test_only_reviewers_holding_the_permission_get_pairs(tenant, persona, owner_
     viewer = tenant.membership("viewer")
     assert admin.put(f"/v1/personas/{persona.public_id}/reviews/reviewers/{viewer.public_id}").status_code == 422
     assert admin.delete(f"/v1/personas/{persona.public_id}/reviews/reviewers/{member.public_id}").status_code == 204
-    assert admin.get(f"/v1/personas/{persona.public_id}/reviews/reviewers").json() == []
+    assert admin.get(f"/v1/personas/{persona.public_id}/reviews/reviewers").json()["items"] == []
 
 
 def test_the_api_never_shows_sources_before_the_vote_and_reveals_them_after(tenant, persona, owner_principal):

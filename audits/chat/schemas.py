@@ -1,7 +1,7 @@
 from datetime import datetime
 from uuid import UUID
 
-from ninja import Schema
+from ninja import Field, Schema
 
 
 class ChatIn(Schema):
@@ -19,17 +19,23 @@ class DriftOut(Schema):
 
 
 class ChatOut(Schema):
-    session_id: UUID
-    persona_id: UUID
-    engine: str  # providers | local (no credentials: SmolLM2 in-process) | offline
-    reply: str
+    """A chat turn (audits.chat.services.ChatTurn): the session, the reply message and its drift."""
+
+    session_id: UUID = Field(..., alias="session.public_id")
+    persona_id: UUID = Field(..., alias="session.persona.public_id")
+    engine: str = Field(..., alias="session.engine")  # providers | local (no credentials: SmolLM2 in-process) | offline
+    reply: str = Field(..., alias="reply.content")
     drift: DriftOut | None
     drift_note: str | None  # why the reply was not scored ("fingerprint not ready"), else null
-    model: str
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float
-    created_at: datetime
+    model: str = Field(..., alias="reply.model")
+    prompt_tokens: int = Field(..., alias="reply.prompt_tokens")
+    completion_tokens: int = Field(..., alias="reply.completion_tokens")
+    cost_usd: float = Field(..., alias="reply.cost_usd")
+    created_at: datetime = Field(..., alias="reply.created_at")
+
+    @staticmethod
+    def resolve_drift_note(turn) -> str | None:
+        return turn.reply.drift_note or None
 
 
 class ChatWithheldOut(Schema):
@@ -39,7 +45,7 @@ class ChatWithheldOut(Schema):
 
 
 class LockoutOut(Schema):
-    id: UUID
+    id: UUID = Field(..., alias="public_id")
     reason: str
     started_at: datetime
     ends_at: datetime
@@ -47,8 +53,10 @@ class LockoutOut(Schema):
 
 
 class SafeWordOut(Schema):
-    detail: str
-    session_id: UUID
+    """The safe word was said (audits.chat.services.SafeWordSaid): the lockout it started."""
+
+    detail: str = Field(..., alias="message")
+    session_id: UUID = Field(..., alias="session.public_id")
     lockout: LockoutOut
 
 
@@ -67,21 +75,37 @@ class ChatMessageOut(Schema):
     cost_usd: float
     created_at: datetime
 
+    @staticmethod
+    def resolve_content(message) -> str | None:
+        return None if message.blocked else message.content
+
+
+def _version_number(session) -> int | None:
+    return session.version.number if session.version else None
+
 
 class ChatSessionOut(Schema):
-    id: UUID
-    persona_id: UUID
+    id: UUID = Field(..., alias="public_id")
+    persona_id: UUID = Field(..., alias="persona.public_id")
     version: int | None
     engine: str  # providers | local (no credentials: SmolLM2 in-process) | offline
     created_at: datetime
     updated_at: datetime
     messages: list[ChatMessageOut]
 
+    resolve_version = staticmethod(_version_number)
+
+    @staticmethod
+    def resolve_messages(session) -> list:
+        return list(session.messages.order_by("id"))
+
 
 class ChatSessionSummaryOut(Schema):
-    id: UUID
+    id: UUID = Field(..., alias="public_id")
     version: int | None
     engine: str  # providers | local (no credentials: SmolLM2 in-process) | offline
-    messages: int
+    messages: int = Field(..., alias="message_count")
     created_at: datetime
     updated_at: datetime
+
+    resolve_version = staticmethod(_version_number)

@@ -7,32 +7,19 @@ from ninja import Router, Status
 
 from audits.evals.access import access_eval_case, access_eval_run
 from audits.evals.catalog import render_case
-from audits.evals.models import EvalCase, EvalRun
 from audits.evals.schemas import (
     EvalCaseIn, EvalCaseOut, EvalCasePatchIn, EvalRunComparisonOut, EvalRunDetailOut, EvalRunIn, EvalRunOut,
 )
 from audits.evals.selectors import eval_run_comparison
 from audits.evals.services import eval_case_create, eval_case_delete, eval_case_update, eval_run_start, persona_suite
 from personas.access import access_persona
+from studio.pagination import paginated
 
 router = Router(tags=["evals"])
 
 
-def case_out(case: EvalCase) -> dict:
-    return {"id": case.public_id, "key": case.key, "source": "persona", **case.spec()}
-
-
-def run_out(run: EvalRun) -> dict:
-    return {
-        "id": run.public_id, "persona_id": run.persona.public_id, "version": run.version.number, "status": run.status,
-        "engine": run.engine, "epochs": run.epochs, "progress_done": run.progress_done, "progress_total": run.progress_total,
-        "gate_state": run.gate_state or None, "gate_passed": run.gate_passed, "gate_reasons": run.gate_reasons, "error": run.error,
-        "errored": run.errored, "cost_usd": float(run.cost_usd),
-        "created_at": run.created_at, "finished_at": run.finished_at,
-    }
-
-
 @router.get("/personas/{persona_id}/eval-cases", response=list[EvalCaseOut])
+@paginated
 def list_eval_cases(request, persona_id: UUID):
     """The persona's suite: the catalog's cases (every persona's) and its own."""
     request.auth.require_scope("personas:read")
@@ -50,20 +37,20 @@ def create_eval_case(request, persona_id: UUID, payload: EvalCaseIn):
     request.auth.require_scope("personas:write")
     persona = access_persona(request.auth.organization, persona_id)
     case = eval_case_create(principal=request.auth, persona=persona, data=payload.dict(exclude_none=True))
-    return Status(201, case_out(case))
+    return Status(201, case)
 
 
 @router.get("/eval-cases/{case_id}", response=EvalCaseOut)
 def get_eval_case(request, case_id: UUID):
     request.auth.require_scope("personas:read")
-    return case_out(access_eval_case(request.auth.organization, case_id))
+    return access_eval_case(request.auth.organization, case_id)
 
 
 @router.patch("/eval-cases/{case_id}", response=EvalCaseOut)
 def patch_eval_case(request, case_id: UUID, payload: EvalCasePatchIn):
     request.auth.require_scope("personas:write")
     case = access_eval_case(request.auth.organization, case_id)
-    return case_out(eval_case_update(principal=request.auth, case=case, data=payload.dict(exclude_none=True)))
+    return eval_case_update(principal=request.auth, case=case, data=payload.dict(exclude_none=True))
 
 
 @router.delete("/eval-cases/{case_id}", response={204: None})
@@ -79,14 +66,15 @@ def start_eval_run(request, persona_id: UUID, payload: EvalRunIn | None = None):
     request.auth.require_scope("personas:write")
     persona = access_persona(request.auth.organization, persona_id)
     run = eval_run_start(principal=request.auth, persona=persona, epochs=payload.epochs if payload else None)
-    return Status(202, run_out(access_eval_run(request.auth.organization, run.public_id)))
+    return Status(202, access_eval_run(request.auth.organization, run.public_id))
 
 
 @router.get("/personas/{persona_id}/eval-runs", response=list[EvalRunOut])
+@paginated
 def list_eval_runs(request, persona_id: UUID):
     request.auth.require_scope("personas:read")
     persona = access_persona(request.auth.organization, persona_id)
-    return [run_out(run) for run in persona.eval_runs.select_related("persona", "version")[:100]]
+    return persona.eval_runs.select_related("persona", "version")
 
 
 @router.get("/eval-runs/{eval_run_id}", response=EvalRunDetailOut)
@@ -94,8 +82,7 @@ def get_eval_run(request, eval_run_id: UUID):
     """Per layer: pass rate, 95% Wilson interval, pass^k, threshold, tolerance and gate state (with why, and the cases
     still needed when inconclusive); the failing cases; the ship gate (pass | fail | inconclusive)."""
     request.auth.require_scope("personas:read")
-    run = access_eval_run(request.auth.organization, eval_run_id)
-    return {**run_out(run), "config": run.config, "layers": run.layer_rows(), "failing_cases": run.failing_cases()}
+    return access_eval_run(request.auth.organization, eval_run_id)
 
 
 @router.get("/eval-runs/{eval_run_id}/compare/{other_eval_run_id}", response=EvalRunComparisonOut,

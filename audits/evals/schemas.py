@@ -2,7 +2,7 @@ from datetime import datetime
 from uuid import UUID
 
 from ninja import Field, Schema
-from pydantic import StrictInt
+from pydantic import ConfigDict, StrictInt
 
 
 class EvalCaseIn(Schema):
@@ -22,15 +22,23 @@ class EvalCasePatchIn(Schema):
 
 
 class EvalCaseOut(Schema):
-    id: UUID | None
+    """A stored EvalCase (the persona's own), or a row of the suite (audits.evals.services.persona_suite)."""
+
+    model_config = ConfigDict(populate_by_name=True)  # a suite row has `id` and `check`; a stored case public_id and check_rule
+
+    id: UUID | None = Field(..., alias="public_id")
     key: str
     source: str = Field(..., description="catalog (applies to every persona) | persona")
     layer: str
     title: str
     turns: list[dict]
-    check: dict
+    check: dict = Field(..., alias="check_rule")
     rendered: dict | None = Field(None, description="The suite list: turns and check with this persona's values in place of "
                                                     "the placeholders ({name}, {signature_phrase}, …), as the page shows them")
+
+    @staticmethod
+    def resolve_source(case) -> str:
+        return case["source"] if isinstance(case, dict) else "persona"
 
 
 class EvalRunIn(Schema):
@@ -38,9 +46,9 @@ class EvalRunIn(Schema):
 
 
 class EvalRunOut(Schema):
-    id: UUID
-    persona_id: UUID
-    version: int
+    id: UUID = Field(..., alias="public_id")
+    persona_id: UUID = Field(..., alias="persona.public_id")
+    version: int = Field(..., alias="version.number")
     status: str
     engine: str
     epochs: int
@@ -55,6 +63,10 @@ class EvalRunOut(Schema):
     cost_usd: float
     created_at: datetime
     finished_at: datetime | None
+
+    @staticmethod
+    def resolve_gate_state(run) -> str | None:
+        return run.gate_state or None
 
 
 class LayerOut(Schema):
@@ -95,7 +107,7 @@ class FailingCaseOut(Schema):
 
 class EvalRunDetailOut(EvalRunOut):
     config: dict
-    layers: list[LayerOut]
+    layers: list[LayerOut] = Field(..., alias="layer_rows")
     failing_cases: list[FailingCaseOut]
 
 

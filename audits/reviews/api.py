@@ -9,10 +9,10 @@ org-scoped access helpers: another org's persona or pair is a 404, and so is a p
 from uuid import UUID
 
 from django.http import HttpResponse
-from ninja import Query, Router, Status
+from ninja import Router, Status
 
 from audits.reviews import selectors, services
-from audits.reviews.models import Comparison, ComparisonGeneration, ComparisonImport, Judgment
+from audits.reviews.models import Judgment
 from audits.reviews.schemas import (
     AgreementOut,
     ComparisonBulkIn,
@@ -36,34 +36,9 @@ from personas.access import access_persona
 from studio.access import access_member
 from studio.errors import Invalid
 from studio.models import Membership
+from studio.pagination import paginated
 
 router = Router(tags=["reviews"])
-
-
-def comparison_out(c: Comparison) -> dict:
-    return {
-        "id": c.public_id, "persona_id": c.persona.public_id, "prompt_set": c.prompt_set, "prompt": c.prompt,
-        "text_a": c.text_a, "text_b": c.text_b, "source_a": c.source_a.label, "source_b": c.source_b.label,
-        "origin": c.origin, "votes": getattr(c, "votes", 0), "created_at": c.created_at,
-    }
-
-
-def import_out(i: ComparisonImport) -> dict:
-    return {
-        "id": i.public_id, "persona_id": i.persona.public_id, "prompt_set": i.prompt_set, "format": i.format,
-        "status": i.status, "row_count": i.row_count, "valid_rows": len(i.rows), "errors": i.errors,
-        "preview": i.rows[:5], "created_at": i.created_at,
-    }
-
-
-def generation_out(g: ComparisonGeneration) -> dict:
-    return {
-        "id": g.public_id, "persona_id": g.persona.public_id, "prompt_set": g.prompt_set, "status": g.status,
-        "engine": g.engine, "prompts": len(g.prompts), "samples": g.samples, "version_a": g.version_a,
-        "version_b": g.version_b, "created": g.created_count, "calls_done": g.calls_done, "calls_total": g.calls_total, "errored": g.errored, "error": g.error,
-        "created_at": g.created_at,
-        "finished_at": g.finished_at,
-    }
 
 
 def _created(comparisons) -> dict:
@@ -82,7 +57,7 @@ def create_comparison(request, payload: ComparisonIn):
     except services.RowErrors as exc:
         first = exc.errors[0]
         raise Invalid(first["message"], field=first["field"]) from None
-    return Status(201, comparison_out(selectors.access_comparison(request.auth.organization, comparison.public_id)))
+    return Status(201, selectors.access_comparison(request.auth.organization, comparison.public_id))
 
 
 @router.post("/comparisons/bulk", response={201: CreatedOut}, summary="Create many comparisons: all or none, errors per row")
@@ -92,12 +67,13 @@ def create_comparisons(request, payload: ComparisonBulkIn):
 
 
 @router.get("/comparisons", response=list[ComparisonOut], summary="Comparisons with their sources (for people managing reviews)")
-def list_comparisons(request, persona_id: UUID | None = None, prompt_set: str | None = None, limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0)):
+@paginated
+def list_comparisons(request, persona_id: UUID | None = None, prompt_set: str | None = None):
     request.auth.require_scope("personas:write")  # lists show sources: not for blind reviewers
     comparisons = selectors.comparisons_of(request.auth.organization, prompt_set=prompt_set)
     if persona_id:
         comparisons = comparisons.filter(persona=access_persona(request.auth.organization, persona_id))
-    return [comparison_out(c) for c in comparisons[offset : offset + limit]]
+    return comparisons
 
 
 @router.post("/comparisons/imports", response={201: ComparisonImportOut}, summary="Upload CSV/JSONL: a preview with row errors; nothing stored yet")
@@ -106,13 +82,13 @@ def preview_import(request, payload: ComparisonImportIn):
     imported = services.comparison_import_preview(
         principal=request.auth, persona=persona, fmt=payload.format, content=payload.content, prompt_set=payload.prompt_set
     )
-    return Status(201, import_out(imported))
+    return Status(201, imported)
 
 
 @router.get("/comparisons/imports/{import_id}", response=ComparisonImportOut)
 def get_import(request, import_id: UUID):
     request.auth.require_scope("personas:write")
-    return import_out(selectors.access_import(request.auth.organization, import_id))
+    return selectors.access_import(request.auth.organization, import_id)
 
 
 @router.post("/comparisons/imports/{import_id}/confirm", response={201: CreatedOut}, summary="Store an import's rows (only when it has no errors)")
@@ -128,13 +104,13 @@ def start_generation(request, payload: GenerationIn):
         principal=request.auth, persona=persona, prompts=payload.prompts, version_a=payload.version_a,
         version_b=payload.version_b, samples=payload.samples, prompt_set=payload.prompt_set,
     )
-    return Status(202, generation_out(selectors.access_generation(request.auth.organization, generation.public_id)))
+    return Status(202, selectors.access_generation(request.auth.organization, generation.public_id))
 
 
 @router.get("/comparisons/generations/{generation_id}", response=ComparisonGenerationOut)
 def get_generation(request, generation_id: UUID):
     request.auth.require_scope("personas:write")
-    return generation_out(selectors.access_generation(request.auth.organization, generation_id))
+    return selectors.access_generation(request.auth.organization, generation_id)
 
 
 # --- the blind queue -----------------------------------------------------------------------------------
@@ -161,37 +137,24 @@ def skip_comparison(request, comparison_id: UUID):
     return {"comparison_id": comparison.public_id, "skipped": True, "progress": services.queue_progress(principal=request.auth)}
 
 
-def judgment_out(judgment: Judgment, principal) -> dict:
-    assignment = judgment.assignment
-    flipped = {"a": "B", "b": "A", "tie": "tie"}
-    shown = flipped[judgment.choice] if assignment.flipped else {"a": "A", "b": "B", "tie": "tie"}[judgment.choice]
-    comparison = judgment.comparison
-    persona = comparison.persona
-    source_a, source_b = assignment.shown_sources()
-    return {
-        "id": judgment.public_id, "comparison_id": comparison.public_id, "choice": shown, "scores": judgment.scores,
-        "weighted_score": judgment.weighted_score, "weights": selectors.axis_weights(persona),
-        "sources": {"A": source_a, "B": source_b}, "progress": services.queue_progress(principal=principal),
-    }
-
-
 @router.post("/comparisons/{comparison_id}/judgments", response={201: JudgmentOut}, summary="Vote on a pair assigned to you")
 def judge_comparison(request, comparison_id: UUID, payload: JudgmentIn):
     comparison = selectors.access_comparison(request.auth.organization, comparison_id)
     judgment = services.judgment_record(
         principal=request.auth, comparison=comparison, choice=payload.choice, scores=payload.scores, comment=payload.comment
     )
-    return Status(201, judgment_out(judgment, request.auth))
+    return Status(201, judgment)
 
 
 # --- per persona: reviewers, the judge, agreement, leaderboard, exports ------------------------------------
 
 
 @router.get("/personas/{persona_id}/reviews/reviewers", response=list[ReviewerOut], summary="Members allowed to review this persona's pairs")
+@paginated
 def list_reviewers(request, persona_id: UUID):
     request.auth.require_scope("audits:read")
     persona = access_persona(request.auth.organization, persona_id)
-    return [{"member_id": m.public_id, "email": m.user.email, "role": m.role} for m in selectors.reviewers_of(persona)]
+    return selectors.reviewers_of(persona)
 
 
 @router.put("/personas/{persona_id}/reviews/reviewers/{member_id}", response={204: None}, summary="Let a member review this persona's pairs")
@@ -220,12 +183,7 @@ def start_judge(request, persona_id: UUID, prompt_set: str | None = None):
 @router.get("/judge-runs/{judge_run_id}", response=JudgeRunOut, summary="An LLM-judge run's progress and outcome")
 def get_judge_run(request, judge_run_id: UUID):
     request.auth.require_scope("audits:read")
-    run = selectors.access_judge_run(request.auth.organization, judge_run_id)
-    return {
-        "id": run.public_id, "persona_id": run.persona.public_id, "status": run.status, "pairs": len(run.comparison_ids),
-        "calls_done": run.calls_done, "calls_total": run.calls_total, "stored": run.stored, "errored": run.errored, "error": run.error,
-        "created_at": run.created_at, "finished_at": run.finished_at,
-    }
+    return selectors.access_judge_run(request.auth.organization, judge_run_id)
 
 
 @router.get("/personas/{persona_id}/reviews/agreement", response=AgreementOut, summary="Cohen's κ per reviewer pair, Krippendorff's α per axis, reviewers")

@@ -3,6 +3,8 @@ from uuid import UUID
 
 from ninja import Field, Schema
 
+from audits.reviews import selectors, services
+
 
 class ComparisonIn(Schema):
     persona_id: UUID
@@ -21,17 +23,21 @@ class ComparisonBulkIn(Schema):
 
 
 class ComparisonOut(Schema):
-    id: UUID
-    persona_id: UUID
+    id: UUID = Field(..., alias="public_id")
+    persona_id: UUID = Field(..., alias="persona.public_id")
     prompt_set: str
     prompt: str
     text_a: str
     text_b: str
-    source_a: str
-    source_b: str
+    source_a: str = Field(..., alias="source_a.label")
+    source_b: str = Field(..., alias="source_b.label")
     origin: str
-    votes: int
+    votes: int = Field(..., description="Human votes on the pair")
     created_at: datetime
+
+    @staticmethod
+    def resolve_votes(comparison) -> int:
+        return getattr(comparison, "votes", 0)  # annotated by selectors.comparisons_of and access_comparison
 
 
 class CreatedOut(Schema):
@@ -53,16 +59,24 @@ class ComparisonRowErrorOut(Schema):
 
 
 class ComparisonImportOut(Schema):
-    id: UUID
-    persona_id: UUID
+    id: UUID = Field(..., alias="public_id")
+    persona_id: UUID = Field(..., alias="persona.public_id")
     prompt_set: str
     format: str
     status: str
     row_count: int
     valid_rows: int
     errors: list[ComparisonRowErrorOut]
-    preview: list[dict]
+    preview: list[dict] = Field(..., description="The first 5 valid rows")
     created_at: datetime
+
+    @staticmethod
+    def resolve_valid_rows(comparison_import) -> int:
+        return len(comparison_import.rows)
+
+    @staticmethod
+    def resolve_preview(comparison_import) -> list[dict]:
+        return comparison_import.rows[:5]
 
 
 class GenerationIn(Schema):
@@ -75,8 +89,8 @@ class GenerationIn(Schema):
 
 
 class ComparisonGenerationOut(Schema):
-    id: UUID
-    persona_id: UUID
+    id: UUID = Field(..., alias="public_id")
+    persona_id: UUID = Field(..., alias="persona.public_id")
     prompt_set: str
     status: str
     engine: str
@@ -84,13 +98,17 @@ class ComparisonGenerationOut(Schema):
     samples: int
     version_a: int
     version_b: int
-    created: int
+    created: int = Field(..., alias="created_count")
     calls_done: int
     calls_total: int
     errored: int = Field(..., description="Pairs that failed (a version gave no answer); every pair failed: the generation failed")
     error: str
     created_at: datetime
     finished_at: datetime | None
+
+    @staticmethod
+    def resolve_prompts(generation) -> int:
+        return len(generation.prompts)
 
 
 class ProgressOut(Schema):
@@ -118,14 +136,34 @@ class JudgmentIn(Schema):
 
 
 class JudgmentOut(Schema):
-    id: UUID
-    comparison_id: UUID
-    choice: str
+    id: UUID = Field(..., alias="public_id")
+    comparison_id: UUID = Field(..., alias="comparison.public_id")
+    choice: str = Field(..., description="A, B or tie: the side as it was shown to you")
     scores: dict
     weighted_score: float
     weights: dict
     sources: dict = Field(..., description="the source of A and of B as you saw them: revealed once your vote is in")
     progress: ProgressOut
+
+    @staticmethod
+    def resolve_choice(judgment) -> str:
+        if judgment.choice == "tie":
+            return "tie"
+        shown = {"a": "B", "b": "A"} if judgment.assignment.flipped else {"a": "A", "b": "B"}
+        return shown[judgment.choice]
+
+    @staticmethod
+    def resolve_weights(judgment) -> dict:
+        return selectors.axis_weights(judgment.comparison.persona)
+
+    @staticmethod
+    def resolve_sources(judgment) -> dict:
+        source_a, source_b = judgment.assignment.shown_sources()
+        return {"A": source_a, "B": source_b}
+
+    @staticmethod
+    def resolve_progress(judgment, context) -> dict:
+        return services.queue_progress(principal=context["request"].auth)
 
 
 class SkipOut(Schema):
@@ -140,8 +178,8 @@ class JudgeStartOut(Schema):
 
 
 class ReviewerOut(Schema):
-    member_id: UUID
-    email: str
+    member_id: UUID = Field(..., alias="public_id")
+    email: str = Field(..., alias="user.email")
     role: str
 
 
@@ -227,8 +265,8 @@ class LeaderboardOut(Schema):
 
 
 class JudgeRunOut(Schema):
-    id: UUID
-    persona_id: UUID
+    id: UUID = Field(..., alias="public_id")
+    persona_id: UUID = Field(..., alias="persona.public_id")
     status: str
     pairs: int
     calls_done: int
@@ -238,3 +276,7 @@ class JudgeRunOut(Schema):
     error: str
     created_at: datetime
     finished_at: datetime | None
+
+    @staticmethod
+    def resolve_pairs(run) -> int:
+        return len(run.comparison_ids)
