@@ -19,6 +19,7 @@ from django.conf import settings
 from studio.llm.gateway import Completion, LLMError
 from training_jobs import data
 from training_jobs.backends import can_sample
+from training_jobs.backends.base import SAMPLE_BATCH
 from training_jobs.backends.trl_backend import TINY_IDS
 from training_jobs.constitution import has_marker
 from training_jobs.engine import (
@@ -116,7 +117,7 @@ def _introspection_generator(ctx: JobContext, adapter: dict | None) -> dict:
     return {"by": "teacher", "model": ctx.params.teacher_model, "why": f"teacher with the constitution ({why})"}
 
 
-CHECKPOINT_BATCH = 16  # conversations the checkpoint writes at once (left-padded batches)
+CHECKPOINT_BATCH = SAMPLE_BATCH  # conversations the checkpoint writes at once (one left-padded generate)
 # Introspection asks for long-form writing (a letter, a diary entry, a conversation). A small checkpoint after DPO on
 # a terse teacher learns to stop early: SmolLM2 wrote "Tiago here. Good" to "Write a long diary entry…", and 10 of 20
 # reflections fell under the length filter, so the data-quality gate killed a default Quick iteration job. The

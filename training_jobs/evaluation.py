@@ -20,6 +20,7 @@ from django.db import transaction
 
 from studio.llm.gateway import LLMError, StepConfig
 from training_jobs.outcome import Pair, character_outcome
+from training_jobs.backends.base import SAMPLE_BATCH
 from training_jobs.constitution import has_marker, marker_share
 from training_jobs.data import eval_prompts
 from training_jobs.engine import StageFailed, adapter_of
@@ -53,7 +54,7 @@ def _sample(ctx, model: dict, prompts: list[str]) -> list[list[str]]:
         ctx.check_cancel()
         by_seed.append(backend.sample(list(prompts), {"student": model["base_dir"], "seed": ctx.params.seed + k},
                                       adapter_dir=model["adapter_dir"], base_dir=model["base_dir"], max_new_tokens=max_new,
-                                      temperature=ctx.params.temperature, top_p=ctx.params.top_p, batch_size=len(prompts),
+                                      temperature=ctx.params.temperature, top_p=ctx.params.top_p, batch_size=SAMPLE_BATCH,
                                       repetition_penalty=CHECKPOINT_REPETITION_PENALTY))
         ctx.advance(len(prompts))
     # The tiny model's byte-level tokenizer can write NUL, which PostgreSQL text (the stored comparisons) refuses.

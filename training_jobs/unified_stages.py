@@ -16,6 +16,7 @@ import json
 
 from django.conf import settings
 
+from training_jobs.backends.base import SAMPLE_BATCH
 from training_jobs.composition import check_available, parse_composition, sample_mix
 from training_jobs.curriculum import UNIFIED_DEFAULTS, empty_phases, phase_rows
 from training_jobs.engine import JobContext, StageFailed, read_jsonl, write_jsonl
@@ -138,7 +139,7 @@ def _replies(ctx: JobContext, adapter: str | None, base: str, cases, repeat: int
             histories[i].append({"role": "user", "content": cases[i].turns[turn]})
         texts = backend.sample([histories[i] for i in active], {"student": base, "seed": p.seed + repeat},
                                adapter_dir=adapter, base_dir=base, max_new_tokens=p.eval_max_new_tokens,
-                               temperature=p.temperature, top_p=p.top_p)
+                               temperature=p.temperature, top_p=p.top_p, batch_size=SAMPLE_BATCH)
         for i, text in zip(active, texts):
             text = text.strip() or "…"
             replies[i].append(text)

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Protocol, runtime_checkable
 
+# Prompts per `model.generate` call when a checkpoint is sampled (left-padded batches): evaluation, introspection
+# and the behavioral-range replies all go through `sample(..., batch_size=)`, which defaults to this.
+SAMPLE_BATCH = 16
+
 MetricsCallback = Callable[[int, dict[str, float]], None]
 StopCheck = Callable[[], bool]
 

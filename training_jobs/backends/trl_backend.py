@@ -37,7 +37,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from training_jobs.backends.base import MetricsCallback, StopCheck, TrainResult, trl_available
+from training_jobs.backends.base import SAMPLE_BATCH, MetricsCallback, StopCheck, TrainResult, trl_available
 
 TINY_IDS = {"tiny", "builtin:tiny", "tiny-llama"}
 
@@ -460,7 +460,7 @@ class TRLBackend:
 
     def sample(self, prompts: list[Any], config: Mapping[str, Any], *, adapter_dir: str | None = None,
                base_dir: str | None = None, max_new_tokens: int = 64, temperature: float = 0.7,
-               top_p: float = 0.95, system: str | None = None, batch_size: int = 32,
+               top_p: float = 0.95, system: str | None = None, batch_size: int = SAMPLE_BATCH,
                repetition_penalty: float = 1.0, min_new_tokens: int = 0) -> list[str]:
         """Sample the base model (``base_dir``) with an optional LoRA adapter; greedy when temperature is 0.
 
