@@ -49,6 +49,7 @@ from studio.llm import gateway
 from studio.llm.gateway import Completion, LLMError, StepConfig
 from studio.realtime import send_event
 from studio.work.lifecycle import Heartbeat, TakenOver, claim
+from studio.work.queue import enqueue
 
 logger = logging.getLogger(__name__)
 OFFLINE_CHAT_MODEL = "offline/studio"
@@ -109,8 +110,6 @@ def _expected_calls(kind: str, persona: Persona) -> int:
 def audit_job_start(*, persona: Persona, kind: str, trigger: str = AuditJob.Trigger.MANUAL, user=None,
                     version: PersonaVersion | None = None) -> AuditJob:
     """Queue a fingerprint or provocation job for the persona's current version; runs after commit."""
-    from audits.tasks import run_audit_job
-
     if kind not in AuditJob.Kind.values:
         raise ValueError(f"unknown audit job kind {kind!r}")
     version = version or persona.current_version
@@ -128,7 +127,7 @@ def audit_job_start(*, persona: Persona, kind: str, trigger: str = AuditJob.Trig
         if kind == AuditJob.Kind.FINGERPRINT:
             Fingerprint.objects.create(organization=persona.organization, persona=persona, version=version, job=job)
         _broadcast(job)
-        transaction.on_commit(lambda: run_audit_job.delay(job.pk))
+        transaction.on_commit(lambda: enqueue("audits.tasks.run_audit_job", job.pk))
     return job
 
 

@@ -28,6 +28,7 @@ from studio.llm.gateway import LLMError, StepConfig
 from studio.models import Organization
 from studio.work.events import emit
 from studio.work.lifecycle import Heartbeat, TakenOver, claim
+from studio.work.queue import enqueue
 
 LAYER_STEPS = ("soul_draft", "self_enrich", "mask_build", "surface_ground")
 logger = logging.getLogger(__name__)
@@ -283,12 +284,10 @@ def run_fail(run: PipelineRun, error: str) -> None:
 
 def run_requeue(run: PipelineRun) -> None:
     """Queue a run whose worker died again (the reaper holds its row lock): a worker resumes it from its completed steps."""
-    from pipeline.tasks import execute_run
-
     close_running_steps(run)
     emit(run, "pipeline.requeued", {"attempt": run.attempt + 1, "reason": "the worker stopped responding; resuming"},
          status=RunStatus.QUEUED, claimed_by="", heartbeat_at=timezone.now())
-    transaction.on_commit(lambda: execute_run.delay(run.pk))
+    transaction.on_commit(lambda: enqueue("pipeline.tasks.execute_run", run.pk))
 
 
 def run_claim(run_id: int) -> PipelineRun | None:

@@ -12,6 +12,7 @@ from studio.errors import Invalid
 from studio.llm.engines import engine_plan
 from studio.models import Workspace
 from studio.principal import Principal
+from studio.work.queue import enqueue
 
 MAX_BRIEF = 4000
 
@@ -42,8 +43,6 @@ def resolve_workspace(principal: Principal, workspace) -> Workspace:
 
 
 def persona_generate(*, principal: Principal, brief: str, workspace=None) -> tuple[Persona, PipelineRun]:
-    from pipeline.tasks import execute_run
-
     brief = clean_brief(brief)
     ws = resolve_workspace(principal, workspace)
     plan = engine_plan(ws)
@@ -55,5 +54,5 @@ def persona_generate(*, principal: Principal, brief: str, workspace=None) -> tup
         run = PipelineRun.objects.create(
             organization=principal.organization, workspace=ws, persona=persona, engine=plan.engine, step_config=plan.steps
         )
-        transaction.on_commit(lambda: execute_run.delay(run.pk))
+        transaction.on_commit(lambda: enqueue("pipeline.tasks.execute_run", run.pk))
     return persona, run

@@ -29,6 +29,7 @@ from personas.prompting import persona_system_prompt
 from studio.llm.gateway import LLMError, StepConfig, abatch
 from studio.realtime import send_event
 from studio.work.lifecycle import Heartbeat, TakenOver, claim
+from studio.work.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -81,12 +82,10 @@ def eval_run_fail(run: EvalRun, error: str) -> None:
 
 def eval_run_requeue(run: EvalRun) -> None:
     """Queue a run whose worker died again (the reaper holds its row lock): a worker goes on from its saved trials."""
-    from audits.evals.tasks import execute_eval_run
-
     run.status, run.claimed_by, run.heartbeat_at = EvalRun.Status.QUEUED, "", timezone.now()
     run.save(update_fields=["status", "claimed_by", "heartbeat_at"])
     _announce(run)
-    transaction.on_commit(lambda: execute_eval_run.delay(run.pk))
+    transaction.on_commit(lambda: enqueue("audits.evals.tasks.execute_eval_run", run.pk))
 
 
 def _readable(exc: Exception) -> str:

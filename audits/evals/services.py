@@ -6,11 +6,12 @@ from audits.evals.catalog import CASES
 from audits.evals.checks import InvalidCase, parse_case
 from audits.evals.models import EvalCase, EvalRun
 from personas.models import Persona, PersonaStatus
-from studio.llm.engines import OFFLINE_MODEL
 from studio.config.selectors import effective_tree
 from studio.errors import Conflict, Invalid
+from studio.llm.engines import OFFLINE_MODEL
 from studio.principal import Principal
 from studio.services import credential_resolve, org_has_llm_credentials
+from studio.work.queue import enqueue
 
 MIN_EPOCHS, MAX_EPOCHS, DEFAULT_EPOCHS = 1, 10, 3
 ANSWER_STEP, JUDGE_STEP = "mask_build", "audit"  # in-persona answers use the voice's model; the audit's model judges
@@ -103,8 +104,6 @@ def clean_epochs(epochs) -> int:
 
 def eval_run_start(*, principal: Principal, persona: Persona, epochs: int | None = None) -> EvalRun:
     """Snapshot the suite and models, create the run and enqueue it once the transaction commits."""
-    from audits.evals.tasks import execute_eval_run
-
     principal.require_scope("personas:write")
     epochs = clean_epochs(epochs)
     with transaction.atomic():
@@ -123,5 +122,5 @@ def eval_run_start(*, principal: Principal, persona: Persona, epochs: int | None
             organization=persona.organization, persona=persona, version=persona.current_version, engine=engine,
             config=config, suite=suite, epochs=epochs, progress_total=len(suite) * epochs, created_by=principal.user,
         )
-        transaction.on_commit(lambda: execute_eval_run.delay(run.pk))
+        transaction.on_commit(lambda: enqueue("audits.evals.tasks.execute_eval_run", run.pk))
     return run

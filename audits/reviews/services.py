@@ -22,8 +22,8 @@ from audits.reviews.models import (
     Comparison,
     ComparisonGeneration,
     ComparisonImport,
-    Judgment,
     JudgeRun,
+    Judgment,
     Origin,
     ReviewPool,
     Source,
@@ -36,6 +36,7 @@ from studio.models import Membership
 from studio.principal import Principal
 from studio.roles import Role
 from studio.work.lifecycle import TakenOver
+from studio.work.queue import enqueue
 
 PERMISSION = "reviews.review_persona_pairs"
 FIELDS = ("prompt", "text_a", "text_b", "source_a", "source_b")
@@ -214,7 +215,6 @@ def comparison_generation_start(
     *, principal: Principal, persona: Persona, prompts: list, version_a: int, version_b: int, samples: int = 1, prompt_set=None,
 ) -> ComparisonGeneration:
     """Queue the studio writing pairs: each prompt answered by two persona versions, `samples` times."""
-    from audits.reviews.tasks import generate_comparisons
     from studio.llm.engines import engine_plan
 
     _require_manage(principal)
@@ -235,7 +235,7 @@ def comparison_generation_start(
         organization=persona.organization, persona=persona, prompt_set=prompt_set, prompts=prompts,
         version_a=version_a, version_b=version_b, samples=samples, engine=engine, created_by=principal.user,
     )
-    transaction.on_commit(lambda: generate_comparisons.delay(generation.pk))
+    transaction.on_commit(lambda: enqueue("audits.reviews.tasks.generate_comparisons", generation.pk))
     return generation
 
 
@@ -410,8 +410,6 @@ def judgment_record(*, principal: Principal, comparison: Comparison, choice: str
 
 def judge_run_start(*, principal: Principal, persona: Persona, prompt_set=None) -> JudgeRun | None:
     """Queue the LLM judge on the persona's pairs it has not judged yet; None when there are none."""
-    from audits.reviews.tasks import judge_comparisons
-
     _require_manage(principal)
     pending = Comparison.objects.filter(persona=persona).exclude(judgments__kind=Judgment.Kind.JUDGE)
     if prompt_set:
@@ -420,7 +418,7 @@ def judge_run_start(*, principal: Principal, persona: Persona, prompt_set=None) 
     if not ids:
         return None
     run = JudgeRun.objects.create(organization=persona.organization, persona=persona, comparison_ids=ids, calls_total=2 * len(ids))
-    transaction.on_commit(lambda: judge_comparisons.delay(run.pk))
+    transaction.on_commit(lambda: enqueue("audits.reviews.tasks.judge_comparisons", run.pk))
     return run
 
 

@@ -21,6 +21,7 @@ from studio.webhooks import signing
 from studio.webhooks.events import EVENTS, PING, is_known, unknown_events
 from studio.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from studio.webhooks.urlcheck import Target, UnsafeUrl, check_url
+from studio.work.queue import enqueue
 
 logger = logging.getLogger(__name__)
 USER_AGENT = "PersonaStudio-Webhooks/1"
@@ -127,10 +128,8 @@ def _enqueue(*, organization: Organization, event: str, data: dict, endpoints: l
 
 
 def _deliver_on_commit(delivery: WebhookDelivery) -> None:
-    from studio.webhooks.tasks import deliver_webhook
-
     kwargs = {"organization_id": str(delivery.organization.public_id), "delivery_id": str(delivery.public_id), "cycle": delivery.cycle}
-    transaction.on_commit(lambda: deliver_webhook.delay(**kwargs))
+    transaction.on_commit(lambda: enqueue("studio.webhooks.tasks.deliver_webhook", **kwargs))
 
 
 def webhook_emit(*, organization: Organization, event: str, data: dict) -> list[WebhookDelivery]:
