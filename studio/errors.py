@@ -29,3 +29,13 @@ class Conflict(StudioError):
 
 class Invalid(StudioError):
     status_code = 422
+
+
+def run_service(call):
+    """For management commands: a service's domain error becomes a CommandError with its message."""
+    from django.core.management.base import CommandError
+
+    try:
+        return call()
+    except StudioError as exc:
+        raise CommandError(exc.message) from None

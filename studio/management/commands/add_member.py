@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 
 from studio import services
-from studio.management.commands._util import run_service
+from studio.errors import run_service
 from studio.models import Organization
 from studio.roles import Role
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from studio import services
-from studio.management.commands._util import run_service
+from studio.errors import run_service
 from studio.models import Organization
 from studio.roles import SCOPES
 

@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from studio import services
-from studio.management.commands._util import run_service
+from studio.errors import run_service
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from studio.config.management.commands._scope import org_and_workspace
 from studio.config.services import Operator, config_import
-from studio.management.commands._util import run_service
+from studio.errors import run_service
 
 
 class Command(BaseCommand):
