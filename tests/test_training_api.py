@@ -299,7 +299,7 @@ def job_with_artifacts(launch, settings, tmp_path):
 
 
 def test_artifacts_are_listed_with_relative_paths_and_sizes(owner_api, job_with_artifacts):
-    listed = owner_api.get(f"/v1/training-jobs/{job_with_artifacts.public_id}/artifacts").json()
+    listed = owner_api.get(f"/v1/training-jobs/{job_with_artifacts.public_id}/artifacts").json()["items"]
     assert listed == [{"path": "dpo_data/pairs.jsonl", "size": 17}, {"path": "dpo_train/adapter/weights.bin", "size": 10}]
 
 
@@ -318,7 +318,7 @@ def test_anything_but_a_file_inside_the_jobs_artifacts_is_404(owner_api, job_wit
 
 def test_a_job_without_artifacts_lists_none(owner_api, launch, settings, tmp_path):
     settings.TRAINING_ARTIFACTS_DIR = tmp_path
-    assert owner_api.get(f"/v1/training-jobs/{launch()['id']}/artifacts").json() == []
+    assert owner_api.get(f"/v1/training-jobs/{launch()['id']}/artifacts").json()["items"] == []
 
 
 # --- constitutions -----------------------------------------------------------------------------
@@ -342,7 +342,7 @@ def test_an_edit_is_a_new_version_with_its_findings(owner_api, persona):
     assert {f["code"] for f in body["findings"]} >= {"abstract", "no_markers"}
     assert body["traits"][0]["source"] == "edited"
     assert owner_api.get(f"{url}/constitution").json()["number"] == 2
-    versions = owner_api.get(f"{url}/constitutions").json()
+    versions = owner_api.get(f"{url}/constitutions").json()["items"]
     assert [(v["number"], v["source"], v["traits"]) for v in versions][0] == (2, "edited", 2)
     assert [v["number"] for v in versions] == [2, 1]
     assert owner_api.get(f"{url}/constitutions/1").json()["source"] == "derived"

@@ -195,7 +195,7 @@ def test_cancel_events_artifacts_and_resume_work_on_unified_jobs(owner_api, data
     assert [e["event"] for e in events] == ["job.queued", "job.cancelled"] and '"kind":"unified"' in events[0]["data"]
 
     job = make_unified_job(dataset.organization, dataset, status=JobStatus.FAILED, name="unified-failed")
-    paths = {a["path"] for a in owner_api.get(f"/v1/training-jobs/{job.public_id}/artifacts").json()}
+    paths = {a["path"] for a in owner_api.get(f"/v1/training-jobs/{job.public_id}/artifacts").json()["items"]}
     assert {f"curriculum/phase_{n}/adapter/adapter_config.json" for n in range(1, 6)} <= paths
     download = owner_api.get(f"/v1/training-jobs/{job.public_id}/artifacts/curriculum/phase_3/adapter/adapter_config.json")
     assert download.status_code == 200

@@ -13,15 +13,14 @@ from personas.access import access_persona
 from personas.models import Persona
 from studio.config.selectors import access_workspace_ref
 from studio.errors import Invalid, NotFound
-from studio.work.events import last_event_seq
+from studio.pagination import paginated
 from studio.work.sse import last_event_id, sse_response
-from training_jobs.constitution import markers, system_prompt
 from training_jobs import services
 from training_jobs.access import access_training_job
 from training_jobs.kinds import kind_named
 from training_jobs.chat_schemas import TunedChatIn, TunedChatOut
 from training_jobs.export import model_export_response
-from training_jobs.models import ConstitutionVersion, JobStatus, Outcome, StageRun, TrainingJob
+from training_jobs.models import JobStatus, Outcome, TrainingJob
 from training_jobs.schemas import (
     AnyLaunchIn,
     ArtifactOut,
@@ -33,63 +32,20 @@ from training_jobs.schemas import (
     ResumeIn,
     TrainingCostOut,
     TrainingJobDetailOut,
-    TrainingJobPageOut,
+    TrainingJobOut,
     UnifiedPreflightOut,
 )
-from training_jobs.tuned_chat import TunedTurn, reply_label, tuned_chat_send
+from training_jobs.tuned_chat import tuned_chat_send
 
 router = Router(tags=["training"])
-
-
-# --- outputs -----------------------------------------------------------------------------------
-
-
-def _stage_reached(job: TrainingJob) -> str | None:
-    if job.status in services.stage_labels(job):
-        return job.status
-    reached = [s.stage for s in job.stages.all() if s.status not in (StageRun.Status.PENDING, StageRun.Status.SKIPPED)]
-    return reached[-1] if reached else None
-
-
-def job_out(job: TrainingJob) -> dict:
-    return {
-        "id": job.public_id, "name": job.name, "kind": job.kind, "persona_id": job.persona.public_id if job.persona else None,
-        "persona_name": job.persona.display_name if job.persona else None,
-        "constitution_version": job.constitution.number if job.constitution else None, "status": job.status, "stage": _stage_reached(job),
-        "engine": job.engine, "backend": job.backend, "cost_usd": float(job.cost_usd),
-        "budget_usd": float(job.budget_usd) if job.budget_usd is not None else None, "error": job.error,
-        "outcome": job.outcome or None, "outcome_detail": job.outcome_detail if job.outcome else None,
-        "created_at": job.created_at, "started_at": job.started_at, "finished_at": job.finished_at,
-    }
-
-
-def stage_out(stage: StageRun, labels: dict[str, str]) -> dict:
-    return {
-        "stage": stage.stage, "label": labels.get(stage.stage, stage.stage), "status": stage.status,
-        "done": stage.done, "total": stage.total, "unit": stage.unit, "percent": stage.percent, "runs": stage.runs,
-        "cost_usd": float(stage.cost_usd), "prompt_tokens": stage.prompt_tokens, "completion_tokens": stage.completion_tokens,
-        "artifacts": stage.artifacts, "stats": stage.stats, "error": stage.error,
-        "started_at": stage.started_at, "finished_at": stage.finished_at, "duration_s": stage.duration_s,
-    }
-
-
-def job_detail(job: TrainingJob) -> dict:
-    return {
-        **job_out(job), "params": job.params, "kill": job.kill, "prompt_tokens": job.prompt_tokens,
-        "completion_tokens": job.completion_tokens, "estimate": job.estimate or None,
-        "cancel_requested": job.cancel_requested, "resume_from": job.resume_from, "resumes": job.resumes,
-        "duration_s": job.duration_s, "last_event_seq": last_event_seq(job),
-        "stages": [stage_out(s, services.stage_labels(job)) for s in job.stages.all()],
-        "resumable_stages": services.resumable_stages(job),
-    }
 
 
 def _job(request, training_job_id) -> TrainingJob:
     return access_training_job(request.auth.organization, training_job_id)
 
 
-def _detail(request, job: TrainingJob) -> dict:
-    return job_detail(_job(request, job.public_id))  # reloaded with what the output reads
+def _detail(request, job: TrainingJob) -> TrainingJob:
+    return _job(request, job.public_id)  # reloaded with what the output reads
 
 
 # --- pre-flight and launch ---------------------------------------------------------------------
@@ -122,11 +78,9 @@ def launch(request, payload: Body[AnyLaunchIn]):
 # --- jobs --------------------------------------------------------------------------------------
 
 
-@router.get("/training-jobs", response=TrainingJobPageOut, summary="The org's training jobs, newest first")
-def list_jobs(
-    request, persona_id: UUID | None = None, status: str | None = None, kind: str | None = None, outcome: str | None = None,
-    limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0),
-):
+@router.get("/training-jobs", response=list[TrainingJobOut], summary="The org's training jobs, newest first")
+@paginated
+def list_jobs(request, persona_id: UUID | None = None, status: str | None = None, kind: str | None = None, outcome: str | None = None):
     request.auth.require_scope("training:read")
     jobs = TrainingJob.objects.filter(organization=request.auth.organization)
     if outcome:
@@ -143,16 +97,14 @@ def list_jobs(
         if status not in JobStatus.values:
             raise Invalid(f"status must be one of {', '.join(JobStatus.values)}", field="status")
         jobs = jobs.filter(status=status)
-    count = jobs.count()
-    page = jobs.select_related("persona", "constitution").prefetch_related("stages").order_by("-created_at", "-id")[offset : offset + limit]
-    return {"count": count, "next_offset": offset + limit if offset + limit < count else None, "items": [job_out(j) for j in page]}
+    return jobs.select_related("persona", "constitution").prefetch_related("stages").order_by("-created_at", "-id")
 
 
 @router.get("/training-jobs/{training_job_id}", response=TrainingJobDetailOut)
 def get_job(request, training_job_id: UUID):
     """Params, status, error, kill, cost and tokens, the estimate, each stage's progress, cost, artifacts and stats."""
     request.auth.require_scope("training:read")
-    return job_detail(_job(request, training_job_id))
+    return _job(request, training_job_id)
 
 
 @router.post("/training-jobs/{training_job_id}/cancel", response={202: TrainingJobDetailOut})
@@ -189,6 +141,7 @@ def _inside(root: Path, path: Path) -> bool:
 
 
 @router.get("/training-jobs/{training_job_id}/artifacts", response=list[ArtifactOut], summary="The job's files (data, previews, stats, logs, adapters)")
+@paginated
 def list_artifacts(request, training_job_id: UUID):
     request.auth.require_scope("training:read")
     root = _job(request, training_job_id).artifacts_dir.resolve()
@@ -213,25 +166,6 @@ def download_artifact(request, training_job_id: UUID, path: str):
 # --- the trained model: chat with it, take it away ----------------------------------------------
 
 
-def _reply_out(model: str, text: str, drift, flagged: bool) -> dict:
-    drift_out = {"score": drift.score, "threshold": drift.threshold, "threshold_source": drift.threshold_source,
-                 "threshold_label": drift.threshold_label, "action": drift.action, "flagged": drift.flagged} if drift else None
-    return {"model": model, "text": text, "drift": drift_out, "flagged": flagged}
-
-
-def tuned_turn_out(job: TrainingJob, turn: TunedTurn) -> dict:
-    record = turn.record
-    base = None
-    if record.base_reply is not None:
-        base = _reply_out(reply_label(job, "base"), record.base_reply, turn.base_drift, record.base_flagged)
-    return {
-        "session_id": turn.chat.public_id, "job_id": job.public_id, "checkpoint": turn.chat.checkpoint, "message": record.message,
-        "tuned": _reply_out(reply_label(job, turn.chat.checkpoint), record.reply, turn.tuned_drift, record.reply_flagged),
-        "base": base, "drift_note": record.drift_note or None, "note": record.note or None, "wall_s": record.wall_s,
-        "created_at": record.created_at,
-    }
-
-
 @router.post("/training-jobs/{training_job_id}/chat", response={200: TunedChatOut, 423: SafeWordOut},
              summary="Chat with the job's trained model (base + adapter, no constitution in the prompt)")
 def chat_with_model(request, training_job_id: UUID, payload: TunedChatIn):
@@ -246,7 +180,7 @@ def chat_with_model(request, training_job_id: UUID, payload: TunedChatIn):
                                session_id=payload.session_id)
     except SafeWordSaid as exc:
         return Status(423, exc)
-    return Status(200, tuned_turn_out(job, turn))
+    return Status(200, turn)
 
 
 @router.get("/training-jobs/{training_job_id}/model", summary="Download the trained model as a zip (merged or adapter)")
@@ -266,11 +200,7 @@ def cost(request):
     request.auth.require_scope("training:read")
     org = request.auth.organization
     jobs = services.month_jobs(org).order_by("-created_at")
-    return {
-        "month_to_date_usd": float(services.org_month_to_date(org)),
-        "jobs": [{"id": j.public_id, "name": j.name, "status": j.status, "cost_usd": float(j.cost_usd), "prompt_tokens": j.prompt_tokens,
-                  "completion_tokens": j.completion_tokens, "created_at": j.created_at} for j in jobs],
-    }
+    return {"month_to_date_usd": float(services.org_month_to_date(org)), "jobs": jobs}
 
 
 @router.get("/training/defaults", response=LaunchFieldsOut, summary="The launch form's starting values")
@@ -291,16 +221,6 @@ def preset(request, name: str):
 # --- constitutions -----------------------------------------------------------------------------
 
 
-def constitution_out(version: ConstitutionVersion) -> dict:
-    document = version.constitution
-    return {
-        "id": version.public_id, "number": version.number, "source": version.source, "persona_version": version.persona_version,
-        "note": version.note, "created_at": version.created_at, "persona_name": document.persona_name,
-        "traits": [t.model_dump() for t in document.traits], "markers": markers(document),
-        "findings": services.concreteness(version), "system_prompt": system_prompt(document),
-    }
-
-
 def _persona(request, persona_id, scope: str) -> Persona:
     request.auth.require_scope(scope)
     return access_persona(request.auth.organization, persona_id)
@@ -310,7 +230,7 @@ def _persona(request, persona_id, scope: str) -> Persona:
 def current_constitution(request, persona_id: UUID):
     """The newest version (derived from the persona's layers on first use), with concreteness findings and markers."""
     persona = _persona(request, persona_id, "training:read")
-    return constitution_out(services.constitution_current(persona=persona, user=request.auth.user))
+    return services.constitution_current(persona=persona, user=request.auth.user)
 
 
 @router.post("/personas/{persona_id}/constitution", response={201: ConstitutionOut}, summary="Save an edited constitution")
@@ -319,26 +239,23 @@ def save_constitution(request, persona_id: UUID, payload: ConstitutionIn):
     persona = _persona(request, persona_id, "training:write")
     data = payload.dict(exclude={"note"}, exclude_none=True)
     version = services.constitution_save(persona=persona, data=data, user=request.auth.user, note=payload.note)
-    return Status(201, constitution_out(version))
+    return Status(201, version)
 
 
 @router.post("/personas/{persona_id}/constitution/derive", response={201: ConstitutionOut}, summary="Derive a new version from the layers")
 def derive_constitution(request, persona_id: UUID):
     persona = _persona(request, persona_id, "training:write")
-    return Status(201, constitution_out(services.constitution_derive(persona=persona, user=request.auth.user)))
+    return Status(201, services.constitution_derive(persona=persona, user=request.auth.user))
 
 
 @router.get("/personas/{persona_id}/constitutions", response=list[ConstitutionSummaryOut], summary="The persona's constitution versions, newest first")
+@paginated
 def list_constitutions(request, persona_id: UUID):
     persona = _persona(request, persona_id, "training:read")
-    return [
-        {"id": v.public_id, "number": v.number, "source": v.source, "persona_version": v.persona_version, "note": v.note,
-         "traits": len(v.document.get("traits", [])), "created_at": v.created_at}
-        for v in persona.constitutions.order_by("-number")
-    ]
+    return persona.constitutions.order_by("-number")
 
 
 @router.get("/personas/{persona_id}/constitutions/{number}", response=ConstitutionOut)
 def get_constitution(request, persona_id: UUID, number: int):
     persona = _persona(request, persona_id, "training:read")
-    return constitution_out(services.access_constitution(persona, number))
+    return services.access_constitution(persona, number)

@@ -12,6 +12,11 @@ from uuid import UUID
 from ninja import Field, Schema
 from pydantic import Discriminator, Tag
 
+from studio.work.events import last_event_seq
+from training_jobs import services
+from training_jobs.constitution import markers, system_prompt
+from training_jobs.models import StageRun
+
 
 class LaunchFieldsOut(Schema):
     """The form's values without the persona (GET /training/defaults)."""
@@ -192,7 +197,7 @@ class ResumeIn(Schema):
 
 class StageOut(Schema):
     stage: str
-    label: str
+    label: str = Field(..., description="What pages call the stage")
     status: str
     done: int
     total: int
@@ -208,6 +213,10 @@ class StageOut(Schema):
     started_at: datetime | None
     finished_at: datetime | None
     duration_s: float | None
+
+    @staticmethod
+    def resolve_label(stage) -> str:
+        return services.stage_labels(stage.job).get(stage.stage, stage.stage)
 
 
 class WinRateOut(Schema):
@@ -262,8 +271,15 @@ class OutcomeOut(Schema):
     paired: PairedCasesOut | None
 
 
+def _stage_reached(job) -> str | None:
+    if job.status in services.stage_labels(job):
+        return job.status
+    reached = [s.stage for s in job.stages.all() if s.status not in (StageRun.Status.PENDING, StageRun.Status.SKIPPED)]
+    return reached[-1] if reached else None
+
+
 class TrainingJobOut(Schema):
-    id: UUID
+    id: UUID = Field(..., alias="public_id")
     name: str
     kind: str = Field(..., description="character | unified")
     persona_id: UUID | None = Field(..., description="null for a unified job")
@@ -282,6 +298,30 @@ class TrainingJobOut(Schema):
     started_at: datetime | None
     finished_at: datetime | None
 
+    @staticmethod
+    def resolve_persona_id(job) -> UUID | None:
+        return job.persona.public_id if job.persona else None
+
+    @staticmethod
+    def resolve_persona_name(job) -> str | None:
+        return job.persona.display_name if job.persona else None
+
+    @staticmethod
+    def resolve_constitution_version(job) -> int | None:
+        return job.constitution.number if job.constitution else None
+
+    @staticmethod
+    def resolve_stage(job) -> str | None:
+        return _stage_reached(job)
+
+    @staticmethod
+    def resolve_outcome(job) -> str | None:
+        return job.outcome or None
+
+    @staticmethod
+    def resolve_outcome_detail(job) -> dict | None:
+        return job.outcome_detail if job.outcome else None
+
 
 class TrainingJobDetailOut(TrainingJobOut):
     params: dict
@@ -297,11 +337,17 @@ class TrainingJobDetailOut(TrainingJobOut):
     stages: list[StageOut]
     resumable_stages: list[str] = Field(..., description="Stages POST …/resume accepts now (their inputs present)")
 
+    @staticmethod
+    def resolve_estimate(job) -> dict | None:
+        return job.estimate or None
 
-class TrainingJobPageOut(Schema):
-    count: int
-    next_offset: int | None
-    items: list[TrainingJobOut]
+    @staticmethod
+    def resolve_last_event_seq(job) -> int:
+        return last_event_seq(job)
+
+    @staticmethod
+    def resolve_resumable_stages(job) -> list[str]:
+        return services.resumable_stages(job)
 
 
 class ArtifactOut(Schema):
@@ -310,7 +356,7 @@ class ArtifactOut(Schema):
 
 
 class JobCostOut(Schema):
-    id: UUID
+    id: UUID = Field(..., alias="public_id")
     name: str
     status: str
     cost_usd: float
@@ -353,17 +399,28 @@ class FindingOut(Schema):
 
 
 class ConstitutionSummaryOut(Schema):
-    id: UUID
+    id: UUID = Field(..., alias="public_id")
     number: int
     source: str = Field(..., description="derived | edited")
     persona_version: int | None
     note: str
-    traits: int
+    traits: int = Field(..., description="How many traits it has")
     created_at: datetime
+
+    @staticmethod
+    def resolve_traits(version) -> int:
+        return len(version.document.get("traits", []))
+
+
+def _document(version):
+    """The version's constitution, parsed once per output (four fields read it)."""
+    if not hasattr(version, "_parsed_constitution"):
+        version._parsed_constitution = version.constitution
+    return version._parsed_constitution
 
 
 class ConstitutionOut(Schema):
-    id: UUID
+    id: UUID = Field(..., alias="public_id")
     number: int
     source: str
     persona_version: int | None
@@ -374,3 +431,23 @@ class ConstitutionOut(Schema):
     markers: list[str] = Field(..., description="What the marker-presence gate looks for")
     findings: list[FindingOut] = Field(..., description="Concreteness findings")
     system_prompt: str = Field(..., description="The teacher's system prompt built from it")
+
+    @staticmethod
+    def resolve_persona_name(version) -> str:
+        return _document(version).persona_name
+
+    @staticmethod
+    def resolve_traits(version) -> list[dict]:
+        return [trait.model_dump() for trait in _document(version).traits]
+
+    @staticmethod
+    def resolve_markers(version) -> list[str]:
+        return markers(_document(version))
+
+    @staticmethod
+    def resolve_findings(version) -> list[dict]:
+        return services.concreteness(version)
+
+    @staticmethod
+    def resolve_system_prompt(version) -> str:
+        return system_prompt(_document(version))
