@@ -129,7 +129,7 @@ def test_chat_rows_import_with_their_messages(owner_api, dataset):
     imported = preview(owner_api, dataset, jsonl(chat, not_ending_with_assistant))
     assert imported["report"]["errors"] == [{"line": 2, "field": "messages[0].role", "message": "the last message must be the assistant's"}]
     confirm(owner_api, imported, skip_invalid=True)
-    [row] = owner_api.get(f"/v1/datasets/{dataset['id']}/rows").json()
+    [row] = owner_api.get(f"/v1/datasets/{dataset['id']}/rows").json()["items"]
     assert row["messages"] == chat["messages"] and row["instruction"] == "" and row["category"] == "empathetic"
 
 
@@ -138,7 +138,7 @@ def test_a_csv_file_imports_and_a_csv_without_the_columns_fails_as_a_whole(owner
     imported = preview(owner_api, dataset, content, name="rows.csv")
     assert imported["format"] == "csv" and imported["report"]["valid"] == 2
     assert confirm(owner_api, imported).status_code == 201
-    rows = owner_api.get(f"/v1/datasets/{dataset['id']}/rows").json()
+    rows = owner_api.get(f"/v1/datasets/{dataset['id']}/rows").json()["items"]
     assert [(r["input"], r["source"]) for r in rows] == [("2, 2", "maths"), ("", "import:rows.csv")]
 
     failed = preview(owner_api, dataset, b"question,answer\nhi,there\n", name="other.csv")
@@ -274,7 +274,7 @@ def test_generation_with_the_offline_engine_adds_rows_per_category(owner_api, da
     stats = owner_api.get(f"/v1/datasets/{dataset['id']}").json()
     assert stats["categories"]["technical"] >= 3 and stats["categories"]["empathetic"] >= 2 and stats["row_count"] == generation["created"]
     assert set(stats["sources"]) == {"generated:offline/studio"}
-    row = owner_api.get(f"/v1/datasets/{dataset['id']}/rows?category=technical").json()[0]
+    row = owner_api.get(f"/v1/datasets/{dataset['id']}/rows?category=technical").json()["items"][0]
     assert row["instruction"] and row["output"]
 
 
@@ -320,7 +320,7 @@ def test_a_training_jobs_pairs_and_reflections_are_included_as_rows(owner_api, d
     stats = owner_api.get(f"/v1/datasets/{dataset['id']}").json()
     assert stats["categories"]["conversational"] == 6 and stats["categories"]["empathetic"] == 4
     assert stats["sources"] == {"job:ines-character:dpo": 6, "job:ines-character:reflection": 4}
-    dpo = owner_api.get(f"/v1/datasets/{dataset['id']}/rows?category=conversational").json()[0]
+    dpo = owner_api.get(f"/v1/datasets/{dataset['id']}/rows?category=conversational").json()["items"][0]
     assert dpo["instruction"].startswith("Question 0") and dpo["output"] == prose(500)
 
     again = owner_api.post(f"/v1/datasets/{dataset['id']}/include-job", json={"training_job_id": str(job_with_data.public_id)}).json()
@@ -332,7 +332,7 @@ def test_the_user_picks_the_parts_and_their_categories(owner_api, dataset, job_w
             "categories": {"reflections": "ethical", "interactions": "creative"}}
     report = owner_api.post(f"/v1/datasets/{dataset['id']}/include-job", json=body).json()
     assert report["added"] == 5
-    [chat] = owner_api.get(f"/v1/datasets/{dataset['id']}/rows?category=creative").json()
+    [chat] = owner_api.get(f"/v1/datasets/{dataset['id']}/rows?category=creative").json()["items"]
     assert [m["role"] for m in chat["messages"]] == ["system", "user", "assistant"]  # the opener's copy answers last
     bad = owner_api.post(f"/v1/datasets/{dataset['id']}/include-job", json={**body, "categories": {"reflections": "poetry"}})
     assert bad.status_code == 422

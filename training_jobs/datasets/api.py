@@ -9,21 +9,22 @@ from uuid import UUID
 
 from django.http import StreamingHttpResponse
 from django.utils.text import slugify
-from ninja import File, Form, Query, Router, Status
+from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
 from studio.errors import Invalid
+from studio.pagination import paginated
 from training_jobs.access import access_training_job
 from training_jobs.datasets import selectors, services
 from training_jobs.datasets.access import access_dataset, access_dataset_generation, access_dataset_import
-from training_jobs.datasets.models import Dataset, DatasetGeneration, DatasetImport
+from training_jobs.datasets.models import Dataset
 from training_jobs.datasets.rows import CATEGORIES
 from training_jobs.datasets.schemas import (
     ConfirmIn,
     DatasetDetailOut,
     DatasetImportOut,
     DatasetIn,
-    DatasetPageOut,
+    DatasetOut,
     DedupReportOut,
     DatasetGenerateIn,
     DatasetGenerationOut,
@@ -34,31 +35,6 @@ from training_jobs.datasets.schemas import (
 from training_jobs.datasets.uploads import FILE_FIELD, kept_upload_path
 
 router = Router(tags=["datasets"])
-
-
-def dataset_out(d: Dataset) -> dict:
-    return {"id": d.public_id, "name": d.name, "description": d.description, "row_count": d.row_count,
-            "categories": d.categories, "created_at": d.created_at, "updated_at": d.updated_at}
-
-
-def dataset_detail(d: Dataset) -> dict:
-    stats = d.stats or {}
-    return {**dataset_out(d), "sources": stats.get("sources", {}), "source_count": stats.get("source_count", 0),
-            "dedup": stats.get("dedup", {"exact": 0, "near": 0})}
-
-
-def import_out(i: DatasetImport) -> dict:
-    return {"id": i.public_id, "dataset_id": i.dataset.public_id if i.dataset else None, "dataset_name": i.target_name,
-            "file_name": i.file_name, "format": i.format, "size_bytes": i.size_bytes, "dedup_threshold": i.dedup_threshold,
-            "status": i.status, "imported": i.imported_count, "report": i.report, "created_at": i.created_at,
-            "confirmed_at": i.confirmed_at}
-
-
-def generation_out(g: DatasetGeneration) -> dict:
-    return {"id": g.public_id, "dataset_id": g.dataset.public_id, "status": g.status, "engine": g.engine, "model": g.model,
-            "per_category": g.per_category, "calls_done": g.calls_done, "calls_total": g.calls_total, "created": g.created_count,
-            "duplicates": g.report.get("duplicates", {"exact": 0, "near": 0}), "failed": g.report.get("failed", 0), "error": g.error, "created_at": g.created_at,
-            "finished_at": g.finished_at}
 
 
 def _dataset(request, dataset_id) -> Dataset:
@@ -77,29 +53,27 @@ def _category(category: str | None) -> str | None:
 @router.post("/datasets", response={201: DatasetDetailOut}, summary="Create an empty dataset")
 def create_dataset(request, payload: DatasetIn):
     dataset = services.dataset_create(principal=request.auth, name=payload.name, description=payload.description)
-    return Status(201, dataset_detail(dataset))
+    return Status(201, dataset)
 
 
-@router.get("/datasets", response=DatasetPageOut, summary="The org's datasets, most recently changed first")
-def list_datasets(request, limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0)):
+@router.get("/datasets", response=list[DatasetOut], summary="The org's datasets, most recently changed first")
+@paginated
+def list_datasets(request):
     request.auth.require_scope("training:read")
-    datasets = selectors.datasets_of(request.auth.organization)
-    count = datasets.count()
-    return {"count": count, "next_offset": offset + limit if offset + limit < count else None,
-            "items": [dataset_out(d) for d in datasets[offset : offset + limit]]}
+    return selectors.datasets_of(request.auth.organization)
 
 
 @router.get("/datasets/{dataset_id}", response=DatasetDetailOut, summary="A dataset's stats: rows per category and source, duplicates removed")
 def get_dataset(request, dataset_id: UUID):
     request.auth.require_scope("training:read")
-    return dataset_detail(_dataset(request, dataset_id))
+    return _dataset(request, dataset_id)
 
 
 @router.get("/datasets/{dataset_id}/rows", response=list[RowOut], summary="A dataset's rows in order, optionally of one category")
-def list_rows(request, dataset_id: UUID, category: str | None = None, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)):
+@paginated
+def list_rows(request, dataset_id: UUID, category: str | None = None):
     request.auth.require_scope("training:read")
-    rows = selectors.rows_of(_dataset(request, dataset_id), category=_category(category))
-    return list(rows[offset : offset + limit])
+    return selectors.rows_of(_dataset(request, dataset_id), category=_category(category))
 
 
 @router.get("/datasets/{dataset_id}/dedup-report", response=DedupReportOut, summary="Duplicates removed: totals and the last 20 additions with examples")
@@ -137,13 +111,13 @@ def preview_import(
         principal=request.auth, upload=kept_upload_path(file), file_name=file.name, fmt=format, dataset=dataset,
         dedup_threshold=dedup_threshold, default_category=default_category,
     )
-    return Status(201, import_out(imported))
+    return Status(201, imported)
 
 
 @router.get("/dataset-imports/{dataset_import_id}", response=DatasetImportOut)
 def get_import(request, dataset_import_id: UUID):
     request.auth.require_scope("training:read")
-    return import_out(access_dataset_import(request.auth.organization, dataset_import_id))
+    return access_dataset_import(request.auth.organization, dataset_import_id)
 
 
 @router.post("/dataset-imports/{dataset_import_id}/confirm", response={201: DatasetImportOut},
@@ -151,7 +125,7 @@ def get_import(request, dataset_import_id: UUID):
 def confirm_import(request, dataset_import_id: UUID, payload: ConfirmIn):
     imported = access_dataset_import(request.auth.organization, dataset_import_id)
     imported = services.dataset_import_confirm(principal=request.auth, dataset_import=imported, skip_invalid=payload.skip_invalid)
-    return Status(201, import_out(imported))
+    return Status(201, imported)
 
 
 # --- generation and a job's data -----------------------------------------------------------------
@@ -162,13 +136,13 @@ def confirm_import(request, dataset_import_id: UUID, payload: ConfirmIn):
 def generate(request, dataset_id: UUID, payload: DatasetGenerateIn):
     dataset = _dataset(request, dataset_id)
     generation = services.dataset_generation_start(principal=request.auth, dataset=dataset, per_category=payload.per_category, model=payload.model)
-    return Status(202, generation_out(access_dataset_generation(request.auth.organization, generation.public_id)))
+    return Status(202, access_dataset_generation(request.auth.organization, generation.public_id))
 
 
 @router.get("/dataset-generations/{dataset_generation_id}", response=DatasetGenerationOut)
 def get_generation(request, dataset_generation_id: UUID):
     request.auth.require_scope("training:read")
-    return generation_out(access_dataset_generation(request.auth.organization, dataset_generation_id))
+    return access_dataset_generation(request.auth.organization, dataset_generation_id)
 
 
 @router.post("/datasets/{dataset_id}/include-job", response={201: IncludeJobOut},

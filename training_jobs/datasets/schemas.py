@@ -10,19 +10,13 @@ class DatasetIn(Schema):
 
 
 class DatasetOut(Schema):
-    id: UUID
+    id: UUID = Field(..., alias="public_id")
     name: str
     description: str
     row_count: int
     categories: dict[str, int] = Field(..., description="rows per category, every category of the taxonomy")
     created_at: datetime
     updated_at: datetime
-
-
-class DatasetPageOut(Schema):
-    count: int
-    next_offset: int | None
-    items: list[DatasetOut]
 
 
 class DedupTotalsOut(Schema):
@@ -34,6 +28,18 @@ class DatasetDetailOut(DatasetOut):
     sources: dict[str, int] = Field(..., description="rows per source, the 50 largest")
     source_count: int
     dedup: DedupTotalsOut = Field(..., description="duplicates removed so far, over every import, generation and job included")
+
+    @staticmethod
+    def resolve_sources(dataset) -> dict[str, int]:
+        return (dataset.stats or {}).get("sources", {})
+
+    @staticmethod
+    def resolve_source_count(dataset) -> int:
+        return (dataset.stats or {}).get("source_count", 0)
+
+    @staticmethod
+    def resolve_dedup(dataset) -> dict:
+        return (dataset.stats or {}).get("dedup", {"exact": 0, "near": 0})
 
 
 class DatasetRowErrorOut(Schema):
@@ -74,18 +80,22 @@ class ImportReportOut(Schema):
 
 
 class DatasetImportOut(Schema):
-    id: UUID
+    id: UUID = Field(..., alias="public_id")
     dataset_id: UUID | None = Field(None, description="the target; null while a new dataset waits for the confirm")
-    dataset_name: str
+    dataset_name: str = Field(..., alias="target_name")
     file_name: str
     format: str
     size_bytes: int
     dedup_threshold: float
     status: str = Field(..., description="previewed, confirmed or failed (the file could not be read)")
-    imported: int = Field(..., description="rows stored by the confirm")
+    imported: int = Field(..., alias="imported_count", description="rows stored by the confirm")
     report: ImportReportOut
     created_at: datetime
     confirmed_at: datetime | None
+
+    @staticmethod
+    def resolve_dataset_id(dataset_import) -> UUID | None:
+        return dataset_import.dataset.public_id if dataset_import.dataset else None
 
 
 class ConfirmIn(Schema):
@@ -126,20 +136,28 @@ class DatasetGenerateIn(Schema):
 
 
 class DatasetGenerationOut(Schema):
-    id: UUID
-    dataset_id: UUID
+    id: UUID = Field(..., alias="public_id")
+    dataset_id: UUID = Field(..., alias="dataset.public_id")
     status: str
     engine: str
     model: str
     per_category: dict[str, int]
     calls_done: int
     calls_total: int
-    created: int
+    created: int = Field(..., alias="created_count")
     duplicates: DedupTotalsOut
     failed: int = Field(..., description="prompts that got no usable answer; every prompt failed: the generation failed")
     error: str
     created_at: datetime
     finished_at: datetime | None
+
+    @staticmethod
+    def resolve_duplicates(generation) -> dict:
+        return generation.report.get("duplicates", {"exact": 0, "near": 0})
+
+    @staticmethod
+    def resolve_failed(generation) -> int:
+        return generation.report.get("failed", 0)
 
 
 class IncludeJobIn(Schema):
