@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from audits.chat.drift import Calibration
+from audits.drift import Calibration
 from personas.models import Persona, PersonaVersion
 from studio.models import Organization
 from studio.work.models import WorkItem, WorkStatus
@@ -137,7 +137,7 @@ class Fingerprint(models.Model):
     vector = models.JSONField(null=True, blank=True, help_text="Unit-length mean of the answers' embeddings")
     calibration = models.JSONField(
         null=True, blank=True,
-        help_text="Leave-one-out distances of its own answers: {n, mean, sd, p95, max} (audits.chat.drift.calibrate); "
+        help_text="Leave-one-out distances of its own answers: {n, mean, sd, p95, max} (audits.drift.calibrate); "
                   "null with one answer or from before calibration",
     )
     error = models.TextField(blank=True)

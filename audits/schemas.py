@@ -3,7 +3,7 @@ from uuid import UUID
 
 from ninja import Field, Schema
 
-from audits.chat.drift import DriftBound
+from audits.drift import DriftBound
 from audits.chat.services import fingerprint_drift_bound
 from studio.config.selectors import effective_tree
 

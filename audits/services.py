@@ -15,7 +15,7 @@ The fingerprint's scenarios are answered by the model that answers the persona's
 the fingerprint and the replies scored against it come from the same voice (the offline engine's formulaic
 answers sit far from any real model's in MiniLM's space). Its answers are one `gateway.abatch`
 (settings.AUDIT_CONCURRENCY in flight: the local engine batches them) whose `on_result` records progress as
-each call finishes. With the vector, the fingerprint stores its own spread (audits.chat.drift.calibrate),
+each call finishes. With the vector, the fingerprint stores its own spread (audits.drift.calibrate),
 the bound drift is held to.
 
 The provocation suite calls `gateway.acomplete` under its own semaphore: a test's turns depend on each other.
@@ -33,7 +33,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audits.chat.drift import calibrate
+from audits.drift import calibrate
 from audits.chat.models import ChatSession
 from audits.chat.services import chat_config, spoken_reply
 from audits.embeddings import no_credentials_embedding_model

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from audits.chat.drift import cosine_distance, drift_chart
+from audits.drift import cosine_distance, drift_chart
 from audits.chat.models import ChatMessage
 from audits.models import Fingerprint
 from personas.models import Persona

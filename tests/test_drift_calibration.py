@@ -8,7 +8,7 @@ import statistics
 import numpy as np
 import pytest
 
-from audits.chat.drift import Calibration, calibrate, drift_bound
+from audits.drift import Calibration, calibrate, drift_bound
 from audits.chat.models import ChatMessage
 from audits.models import Fingerprint
 from audits.scenarios import scenarios

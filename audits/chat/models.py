@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from audits.chat.drift import DriftBound
+from audits.drift import DriftBound
 from personas.models import Persona, PersonaVersion
 from studio.models import ApiKey, Organization
 
@@ -57,7 +57,7 @@ class ChatMessage(models.Model):
     content = models.TextField()
     drift_score = models.FloatField(null=True, blank=True, help_text="Cosine distance to the fingerprint; null when not scored")
     drift_note = models.CharField(max_length=200, blank=True, help_text="Why the reply was not scored, if it was not")
-    drift_threshold = models.FloatField(null=True, blank=True, help_text="The bound the score was held to (audits.chat.drift.drift_bound)")
+    drift_threshold = models.FloatField(null=True, blank=True, help_text="The bound the score was held to (audits.drift.drift_bound)")
     drift_threshold_source = models.CharField(max_length=16, blank=True, help_text="calibrated | floor | configured")
     flagged = models.BooleanField(default=False)
     blocked = models.BooleanField(default=False, help_text="Withheld from the user (drift above threshold, action block)")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from audits.chat.drift import DriftBound, cosine_distance, drift_bound
+from audits.drift import DriftBound, cosine_distance, drift_bound
 from audits.chat.models import ChatMessage, ChatSession
 from audits.models import Fingerprint
 from personas.models import Persona
@@ -63,7 +63,7 @@ class Drift:
     threshold: float  # the bound it was held to: the fingerprint's own spread, or the configured threshold
     action: str  # engine.pipeline.drift_detection.action_on_alert: warn | block
     flagged: bool
-    threshold_source: str = "configured"  # calibrated | floor | configured (audits.chat.drift.drift_bound)
+    threshold_source: str = "configured"  # calibrated | floor | configured (audits.drift.drift_bound)
 
     @property
     def withheld(self) -> bool:

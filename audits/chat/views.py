@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from audits.chat.drift import drift_chart
+from audits.drift import drift_chart
 from audits.chat.models import ChatSession
 from audits.chat.services import (
     CHAT_SCOPES,

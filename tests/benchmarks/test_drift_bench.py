@@ -15,7 +15,7 @@ import time
 import pytest
 
 from audits.chat import services as chat_services
-from audits.chat.drift import cosine_distance
+from audits.drift import cosine_distance
 from audits.models import Fingerprint
 from personas.models import Persona
 from studio.llm import gateway
