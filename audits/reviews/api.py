@@ -116,18 +116,10 @@ def get_generation(request, generation_id: UUID):
 # --- the blind queue -----------------------------------------------------------------------------------
 
 
-def queue_item(assignment) -> dict | None:
-    if assignment is None:
-        return None
-    a, b = assignment.sides()
-    comparison = assignment.comparison
-    return {"comparison_id": comparison.public_id, "prompt_set": comparison.prompt_set, "prompt": comparison.prompt, "a": a, "b": b}
-
-
 @router.get("/review-queue/next", response=QueueOut, summary="Your next blind pair (sources hidden, sides randomized for you)")
 def queue_next(request):
     assignment = services.queue_next(principal=request.auth)
-    return {"item": queue_item(assignment), "progress": services.queue_progress(principal=request.auth)}
+    return {"item": assignment, "progress": services.queue_progress(principal=request.auth)}
 
 
 @router.post("/comparisons/{comparison_id}/skip", response=SkipOut, summary="Pass on a pair: it goes to another reviewer")

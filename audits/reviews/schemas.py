@@ -117,11 +117,22 @@ class ProgressOut(Schema):
 
 
 class QueueItemOut(Schema):
-    comparison_id: UUID
-    prompt_set: str = Field(..., description="The set the pair belongs to (a training job's evaluation: training-<job>)")
-    prompt: str
+    """A pair as one reviewer sees it (an Assignment): sides in the order randomized for them."""
+
+    comparison_id: UUID = Field(..., alias="comparison.public_id")
+    prompt_set: str = Field(..., alias="comparison.prompt_set",
+                            description="The set the pair belongs to (a training job's evaluation: training-<job>)")
+    prompt: str = Field(..., alias="comparison.prompt")
     a: str
     b: str
+
+    @staticmethod
+    def resolve_a(assignment) -> str:
+        return assignment.sides()[0]
+
+    @staticmethod
+    def resolve_b(assignment) -> str:
+        return assignment.sides()[1]
 
 
 class QueueOut(Schema):
