@@ -14,6 +14,7 @@ from tests.evals_helpers import completed_run
 
 BEFORE, AFTER = [("evals", "0001_initial")], [("evals", "0002_gate_state")]
 WORK_ENGINE = [("evals", "0005_drop_updated_at")]
+PERSONAS_NOW = [("personas", "0003_remove_personaversion_run")]  # these tests move evals only: personas stays as it is
 
 
 def migrate(executor: MigrationExecutor, targets) -> None:
@@ -56,7 +57,7 @@ def test_runs_move_onto_the_work_engine_with_their_last_progress_as_heartbeat_an
 
     executor = MigrationExecutor(connection)
     migrate(executor, AFTER)
-    apps = executor.loader.project_state(AFTER).apps
+    apps = executor.loader.project_state(AFTER + PERSONAS_NOW).apps
     Run, Trial = apps.get_model("evals", "EvalRun"), apps.get_model("evals", "EvalTrial")
     Persona_, Version = apps.get_model("personas", "Persona"), apps.get_model("personas", "PersonaVersion")
     persona = Persona_.objects.create(organization_id=tenant.org.pk, workspace_id=tenant.org.workspaces.get().pk, brief="tides")

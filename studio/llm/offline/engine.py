@@ -38,7 +38,6 @@ def message_text(content) -> str:
     return content or ""
 
 
-
 # --- chat ------------------------------------------------------------------------------------------
 
 
@@ -160,10 +159,6 @@ def register_offline_responder(name: str, reply: Responder) -> None:
     """`reply(messages, *, repeat, seed)` -> text, or None when the conversation is not its kind.
     Registering a name again replaces that responder in its place."""
     _RESPONDERS[name] = reply
-
-
-def offline_responder(name: str) -> Responder | None:
-    return _RESPONDERS.get(name)
 
 
 def offline_reply(messages: list[dict], model: str = "offline/studio", *, repeat: int = 0, seed: int | None = None) -> str:
