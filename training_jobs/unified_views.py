@@ -2,8 +2,8 @@
 with its pre-flight, beside the character form in training_jobs.views. The job page is the one in views."""
 
 from django.db.models import Count
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
 
 from studio.errors import StudioError
 from studio.views import org_page
@@ -14,7 +14,7 @@ from training_jobs.categories import CATEGORIES
 from training_jobs.datasets.models import Dataset, DatasetRow
 from training_jobs.models import StageRun, TrainingJob
 from training_jobs.range_evals import CASES_BY_ID
-from training_jobs.unified import UNIFIED_STAGE_LABELS, UNIFIED_STAGES, unified_launch, unified_preflight
+from training_jobs.unified import UNIFIED_STAGE_LABELS, UNIFIED_STAGES, unified_preflight
 from training_jobs.views import SAMPLE_ROWS_READ, SIDE_BY_SIDE, read_jsonl_rows
 from training_jobs.unified_form import SECTIONS, TOTAL_ROWS, Placed, apply_phase_op, bare_message, default_data, form_data, form_values, issue_label
 
@@ -37,7 +37,7 @@ def _datasets(org) -> list[dict]:
              "categories": [(c, n) for c in CATEGORIES if (n := counts.get(d.pk, {}).get(c, 0))]} for d in datasets]
 
 
-def _preflight(principal, data: dict) -> dict:
+def unified_page_preflight(principal, data: dict) -> dict:
     try:
         report = unified_preflight(principal=principal, data=data)
     except StudioError as exc:  # another org's dataset is NotFound, as everywhere
@@ -74,7 +74,7 @@ def preflight_context(report: dict, data: dict) -> dict:
     }, "mix_chart": display.mix_chart(mix["bars"] if mix else _target_bars(composition)), "mix": mix or {}}
 
 
-def _form_context(request, data: dict, report: dict, *, show_field_errors: bool = False) -> dict:
+def unified_form_context(request, data: dict, report: dict, *, show_field_errors: bool = False) -> dict:
     values = form_values(data)
     placed = Placed.of(report["errors"]) if show_field_errors else Placed()
     chosen = set(values["dataset_ids"])
@@ -97,30 +97,20 @@ def _field_row(spec, values: dict, placed: Placed) -> dict:
     return {"spec": spec, "value": value, "current": str(value), "errors": placed.fields.get(spec.name, []), "choices": spec.choices}
 
 
-@org_page
-@require_http_methods(["GET", "POST"])
-def training_job_unified_new(request):
-    org = _org_for_reading(request)
-    if request.method == "POST":
-        data = form_data(request.POST)
-        if op := request.POST.get("phase_op"):  # a phase button without JavaScript: the edit, nothing launched
-            data["phases"] = apply_phase_op(data.get("phases", default_data()["phases"]), op)
-            return render(request, "training/unified_launch.html", _form_context(request, data, _preflight(request.principal, data)))
-        request.principal.require_scope("training:write")
-        report = _preflight(request.principal, data)
-        if report["ok"]:
-            try:
-                job = unified_launch(principal=request.principal, data=data)
-            except StudioError as exc:  # something changed between the pre-flight and the launch
-                report["errors"].append({"field": exc.field or "", "message": exc.message})
-            else:
-                return redirect("training_job_detail", org.slug, job.public_id)
-        context = _form_context(request, data, report, show_field_errors=True)
-        return render(request, "training/unified_launch.html", context, status=422)
+def unified_launch_start(request) -> tuple[dict, dict]:
+    """A new unified form: the default mix and curriculum on the datasets asked for (all of them when none is)."""
     data = default_data()
     wanted = request.GET.getlist("dataset")
-    data["dataset_ids"] = [d["id"] for d in _datasets(org) if not wanted or d["id"] in wanted]
-    return render(request, "training/unified_launch.html", _form_context(request, data, _preflight(request.principal, data)))
+    data["dataset_ids"] = [d["id"] for d in _datasets(request.principal.organization) if not wanted or d["id"] in wanted]
+    return data, unified_page_preflight(request.principal, data)
+
+
+def unified_launch_edit(request, data: dict) -> bool:
+    """A phase button posted without JavaScript: the curriculum edited, nothing launched."""
+    if op := request.POST.get("phase_op"):
+        data["phases"] = apply_phase_op(data.get("phases", default_data()["phases"]), op)
+        return True
+    return False
 
 
 @org_page
@@ -129,7 +119,7 @@ def training_job_unified_preflight(request):
     """The pre-flight panel for what the form holds now, with the mix chart swapped in out of band."""
     _org_for_reading(request)
     data = form_data(request.POST)
-    report = _preflight(request.principal, data)
+    report = unified_page_preflight(request.principal, data)
     return render(request, "training/partials/unified_preflight.html", {**preflight_context(report, data), "refresh": True})
 
 
@@ -140,8 +130,8 @@ def training_job_unified_phases(request):
     _org_for_reading(request)
     data = form_data(request.POST)
     data["phases"] = apply_phase_op(data.get("phases", default_data()["phases"]), request.POST.get("phase_op", ""))
-    report = _preflight(request.principal, data)
-    return render(request, "training/partials/unified_curriculum.html", {**_form_context(request, data, report), "oob": True})
+    report = unified_page_preflight(request.principal, data)
+    return render(request, "training/partials/unified_curriculum.html", {**unified_form_context(request, data, report), "oob": True})
 
 # --- the job page's unified sections (training_jobs.kinds.unified) --------------------------------
 

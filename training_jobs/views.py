@@ -28,7 +28,7 @@ from training_jobs.export import model_export_response
 from audits.chat.services import persona_drift_bound
 from studio.llm.local_models import LOCAL_CHAT_MODEL
 from training_jobs.constitution import Constitution, concreteness_report, constitution_from_layers, markers
-from training_jobs.kinds import kind_for
+from training_jobs.kinds import kind_for, kind_named
 from training_jobs.launch_form import CHECKPOINT_SUGGESTIONS, SECTIONS, FieldErrors, field_label, form_data, form_values
 from training_jobs.models import ENDED, JobStatus, StageRun, TrainingJob
 from training_jobs.params import STAGE_LABELS
@@ -45,7 +45,6 @@ from training_jobs.services import (
     resumable_stages,
     stage_labels,
     training_job_cancel,
-    training_job_launch,
     training_job_preflight,
     training_job_resume,
 )
@@ -103,7 +102,7 @@ def _ready_personas(org) -> list[Persona]:
                 .exclude(current_version=None).order_by("name", "created_at"))
 
 
-def _preflight(principal, data: dict) -> Preflight:
+def character_page_preflight(principal, data: dict) -> Preflight:
     try:
         return training_job_preflight(principal=principal, data=data)
     except StudioError as exc:  # another org's persona is NotFound, as everywhere
@@ -120,7 +119,7 @@ def preflight_context(report: Preflight) -> dict:
     }}
 
 
-def _launch_context(request, data: dict, report: Preflight, *, show_field_errors: bool = False) -> dict:
+def character_form_context(request, data: dict, report: Preflight, *, show_field_errors: bool = False) -> dict:
     org = request.principal.organization
     personas = _ready_personas(org)
     values = form_values(data)
@@ -158,31 +157,46 @@ def _model_suggestions(org) -> list[str]:
                                defaults["student_model"]]))
 
 
-@org_page
-@require_http_methods(["GET", "POST"])
-def training_job_new(request):
-    org = _org_for_reading(request)
-    if request.method == "POST":
-        request.principal.require_scope("training:write")
-        data = form_data(request.POST)
-        report = _preflight(request.principal, data)
-        if report.ok:
-            try:
-                job = training_job_launch(principal=request.principal, data=data)
-            except StudioError as exc:  # something changed between the pre-flight and the launch
-                report.errors.append({"field": exc.field or "", "message": exc.message})
-            else:
-                return redirect("training_job_detail", org.slug, job.public_id)
-        context = _launch_context(request, data, report, show_field_errors=True)
-        return render(request, "training/launch.html", context, status=422)
+def character_launch_start(request) -> tuple[dict, Preflight]:
+    """A new character form: the config tree's defaults for the persona asked for (or the first ready one)."""
+    org = request.principal.organization
     persona = access_persona(org, request.GET["persona"]) if request.GET.get("persona") else None
     personas = _ready_personas(org)
     persona = persona or (personas[0] if personas else None)
     data = launch_defaults(organization=org, workspace=persona.workspace if persona else None)
     data["persona_id"] = str(persona.public_id) if persona else ""
     data["constitution_version"] = None
-    report = _preflight(request.principal, data) if persona else Preflight(None)
-    return render(request, "training/launch.html", _launch_context(request, data, report))
+    return data, character_page_preflight(request.principal, data) if persona else Preflight(None)
+
+
+@org_page
+@require_http_methods(["GET", "POST"])
+def training_job_new(request, kind: str = "character"):
+    """The launch page of any kind of job: its form, with the pre-flight beside it; a post launches the job."""
+    org = _org_for_reading(request)
+    page = kind_named(kind).launch_page
+    if request.method == "POST":
+        data = page.form_data(request.POST)
+        if page.edit(request, data):  # a form edit without JavaScript (a curriculum phase added…): nothing launched
+            return render(request, "training/launch.html", _launch_page(kind, request, data, page.preflight(request.principal, data)))
+        request.principal.require_scope("training:write")
+        report = page.preflight(request.principal, data)
+        if page.ok(report):
+            try:
+                job = kind_named(kind).launch(principal=request.principal, data=data)
+            except StudioError as exc:  # something changed between the pre-flight and the launch
+                page.errors(report).append({"field": exc.field or "", "message": exc.message})
+            else:
+                return redirect("training_job_detail", org.slug, job.public_id)
+        context = _launch_page(kind, request, data, report, show_field_errors=True)
+        return render(request, "training/launch.html", context, status=422)
+    data, report = page.start(request)
+    return render(request, "training/launch.html", _launch_page(kind, request, data, report))
+
+
+def _launch_page(kind: str, request, data: dict, report, *, show_field_errors: bool = False) -> dict:
+    page = kind_named(kind).launch_page
+    return {**page.context(request, data, report, show_field_errors=show_field_errors), "launch": page, "kind": kind}
 
 
 @org_page
@@ -199,15 +213,15 @@ def training_job_form_fields(request):
             data["preset"] = "custom"
     if request.htmx.trigger_name == "persona_id":
         data["constitution_version"] = None
-    report = _preflight(request.principal, data)
-    return render(request, "training/partials/launch_fields.html", {**_launch_context(request, data, report), "oob": True})
+    report = character_page_preflight(request.principal, data)
+    return render(request, "training/partials/launch_fields.html", {**character_form_context(request, data, report), "oob": True})
 
 
 @org_page
 @require_POST
 def training_job_preflight_panel(request):
     _org_for_reading(request)
-    report = _preflight(request.principal, form_data(request.POST))
+    report = character_page_preflight(request.principal, form_data(request.POST))
     return render(request, "training/partials/preflight.html", preflight_context(report))
 
 

@@ -30,6 +30,30 @@ def _no_page(job, by_stage) -> dict:
 
 
 @dataclass(frozen=True)
+class LaunchPage:
+    """A kind's part of the one launch page (training/launch.html): its fields, pre-flight panel and how posted
+    values become the parameters. The functions take the request and return what the page shows; no kind
+    is named in the view."""
+
+    url: str  # the page's URL name
+    preflight_url: str  # the URL name the form posts to for a live pre-flight
+    title: str
+    form_id: str  # the form's id and data-testid
+    fields_template: str
+    preflight_template: str
+    intro_template: str
+    launch_label: str
+    form_data: Callable[[Any], dict]  # posted QueryDict → the dict the params model validates
+    start: Callable[[Any], tuple[dict, Any]]  # request → (data, pre-flight report) of a new form
+    preflight: Callable[[Any, dict], Any]  # (principal, data) → report; another org's object is an error, not a 404
+    context: Callable[..., dict]  # (request, data, report, *, show_field_errors=False) → template context
+    ok: Callable[[Any], bool]  # report → whether it may launch
+    errors: Callable[[Any], list]  # report → its (mutable) list of errors
+    edit: Callable[[Any, dict], bool] = lambda request, data: False  # a post that edits the form (no launch)
+    form_class: str = ""
+
+
+@dataclass(frozen=True)
 class JobKind:
     name: str  # TrainingJob.kind
     label: str
@@ -41,6 +65,7 @@ class JobKind:
     preflight: Callable[..., Any]  # (principal=, data=) → report; stores nothing
     launch: Callable[..., Any]  # (principal=, data=) → TrainingJob
     prepare_context: Callable[[Any], None] = _no_context  # what a stage context needs beyond the params
+    launch_page: LaunchPage | None = None
     # the job page: what the live panel adds (charts, …), the results section, the line under the title
     panel: Callable[[Any, dict], dict] = _no_page  # (job, stage runs by name) → context
     results: Callable[[Any, dict], dict] = _no_page  # (job, stage runs by name) → context

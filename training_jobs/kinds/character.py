@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from personas.access import access_persona
 from training_jobs.constitution import markers, system_prompt
-from training_jobs.kinds import JobKind, register
+from training_jobs.kinds import JobKind, LaunchPage, register
 from training_jobs.params import STAGE_INPUTS, STAGE_LABELS, STAGES, LaunchParams
 from training_jobs.presets import PRESETS
 
@@ -48,9 +48,34 @@ def _results(job, by_stage: dict) -> dict:
     return character_results(job, by_stage)
 
 
+def _page(name: str):
+    """A launch-page function of training_jobs.views, looked up when called (the views load with the pages)."""
+
+    def call(*args, **kwargs):
+        from training_jobs import views
+
+        return getattr(views, name)(*args, **kwargs)
+
+    return call
+
+
+def _form_data(posted) -> dict:
+    from training_jobs.launch_form import form_data
+
+    return form_data(posted)
+
+
+LAUNCH_PAGE = LaunchPage(
+    url="training_job_new", preflight_url="training_job_preflight", title="Launch Training Job", form_id="launch-form",
+    fields_template="training/partials/launch_fields.html", preflight_template="training/partials/preflight.html",
+    intro_template="training/partials/launch_intro_character.html", launch_label="Launch Training Job",
+    form_data=_form_data, start=_page("character_launch_start"), preflight=_page("character_page_preflight"),
+    context=_page("character_form_context"), ok=lambda report: report.ok, errors=lambda report: report.errors,
+)
+
 CHARACTER = register(JobKind(
     name="character", label="Character", params=LaunchParams, stages=STAGES, stage_labels=STAGE_LABELS,
     stage_functions=_stage_functions, stage_inputs=lambda params: STAGE_INPUTS, preflight=_preflight, launch=_launch,
-    prepare_context=_prepare_context, panel=_panel, results=_results, presets=PRESETS,
+    prepare_context=_prepare_context, launch_page=LAUNCH_PAGE, panel=_panel, results=_results, presets=PRESETS,
     meta_template="training/partials/job_meta_character.html", eval_unit="prompts",
 ))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from training_jobs.kinds import JobKind, register
+from training_jobs.kinds import JobKind, LaunchPage, register
 from training_jobs.unified import UNIFIED_STAGE_LABELS, UNIFIED_STAGES, UnifiedParams, unified_launch, unified_preflight
 
 
@@ -43,9 +43,35 @@ def _datasets(job) -> list:
     return job_datasets(job)
 
 
+def _page(name: str):
+    """A launch-page function of training_jobs.unified_views, looked up when called (the views load with the pages)."""
+
+    def call(*args, **kwargs):
+        from training_jobs import unified_views
+
+        return getattr(unified_views, name)(*args, **kwargs)
+
+    return call
+
+
+def _form_data(posted) -> dict:
+    from training_jobs.unified_form import form_data
+
+    return form_data(posted)
+
+
+LAUNCH_PAGE = LaunchPage(
+    url="training_job_unified_new", preflight_url="training_job_unified_preflight", title="Unified training",
+    form_id="unified-form", form_class="unified-form", fields_template="training/partials/unified_fields.html",
+    preflight_template="training/partials/unified_preflight.html", intro_template="training/partials/launch_intro_unified.html",
+    launch_label="Launch unified training", form_data=_form_data, start=_page("unified_launch_start"),
+    preflight=_page("unified_page_preflight"), context=_page("unified_form_context"), edit=_page("unified_launch_edit"),
+    ok=lambda report: report["ok"], errors=lambda report: report["errors"],
+)
+
 UNIFIED = register(JobKind(
     name="unified", label="Unified", params=UnifiedParams, stages=UNIFIED_STAGES, stage_labels=UNIFIED_STAGE_LABELS,
     stage_functions=_stage_functions, stage_inputs=_stage_inputs, preflight=unified_preflight, launch=unified_launch,
-    panel=_panel, results=_results, artifact_label=_artifact_label, datasets=_datasets,
+    launch_page=LAUNCH_PAGE, panel=_panel, results=_results, artifact_label=_artifact_label, datasets=_datasets,
     meta_template="training/partials/job_meta_unified.html", eval_unit="cases",
 ))
