@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from studio.errors import Conflict
+from training_jobs.kinds import kind_for, kind_names
 from training_jobs.models import StageRun, TrainingJob
 
 ADAPTER_STAGES = ("sft", "dpo_train")  # the later stage's adapter is the tuned model
@@ -55,8 +56,10 @@ def _model_folder(job: TrainingJob, stored: str, what: str, stage: str) -> Path:
 
 def job_checkpoint(job: TrainingJob) -> Checkpoint:
     """The job's last trained adapter with the model it goes on. Conflict when it has none or it was deleted."""
-    if job.kind != TrainingJob.Kind.CHARACTER:
-        raise Conflict("chatting with and exporting a tuned model work on character jobs; this is a unified job")
+    kind = kind_for(job)
+    if not kind.chat_and_export:
+        raise Conflict(f"chatting with and exporting a tuned model work on {' and '.join(kind_names(chat_and_export=True))} "
+                       f"jobs; this is a {kind.name} job")
     run = _adapter_run(job)
     if run is None:
         raise Conflict(f"this job has no trained adapter yet (it is {job.status}): one comes with DPO training")

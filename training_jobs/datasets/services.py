@@ -38,6 +38,7 @@ from training_jobs.datasets.rows import (
     parse_record,
 )
 from training_jobs.datasets.uploads import upload_dir
+from training_jobs.kinds import kind_for
 from training_jobs.queue import enqueue_on_commit
 
 MAX_REPORTED_ERRORS = 200
@@ -601,7 +602,7 @@ def dataset_include_job(*, principal: Principal, dataset: Dataset, job, parts=No
         if part not in JOB_PARTS:
             raise Invalid(f"unknown part {part!r}: use {', '.join(JOB_PARTS)}", field="categories")
         clean_category(category, field=f"categories.{part}")
-    if job.kind != "character":
+    if not kind_for(job).gives_dataset_rows:
         raise Conflict("only character training jobs have DPO pairs and reflections to include")
     threshold = clean_threshold(dedup_threshold)
     rows, counts = job_rows(job, parts=parts, categories=categories)

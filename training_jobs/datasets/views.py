@@ -21,6 +21,7 @@ from training_jobs.datasets.prompts import capacity
 from training_jobs.datasets.rows import CATEGORIES
 from training_jobs.datasets.services import JOB_PARTS, MAX_GENERATE_PER_CATEGORY
 from training_jobs.datasets.uploads import FILE_FIELD, human_bytes, kept_upload_path
+from training_jobs.kinds import kind_names
 from training_jobs.models import StageRun, TrainingJob
 
 SAMPLE_ROWS = 10
@@ -137,9 +138,9 @@ def dataset_import_confirm(request, dataset_import_id):
 
 
 def _jobs_with_data(org):
-    """Character jobs whose DPO data or introspection stage has written artifacts, newest first."""
+    """Jobs (of the kinds that give dataset rows: character) whose DPO data or introspection stage has written artifacts, newest first."""
     stages = StageRun.objects.filter(job__organization=org, stage__in=["dpo_data", "introspection"]).exclude(artifacts={})
-    return TrainingJob.objects.filter(organization=org, kind=TrainingJob.Kind.CHARACTER, stages__in=stages).distinct().order_by("-created_at")[:50]
+    return TrainingJob.objects.filter(organization=org, kind__in=kind_names(gives_dataset_rows=True), stages__in=stages).distinct().order_by("-created_at")[:50]
 
 
 @org_page

@@ -73,6 +73,9 @@ class JobKind:
     artifact_label: Callable[[str], str] = lambda name: name
     datasets: Callable[[Any], list] = lambda job: []  # the datasets a job was launched on that still exist
     presets: Mapping[str, Any] = field(default_factory=dict)
+    # what its artifacts serve beyond the job: a checkpoint to chat with and export, rows for a dataset
+    chat_and_export: bool = False
+    gives_dataset_rows: bool = False
     eval_unit: str = "prompts"  # what the evaluation's samples are called on the results page
 
     def params_of(self, job) -> BaseModel:
@@ -112,6 +115,11 @@ def kind_for(job) -> JobKind:
 
 def all_kinds() -> list[JobKind]:
     return list(_registered().values())
+
+
+def kind_names(**capabilities: bool) -> list[str]:
+    """The names of the kinds with these capabilities (`chat_and_export=True`, …)."""
+    return [k.name for k in all_kinds() if all(getattr(k, key) == value for key, value in capabilities.items())]
 
 
 def params_of(job) -> BaseModel:

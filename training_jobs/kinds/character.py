@@ -78,4 +78,5 @@ CHARACTER = register(JobKind(
     stage_functions=_stage_functions, stage_inputs=lambda params: STAGE_INPUTS, preflight=_preflight, launch=_launch,
     prepare_context=_prepare_context, launch_page=LAUNCH_PAGE, panel=_panel, results=_results, presets=PRESETS,
     meta_template="training/partials/job_meta_character.html", eval_unit="prompts",
+    chat_and_export=True, gives_dataset_rows=True,
 ))
