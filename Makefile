@@ -45,7 +45,7 @@ test: install
 	@echo "browser tests (tests/browser) run beside the suite; their log: var/browser-tests.log"
 	@$(PY) -m pytest tests/browser $(PYTEST_ARGS) >var/browser-tests.log 2>&1 & browser=$$!; \
 	trap 'kill $$browser 2>/dev/null' INT TERM; \
-	suite=0; $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/browser $(PYTEST_ARGS) || suite=$$?; \
+	suite=0; $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --ignore=tests/browser $(PYTEST_ARGS) || suite=$$?; \
 	browser_rc=0; wait $$browser || browser_rc=$$?; \
 	echo "--- browser tests (exit $$browser_rc) ---"; cat var/browser-tests.log; \
 	if [ $$suite -ne 0 ]; then exit $$suite; fi; exit $$browser_rc

@@ -50,6 +50,13 @@ def touches_services(item) -> bool:
     return any(item.get_closest_marker(name) for name in SERVICE_MARKERS)
 
 
+# Tests that load the same expensive thing once per process share an xdist worker (`--dist loadgroup`): the packaged
+# local models (torch, transformers, xllamacpp and the weights: about 20 s a process) and the tiny DPO checkpoint the
+# tuned-model tests train once per process. Every other test is grouped by its file, as `--dist loadfile` would.
+SHARED_LOADS = {"local_models": "local-models", "tiny_checkpoint": "tiny-checkpoint"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     """Browser tests last: Playwright's sync API keeps an event loop running in this thread for the session."""
     if config.getoption("service_tests_only"):
@@ -58,6 +65,17 @@ def pytest_collection_modifyitems(config, items):
             config.hook.pytest_deselected(items=service_free)
             items[:] = [item for item in items if touches_services(item)]
     items.sort(key=lambda item: "tests/browser/" in str(item.fspath))
+    for item in items:
+        if not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(xdist_group_of(item)))
+
+
+def xdist_group_of(item) -> str:
+    if item.get_closest_marker("local_models") and not item.get_closest_marker("slow_model"):
+        return SHARED_LOADS["local_models"]
+    if "tiny_checkpoint" in getattr(item, "fixturenames", ()):
+        return SHARED_LOADS["tiny_checkpoint"]
+    return item.nodeid.split("::", 1)[0]
 
 
 def pytest_configure(config):

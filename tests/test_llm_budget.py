@@ -145,6 +145,7 @@ def test_the_same_batch_without_a_budget_spends_past_that_cap(llm_org, llm_serve
     assert sum(billed(r).cost_usd for r in results) > 2 * cap  # what a cap charged only after the batch let through
 
 
+@pytest.mark.xdist_group("llm-fanout")  # one worker pool (a forkserver importing litellm) for both fan-out tests
 def test_a_fanned_out_batch_shares_the_budget_between_its_workers(llm_org, llm_server, settings):
     settings.LLM_BATCH_PROCESSES = 2
     settings.LLM_BATCH_FANOUT_MIN = 10

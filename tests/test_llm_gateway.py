@@ -365,6 +365,7 @@ def test_importing_the_gateway_does_not_import_litellm():
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.xdist_group("llm-fanout")  # one worker pool (a forkserver importing litellm) for both fan-out tests
 def test_a_large_batch_is_fanned_out_to_worker_processes_within_the_same_bounds(llm_org, llm_server, settings):
     settings.LLM_BATCH_PROCESSES = 2
     settings.LLM_BATCH_FANOUT_MIN = 10

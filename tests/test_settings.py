@@ -7,9 +7,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Reading the settings needs no app loaded (no django.setup(): a second or more per probe on 2 cores).
 PROBE = """
-import json, os, django
-django.setup()
+import json, os
 from django.conf import settings
 print(json.dumps({
   "db": settings.DATABASES["default"]["ENGINE"], "db_name": str(settings.DATABASES["default"]["NAME"]),

@@ -6,6 +6,7 @@ which case it uses PostgreSQL (DATABASE_URL's server), Redis, and a separate
 Celery worker process — the services stack.
 """
 
+import json
 import os
 import shutil
 import socket
@@ -58,19 +59,60 @@ def _postgres_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+# The command process: one request per line ({"args": [...], "settings": {...}}), one JSON reply per line. Its
+# stdout is the reply channel: what commands print is captured for the reply.
+COMMAND_LOOP = r"""
+import contextlib, io, json, os, sys, traceback
+replies = os.fdopen(os.dup(1), "w")  # the reply channel; anything else written to fd 1 goes to stderr
+os.dup2(2, 1)
+import django
+django.setup()
+from django.core.management import call_command
+from django.db import close_old_connections
+from django.test.utils import override_settings
+for line in sys.stdin:
+    request, out = json.loads(line), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), override_settings(**request["settings"]):
+            args = request["args"]
+            if args[:2] == ["shell", "-c"]:
+                exec(compile(args[2], "<manage.py shell -c>", "exec"), {"__name__": "__main__"})
+            else:
+                call_command(*args, stdout=out)
+        reply = {"ok": True, "out": out.getvalue()}
+    except BaseException:
+        reply = {"ok": False, "out": out.getvalue(), "error": traceback.format_exc()}
+    finally:
+        close_old_connections()
+    replies.write(json.dumps(reply) + "\n")
+    replies.flush()
+"""
+
+
 @dataclass
 class StudioServer:
     url: str
     env: dict
     processes: list = field(default_factory=list)
 
-    def manage(self, *args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120
-        )
-        if result.returncode != 0:
-            raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-        return result.stdout
+    commands: subprocess.Popen | None = None
+
+    def manage(self, *args: str, **settings) -> str:
+        """`manage.py <args>` against the server's database (`shell -c CODE` included), with `settings` overridden;
+        its output. Run by one process with Django loaded, kept for the session: a Python start with the project
+        imported costs seconds on 2 cores, and the tests seed through dozens of commands."""
+        if self.commands is None or self.commands.poll() is not None:
+            self.commands = subprocess.Popen([sys.executable, "-c", COMMAND_LOOP], cwd=ROOT, env=self.env, text=True,
+                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.commands.stdin.write(json.dumps({"args": args, "settings": settings}) + "\n")
+        self.commands.stdin.flush()
+        line = self.commands.stdout.readline()
+        if not line:
+            raise AssertionError(f"manage.py {' '.join(args)}: the command process exited (exit {self.commands.wait()})")
+        reply = json.loads(line)
+        if not reply["ok"]:
+            raise AssertionError(f"manage.py {' '.join(args)[:200]} failed:\n{reply['out']}\n{reply['error']}")
+        return reply["out"]
 
     def start(self, *args: str, log: Path) -> None:
         handle = open(log, "w")
@@ -91,6 +133,9 @@ class StudioServer:
         raise AssertionError(f"the studio server did not answer at {self.url} within {timeout}s")
 
     def stop(self) -> None:
+        if self.commands is not None:
+            self.commands.stdin.close()
+            self.commands.wait(timeout=30)
         for process in self.processes:
             process.terminate()
         for process in self.processes:

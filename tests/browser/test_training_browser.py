@@ -4,13 +4,11 @@ check that the stored introspection data honours the toggles."""
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ROOT, log_in, screenshot
+from tests.browser.conftest import log_in, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -69,12 +67,9 @@ OBSERVE = """() => {
 
 
 def _seed(server) -> str:
-    """The persona, generated in a `manage.py shell` at full speed and without the post-generation audits."""
-    env = {**server.env, "OFFLINE_LLM_LATENCY_S": "0", "POST_GENERATION_JOBS": "0"}
-    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", SEED], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    persona_id, status = result.stdout.strip().splitlines()[-1].split()
+    """The persona, generated in the command process at full speed and without the post-generation audits."""
+    out = server.manage("shell", "-c", SEED, OFFLINE_LLM_LATENCY_S=0, POST_GENERATION_JOBS=False)
+    persona_id, status = out.strip().splitlines()[-1].split()
     assert status in {"ready", "flagged"}, status
     return persona_id
 

@@ -3,13 +3,11 @@ new line), the tuned and base replies side by side with their drift badges, the 
 answers, the newest turn in view, and the conversation still there after a reload."""
 
 import re
-import subprocess
-import sys
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ROOT, log_in, screenshot
+from tests.browser.conftest import log_in, screenshot
 from tests.browser.test_training_browser import PASSWORD, SEED
 
 pytestmark = pytest.mark.browser
@@ -25,16 +23,13 @@ print(job.public_id)
 """
 
 
-def _shell(server, code: str, **env) -> str:
-    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env={**server.env, **env},
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]
+def _shell(server, code: str, **settings) -> str:
+    return server.manage("shell", "-c", code, **settings).strip().splitlines()[-1]
 
 
 def _seed_job(server) -> str:
     """A ready persona of the kiln org (as the training browser test seeds forge's), and a finished job for it."""
-    persona_id, _status = _shell(server, SEED.replace("forge", "kiln"), OFFLINE_LLM_LATENCY_S="0", POST_GENERATION_JOBS="0").split()
+    persona_id, _status = _shell(server, SEED.replace("forge", "kiln"), OFFLINE_LLM_LATENCY_S=0, POST_GENERATION_JOBS=False).split()
     return _shell(server, SEED_JOB.format(persona_id=persona_id))
 
 

@@ -494,11 +494,14 @@ class TRLBackend:
         return outs
 
 
+# The last two models loaded for sampling, least recently used first: a chat or an evaluation samples the base
+# and the tuned model in turn, and reloading on every switch cost a load per reply.
 _sampler_cache: dict[tuple, tuple] = {}
+SAMPLER_CACHE_MODELS = 2
 
 
 def _load_for_sampling(base: str, adapter_dir: str | None, allow_hub: bool):
-    """(model, tokenizer) for sampling, left-padded; the last one loaded is reused."""
+    """(model, tokenizer) for sampling, left-padded; the last SAMPLER_CACHE_MODELS loaded are reused."""
     def stamp(folder):  # a folder trained again (a resumed stage) is a new model
         try:
             return max(entry.stat().st_mtime_ns for entry in os.scandir(folder)) if folder and os.path.isdir(folder) else None
@@ -521,6 +524,8 @@ def _load_for_sampling(base: str, adapter_dir: str | None, allow_hub: bool):
             # Merged for sampling: the same function as base + adapter, without LoRA's extra matmuls per layer.
             model = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
         model.eval()
-        _sampler_cache.clear()  # one model at a time: a real checkpoint is large
+        while len(_sampler_cache) >= SAMPLER_CACHE_MODELS:  # a real checkpoint is large: a few at a time
+            _sampler_cache.pop(next(iter(_sampler_cache)))
         _sampler_cache[key] = (model, tokenizer)
+    _sampler_cache[key] = _sampler_cache.pop(key)  # the most recently used goes last
     return _sampler_cache[key]
