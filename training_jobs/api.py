@@ -17,7 +17,7 @@ from studio.pagination import paginated
 from studio.work.sse import last_event_id, sse_response
 from training_jobs import services
 from training_jobs.access import access_training_job
-from training_jobs.kinds import kind_named
+from training_jobs.job_kinds import kind_named
 from training_jobs.chat_schemas import TunedChatIn, TunedChatOut
 from training_jobs.export import model_export_response
 from training_jobs.models import JobStatus, Outcome, TrainingJob

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from studio.errors import Conflict
-from training_jobs.kinds import kind_for, kind_names
+from training_jobs.job_kinds import kind_for, kind_names
 from training_jobs.models import StageRun, TrainingJob
 
 ADAPTER_STAGES = ("sft", "dpo_train")  # the later stage's adapter is the tuned model

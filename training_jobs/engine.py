@@ -1,6 +1,6 @@
 """The stage engine: a training job's stages in order, with progress, events, cost, kill criteria and cancel.
 
-What the stages are is the job's kind (training_jobs.kinds: a character job's
+What the stages are is the job's kind (training_jobs.job_kinds: a character job's
 smoke → dpo_data → dpo_train → introspection → sft → eval, a unified job's compose → curriculum → eval);
 the engine runs any kind's plan the same way, then ends the job succeeded | failed | cancelled | killed.
 
@@ -34,7 +34,7 @@ from studio.work.events import emit, json_safe
 from studio.work.lifecycle import Heartbeat, TakenOver, claim
 from training_jobs.filters import DataQualityError, DataQualityGate, FilterConfig, FilterStats, QualityFilter
 from training_jobs.kill import Kill, KillCriteria
-from training_jobs.kinds import kind_for
+from training_jobs.job_kinds import kind_for
 from training_jobs.models import ENDED, JobStatus, StageRun, TrainingJob
 from training_jobs.params import STOP_SEQUENCES
 from training_jobs.queue import job_enqueue

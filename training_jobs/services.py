@@ -1,6 +1,6 @@
 """Training-job workflows: constitutions, pre-flight, launch, cancel, resume, cost (SPEC §7, issue 7).
 
-Views, API operations and tasks call these; the stages themselves run in training_jobs.engine, as the job's kind (training_jobs.kinds) lists them.
+Views, API operations and tasks call these; the stages themselves run in training_jobs.engine, as the job's kind (training_jobs.job_kinds) lists them.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from training_jobs.constitution import (
     parse_constitution,
     system_prompt,
 )
-from training_jobs.kinds import kind_for, params_of
+from training_jobs.job_kinds import kind_for, params_of
 from training_jobs.models import ConstitutionVersion, JobStatus, StageRun, TrainingJob
 from training_jobs.params import STAGES, LaunchParams, validation_errors
 from training_jobs.presets import PRESETS, smoke_plan

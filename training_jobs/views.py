@@ -28,7 +28,7 @@ from training_jobs.export import model_export_response
 from audits.chat.services import persona_drift_bound
 from studio.llm.local_models import LOCAL_CHAT_MODEL
 from training_jobs.constitution import Constitution, concreteness_report, constitution_from_layers, markers
-from training_jobs.kinds import kind_for, kind_named
+from training_jobs.job_kinds import kind_for, kind_named
 from training_jobs.launch_form import CHECKPOINT_SUGGESTIONS, SECTIONS, FieldErrors, field_label, form_data, form_values
 from training_jobs.models import ENDED, JobStatus, StageRun, TrainingJob
 from training_jobs.params import STAGE_LABELS

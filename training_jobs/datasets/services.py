@@ -23,6 +23,7 @@ from django.utils import timezone
 from studio.errors import Conflict, Invalid
 from studio.principal import Principal
 from studio.work.lifecycle import TakenOver
+from studio.work.queue import enqueue
 from training_jobs.datasets.dedup import DEFAULT_THRESHOLD, DedupResult, Deduplicator, content_hash
 from training_jobs.datasets.models import Dataset, DatasetGeneration, DatasetImport, DatasetRow
 from training_jobs.datasets.prompts import SYSTEM, capacity, generation_prompts
@@ -38,8 +39,7 @@ from training_jobs.datasets.rows import (
     parse_record,
 )
 from training_jobs.datasets.uploads import upload_dir
-from training_jobs.kinds import kind_for
-from training_jobs.queue import enqueue_on_commit
+from training_jobs.job_kinds import kind_for
 
 MAX_REPORTED_ERRORS = 200
 EXAMPLES = 10  # duplicate pairs shown per kind
@@ -467,7 +467,8 @@ def dataset_generation_start(*, principal: Principal, dataset: Dataset, per_cate
         organization=principal.organization, dataset=dataset, per_category=per_category, model=model, engine=engine,
         calls_total=sum(per_category.values()), created_by=_who(principal)["created_by"],
     )
-    enqueue_on_commit("training_jobs.datasets.tasks.generate_dataset_rows", generation.pk)  # named: the task imports these services
+    # named, not imported: the task module imports these services
+    transaction.on_commit(lambda: enqueue("training_jobs.datasets.tasks.generate_dataset_rows", generation.pk))
     return generation
 
 

@@ -21,7 +21,7 @@ from training_jobs.datasets.prompts import capacity
 from training_jobs.datasets.rows import CATEGORIES
 from training_jobs.datasets.services import JOB_PARTS, MAX_GENERATE_PER_CATEGORY
 from training_jobs.datasets.uploads import FILE_FIELD, human_bytes, kept_upload_path
-from training_jobs.kinds import kind_names
+from training_jobs.job_kinds import kind_names
 from training_jobs.models import StageRun, TrainingJob
 
 SAMPLE_ROWS = 10

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from personas.access import access_persona
 from training_jobs.constitution import markers, system_prompt
-from training_jobs.kinds import JobKind, LaunchPage, register
+from training_jobs.job_kinds import JobKind, LaunchPage, register
 from training_jobs.params import STAGE_INPUTS, STAGE_LABELS, STAGES, LaunchParams
 from training_jobs.presets import PRESETS
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from training_jobs.kinds import JobKind, LaunchPage, register
+from training_jobs.job_kinds import JobKind, LaunchPage, register
 from training_jobs.unified import UNIFIED_STAGE_LABELS, UNIFIED_STAGES, UnifiedParams, unified_launch, unified_preflight
 
 
