@@ -13,7 +13,7 @@ def test_an_editor_generates_a_persona_and_watches_the_steps_live(studio_server,
 
     seen_states: dict[str, set] = {step: set() for step in STEPS}
     page.goto(studio_server.url + "/o/lumen/personas/new/")
-    page.fill("textarea[name=brief]", "A night-shift radio host in Glasgow who answers callers' letters with old records [offline:weak]")
+    page.fill("textarea[name=brief]", "A night-shift radio host in Glasgow who answers callers' letters with old records")
     page.get_by_role("button", name="Generate").click()
     page.wait_for_url("**/o/lumen/runs/**")
     screenshot(page, "run-live")
