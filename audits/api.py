@@ -8,6 +8,7 @@ from uuid import UUID
 
 from ninja import Router, Status
 
+from audits.lineage import distinctiveness_of, drift_from_parent, family_tree, near_clones
 from audits.models import AuditJob
 from audits.selectors import (
     access_audit_job,
@@ -20,6 +21,9 @@ from audits.selectors import (
 from audits.schemas import (
     AuditJobOut,
     AuditJobStartOut,
+    DistinctivenessOut,
+    LineageOut,
+    NearClonesOut,
     FingerprintOut,
     PersonaAuditsOut,
     ProvocationRunDetailOut,
@@ -95,3 +99,41 @@ def get_fingerprint(request, persona_id: UUID, vector: bool = False):
 def get_audit_job(request, job_id: UUID):
     request.auth.require_scope("audits:read")
     return access_audit_job(request.auth.organization, job_id)
+
+
+def _drift_out(drift) -> dict | None:
+    return drift.as_dict() if drift is not None else None
+
+
+@router.get("personas/{persona_id}/lineage", response=LineageOut, summary="A persona's parent, drift from it, and its family tree")
+def persona_lineage(request, persona_id: UUID):
+    """`drift_from_parent.distance` is the cosine distance between the newest voice fingerprints of the fork and its
+    parent; `flagged` past engine.pipeline.fork.max_drift_from_parent."""
+    request.auth.require_scope("audits:read")
+    persona = access_persona(request.auth.organization, persona_id)
+    parent = persona.parent if persona.parent_id and persona.parent.organization_id == persona.organization_id else None
+    return {
+        "persona_id": persona.public_id, "parent": parent, "parent_version": persona.parent_version, "fork_note": persona.fork_note,
+        "drift_from_parent": _drift_out(drift_from_parent(persona)),
+        "tree": [{"persona": row["persona"], "depth": row["depth"], "fork_note": row["persona"].fork_note,
+                  "parent_version": row["persona"].parent_version, "drift_from_parent": _drift_out(row["drift"]),
+                  "parent_id": row["persona"].parent.public_id if row["depth"] else None}
+                 for row in family_tree(persona)],
+    }
+
+
+@router.get("personas/{persona_id}/distinctiveness", response=DistinctivenessOut,
+            summary="Distance of the persona's voice fingerprint from a generic assistant's")
+def persona_distinctiveness(request, persona_id: UUID):
+    request.auth.require_scope("audits:read")
+    persona = access_persona(request.auth.organization, persona_id)
+    found = distinctiveness_of(persona) or {}
+    return {"persona_id": persona.public_id, **{k: found.get(k) for k in (
+        "score", "fingerprint_id", "version", "chat_model", "embedding_model", "scenarios", "baseline_prompt")}}
+
+
+@router.get("persona-clones", response=NearClonesOut, summary="Pairs of the org's personas closer than the clone floor")
+def persona_clones(request):
+    request.auth.require_scope("audits:read")
+    pairs, floor = near_clones(request.auth.organization)
+    return {"clone_floor": floor, "pairs": pairs}

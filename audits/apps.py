@@ -6,7 +6,9 @@ class AuditsConfig(AppConfig):
 
     def ready(self):
         from audits.judging import VERDICT_MARKER, offline_verdict
+        from audits.lineage import persona_list_clones, persona_page_lineage
         from audits.services import on_persona_generated
+        from personas.pages import register_persona_list_context, register_persona_page_context
         from personas.signals import persona_generated
         from studio.llm.offline.engine import register_offline_judge
 
@@ -14,3 +16,6 @@ class AuditsConfig(AppConfig):
         persona_generated.connect(on_persona_generated, dispatch_uid="audits.post_generation_jobs")
         # The offline engine judges provocations with real checks of the transcript.
         register_offline_judge(VERDICT_MARKER, offline_verdict)
+        # The persona page shows the family tree, a fork's drift from its parent and the distinctiveness; the list, near-clones.
+        register_persona_page_context(persona_page_lineage)
+        register_persona_list_context(persona_list_clones)

@@ -140,6 +140,10 @@ class Fingerprint(models.Model):
         help_text="Leave-one-out distances of its own answers: {n, mean, sd, p95, max} (audits.drift.calibrate); "
                   "null with one answer or from before calibration",
     )
+    baseline = models.ForeignKey("BaselineFingerprint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                 help_text="The generic assistant's fingerprint on the same scenarios, models and count")
+    distinctiveness = models.FloatField(null=True, blank=True,
+                                        help_text="Cosine distance from the baseline: how far this voice is from a generic assistant's")
     error = models.TextField(blank=True)
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -164,3 +168,26 @@ class Fingerprint(models.Model):
         from audits.embeddings import embedding_label
 
         return embedding_label(self.embedding_model or ("offline/studio" if self.engine == "offline" else ""))
+
+
+class BaselineFingerprint(models.Model):
+    """A generic assistant's voice on the fingerprint's scenarios: the same N prompts answered with no persona by the
+    same chat model, embedded by the same model. A persona's distinctiveness is its fingerprint's distance from this.
+    Computed once per organization, chat model, embedding model and N (the first fingerprint that needs it)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    chat_model = models.CharField(max_length=200)
+    embedding_model = models.CharField(max_length=200)
+    scenarios = models.PositiveIntegerField()
+    answers = models.PositiveIntegerField(default=0, help_text="Scenarios answered (some may have errored)")
+    vector = models.JSONField(help_text="Unit-length mean of the answers' embeddings")
+    system_prompt = models.TextField()
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "chat_model", "embedding_model", "scenarios"],
+                                               name="baseline_fingerprint_unique")]
+
+    def __str__(self) -> str:
+        return f"baseline of {self.chat_model} × {self.embedding_model} ({self.scenarios} scenarios)"

@@ -115,6 +115,7 @@ class FingerprintOut(Schema):
     calibration: CalibrationOut | None  # null for one answer, or a fingerprint from before calibration
     drift_threshold: float  # the bound a reply is held to now: max(threshold, mean + z·sd), the threshold alone without calibration
     drift_threshold_source: str  # calibrated | floor | configured
+    distinctiveness: float | None  # cosine distance from a generic assistant's fingerprint (same scenarios and models)
     vector: list[float] | None = None
     error: str
     job_id: UUID | None
@@ -168,3 +169,55 @@ class PersonaAuditsOut(Schema):
     fingerprint: FingerprintOut | None
     provocations: ProvocationRunOut | None
     active_jobs: list[AuditJobOut]
+
+
+class PersonaRef(Schema):
+    id: UUID = Field(..., alias="public_id")
+    name: str = Field(..., alias="display_name")
+
+
+class ParentDriftOut(Schema):
+    distance: float | None  # null until both have a ready fingerprint in the same embedding space
+    max_drift: float  # engine.pipeline.fork.max_drift_from_parent
+    flagged: bool  # distance > max_drift: no longer recognisably its parent
+    note: str
+
+
+class LineageNodeOut(Schema):
+    persona: PersonaRef
+    parent_id: UUID | None
+    depth: int
+    fork_note: str
+    parent_version: int | None
+    drift_from_parent: ParentDriftOut | None
+
+
+class LineageOut(Schema):
+    persona_id: UUID
+    parent: PersonaRef | None
+    parent_version: int | None
+    fork_note: str
+    drift_from_parent: ParentDriftOut | None
+    tree: list[LineageNodeOut]  # the family from its root, depth first (empty for a persona with no parent and no forks)
+
+
+class DistinctivenessOut(Schema):
+    persona_id: UUID
+    score: float | None  # null before the first fingerprint, or without a comparable baseline
+    fingerprint_id: UUID | None
+    version: int | None
+    chat_model: str | None
+    embedding_model: str | None
+    scenarios: int | None
+    baseline_prompt: str | None
+
+
+class NearCloneOut(Schema):
+    a: PersonaRef
+    b: PersonaRef
+    distance: float
+
+
+class NearClonesOut(Schema):
+    clone_floor: float  # engine.pipeline.distinctiveness.clone_floor
+    pairs: list[NearCloneOut]

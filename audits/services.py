@@ -33,12 +33,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audits.drift import calibrate
+from audits.drift import calibrate, cosine_distance
 from audits.chat.models import ChatSession
 from audits.chat.services import chat_config, spoken_reply
 from audits.embeddings import no_credentials_embedding_model
 from audits.judging import judge_messages, parse_verdict, pass_rates
-from audits.models import AuditJob, Fingerprint, ProvocationResult
+from audits.models import AuditJob, BaselineFingerprint, Fingerprint, ProvocationResult
 from audits.provocations import CATALOG, Provocation, calls_per_suite
 from audits.scenarios import scenarios
 from personas.models import Persona, PersonaStatus, PersonaVersion
@@ -294,7 +294,8 @@ def fingerprint_compute(job: AuditJob) -> Fingerprint:
         organization=job.organization, persona=job.persona, version=job.version, job=job
     )
     prompts = scenarios(int(effective_tree(job.organization, job.persona.workspace)["engine.pipeline.fingerprint.scenarios"]))
-    _started(job, engine, total=len(prompts) + 1)
+    baseline = baseline_for(job.organization, engine, len(prompts))
+    _started(job, engine, total=(len(prompts) + 1) * (1 if baseline else 2))  # the baseline's answers too, the first time
     fingerprint.status, fingerprint.engine = Fingerprint.Status.RUNNING, engine.engine
     fingerprint.chat_model, fingerprint.embedding_model = engine.chat.model, engine.embedding_model
     fingerprint.save(update_fields=["status", "engine", "chat_model", "embedding_model"])
@@ -312,19 +313,60 @@ def fingerprint_compute(job: AuditJob) -> Fingerprint:
     progress.step(embed_cost)
     vector = unit_mean(vectors)
     calibration = calibrate(vectors)
+    baseline = baseline or baseline_compute(job.organization, engine, prompts, progress)
     cost = _money(progress.cost)
     fingerprint.status, fingerprint.vector, fingerprint.scenarios = Fingerprint.Status.READY, vector, len(answers)
     fingerprint.calibration = calibration.as_json() if calibration else None
+    fingerprint.baseline, fingerprint.distinctiveness = baseline, distinctiveness(vector, baseline)
     fingerprint.cost_usd, fingerprint.finished_at = cost, timezone.now()
     # The chain may have fallen back: record the model that answered most.
     fingerprint.chat_model = max({a.model for a in answers}, key=[a.model for a in answers].count)
-    fingerprint.save(update_fields=["status", "vector", "calibration", "scenarios", "cost_usd", "finished_at", "chat_model"])
+    fingerprint.save(update_fields=["status", "vector", "calibration", "scenarios", "cost_usd", "finished_at", "chat_model",
+                                    "baseline", "distinctiveness"])
     _complete(job, fields={"cost_usd": cost, "chat_model": fingerprint.chat_model, "errors": job.errors}, webhook={
         "persona_id": str(job.persona.public_id), "version": job.version.number, "fingerprint_id": str(fingerprint.public_id),
         "job_id": str(job.public_id), "engine": engine.engine, "chat_model": fingerprint.chat_model,
         "embedding_model": engine.embedding_model, "scenarios": len(answers), "dimensions": len(vector),
     })
     return fingerprint
+
+
+# The generic assistant a persona's distinctiveness is measured from: no persona at all, the same scenarios.
+BASELINE_SYSTEM_PROMPT = "You are a helpful assistant."
+
+
+def baseline_for(organization, engine: AuditEngine, count: int) -> BaselineFingerprint | None:
+    return BaselineFingerprint.objects.filter(
+        organization=organization, chat_model=engine.chat.model, embedding_model=engine.embedding_model, scenarios=count
+    ).first()
+
+
+def baseline_compute(organization, engine: AuditEngine, prompts: list[str], progress: "Progress") -> BaselineFingerprint | None:
+    """The generic assistant's fingerprint on `prompts` (answered by the same chat model, embedded by the same model),
+    stored for the next fingerprint; None when too few scenarios were answered (the persona's fingerprint stands)."""
+    results = async_to_sync(_answer_scenarios)(prompts, BASELINE_SYSTEM_PROMPT, engine, organization, progress)
+    answers = [r for r in results if isinstance(r, Completion) and r.text.strip()]
+    if len(answers) * 2 < len(prompts):
+        logger.warning("no baseline fingerprint: %d of %d scenarios answered", len(answers), len(prompts))
+        return None
+    vectors, embed_cost = gateway.embed([a.text for a in answers], engine.embedding_model, organization=organization)
+    progress.step(embed_cost)
+    baseline, _ = BaselineFingerprint.objects.get_or_create(  # a fingerprint computed beside this one may have stored it first
+        organization=organization, chat_model=engine.chat.model, embedding_model=engine.embedding_model, scenarios=len(prompts),
+        defaults={"vector": unit_mean(vectors), "answers": len(answers), "system_prompt": BASELINE_SYSTEM_PROMPT,
+                  "cost_usd": _money(sum(a.cost_usd for a in answers) + embed_cost)},
+    )
+    return baseline
+
+
+def distinctiveness(vector, baseline: BaselineFingerprint | None) -> float | None:
+    """Cosine distance of a persona's fingerprint from the generic assistant's (None without a comparable baseline)."""
+    if baseline is None:
+        return None
+    try:
+        return round(cosine_distance(vector, baseline.vector), 6)
+    except ValueError:
+        return None
 
 
 def unit_mean(vectors) -> list[float]:

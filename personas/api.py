@@ -3,10 +3,13 @@
 from uuid import UUID
 
 from django.db import transaction
+from django.http import HttpResponse
+from django.urls import reverse
 from django.db.models import ProtectedError, Q
 from ninja import Query, Router, Status
 
 from personas.access import access_persona
+from personas.card_export import persona_card_export
 from personas.models import Persona, PersonaStatus
 from personas.schemas import PersonaOut, PersonaPatchIn, PersonaSummaryOut, VersionDiffOut, VersionOut
 from personas.services import persona_update, version_diff
@@ -54,13 +57,13 @@ def _uuid_or_none(value: str):
         return None
 
 
-@router.get("/{persona_id}", response=PersonaOut)
+@router.get("/{uuid:persona_id}", response=PersonaOut)
 def get_persona(request, persona_id: UUID):
     request.auth.require_scope("personas:read")
     return access_persona(request.auth.organization, persona_id)
 
 
-@router.patch("/{persona_id}", response=PersonaOut)
+@router.patch("/{uuid:persona_id}", response=PersonaOut)
 def patch_persona(request, persona_id: UUID, payload: PersonaPatchIn):
     request.auth.require_scope("personas:write")
     persona = access_persona(request.auth.organization, persona_id)
@@ -68,7 +71,7 @@ def patch_persona(request, persona_id: UUID, payload: PersonaPatchIn):
     return access_persona(request.auth.organization, persona.public_id)
 
 
-@router.delete("/{persona_id}", response={204: None})
+@router.delete("/{uuid:persona_id}", response={204: None})
 def delete_persona(request, persona_id: UUID):
     request.auth.require_scope("personas:write")
     persona = access_persona(request.auth.organization, persona_id)
@@ -100,3 +103,26 @@ def diff_versions(request, persona_id: UUID, from_version: int = Query(..., alia
         if number not in versions:
             raise NotFound(f"version {number} not found", field=field)
     return {"from_version": from_version, "to_version": to_version, "changes": version_diff(versions[from_version], versions[to_version])}
+
+
+def persona_url(request, persona) -> str:
+    """The persona's page, absolute: what an exported card names as its source."""
+    return request.build_absolute_uri(reverse("persona_detail", args=[persona.organization.slug, persona.public_id]))
+
+
+def card_response(request, persona, spec: str, fmt: str) -> HttpResponse:
+    card = persona_card_export(persona=persona, spec=spec, fmt=fmt, url=persona_url(request, persona))
+    response = HttpResponse(card.content, content_type=card.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{card.file_name}"'
+    return response
+
+
+@router.get("/{persona_id}/card", summary="The persona as a character card (V2/V3; JSON, PNG or CHARX)")
+def export_card(request, persona_id: UUID, spec: str = Query("v2", max_length=8),
+                card_format: str = Query("json", alias="format", max_length=8)):
+    """`spec=v2|v3`, `format=json|png|charx` (CHARX: V3 only). Standard fields written from the layers;
+    `extensions.persona_studio` holds the layers, the constitution and the version (importing the card again gives
+    the same layers). V3 appends the persona's URL to `source`. 422 naming `spec` or `format` for another value."""
+    request.auth.require_scope("personas:read")
+    persona = access_persona(request.auth.organization, persona_id)
+    return card_response(request, persona, spec, card_format)

@@ -20,6 +20,12 @@ class PersonaQuerySet(models.QuerySet):
         return self.filter(models.Q(name__icontains=text) | models.Q(brief__icontains=text)) if text else self
 
 
+class PersonaOrigin(models.TextChoices):
+    BRIEF = "brief"
+    CARD = "card"
+    FORK = "fork"
+
+
 class Persona(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="personas")
@@ -28,6 +34,12 @@ class Persona(models.Model):
     name = models.CharField(max_length=120, blank=True)
     status = models.CharField(max_length=16, choices=PersonaStatus.choices, default=PersonaStatus.GENERATING)
     current_version = models.ForeignKey("PersonaVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    origin = models.CharField(max_length=8, choices=PersonaOrigin.choices, default=PersonaOrigin.BRIEF,
+                              help_text="What the persona was generated from: a brief, an imported character card, or a fork")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="forks",
+                               help_text="A fork's parent (same organization)")
+    parent_version = models.PositiveIntegerField(null=True, blank=True, help_text="The parent's version the fork was made from")
+    fork_note = models.CharField(max_length=200, blank=True, help_text="What differs from the parent, as the designer wrote it")
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_by_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -83,3 +95,22 @@ class PersonaVersion(models.Model):
     @property
     def layers(self) -> dict:
         return {"soul": self.soul, "self": self.self_layer, "mask": self.mask, "surface": self.surface}
+
+
+class PersonaCard(models.Model):
+    """The character card a persona was imported from, kept unchanged (the file's bytes), with what the studio reads
+    from it: the card's JSON, its lorebook (chat's retrieval context) and its picture (the persona's avatar)."""
+
+    persona = models.OneToOneField(Persona, on_delete=models.CASCADE, related_name="card")
+    spec = models.CharField(max_length=4, help_text="v1 | v2 | v3, detected from the content")
+    container = models.CharField(max_length=8, help_text="json | png | charx")
+    file_name = models.CharField(max_length=200, blank=True)
+    original = models.BinaryField(help_text="The uploaded file, byte for byte")
+    document = models.JSONField(help_text="The card's JSON as read")
+    data = models.JSONField(help_text="Its standard fields, defaults filled in (V1 fields moved under data)")
+    lorebook = models.JSONField(null=True, blank=True, help_text="character_book, checked (regex keys usable)")
+    avatar = models.BinaryField(null=True, blank=True, help_text="The card's picture (PNG), card chunks removed")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.spec} card of {self.persona}"

@@ -17,3 +17,19 @@ def persona_page_context(persona) -> dict:
     for provider in _providers:
         context.update(provider(persona))
     return context
+
+
+_list_providers: list[Callable[..., dict]] = []
+
+
+def register_persona_list_context(provider: Callable[..., dict]) -> None:
+    """`provider(organization) -> dict` adds to the persona list page's context (the audits app: the near-clones)."""
+    if provider not in _list_providers:
+        _list_providers.append(provider)
+
+
+def persona_list_context(organization) -> dict:
+    context = {}
+    for provider in _list_providers:
+        context.update(provider(organization))
+    return context

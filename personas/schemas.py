@@ -35,6 +35,10 @@ class VersionOut(Schema):
 
 class PersonaOut(PersonaSummaryOut):
     brief: str
+    origin: str  # brief | card (imported from a character card) | fork
+    parent_id: UUID | None  # a fork's parent
+    parent_version: int | None
+    fork_note: str
     version: int | None
     layers: dict
     intent: dict | None
@@ -53,6 +57,10 @@ class PersonaOut(PersonaSummaryOut):
     @staticmethod
     def resolve_audit(persona) -> dict | None:
         return persona.current_version.audit if persona.current_version else None
+
+    @staticmethod
+    def resolve_parent_id(persona) -> UUID | None:
+        return persona.parent.public_id if persona.parent_id else None
 
     @staticmethod
     def resolve_latest_run_id(persona) -> UUID | None:

@@ -7,4 +7,5 @@ urlpatterns = [
     path("<uuid:persona_id>/", views.persona_detail, name="persona_detail"),
     path("<uuid:persona_id>/layers/<slug:layer>/", views.persona_layer_edit, name="persona_layer_edit"),
     path("<uuid:persona_id>/versions/diff/", views.persona_version_diff, name="persona_version_diff"),
+    path("<uuid:persona_id>/card/", views.persona_card_download, name="persona_card_download"),
 ]

@@ -7,9 +7,11 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from personas.access import access_persona
+from personas.api import card_response
+from personas.card_export import FORMATS, SPECS
 from personas.layers import LAYERS
-from personas.models import Persona, PersonaStatus
-from personas.pages import persona_page_context
+from personas.models import Persona, PersonaCard, PersonaStatus
+from personas.pages import persona_list_context, persona_page_context
 from personas.services import persona_update, version_diff
 from studio.errors import Invalid, NotFound, StudioError
 from studio.views import org_page
@@ -34,15 +36,17 @@ def persona_list(request):
     page = Paginator(personas, 25).get_page(request.GET.get("page"))
     context = {"page": page, "q": q, "status": status, "workspace": workspace, "statuses": PersonaStatus.values,
                "workspaces": org.workspaces.all()}
-    template = "personas/partials/persona_rows.html" if request.htmx else "personas/list.html"
-    return render(request, template, context)
+    if request.htmx:
+        return render(request, "personas/partials/persona_rows.html", context)
+    return render(request, "personas/list.html", {**context, **persona_list_context(org)})  # near-clones: the audits app's
 
 
 def audit_bars(audit: dict | None) -> list[dict]:
     if not audit:
         return []
+    labels = {**AUDIT_LABELS, **({"card_fidelity": "Card fidelity"} if "card_fidelity" in audit else {})}
     return [{"key": key, "label": label, "value": audit.get(key, 0), "width": round(audit.get(key, 0) / 5 * 100, 1)}
-            for key, label in AUDIT_LABELS.items()]
+            for key, label in labels.items()]
 
 
 def _detail_context(persona: Persona, **extra) -> dict:
@@ -53,6 +57,8 @@ def _detail_context(persona: Persona, **extra) -> dict:
         "versions": persona.versions.all(), "audit_bars": audit_bars(version.audit if version else None),
         "min_score_pct": round(float(context["min_score"]) / 5 * 100, 1),
         "layer_json": {name: json.dumps(data, indent=2, ensure_ascii=False) for name, data in persona.layers.items()},
+        "card": PersonaCard.objects.filter(persona=persona).defer("original", "avatar", "document").first(),
+        "card_specs": SPECS, "card_formats": FORMATS,
         **extra,
     }
 
@@ -95,3 +101,12 @@ def persona_version_diff(request, persona_id):
     except (KeyError, ValueError):
         raise NotFound("pick two versions of this persona to compare") from None
     return render(request, "personas/diff.html", {"persona": persona, "old": old, "new": new, "changes": version_diff(old, new)})
+
+
+@org_page
+@require_GET
+def persona_card_download(request, persona_id):
+    """The persona as a character card file (the page's Export buttons): ?spec=v2|v3&format=json|png|charx."""
+    persona = access_persona(request.principal.organization, persona_id)
+    request.principal.require_scope("personas:read")
+    return card_response(request, persona, request.GET.get("spec", "v2")[:8], request.GET.get("format", "json")[:8])

@@ -40,6 +40,10 @@ class PipelineRun(WorkItem):
     error = models.TextField(blank=True)
     engine = models.CharField(max_length=16, default="providers", help_text="'offline' when the offline demo engine ran")
     step_config = models.JSONField(default=dict, help_text="The effective step configs this run used")
+    mode = models.CharField(max_length=8, default="brief", help_text="brief | card (keeps an imported card's words) | fork")
+    seed = models.JSONField(default=dict, blank=True, help_text=(
+        "What a card or fork run starts from: {pins: {layer: {field: value}} no step may change, "
+        "sections: {name: text} every step is shown, card: the card's fields the audit scores fidelity to}"))
     audit_rounds = models.PositiveSmallIntegerField(default=0)
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)

@@ -57,22 +57,36 @@ CONTEXT = {
 }
 
 
+# A card or fork run (PipelineRun.seed) shows every step the sections it starts from, as the authority.
+KEEP_WORDS = (
+    "The sections {names} come first: keep their words. Where they say something about the persona, your fields must "
+    "say the same or leave it to them; nothing you write may contradict them. Fill in only what they leave open."
+)
+
+
+def _escaped(text: str) -> str:
+    """Text from outside (a brief, a card) cannot open a section of its own."""
+    return ("\n" + text).replace("\n" + SECTION, "\n " + SECTION)[1:]
+
+
 @cache
 def _schema(step: str) -> str:
     return json.dumps(STEP_OUTPUT[step].model_json_schema(), separators=(",", ":"))
 
 
 def build_messages(step: str, *, brief: str, context: dict[str, dict], attempt: int = 1, feedback: str = "",
-                   names_in_use: list[str] | tuple[str, ...] = ()) -> list[dict]:
+                   names_in_use: list[str] | tuple[str, ...] = (), seed_sections: dict[str, str] | None = None) -> list[dict]:
     """Chat messages for one step. `context` holds the earlier results by name (intent, soul, self, mask, surface);
-    `names_in_use` (the surface step only) the names the new persona's must differ from."""
+    `names_in_use` (the surface step only) the names the new persona's must differ from; `seed_sections` what a card
+    or fork run starts from (the character card, the parent's layers and the fork note), which every step keeps."""
+    seed_sections = seed_sections or {}
+    keep = f"\n{KEEP_WORDS.format(names=', '.join(repr(n) for n in seed_sections))}" if seed_sections else ""
     system = (
-        f"You are the {step} stage of Persona Studio's persona pipeline. {INSTRUCTIONS[step]}\n"
+        f"You are the {step} stage of Persona Studio's persona pipeline. {INSTRUCTIONS[step]}{keep}\n"
         f"Reply with exactly one JSON object matching this JSON Schema, and nothing else:\n{_schema(step)}"
     )
-    # A brief cannot open a section of its own.
-    brief = ("\n" + brief).replace("\n" + SECTION, "\n " + SECTION)[1:]
-    sections = [f"{SECTION}step: {step}", f"{SECTION}attempt: {attempt}", f"{SECTION}brief\n{brief}"]
+    sections = [f"{SECTION}step: {step}", f"{SECTION}attempt: {attempt}", f"{SECTION}brief\n{_escaped(brief)}"]
+    sections += [f"{SECTION}{name}\n{_escaped(text)}" for name, text in seed_sections.items()]
     for name in CONTEXT[step]:
         if name in context:
             sections.append(f"{SECTION}{name}\n{json.dumps(context[name], ensure_ascii=False)}")

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from personas.card_layers import card_fidelity, pinned
 from personas.models import Persona, PersonaStatus, PersonaVersion
 from personas.services import persona_name_free
 from personas.signals import persona_generated
@@ -62,13 +63,20 @@ class RunExecution:
     def parser_for(self, step: str):
         def parse(text: str):
             document = parse_step_output(step, text)
-            if layer := STEP_LAYER.get(step):
+            if (layer := STEP_LAYER.get(step)) and self.pins.get(layer):
+                # A card's or a parent's words stand as they are: whatever the model wrote in those fields is replaced.
+                document = type(document).model_validate(pinned(layer, document.model_dump(), self.pins))
+            if layer:
                 parsed = {name: self.parsed[name] for name in ("soul", "self", "mask") if name in self.parsed}
                 if problems := chain_violations({**parsed, layer: document}):
                     raise InvalidOutput(f"{step} contradicts earlier layers: {'; '.join(problems)}")
             return document
 
         return parse
+
+    @property
+    def pins(self) -> dict:
+        return (self.run.seed or {}).get("pins") or {}
 
     @property
     def parsed(self) -> dict:
@@ -86,7 +94,7 @@ class RunExecution:
         config = self.config_for(step)
         names = self.names_in_use() if step == "surface_ground" else ()
         messages = build_messages(step, brief=self.run.persona.brief, context=self.context, attempt=attempt, feedback=feedback,
-                                  names_in_use=names)
+                                  names_in_use=names, seed_sections=(self.run.seed or {}).get("sections"))
         started, started_at = time.monotonic(), timezone.now()
         call = gateway.submit(self.calls, messages, config, organization=self.org, parse=self.parser_for(step))
         with transaction.atomic():
@@ -195,11 +203,14 @@ class RunExecution:
             return self.complete(RunStatus.READY, audit=None)
         while True:
             audit = self.run_step("audit", attempt=round_)
+            if card := (self.run.seed or {}).get("card"):  # an imported card: how much of it the layers kept
+                fidelity = card_fidelity(card, {name: self.context[name] for name in ("soul", "self", "mask", "surface")})
+                audit.update(card_fidelity=fidelity["score"], card_fidelity_detail=fidelity)  # the step's record gets it too
             passed = audit["overall"] >= float(self.audit_config["min_overall_score"])
             with transaction.atomic():
                 self.write_pending()
                 emit(self.run, "audit.scored", {
-                    "attempt": round_, "scores": {k: audit[k] for k in audit if k not in ("overall", "notes")},
+                    "attempt": round_, "scores": {k: audit[k] for k in audit if k not in ("overall", "notes", "card_fidelity_detail")},
                     "overall": audit["overall"], "passed": passed, "notes": audit.get("notes", ""),
                 }, audit_rounds=round_)
             if passed:

@@ -12,6 +12,10 @@ class PersonaGenerateIn(Schema):
     stream: bool = False
 
 
+class ForkIn(Schema):
+    note: str = Field(..., description="What differs from the parent (1–200 characters), e.g. 'same woman, but at work'")
+
+
 class GenerateOut(Schema):
     id: UUID
     status: str

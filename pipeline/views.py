@@ -2,13 +2,15 @@
 
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from personas.access import access_persona
+from personas.cards import MAX_FILE_BYTES
 from pipeline.access import access_run
 from pipeline.models import PipelineRun, StepRun
 from pipeline.prompts import STEPS
-from pipeline.services import MAX_BRIEF, persona_generate
-from studio.errors import StudioError
+from pipeline.services import MAX_BRIEF, persona_fork, persona_generate, persona_import
+from studio.errors import Invalid, StudioError
 from studio.views import org_page
 from studio.work.events import last_event_seq
 
@@ -66,3 +68,37 @@ def run_detail(request, run_id):
     run = access_run(request.principal.organization, run_id)
     after = last_event_seq(run)  # read before the panel: anything newer is sent when the socket opens
     return render(request, "pipeline/run.html", {**run_panel_context(run), "after": after})
+
+
+@org_page
+@require_http_methods(["GET", "POST"])
+def persona_import_page(request):
+    """"Import a character": a card file (JSON, PNG or CHARX) becomes a persona through the pipeline."""
+    org = request.principal.organization
+    context = {"workspaces": org.workspaces.all(), "workspace": request.POST.get("workspace", ""), "max_bytes": MAX_FILE_BYTES}
+    if request.method == "GET":
+        return render(request, "pipeline/persona_import.html", context)
+    upload = request.FILES.get("file")
+    try:
+        request.principal.require_scope("personas:write")
+        if upload is None:
+            raise Invalid("choose a character card file (JSON, PNG or CHARX)", field="file")
+        content = upload.read(MAX_FILE_BYTES + 1)
+        if len(content) > MAX_FILE_BYTES:
+            raise Invalid(f"the file is over {MAX_FILE_BYTES:,} bytes, the most a card may be", field="file")
+        _, run = persona_import(principal=request.principal, content=content, file_name=upload.name or "",
+                                workspace=context["workspace"] or None)
+    except StudioError as exc:
+        return render(request, "pipeline/persona_import.html", {**context, "error": exc}, status=exc.status_code)
+    return redirect("run_detail", org_slug=org.slug, run_id=run.public_id)
+
+
+@org_page
+@require_POST
+def persona_fork_page(request, persona_id):
+    """"Fork" on the persona page: a child that differs as the note says, generated live (the run page)."""
+    org = request.principal.organization
+    parent = access_persona(org, persona_id)
+    request.principal.require_scope("personas:write")
+    _, run = persona_fork(principal=request.principal, parent=parent, note=request.POST.get("note", ""))
+    return redirect("run_detail", org_slug=org.slug, run_id=run.public_id)

@@ -29,12 +29,12 @@ from django_ratelimit.core import get_usage
 POST = frozenset({"POST"})
 ANY = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 SPEND_PAGES = frozenset({
-    "persona_new", "persona_tests_provocations", "persona_tests_fingerprint", "persona_chat_send", "eval_run_create",
+    "persona_new", "persona_import", "persona_fork", "persona_tests_provocations", "persona_tests_fingerprint", "persona_chat_send", "eval_run_create",
     "review_generate", "review_judge", "training_job_new", "training_job_unified_new", "training_job_resume",
     "training_job_chat_send", "dataset_generate",
 })
 SPEND_API = re.compile(
-    r"^/v1/(personas|personas/[^/]+/(provocations|fingerprint|chat|eval-runs|reviews/judge)|comparisons/generations"
+    r"^/v1/(personas|personas/import|personas/[^/]+/(provocations|fingerprint|chat|eval-runs|reviews/judge|fork)|comparisons/generations"
     r"|training-jobs|training-jobs/[^/]+/(resume|chat)|datasets/[^/]+/generate)$"
 )
 

@@ -33,7 +33,8 @@ def test_a_generated_persona_gets_a_fingerprint_from_the_offline_engine(generate
     assert fingerprint.scenarios == 50
     assert math.isclose(sum(v * v for v in fingerprint.vector), 1.0, rel_tol=1e-9)
     job = fingerprint.job
-    assert (job.status, job.trigger, job.done, job.total) == ("completed", "generation", 51, 51)
+    # 50 answers and their embedding, then (the org's first fingerprint) the generic assistant's baseline on the same 50.
+    assert (job.status, job.trigger, job.done, job.total) == ("completed", "generation", 102, 102)
 
 
 def test_no_job_runs_after_generation_when_post_generation_jobs_are_off(generate):
@@ -66,12 +67,13 @@ def test_the_fingerprint_is_computed_by_a_provider_over_http(start, generate, te
     response = start(persona_id)
     assert response.status_code == 202
     job = owner_api.get(f"/v1/audit-jobs/{response.json()['job_id']}").json()
-    assert (job["status"], job["done"], job["total"], job["engine"]) == ("completed", 13, 13, "providers")
+    # The persona's 12 answers and their embedding, then the generic assistant's baseline (the org's first fingerprint).
+    assert (job["status"], job["done"], job["total"], job["engine"]) == ("completed", 26, 26, "providers")
     chats = [r for r in llm_server.requests if r.path == "/v1/chat/completions"]
-    assert len(chats) == 12
-    assert chats[0].messages[0]["role"] == "system" and "Stay in character" in chats[0].messages[0]["content"]
-    (embedding,) = [r for r in llm_server.requests if r.path == "/v1/embeddings"]
-    assert embedding.model == "embed-test" and len(embedding.body["input"]) == 12
+    in_persona = [r for r in chats if "Stay in character" in r.messages[0]["content"]]
+    assert len(chats) == 24 and len(in_persona) == 12 and in_persona[0].messages[0]["role"] == "system"
+    embedding, baseline = [r for r in llm_server.requests if r.path == "/v1/embeddings"]
+    assert embedding.model == "embed-test" and len(embedding.body["input"]) == 12 == len(baseline.body["input"])
     fingerprint = owner_api.get(f"/v1/personas/{persona_id}/fingerprint?vector=true").json()
     assert fingerprint["engine"] == "providers" and fingerprint["chat_model"] == "openai/gpt-test"
     assert fingerprint["dimensions"] == llm_server.embedding_dim == len(fingerprint["vector"])
@@ -136,10 +138,11 @@ def test_progress_is_broadcast_as_calls_finish_as_an_htmx_fragment(start, genera
     start(persona_id)
     assert {group for group, _, _ in sent} == {tenant.org.channel_group}
     progress = [(p["job"]["status"], p["job"]["done"]) for _, event, p in sent if event == "audit.progress"]
-    assert progress[0] == ("queued", 0) and progress[-1] == ("completed", 6)
+    # 5 answers + their embedding, then the org's baseline on the same 5 scenarios (its first fingerprint): 12 calls.
+    assert progress[0] == ("queued", 0) and progress[-1] == ("completed", 12)
     running = [done for status, done in progress if status == "running"]
     # saved and sent as calls finish, at most every Progress.SAVE_EVERY_S (and for the last call)
-    assert running == sorted(running) and running[-1] == 6 and any(0 < done < 6 for done in running)
+    assert running == sorted(running) and running[-1] == 12 and any(0 < done < 12 for done in running)
     html = render_to_string("events/audit.progress.html", sent[-1][2])
     assert 'hx-swap-oob="outerHTML"' in html and f'id="audit-job-{sent[-1][2]["job"]["job_id"]}"' in html
 

@@ -68,6 +68,16 @@ def constitution_current(*, persona: Persona, user=None) -> ConstitutionVersion:
     return constitution_latest(persona) or constitution_derive(persona=persona, user=user)
 
 
+def constitution_for_card(persona: Persona) -> dict | None:
+    """What an exported character card carries (personas.card_export): the newest constitution, or one derived from the
+    layers without storing it (an export is a read); its system prompt as the card's `system_prompt`."""
+    if persona.current_version is None:
+        return None
+    latest = constitution_latest(persona)
+    constitution = parse_constitution(latest.document) if latest else constitution_from_layers(persona.layers)
+    return {"document": constitution.model_dump(), "system_prompt": system_prompt(constitution)}
+
+
 def constitution_save(*, persona: Persona, data, user=None, note: str = "") -> ConstitutionVersion:
     """An edited constitution as a new version; Invalid naming the first field that failed."""
     try:

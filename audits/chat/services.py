@@ -20,7 +20,8 @@ from django.db import transaction
 from audits.drift import DriftBound, cosine_distance, drift_bound
 from audits.chat.models import ChatMessage, ChatSession
 from audits.models import Fingerprint
-from personas.models import Persona
+from personas.lorebook import lore_for_turns, lore_section
+from personas.models import Persona, PersonaCard
 from personas.prompting import persona_system_prompt
 from studio.llm.engines import OFFLINE_MODEL
 from studio.access import get_in_org
@@ -178,6 +179,15 @@ def drift_score(*, persona: Persona, text: str, tree: EffectiveTree) -> tuple[Dr
     return Drift(round(score, 4), round(bound.value, 4), action, score > bound.value, bound.source), "", cost
 
 
+LORE_HEADING = "### Lore (from the character's card; use what fits, never quote it as notes)"
+
+
+def lore_context(persona: Persona, turns: list[str]) -> str:
+    """The entries of the persona's card lorebook that the recent turns call in (personas.lorebook), as one block."""
+    book = PersonaCard.objects.filter(persona=persona).values_list("lorebook", flat=True).first()
+    return lore_section(lore_for_turns(book, turns)) if book else ""
+
+
 def _new_session(principal: Principal, persona: Persona, engine: str = ChatSession.Engine.PROVIDERS) -> ChatSession:
     return ChatSession.objects.create(
         organization=principal.organization, persona=persona, version=persona.current_version,
@@ -209,7 +219,10 @@ def chat_send(*, principal: Principal, persona: Persona, message, session_id=Non
         raise Conflict(f"this persona is {persona.status} and has no version to chat with yet", field="persona_id")
     engine, config = chat_config(persona, tree)
     history = session.transcript() if session else []
-    messages = [{"role": "system", "content": persona_system_prompt(version.layers)}, *history, {"role": "user", "content": text}]
+    system = persona_system_prompt(version.layers)
+    if lore := lore_context(persona, [*(turn["content"] for turn in history), text]):
+        system += f"\n\n{LORE_HEADING}\n{lore}"
+    messages = [{"role": "system", "content": system}, *history, {"role": "user", "content": text}]
     try:
         completion = gateway.complete(messages, config, organization=principal.organization, parse=spoken_reply)
     except LLMError as exc:

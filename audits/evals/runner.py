@@ -25,7 +25,9 @@ from audits.evals import stats
 from audits.evals.checks import check_locally, fill, parse_check, persona_facts
 from audits.evals.judge import judge_messages, parse_verdict
 from audits.evals.models import EvalRun, EvalTrial
+from audits.models import Fingerprint
 from personas.prompting import persona_system_prompt
+from studio.config.selectors import effective_tree
 from studio.llm.gateway import LLMError, StepConfig, abatch
 from studio.realtime import send_event
 from studio.work.lifecycle import Heartbeat, TakenOver, claim
@@ -164,6 +166,11 @@ def _finish(run: EvalRun) -> None:
     """The gate from the trials; a run none of whose trials could be graded ends failed, saying how many errored."""
     outcomes = run.case_outcomes()
     run.results, run.gate_state, run.gate_reasons = stats.run_gate(outcomes, epochs=run.epochs)
+    threshold = float(effective_tree(run.organization, run.persona.workspace)["engine.pipeline.distinctiveness.min_score"])
+    if threshold > 0:
+        fingerprint = Fingerprint.objects.latest_for(run.persona)
+        score = fingerprint.distinctiveness if fingerprint else None
+        run.gate_state, run.gate_reasons = stats.distinctiveness_gate(run.gate_state, run.gate_reasons, score, threshold)
     run.gate_passed = run.gate_state == stats.PASS
     errors = run.trials.filter(verdict=EvalTrial.Verdict.ERROR)
     run.errored = errors.count()

@@ -283,6 +283,19 @@ def ship_gate(results: Iterable[LayerResult]) -> tuple[str, list[str]]:
     return state, reasons
 
 
+def distinctiveness_gate(state: str, reasons: list[str], score: float | None, threshold: float) -> tuple[str, list[str]]:
+    """The ship gate with the persona's distinctiveness as one more condition (engine.pipeline.distinctiveness.min_score;
+    0 leaves the gate as it was): below the threshold fails; no score yet (no fingerprint) leaves a pass inconclusive."""
+    if threshold <= 0:
+        return state, reasons
+    if score is None:
+        reason = "distinctiveness: no voice fingerprint yet, so nothing shows it is distinct from a generic assistant"
+        return (INCONCLUSIVE if state == PASS else state), [*reasons, reason]
+    if score < threshold:
+        return FAIL, [*reasons, f"distinctiveness {score:.4f} is below {threshold:g}: too close to a generic assistant"]
+    return state, reasons
+
+
 def run_gate(outcomes: Mapping[str, Mapping[str, list[str]]], *, epochs: int, level: float = LEVEL) -> tuple[dict, str, list[str]]:
     """A run's results: ({layer: LayerResult.as_dict()}, gate state, reasons) from layer → case key → verdicts."""
     results = [layer_result(layer, outcomes.get(layer, {}), epochs=epochs, level=level) for layer in LAYERS]

@@ -278,6 +278,21 @@ def _engine_keys() -> list[KeySpec]:
         ),
         KeySpec(f"{p}.provocation.enabled", "bool", True, "Run the provocation suite after generation."),
         KeySpec(
+            f"{p}.fork.max_drift_from_parent", "float", 0.35,
+            "A fork whose voice fingerprint sits farther than this (cosine distance) from its parent's is flagged: no "
+            "longer recognisably its parent.", 0, 2,
+        ),
+        KeySpec(
+            f"{p}.distinctiveness.clone_floor", "float", 0.05,
+            "Two personas of the org whose fingerprints are closer than this (cosine distance) are listed as near-clones.",
+            0, 2,
+        ),
+        KeySpec(
+            f"{p}.distinctiveness.min_score", "float", 0.0,
+            "An eval run's ship gate also needs the persona's distinctiveness (its fingerprint's distance from a generic "
+            "assistant's on the same scenarios) at least this (0: not part of the gate).", 0, 2,
+        ),
+        KeySpec(
             f"{p}.safety.safe_word", "word", "red",
             "Said alone in a chat, it locks the speaker's persona routes in this org for 12 hours (safety floor).",
         ),
