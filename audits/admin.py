@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from audits.models import AuditJob, Fingerprint, ProvocationResult
+from audits.models import AuditJob, BaselineFingerprint, Fingerprint, ProvocationResult
 from studio.admin import ReadOnly
 
 
@@ -31,3 +31,9 @@ class AuditJobAdmin(ReadOnly):
 class ProvocationResultAdmin(ReadOnly):
     list_display = ["job", "test_id", "category", "verdict"]
     list_filter = ["verdict", "category"]
+
+
+@admin.register(BaselineFingerprint)
+class BaselineFingerprintAdmin(ReadOnly):
+    list_display = ["organization", "chat_model", "embedding_model", "scenarios", "answers", "created_at"]
+    list_filter = ["organization"]

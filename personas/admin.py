@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from personas.models import Persona, PersonaVersion
+from personas.models import Persona, PersonaCard, PersonaVersion
 
 
 class PersonaVersionInline(admin.TabularInline):
@@ -27,6 +27,22 @@ class PersonaVersionAdmin(admin.ModelAdmin):
     list_display = ["persona", "number", "source", "note", "created_at"]
     list_filter = ["source"]
     readonly_fields = [f.name for f in PersonaVersion._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PersonaCard)
+class PersonaCardAdmin(admin.ModelAdmin):
+    """The imported card, kept as it came: read only."""
+
+    list_display = ["persona", "spec", "container", "file_name", "created_at"]
+    list_filter = ["spec", "container"]
+    exclude = ["original", "avatar"]
+    readonly_fields = ["persona", "spec", "container", "file_name", "document", "data", "lorebook", "created_at"]
 
     def has_add_permission(self, request):
         return False

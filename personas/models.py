@@ -34,12 +34,12 @@ class Persona(models.Model):
     name = models.CharField(max_length=120, blank=True)
     status = models.CharField(max_length=16, choices=PersonaStatus.choices, default=PersonaStatus.GENERATING)
     current_version = models.ForeignKey("PersonaVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    origin = models.CharField(max_length=8, choices=PersonaOrigin.choices, default=PersonaOrigin.BRIEF,
+    origin = models.CharField(max_length=8, choices=PersonaOrigin.choices, default=PersonaOrigin.BRIEF, db_default=PersonaOrigin.BRIEF,
                               help_text="What the persona was generated from: a brief, an imported character card, or a fork")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="forks",
                                help_text="A fork's parent (same organization)")
     parent_version = models.PositiveIntegerField(null=True, blank=True, help_text="The parent's version the fork was made from")
-    fork_note = models.CharField(max_length=200, blank=True, help_text="What differs from the parent, as the designer wrote it")
+    fork_note = models.CharField(max_length=200, blank=True, default="", db_default="", help_text="What differs from the parent, as the designer wrote it")
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_by_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

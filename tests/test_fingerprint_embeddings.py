@@ -8,6 +8,8 @@ import dataclasses
 import numpy as np
 import pytest
 
+from audits.services import BASELINE_SYSTEM_PROMPT
+
 from audits.chat import services as chat_services
 from audits.chat.services import drift_score
 from audits.models import Fingerprint
@@ -54,7 +56,8 @@ def smollm2_answers(monkeypatch):
 
     def spy(messages, params=None):
         text, usage, warnings = real(messages, params)
-        texts.append(text)
+        if messages[0]["content"] != BASELINE_SYSTEM_PROMPT:  # the persona's answers (not the org's generic baseline)
+            texts.append(text)
         return text, usage, warnings
 
     monkeypatch.setattr(local_llm, "generate", spy)

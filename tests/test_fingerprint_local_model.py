@@ -9,6 +9,8 @@ import threading
 import numpy as np
 import pytest
 
+from audits.services import BASELINE_SYSTEM_PROMPT
+
 from audits.chat import services as chat_services
 from audits.chat.services import drift_score
 from audits.models import AuditJob, Fingerprint
@@ -48,7 +50,8 @@ def local_answers(monkeypatch, settings):
         finally:
             with lock:
                 state["in_flight"] -= 1
-        calls.append((messages, params, text))
+        if messages[0]["content"] != BASELINE_SYSTEM_PROMPT:  # the persona's answers (not the org's generic baseline)
+            calls.append((messages, params, text))
         return text, usage, warnings
 
     monkeypatch.setattr(local_llm, "generate", spy)
@@ -87,7 +90,8 @@ def test_the_chats_own_model_answers_the_scenarios_in_one_batch_with_progress_an
     assert {(p["max_tokens"], p["temperature"]) for _, p, _ in calls} == {(ANSWER_TOKENS, chat_services.LOCAL_CHAT_TEMPERATURE)}
     assert state["peak"] >= 2  # answered concurrently, not one after another
     running = [job["done"] for job in progress if job["status"] == "running"]
-    assert running == sorted(running) and running[-1] == SCENARIOS + 1 and any(0 < done <= SCENARIOS for done in running)
+    # The persona's answers and embedding, then the org's first baseline (as many again).
+    assert running == sorted(running) and running[-1] == 2 * (SCENARIOS + 1) and any(0 < done <= SCENARIOS for done in running)
     # the calibration: SmolLM2's answers under MiniLM, each against the mean of the others
     vectors, _ = local_embeddings.encode([text for _, _, text in calls])
     distances = loo_by_hand(np.asarray(vectors).tolist())
