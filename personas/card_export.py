@@ -7,7 +7,9 @@ comes from the app that owns it (training_jobs registers `register_constitution_
 personas never imports it); without one the system prompt is the persona's own (personas.prompting).
 """
 
+import base64
 import json
+import mimetypes
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -82,9 +84,11 @@ def persona_card_export(*, persona: Persona, spec: str, fmt: str, url: str) -> C
         raise Invalid("a CHARX holds a V3 card: ask for spec=v3", field="spec")
     document = persona_card_document(persona=persona, spec=spec, url=url)
     stem = f"{(persona.name or 'persona').replace(' ', '_')}-v{persona.current_version.number}"
+    imported = _imported(persona)
+    if fmt != "charx":  # no zip to carry a CHARX's files: they travel inside the card as data: URIs (V3 allows them)
+        inline_assets(document, imported_assets(imported))
     if fmt == "json":
         return CardFile(json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8"), FORMATS[fmt], f"{stem}.json")
-    imported = _imported(persona)
     avatar = bytes(imported.avatar) if imported and imported.avatar else placeholder_png(str(persona.public_id))
     if fmt == "png":
         cards = {"ccv3": document, "chara": v2_backfill(document)} if spec == "v3" else {"chara": document}
@@ -95,6 +99,24 @@ def persona_card_export(*, persona: Persona, spec: str, fmt: str, url: str) -> C
     document["data"]["assets"].insert(0, {"type": "icon", "uri": "embeded://assets/icon/images/main.png", "name": "main", "ext": "png"})
     assets["assets/icon/images/main.png"] = avatar
     return CardFile(charx_with_card(document, assets), FORMATS[fmt], f"{stem}.charx")
+
+
+def inline_assets(document: dict, assets: dict[str, bytes]) -> None:
+    """Rewrite `embeded://path` asset URIs as `data:` URIs holding the files; one whose file is missing is dropped."""
+    listed = document["data"].get("assets")
+    if not listed:
+        return
+    kept = []
+    for asset in listed:
+        uri = asset.get("uri") or ""
+        if uri.startswith("embeded://"):
+            content = assets.get(uri.removeprefix("embeded://"))
+            if content is None:
+                continue
+            mime = mimetypes.guess_type(f"asset.{asset.get('ext') or 'bin'}")[0] or "application/octet-stream"
+            asset = {**asset, "uri": f"data:{mime};base64,{base64.b64encode(content).decode('ascii')}"}
+        kept.append(asset)
+    document["data"]["assets"] = kept
 
 
 def imported_assets(imported: PersonaCard | None) -> dict[str, bytes]:

@@ -49,7 +49,7 @@ def audit_bars(audit: dict | None) -> list[dict]:
             for key, label in labels.items()]
 
 
-def _detail_context(persona: Persona, **extra) -> dict:
+def persona_detail_context(persona: Persona, **extra) -> dict:
     version = persona.current_version
     context = {"runs": [], "min_score": DEFAULT_MIN_SCORE, **persona_page_context(persona)}  # the runs: the pipeline's
     return {
@@ -67,7 +67,7 @@ def _detail_context(persona: Persona, **extra) -> dict:
 @require_GET
 def persona_detail(request, persona_id):
     persona = access_persona(request.principal.organization, persona_id)
-    return render(request, "personas/detail.html", _detail_context(persona))
+    return render(request, "personas/detail.html", persona_detail_context(persona))
 
 
 @org_page
@@ -85,10 +85,10 @@ def persona_layer_edit(request, persona_id, layer):
             raise Invalid(f"{layer}: not valid JSON ({exc.msg}, line {exc.lineno})", field=layer) from None
         persona = persona_update(principal=request.principal, persona=persona, layers={layer: data}, note=f"edited {layer}")
     except StudioError as exc:
-        context = _detail_context(persona, edit_error={"layer": layer, "message": exc.message}, edit_text={layer: text})
+        context = persona_detail_context(persona, edit_error={"layer": layer, "message": exc.message}, edit_text={layer: text})
         return render(request, "personas/partials/layers.html", context, status=exc.status_code)
     persona = access_persona(request.principal.organization, persona.public_id)
-    return render(request, "personas/partials/layers.html", _detail_context(persona, saved_layer=layer))
+    return render(request, "personas/partials/layers.html", persona_detail_context(persona, saved_layer=layer))
 
 
 @org_page

@@ -1,11 +1,13 @@
 """Pages: the "New persona" form and the live view of a run."""
 
 from django.shortcuts import redirect, render
+from django_htmx.http import HttpResponseClientRedirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from personas.access import access_persona
 from personas.cards import MAX_FILE_BYTES
+from personas.views import persona_detail_context
 from pipeline.access import access_run
 from pipeline.models import PipelineRun, StepRun
 from pipeline.prompts import STEPS
@@ -96,9 +98,18 @@ def persona_import_page(request):
 @org_page
 @require_POST
 def persona_fork_page(request, persona_id):
-    """"Fork" on the persona page: a child that differs as the note says, generated live (the run page)."""
+    """"Fork" on the persona page: a child that differs as the note says, generated live (the run page). A refused
+    note comes back in its form with the message (htmx swaps the form; without JavaScript, the whole page)."""
     org = request.principal.organization
     parent = access_persona(org, persona_id)
-    request.principal.require_scope("personas:write")
-    _, run = persona_fork(principal=request.principal, parent=parent, note=request.POST.get("note", ""))
-    return redirect("run_detail", org_slug=org.slug, run_id=run.public_id)
+    note = request.POST.get("note", "")
+    try:
+        request.principal.require_scope("personas:write")
+        _, run = persona_fork(principal=request.principal, parent=parent, note=note)
+    except StudioError as exc:
+        form = {"fork_error": exc, "fork_note": note}
+        if request.htmx:
+            return render(request, "personas/partials/fork_form.html", {"persona": parent, **form}, status=exc.status_code)
+        return render(request, "personas/detail.html", persona_detail_context(parent, **form), status=exc.status_code)
+    url = reverse("run_detail", args=[org.slug, run.public_id])
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)

@@ -2,6 +2,7 @@
 fields from the layers, the layers/constitution/version in extensions.persona_studio, V3 sources, the avatar or a
 placeholder in PNG, the imported card's assets in CHARX; and the round trip through the studio is lossless."""
 
+import base64
 import io
 import json
 import zipfile
@@ -9,7 +10,7 @@ import zipfile
 import pytest
 
 from personas.cards import placeholder_png, read_card, without_cards
-from tests.card_helpers import card, card_bytes, png_card, png_card_json, png_text_chunks, v3_charx
+from tests.card_helpers import card, card_bytes, png_card, png_card_json, png_text_chunks, tiny_png, v3_charx
 
 
 def export(api, persona_id, spec="v2", fmt="json"):
@@ -87,6 +88,18 @@ def test_a_charx_export_carries_the_imported_assets_and_the_icon(import_card, ow
     parsed = read_card(response.content)
     assert [a["uri"] for a in parsed.data["assets"]][:2] == ["embeded://assets/icon/images/main.png",
                                                                "embeded://assets/background/images/rua.png"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "png"])
+def test_a_charx_card_exported_without_its_zip_carries_its_files_as_data_uris(fmt, import_card, owner_api):
+    persona_id = import_card(v3_charx(), "ines.charx").json()["id"]
+    response = export(owner_api, persona_id, "v3", fmt)
+    document = json.loads(response.content) if fmt == "json" else png_card_json(response.content, "ccv3")
+    uris = {a["name"]: a["uri"] for a in document["data"]["assets"]}
+    assert not any(uri.startswith("embeded://") for uri in uris.values())  # nothing points into a zip that is not there
+    background = uris["rua"]
+    assert background.startswith("data:image/png;base64,")
+    assert base64.b64decode(background.partition(",")[2]) == tiny_png((240, 230, 200), size=8)
 
 
 @pytest.mark.parametrize("query, field", [("spec=v9", "spec"), ("format=gif", "format"), ("spec=v2&format=charx", "spec")])

@@ -117,3 +117,19 @@ def test_outsiders_cannot_fork_or_read_the_lineage(generate, fork, outsider_tena
     stranger = api_for(outsider_tenant.org)
     assert fork(parent, client=stranger).status_code == 404
     assert stranger.get(f"/v1/personas/{parent}/lineage").status_code == 404
+
+
+def test_a_refused_fork_note_comes_back_in_its_form_with_the_message(generate, tenant, client_for):
+    parent = generate().json()["id"]
+    client = client_for(tenant.owner)
+    long_note = "on a ferry " * 20  # 220 characters
+    partial = client.post(f"/o/acme/personas/{parent}/fork/", {"note": long_note}, HTTP_HX_REQUEST="true")
+    body = partial.content.decode()
+    assert partial.status_code == 422 and 'data-testid="fork-error"' in body and "at most 200 characters" in body
+    assert 'value="on a ferry on a ferry' in body and "<html" not in body  # the designer's words are kept
+    page = client.post(f"/o/acme/personas/{parent}/fork/", {"note": "  "})  # without JavaScript: the whole page
+    assert page.status_code == 422 and 'data-testid="family-tree"' in page.content.decode()
+    assert 'data-testid="fork-error"' in page.content.decode()
+    ok = client.post(f"/o/acme/personas/{parent}/fork/", {"note": "same woman, on a ferry"}, HTTP_HX_REQUEST="true")
+    assert ok.status_code == 200 and "/runs/" in ok["HX-Redirect"]
+    assert Persona.objects.filter(parent__public_id=parent).count() == 1
