@@ -1,5 +1,6 @@
-"""The safety floor: the safe word locks the speaker's persona routes in that org for 12 hours, at the
-routing layer, for every role, with a fixed allow-list; nothing can lift it early.
+"""The safety floor: the safe word locks the speaker's persona routes in that org (every route when the org config's
+engine.pipeline.safety.lockout_scope is whole_org) for 12 hours, at the routing layer, for every role, with a fixed
+allow-list; nothing can lift it early, and its message lists exactly what it closes.
 
 Every page route and API operation is enumerated (as tests/test_outsider_scan.py does), so a route
 added later is checked too.
@@ -28,6 +29,16 @@ from tests.test_outsider_scan import _api_operations
 
 ALLOWED = {"o/<slug:org_slug>/lockout/", "o/<slug:org_slug>/lockout/limits/", "o/<slug:org_slug>/support/"}
 FILLERS = {"uuid": lambda: str(uuid.uuid4()), "int": lambda: "1"}
+# SPEC §3's persona routes, written out here independently of studio/safety/routes.py.
+PERSONA_PAGE = re.compile(r"^o/<slug:org_slug>/(personas/|reviews/personas/|runs/|audit-jobs/|eval-runs/|eval-cases/"
+                          r"|training/<uuid:training_job_id>/chat/)")
+PERSONA_API = re.compile(r"^/v1/(personas|persona-clones|chat-sessions|runs|audit-jobs|provocation-runs|eval-runs|eval-cases)(/|$)"
+                         r"|^/v1/training-jobs/\{training_job_id\}/chat$")
+
+
+def whole_org_lockouts(tenant):
+    owner = Principal.from_membership(tenant.membership("owner"))
+    config_set(actor=owner, key="engine.pipeline.safety.lockout_scope", value="whole_org")
 
 
 @pytest.fixture
@@ -70,15 +81,19 @@ def fill_api(path: str) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: str(uuid.uuid4()), path)
 
 
-def assert_api_locked(client, label):
-    checked = 0
+def assert_api_locked(client, label, *, whole_org=False):
+    checked = opened = 0
     for path, method, body in _api_operations():
         url = fill_api(path)
         response = getattr(client, method)(url, json=body) if method in ("post", "put", "patch") else getattr(client, method)(url)
-        assert response.status_code == 423, f"{label}: {method.upper()} {url} gave {response.status_code}"
-        assert "locked until" in response.json()["detail"], url
-        checked += 1
-    assert checked >= 30
+        if whole_org or PERSONA_API.search(path):
+            assert response.status_code == 423, f"{label}: {method.upper()} {url} gave {response.status_code}"
+            assert "locked until" in response.json()["detail"], url
+            checked += 1
+        else:
+            assert response.status_code != 423, f"{label}: {method.upper()} {url} is no persona route but gave 423"
+            opened += 1
+    assert checked >= 30 and (whole_org or opened >= 30)
 
 
 # --- the safe word -------------------------------------------------------------------------------
@@ -135,15 +150,21 @@ def test_the_safe_word_locks_even_a_persona_that_is_still_generating(tenant, api
 # --- what the lockout intercepts ------------------------------------------------------------------
 
 
-def test_every_org_page_but_the_allow_list_answers_the_lockout_page(locked_editor, tenant, client_for):
+def test_every_persona_page_answers_the_lockout_page_and_the_rest_of_the_org_stays_open(locked_editor, tenant, client_for):
     client = client_for(tenant.user("editor"))
     routes = set(org_page_routes())
     assert ALLOWED <= routes and "o/<slug:org_slug>/personas/<uuid:persona_id>/chat/" in routes
-    for route in routes - ALLOWED:
+    persona_routes = {route for route in routes if PERSONA_PAGE.match(route)}
+    assert len(persona_routes) >= 20 and "o/<slug:org_slug>/runs/<uuid:run_id>/" in persona_routes
+    for route in persona_routes:
         for method in ("get", "post"):
             response = getattr(client, method)(fill_page(route))
             assert response.status_code == 423, f"{method.upper()} {route} gave {response.status_code}"
             assert 'data-testid="lockout"' in response.content.decode()
+    for route in routes - persona_routes:
+        assert client.get(fill_page(route)).status_code != 423, route
+    for path in ("/o/acme/", "/o/acme/reviews/", "/o/acme/training/"):  # the issue's report: these were locked
+        assert client.get(path).status_code == 200, path
     for route in ALLOWED:
         assert client.get(fill_page(route)).status_code == 200, route
     assert "Persona routes are locked" in client.get("/o/acme/lockout/").content.decode()
@@ -151,8 +172,44 @@ def test_every_org_page_but_the_allow_list_answers_the_lockout_page(locked_edito
     assert client.post("/accounts/logout/").status_code == 302
 
 
-def test_every_api_operation_answers_423_for_the_locked_session(locked_editor):
+def test_the_lockout_message_lists_exactly_what_it_closes(locked_editor, tenant, client_for, persona_id):
+    from studio.safety.routes import PERSONA_ROUTES
+
+    page = client_for(tenant.user("editor")).get(f"/o/acme/personas/{persona_id}/").content.decode()
+    closes = re.search(r'data-testid="lockout-closes">(.*?)</ul>', page, re.S).group(1)
+    assert re.findall(r"<li>(.*?)</li>", closes) == [routes.label for routes in PERSONA_ROUTES]
+    assert "Generation runs" in closes and "Chats" in closes and "dashboard" not in closes.lower()
+    body = locked_editor.get("/v1/personas").json()
+    assert body["lockout"]["closes"] == [routes.label for routes in PERSONA_ROUTES]
+    assert body["lockout"]["scope"] == "persona_routes"
+
+
+def test_every_persona_api_operation_answers_423_for_the_locked_session_and_the_rest_do_not(locked_editor):
     assert_api_locked(locked_editor, "session")
+
+
+def test_with_whole_org_in_the_config_every_org_page_and_operation_is_locked(tenant, persona_id, client_for):
+    whole_org_lockouts(tenant)
+    api = SessionApi(tenant.user("editor"))
+    assert say(api, persona_id).status_code == 423
+    assert Lockout.objects.get().scope == "whole_org"
+    client = client_for(tenant.user("editor"))
+    for route in set(org_page_routes()) - ALLOWED:
+        for method in ("get", "post"):
+            response = getattr(client, method)(fill_page(route))
+            assert response.status_code == 423, f"{method.upper()} {route} gave {response.status_code}"
+    page = client.get("/o/acme/").content.decode()
+    assert "This organization is locked" in page and "Every page, API route and live update" in page
+    assert_api_locked(api, "session", whole_org=True)
+
+
+def test_changing_the_scope_later_neither_softens_nor_widens_a_running_lockout(tenant, locked_editor, client_for):
+    whole_org_lockouts(tenant)  # set after the safe word: the running lockout keeps its persona scope
+    client = client_for(tenant.user("editor"))
+    assert client.get("/o/acme/personas/").status_code == 423 and client.get("/o/acme/").status_code == 200
+    owner = Principal.from_membership(tenant.membership("owner"))
+    config_set(actor=owner, key="engine.pipeline.safety.lockout_scope", value="persona_routes")
+    assert client.get("/o/acme/personas/").status_code == 423
 
 
 def test_a_locked_api_key_gets_423_everywhere_while_another_key_does_not(tenant, persona_id, api_for):
@@ -160,6 +217,13 @@ def test_a_locked_api_key_gets_423_everywhere_while_another_key_does_not(tenant,
     assert say(key, persona_id, "red").status_code == 423
     assert_api_locked(key, "api key")
     assert api_for(tenant.org).get("/v1/personas").status_code == 200
+
+
+def test_a_whole_org_api_key_lockout_closes_every_operation(tenant, persona_id, api_for):
+    whole_org_lockouts(tenant)
+    key = api_for(tenant.org)
+    assert say(key, persona_id, "red").status_code == 423
+    assert_api_locked(key, "api key", whole_org=True)
 
 
 def test_a_members_own_api_key_is_no_way_around_their_lockout(tenant, locked_editor):
@@ -181,7 +245,7 @@ def test_the_owner_is_locked_out_like_anyone(tenant, persona_id, client_for):
     owner = SessionApi(tenant.owner)
     assert say(owner, persona_id).status_code == 423
     assert owner.get("/v1/personas").status_code == 423
-    assert owner.get("/v1/members").status_code == 423
+    assert owner.get("/v1/members").status_code == 200  # not a persona route
     assert client_for(tenant.owner).get("/o/acme/personas/").status_code == 423
 
 
@@ -264,6 +328,14 @@ def test_a_locked_users_sockets_are_refused_while_others_connect(tenant, generat
     run_id = generate().json()["run_id"]
     editor, reviewer = tenant.user("editor"), tenant.user("reviewer")
     lockout_engage(organization=tenant.org, user=editor, chat_session_id=uuid.uuid4())
+    assert _connect(editor, f"/ws/o/acme/runs/{run_id}/") == (False, 4423)
+    assert _connect(editor, "/ws/o/acme/events/")[0] is True  # the org's events are no persona route
     for path in ("/ws/o/acme/events/", f"/ws/o/acme/runs/{run_id}/"):
-        assert _connect(editor, path) == (False, 4423), path
         assert _connect(reviewer, path)[0] is True, path
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_whole_org_lockout_refuses_every_socket_of_the_org(tenant):
+    whole_org_lockouts(tenant)
+    lockout_engage(organization=tenant.org, user=tenant.user("editor"), chat_session_id=uuid.uuid4())
+    assert _connect(tenant.user("editor"), "/ws/o/acme/events/") == (False, 4423)

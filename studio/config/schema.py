@@ -257,6 +257,7 @@ def _engine_keys() -> list[KeySpec]:
     return [
         KeySpec(f"{p}.audit.min_overall_score", "float", 3.5, "Overall audit score below which the persona is regenerated.", 0, 5),
         KeySpec(f"{p}.audit.max_retries", "int", 3, "Regenerations before a persona ships flagged.", 0, 10),
+        KeySpec(f"{p}.audit.on_edit", "bool", False, "Audit a persona version edited by hand (or restored) as soon as it is saved."),
         KeySpec(f"{p}.fingerprint.scenarios", "int", 50, "Short scenarios answered in persona for the voice fingerprint.", 1, 500),
         KeySpec(
             f"{p}.fingerprint.embedding_model", "model", "openai/text-embedding-3-small",
@@ -295,6 +296,11 @@ def _engine_keys() -> list[KeySpec]:
         KeySpec(
             f"{p}.safety.safe_word", "word", "red",
             "Said alone in a chat, it locks the speaker's persona routes in this org for 12 hours (safety floor).",
+        ),
+        KeySpec(
+            f"{p}.safety.lockout_scope", "choice", "persona_routes",
+            "What a safe-word lockout closes, fixed when it starts: persona_routes (personas, their chats, runs, audits "
+            "and evals) or whole_org (every page and API route of this org).", choices=("persona_routes", "whole_org"),
         ),
     ]
 

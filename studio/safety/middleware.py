@@ -1,11 +1,13 @@
 """The safety floor's enforcement at the routing layer, below every view (SPEC §3).
 
-For a principal with an active lockout in an org, EVERY route of that org is treated as a persona
-route and answers 423 with the lockout, except the fixed allow-list below. Deny by default, so a
-persona route added later is covered without anyone remembering to list it:
+For a principal with an active lockout in an org, the routes the lockout closes answer 423 with the
+lockout: its persona routes (studio/safety/routes.py: personas and everything under them, chats, runs,
+audits, evals), or every route of the org when the lockout's scope is `whole_org` (org config
+engine.pipeline.safety.lockout_scope, copied onto the lockout when it starts). Never closed: the
+fixed allow-list below.
 
-- pages   /o/<slug>/…    everything but ALLOWED_ORG_PAGES (lockout summary, its limits, support);
-- API     /v1/…          everything but ALLOWED_API_PATHS; the org is the API key's, else the
+- pages   /o/<slug>/…    never ALLOWED_ORG_PAGES (lockout summary, its limits, support);
+- API     /v1/…          never ALLOWED_API_PATHS; the org is the API key's, else the
                          X-Studio-Org header, else the session's current org, else the user's only org;
 - any route of that org naming a locked chat session (a UUID in the path) is locked for every member.
 
@@ -23,7 +25,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from studio.safety.models import Lockout
-from studio.safety.selectors import active_lockout
+from studio.safety.routes import closed_labels, closes
+from studio.safety.selectors import active_lockouts
 
 ORG_PAGE = re.compile(r"^/o/(?P<slug>[-a-zA-Z0-9_]+)/(?P<rest>.*)$")
 ALLOWED_ORG_PAGES = frozenset({"lockout/", "lockout/limits/", "support/"})
@@ -51,7 +54,8 @@ class SafetyFloorMiddleware:
         if match := ORG_PAGE.match(path):
             if match["rest"] in ALLOWED_ORG_PAGES:
                 return None
-            return active_lockout(organization=match["slug"], user=request.user, chat_session_ids=session_ids)
+            lockouts = active_lockouts(organization=match["slug"], user=request.user, chat_session_ids=session_ids)
+            return closing(lockouts, "pages", match["rest"], session_ids)
         if path.startswith("/v1/") and path.rstrip("/") not in ALLOWED_API_PATHS:
             return self.api_lockout(request, session_ids)
         return None
@@ -65,14 +69,21 @@ class SafetyFloorMiddleware:
             request.authenticated_api_key = (token.strip(), api_key)  # the API's auth reuses this lookup
             if api_key is None:
                 return None  # the API answers 401
-            return active_lockout(organization=api_key.organization, api_key=api_key, chat_session_ids=session_ids)
+            lockouts = active_lockouts(organization=api_key.organization, api_key=api_key, chat_session_ids=session_ids)
+            return closing(lockouts, "api", request.path[len("/v1/"):], session_ids)
         user = request.user
         if not user.is_authenticated:
             return None
         slug = request.headers.get(API_ORG_HEADER) or request.session.get(SESSION_ORG_KEY) or _only_org_slug(user)
         if not slug or not slug_re.match(slug):
             return None  # no org, or a header that cannot name one (the API answers 404)
-        return active_lockout(organization=slug, user=user, chat_session_ids=session_ids)
+        lockouts = active_lockouts(organization=slug, user=user, chat_session_ids=session_ids)
+        return closing(lockouts, "api", request.path[len("/v1/"):], session_ids)
+
+
+def closing(lockouts, kind: str, rest: str, session_ids) -> Lockout | None:
+    """The first of these lockouts that closes this route: by its scope, or because the route names its chat session."""
+    return next((lockout for lockout in lockouts if closes(lockout.scope, kind, rest) or lockout.chat_session_id in session_ids), None)
 
 
 def _only_org_slug(user) -> str | None:
@@ -84,6 +95,8 @@ def lockout_summary(lockout: Lockout) -> dict:
     return {
         "id": str(lockout.public_id),
         "reason": lockout.reason,
+        "scope": lockout.scope,
+        "closes": closed_labels(lockout.scope),
         "started_at": lockout.started_at.isoformat(),
         "ends_at": lockout.ends_at.isoformat(),
         "chat_session_id": str(lockout.chat_session_id) if lockout.chat_session_id else None,
@@ -91,10 +104,8 @@ def lockout_summary(lockout: Lockout) -> dict:
 
 
 def lockout_detail(lockout: Lockout) -> str:
-    return (
-        f"safety lockout: persona routes in this organization are locked until {lockout.ends_at.isoformat()} "
-        f"({lockout.reason}); nothing can shorten or end it early"
-    )
+    what = "every route of this organization is" if lockout.scope == Lockout.Scope.WHOLE_ORG else "persona routes in this organization are"
+    return f"safety lockout: {what} locked until {lockout.ends_at.isoformat()} ({lockout.reason}); nothing can shorten or end it early"
 
 
 def _retry_after(lockout: Lockout) -> str:
@@ -110,7 +121,9 @@ def locked_json(lockout: Lockout) -> JsonResponse:
 def locked_page(request, lockout: Lockout):
     slug = lockout.organization.slug
     response = render(
-        request, "safety/lockout.html", {"lockout": lockout, "lockout_org": lockout.organization, "intercepted": True}, status=423
+        request, "safety/lockout.html",
+        {"lockout": lockout, "lockout_org": lockout.organization, "closed": closed_labels(lockout.scope), "intercepted": True},
+        status=423,
     )
     response["Retry-After"] = _retry_after(lockout)
     if request.headers.get("HX-Request"):

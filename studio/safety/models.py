@@ -19,7 +19,14 @@ class LockoutQuerySet(models.QuerySet):
 
 
 class Lockout(models.Model):
-    """A principal's persona routes in one org, and the chat session where the safe word was said, locked until `ends_at`."""
+    """A principal's persona routes in one org, and the chat session where the safe word was said, locked until `ends_at`.
+
+    `scope` is what it closes, copied from the org config when it starts so that no later config change softens it.
+    """
+
+    class Scope(models.TextChoices):
+        PERSONA_ROUTES = "persona_routes", "persona routes"
+        WHOLE_ORG = "whole_org", "the whole organization"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
@@ -28,6 +35,7 @@ class Lockout(models.Model):
     # A plain UUID, not a foreign key: the studio does not depend on the chat app.
     chat_session_id = models.UUIDField(null=True, blank=True)
     reason = models.CharField(max_length=200)
+    scope = models.CharField(max_length=20, choices=Scope.choices, default=Scope.PERSONA_ROUTES, db_default=Scope.PERSONA_ROUTES)
     started_at = models.DateTimeField()
     ends_at = models.DateTimeField()
 

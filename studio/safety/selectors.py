@@ -14,8 +14,15 @@ def active_lockout(
     `organization` is an object or a slug. For a user, only orgs they are a member of count, so a locked
     chat session's id tells an outsider nothing.
     """
+    return active_lockouts(
+        organization=organization, user=user, api_key=api_key, chat_session_ids=chat_session_ids, now=now
+    ).first()
+
+
+def active_lockouts(*, organization: Organization | str, user=None, api_key: ApiKey | None = None, chat_session_ids=(), now=None):
+    """Every active lockout covering this principal or these chat sessions in the org, ending last first."""
     if api_key is None and (user is None or not user.is_authenticated):
-        return None  # anonymous: the view answers 401 / the login page
+        return Lockout.objects.none()  # anonymous: the view answers 401 / the login page
     who = Q(pk__in=[])
     if api_key is None:
         who |= Q(user=user)
@@ -32,4 +39,4 @@ def active_lockout(
         lockouts = lockouts.filter(organization=organization)
     if api_key is None:
         lockouts = lockouts.filter(organization__memberships__user=user)
-    return lockouts.order_by("-ends_at").first()
+    return lockouts.order_by("-ends_at")

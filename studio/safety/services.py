@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from studio.config.selectors import effective_tree
 from studio.models import ApiKey, Organization
 from studio.safety.models import Lockout
 
@@ -29,7 +30,8 @@ def lockout_engage(
     if (user is None) == (api_key is None):
         raise ValueError("a lockout is for exactly one principal: a user or an API key")
     started = now or timezone.now()
+    scope = effective_tree(organization)["engine.pipeline.safety.lockout_scope"]  # fixed now: a later change cannot soften it
     return Lockout.objects.create(
-        organization=organization, user=user, api_key=api_key, chat_session_id=chat_session_id,
+        organization=organization, user=user, api_key=api_key, chat_session_id=chat_session_id, scope=scope,
         reason=reason[:200], started_at=started, ends_at=started + timedelta(hours=settings.SAFETY_LOCKOUT_HOURS),
     )
