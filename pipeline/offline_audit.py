@@ -23,6 +23,7 @@ from pipeline.constraints import chain_violations, surface_violations
 from pipeline.schemas import LAYERS
 from studio.llm.offline import reading, vocab
 from studio.llm.offline.reading import content_words, voice_energy
+from studio.words import clip, plural
 
 FIDELITY_CAP = 2.0  # coherence and realism of a draft that contradicts its brief: overall ≤ 3.24 even if all else is 5
 WEIGHTS = {"coherence": 0.3, "depth": 0.2, "cultural_fidelity": 0.15, "voice_distinctiveness": 0.2, "realism": 0.15}
@@ -93,7 +94,7 @@ def score_coherence(layers: dict) -> tuple[float, list[str]]:
         echoed = values_echoing(self_layer.values, soul_text)
         if not echoed:
             score -= 2.3
-            notes.append(f"values ({', '.join(self_layer.values)}) do not echo anything the soul wants or fears (desire: {soul.desire[:80]!r})")
+            notes.append(f"values ({', '.join(self_layer.values)}) do not echo anything the soul wants or fears (desire: {clip(soul.desire, 80)!r})")
         elif len(echoed) * 2 < len(self_layer.values):
             score -= 0.6
             notes.append(f"only {', '.join(echoed)} of the values follow from the soul")
@@ -119,7 +120,7 @@ def _field_depth(name: str, text: str, brief_words: set[str]) -> tuple[float, st
     words = len(text.split())
     generic = vocab.fold(text).lower().strip(" .") in {s for options in vocab.SHALLOW.values() for s in options}
     if generic or words <= 4:
-        return 0.5, f"the {name.replace('_', ' ')} ({text!r}) is generic: {words} words, nothing concrete"
+        return 0.5, f"the {name.replace('_', ' ')} ({text!r}) is generic: {plural(words, 'word')}, nothing concrete"
     score = 1.6 + 2.2 * min(words, 16) / 16
     concrete = bool(_CONCRETE.search(text))
     grounded = bool(brief_words & set(content_words(text)))
@@ -129,7 +130,7 @@ def _field_depth(name: str, text: str, brief_words: set[str]) -> tuple[float, st
             return score - 0.8, "the growth arc has no direction (from what, to what)"
         score += 0.3
     if words < 9 and not concrete:
-        return score, f"the {name.replace('_', ' ')} is thin ({words} words, no concrete detail)"
+        return score, f"the {name.replace('_', ' ')} is thin ({plural(words, 'word')}, no concrete detail)"
     return score, None
 
 
@@ -329,4 +330,4 @@ def audit_persona(*, brief: str, intent: dict | None, raw_layers: dict[str, dict
     notes += [f"brief fidelity: {note}" for note in contradictions + misplaced]
     notes += [f"{name}: {note}" for name, (_, found) in results.items() for note in found]
     text = "; ".join(notes) if notes else "No concrete problems found: the layers agree, the soul is specific and the voice is distinct."
-    return {**{name: _clamp(score) for name, score in scores.items()}, "overall": overall, "notes": text[:2000]}
+    return {**{name: _clamp(score) for name, score in scores.items()}, "overall": overall, "notes": clip(text, 2000)}

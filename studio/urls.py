@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from studio import views
 from studio.api import api
@@ -35,6 +37,8 @@ org_patterns = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # Browsers ask for /favicon.ico on pages without a <link rel=icon> (the API docs): the same icon.
+    path("favicon.ico", RedirectView.as_view(url=static("studio/favicon.svg"), permanent=True)),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("invite/<str:token>/", views.invitation_accept, name="invitation_accept"),

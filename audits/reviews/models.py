@@ -14,6 +14,7 @@ from personas.models import Persona
 from studio.config.schema import REVIEW_AXES
 from studio.models import Organization
 from studio.work.models import WorkItem, WorkStatus
+from studio.words import plural
 
 DEFAULT_PROMPT_SET = "default"
 
@@ -180,7 +181,7 @@ class ComparisonImport(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"import of {self.row_count} rows ({self.status})"
+        return f"import of {plural(self.row_count, 'row')} ({self.status})"
 
 
 class BackgroundWork(WorkItem):
@@ -236,4 +237,4 @@ class JudgeRun(BackgroundWork):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"judge run on {len(self.comparison_ids)} pairs ({self.status})"
+        return f"judge run on {plural(len(self.comparison_ids), 'pair')} ({self.status})"

@@ -37,6 +37,7 @@ from studio.principal import Principal
 from studio.roles import Role
 from studio.work.lifecycle import TakenOver
 from studio.work.queue import enqueue
+from studio.words import plural
 
 PERMISSION = "reviews.review_persona_pairs"
 FIELDS = ("prompt", "text_a", "text_b", "source_a", "source_b")
@@ -52,7 +53,7 @@ class RowErrors(Invalid):
     """Several rows failed validation: every error is reported with its row number and field."""
 
     def __init__(self, errors: list[dict]):
-        super().__init__(f"{len(errors)} error(s) in the rows; nothing was stored")
+        super().__init__(f"{plural(len(errors), 'error')} in the rows; nothing was stored")
         self.errors = errors
 
     def as_detail(self):
@@ -203,7 +204,7 @@ def comparison_import_confirm(*, principal: Principal, comparison_import: Compar
         if locked.status == ComparisonImport.Status.CONFIRMED:
             raise Conflict("this import was already confirmed")
         if locked.errors:
-            raise Invalid(f"the import has {len(locked.errors)} row error(s): fix the file and upload it again", field="errors")
+            raise Invalid(f"the import has {plural(len(locked.errors), 'row error')}: fix the file and upload it again", field="errors")
         created = _store(created_by=principal.user, persona=locked.persona, prompt_set=locked.prompt_set, rows=locked.rows, origin=Origin.IMPORT)
         locked.status, locked.confirmed_at = ComparisonImport.Status.CONFIRMED, timezone.now()
         locked.save(update_fields=["status", "confirmed_at"])

@@ -16,6 +16,7 @@ from studio.config.schema import REVIEW_AXES
 from studio.errors import StudioError
 from studio.roles import Role
 from studio.views import org_page
+from studio.words import plural
 
 AXIS_KEYS = {"in_character": "qwert", "protocol_adherent": "asdfg", "closure_complete": "zxcvb"}
 
@@ -211,7 +212,7 @@ def generation_start(request, persona_id):
             version_a=_int(request.POST.get("version_a")), version_b=_int(request.POST.get("version_b")),
             samples=_int(request.POST.get("samples")) or 1,
         )
-        messages.success(request, f"Writing {len(prompts) * generation.samples} pairs ({generation.engine} engine).")
+        messages.success(request, f"Writing {plural(len(prompts) * generation.samples, 'pair')} ({generation.engine} engine).")
     except StudioError as exc:
         messages.error(request, exc.message)
     return _back(request, persona)
@@ -232,7 +233,7 @@ def judge_start(request, persona_id):
     if run is None:
         messages.success(request, "Every pair has a judge vote already.")
     else:
-        messages.success(request, f"The LLM judge is reading {len(run.comparison_ids)} pair(s) in both orders.")
+        messages.success(request, f"The LLM judge is reading {plural(len(run.comparison_ids), 'pair')} in both orders.")
     return _back(request, persona)
 
 

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from studio.models import ApiKey, Organization, Workspace
+from studio.words import plural
 
 
 class ConfigScope(models.Model):
@@ -129,7 +130,7 @@ class ConfigSnapshot(WriteOnce, Authored):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.label} ({self.item_count} items)"
+        return f"{self.label} ({plural(self.item_count, 'item')})"
 
     @property
     def scope_label(self) -> str:

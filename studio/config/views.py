@@ -14,6 +14,7 @@ from studio.config.models import ChangeAction
 from studio.config.presets import PRESETS
 from studio.errors import Invalid, NotFound, StudioError
 from studio.views import org_page
+from studio.words import plural
 
 
 def _workspace(request, ref: str | None):
@@ -127,7 +128,7 @@ def config_preset(request):
     except StudioError as exc:
         context = _tree_context(request, workspace, preset_error=exc)
         return render(request, "config/partials/tree_panel.html", context, status=exc.status_code)
-    notice = f"Applied preset “{PRESETS[name].label}”: {len(result.changes)} keys changed."
+    notice = f"Applied preset “{PRESETS[name].label}”: {plural(len(result.changes), 'key')} changed."
     return render(request, "config/partials/tree_panel.html", _tree_context(request, workspace, notice=notice))
 
 
@@ -159,7 +160,7 @@ def config_snapshot_create(request):
     except StudioError as exc:
         context = _snapshots_context(request, workspace, create_error=exc, label=request.POST.get("label", ""))
         return render(request, "config/partials/snapshots_panel.html", context, status=exc.status_code)
-    context = _snapshots_context(request, workspace, notice=f"Snapshot “{snapshot.label}” saved ({snapshot.item_count} items).")
+    context = _snapshots_context(request, workspace, notice=f"Snapshot “{snapshot.label}” saved ({plural(snapshot.item_count, 'item')}).")
     return render(request, "config/partials/snapshots_panel.html", context)
 
 
@@ -191,7 +192,7 @@ def config_rollback(request, snapshot_id):
         context = _snapshots_context(request, workspace, rollback_error={"snapshot": snapshot.public_id, "error": exc})
         return render(request, "config/partials/snapshots_panel.html", context, status=exc.status_code)
     notice = (
-        f"Rolled back to “{snapshot.label}”: {len(result.changes)} keys changed. "
+        f"Rolled back to “{snapshot.label}”: {plural(len(result.changes), 'key')} changed. "
         f"To undo, roll back to “{result.before_snapshot.label}”."
     )
     return render(request, "config/partials/snapshots_panel.html", _snapshots_context(request, workspace, notice=notice))

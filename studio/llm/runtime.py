@@ -63,6 +63,20 @@ def _tune(module) -> None:
         setattr(module, name, [])
     module.num_retries = None  # the gateway retries, so every attempt is recorded
     module.model_fallbacks = None
+    _drop_logging_tasks()
+
+
+def _drop_logging_tasks() -> None:
+    """With no callbacks, litellm still queues a success-logging coroutine per async call on a process-wide worker
+    bound to one event loop. The studio runs calls on many short-lived loops (worker threads, batches), so at each
+    loop's end that worker logged ~80 lines of "cannot reuse already awaited coroutine" and "Task was destroyed but
+    it is pending" — burying the console's invitation links. Nothing listens, so the coroutine is closed unrun."""
+    from litellm.litellm_core_utils import logging_worker
+
+    def discard(async_coroutine) -> None:
+        async_coroutine.close()
+
+    logging_worker.GLOBAL_LOGGING_WORKER.ensure_initialized_and_enqueue = discard
 
 
 # --- custom providers (e.g. the offline engine) -------------------------------------------
