@@ -121,7 +121,7 @@ def test_sending_on_the_page_appends_the_reply_and_swaps_in_the_chart_and_sessio
     html = response.content.decode()
     session = ChatSession.objects.get()
     assert 'class="bubble user">Hello there!' in html and "fingerprint not ready" in html
-    assert 'id="drift-chart"' in html and html.count('hx-swap-oob="true"') == 2 and str(session.public_id) in html
+    assert 'id="drift-chart"' in html and html.count('hx-swap-oob="true"') == 3 and str(session.public_id) in html
     again = client.get(f"/o/acme/personas/{persona_id}/chat/?session={session.public_id}").content.decode()
     assert again.count('class="bubble') == 2
 

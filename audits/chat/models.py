@@ -31,6 +31,7 @@ class ChatSession(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     engine = models.CharField(max_length=16, choices=Engine.choices, default=Engine.PROVIDERS)
+    title = models.CharField(max_length=120, blank=True, default="", db_default="", help_text="Its name in the chat list (blank: its first message)")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -41,6 +42,17 @@ class ChatSession(models.Model):
 
     def __str__(self) -> str:
         return f"chat with {self.persona} ({self.public_id})"
+
+    @property
+    def label(self) -> str:
+        """The session's name in the chat list: its title, else its first message, else when it started."""
+        if self.title:
+            return self.title
+        first = self.messages.filter(role=ChatMessage.Role.USER).order_by("id").values_list("content", flat=True).first()
+        if not first:
+            return f"Chat of {self.created_at:%Y-%m-%d %H:%M}"
+        words = " ".join(first.split())
+        return words if len(words) <= 60 else words[:60].rsplit(" ", 1)[0].rstrip(",.;:") + "…"  # whole words only
 
     def transcript(self) -> list[dict]:
         """The conversation as LLM messages: withheld (blocked) replies are not part of it."""

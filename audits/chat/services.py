@@ -242,6 +242,26 @@ def chat_send(*, principal: Principal, persona: Persona, message, session_id=Non
     return ChatTurn(session, user_message, reply, drift)
 
 
+MAX_TITLE = 120
+
+
+def chat_session_rename(*, principal: Principal, session: ChatSession, title) -> ChatSession:
+    """A name for the chat list; blank goes back to the first message."""
+    if not isinstance(title, str):
+        raise Invalid("title must be text", field="title")
+    title = " ".join(title.split())
+    if len(title) > MAX_TITLE:
+        raise Invalid(f"title must be at most {MAX_TITLE} characters (it has {len(title)})", field="title")
+    session.title = title
+    session.save(update_fields=["title"])  # renaming does not move it up the list
+    return session
+
+
+def chat_session_delete(*, principal: Principal, session: ChatSession) -> None:
+    """Gone with its messages. A session a lockout names keeps its lockout: the floor holds the id, not the row."""
+    session.delete()
+
+
 def chat_drift_scores(session: ChatSession) -> list[tuple[float, bool]]:
     """(drift, past its bound) of each scored reply, in order (withheld ones included: they drifted)."""
     scored = session.messages.filter(role=ChatMessage.Role.ASSISTANT, drift_score__isnull=False).order_by("id")
