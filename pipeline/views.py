@@ -22,26 +22,58 @@ STEP_LABELS = {
 }
 
 
+FIRST_ROUND_SHARE = 0.8  # of the progress bar, when the audit may send the layers back for more rounds
+AUDIT_ONLY = "audit"  # PipelineRun.mode of a run that audits an existing version (pipeline.services.version_audit_start)
+
+
+def run_rounds(run: PipelineRun, records: list[StepRun]) -> list[dict]:
+    """The run as audit rounds: round 1 is intent + the four layers + the audit, each later round redoes the layers and
+    the audit. Each row keeps its own round's record (a later round never hides an earlier one's durations)."""
+    by_round: dict[tuple[str, int], StepRun] = {}
+    for record in records:  # in id order: a step redone after a worker died keeps its latest record
+        by_round[(record.step, record.attempt)] = record
+    if run.mode == AUDIT_ONLY:
+        plan = [(1, ["audit"])]
+    else:
+        last = max([r.attempt for r in records if r.step != "intent_parse"] + [1])
+        plan = [(n, list(STEPS) if n == 1 else list(STEPS[1:])) for n in range(1, last + 1)]
+    rounds = []
+    for number, steps in plan:
+        rows = []
+        for step in steps:
+            record = by_round.get((step, number))
+            rows.append({"step": step, "label": STEP_LABELS[step], "state": record.status if record else "pending", "record": record})
+        audit = by_round.get(("audit", number))
+        rounds.append({"number": number, "rows": rows, "audit": audit.output if audit and audit.status == StepRun.Status.COMPLETED else None})
+    newest = {row["step"]: round_["number"] for round_ in rounds for row in round_["rows"]}
+    for round_ in rounds:  # each step's newest row carries its test id (what the live view follows)
+        for row in round_["rows"]:
+            row["newest"] = newest[row["step"]] == round_["number"]
+    return rounds
+
+
+def run_progress(run: PipelineRun, rounds: list[dict]) -> int:
+    """Percent done that never goes backwards: round 1 fills FIRST_ROUND_SHARE of the bar (all of it when no retry is
+    allowed), each retry an equal part of the rest; within a round, its share of completed steps."""
+    if run.is_finished:
+        return 100
+    retries = 0 if run.mode == AUDIT_ONLY else int(run.step_config.get("_audit", {}).get("max_retries", 0))
+    first = 1.0 if retries == 0 else FIRST_ROUND_SHARE
+    current = rounds[-1]
+    start = 0.0 if current["number"] == 1 else first + (1 - first) * (current["number"] - 2) / retries
+    share = first if current["number"] == 1 else (1 - first) / retries
+    done = sum(row["state"] == StepRun.Status.COMPLETED for row in current["rows"])
+    return min(99, int(100 * (start + share * done / len(current["rows"]))))
+
+
 def run_panel_context(run: PipelineRun) -> dict:
-    """Each step's latest record, the progress through the current audit round, and the latest audit."""
-    records = list(run.steps.all())
-    latest = {}
-    for record in records:
-        latest[record.step] = record
-    current_round = max((r.attempt for r in records), default=1)
-    rows, done = [], 0
-    for step in STEPS:
-        record = latest.get(step)
-        state = record.status if record else "pending"
-        if record and step != "intent_parse" and record.attempt < current_round and state == StepRun.Status.COMPLETED:
-            state = "pending"  # redone in this audit round
-        done += state == StepRun.Status.COMPLETED
-        rows.append({"step": step, "label": STEP_LABELS[step], "state": state, "record": record})
+    """The run's audit rounds (round 1 kept above round 2 …), a progress bar that only moves forward, the latest audit."""
+    records = list(run.steps.order_by("id"))
+    rounds = run_rounds(run, records)
     audits = [r for r in records if r.step == "audit" and r.status == StepRun.Status.COMPLETED]
-    audit = audits[-1].output if audits else None
-    progress = 100 if run.is_finished else round(100 * done / len(STEPS))
     return {
-        "run": run, "rows": rows, "progress": progress, "audit": audit, "current_round": current_round,
+        "run": run, "rounds": rounds, "progress": run_progress(run, rounds), "audit": audits[-1].output if audits else None,
+        "current_round": rounds[-1]["number"], "max_rounds": 1 + int(run.step_config.get("_audit", {}).get("max_retries", 0)),
         "min_score": run.step_config.get("_audit", {}).get("min_overall_score", 3.5),
         "persona_url": reverse("persona_detail", args=[run.organization.slug, run.persona.public_id]),
     }
@@ -61,6 +93,7 @@ def persona_new(request):
             context["error"] = exc
             return render(request, "pipeline/persona_new.html", context, status=exc.status_code)
         return redirect("run_detail", org_slug=org.slug, run_id=run.public_id)
+    request.principal.require_scope("personas:write")  # no form for a role that cannot send it
     return render(request, "pipeline/persona_new.html", context)
 
 
@@ -79,6 +112,7 @@ def persona_import_page(request):
     org = request.principal.organization
     context = {"workspaces": org.workspaces.all(), "workspace": request.POST.get("workspace", ""), "max_bytes": MAX_FILE_BYTES}
     if request.method == "GET":
+        request.principal.require_scope("personas:write")  # no form for a role that cannot send it
         return render(request, "pipeline/persona_import.html", context)
     upload = request.FILES.get("file")
     try:
