@@ -158,7 +158,7 @@ def test_a_bad_value_comes_back_beside_its_field_with_everything_kept(persona, t
 
 def test_viewers_cannot_launch_cancel_or_resume(persona, tenant, client_for):
     viewer = client_for(tenant.user("viewer"))
-    assert viewer.get("/o/acme/training/new/").status_code == 200  # reading the form and its pre-flight is fine
+    assert viewer.get("/o/acme/training/new/").status_code == 403  # no form for a role that cannot send it (issue 18)
     assert viewer.post("/o/acme/training/new/", form_post(persona)).status_code == 403
     assert TrainingJob.objects.count() == 0
     job = make_job(persona, status=JobStatus.DPO_TRAIN, stage_status=StageRun.Status.RUNNING)

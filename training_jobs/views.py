@@ -190,6 +190,7 @@ def training_job_new(request, kind: str = "character"):
                 return redirect("training_job_detail", org.slug, job.public_id)
         context = _launch_page(kind, request, data, report, show_field_errors=True)
         return render(request, "training/launch.html", context, status=422)
+    request.principal.require_scope("training:write")  # no launch form for a role that cannot launch
     data, report = page.start(request)
     return render(request, "training/launch.html", _launch_page(kind, request, data, report))
 
