@@ -148,6 +148,25 @@ def largest_total(composition: Composition, counts: Mapping[str, int]) -> int:
     return 0
 
 
+def mix_explanation(composition: Composition, counts: Mapping[str, int], total: int, requested_total: int | None) -> str:
+    """Why the mix takes `total` of the rows the datasets hold, in words: "uses 181 of 604 rows because …"."""
+    held = sum(counts.values())
+    head = f"The mix uses {total:,} of the {held:,} rows because "
+    active = [c for c in composition.active if counts.get(c, 0) > 0]
+    unshared = sum(n for c, n in counts.items() if c not in composition.active)
+    tail = f" ({unshared:,} rows are in categories with no share.)" if unshared else ""
+    if requested_total is not None and requested_total <= total:
+        return head + f"“Total rows” asks for {requested_total:,}." + tail
+    if not active:
+        return head + "no category with a share has rows." + tail
+    weight = sum(composition.shares[c] for c in active)
+    scarce = min(active, key=lambda c: counts[c] * weight / composition.shares[c])
+    share = composition.shares[scarce]
+    return (head + f"{scarce} has only {counts[scarce]:,} rows and is to be {share:g}% of the mix: at that share its rows "
+            f"carry at most {total:,} rows in all, and the other categories' spare rows stay out so every share holds. "
+            f"Add {scarce} rows or lower its share to use more." + tail)
+
+
 @dataclass(frozen=True)
 class Mix:
     """The sampled rows: `ids` shuffled, and per category its ids, count, achieved share and target."""

@@ -79,7 +79,7 @@ class LaunchParams(BaseModel):
         if not _SUFFIX.match(self.name_suffix):
             raise ValueError("name_suffix: letters, digits, spaces, '.', '_' and '-' only")
         if self.run_sft and not self.generate_introspection:
-            raise ValueError("run_sft: SFT trains on the introspection data; turn on generate_introspection too")
+            raise ValueError("run_sft: SFT trains on the introspection data; turn on “Generate introspection data” too")
         return self
 
     # --- derived ---------------------------------------------------------------------------------
@@ -115,13 +115,48 @@ def field_of(message: str, default: str = "__root__") -> str:
 
 
 def validation_errors(exc) -> list[dict]:
-    """[{field, message}] from a pydantic ValidationError, model-level messages attributed to their field."""
+    """[{field, message}] from a pydantic ValidationError, in plain words; model-level messages attributed to their
+    field (and said without the field name they start with: the form shows the field's label beside it)."""
     out = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
         message = str(err["msg"]).removeprefix("Value error, ")
-        out.append({"field": loc or field_of(message), "message": message})
+        name = loc or field_of(message)
+        if not loc and name != "__root__":
+            message = message.split(":", 1)[1].strip()
+        out.append({"field": name, "message": plain_message(err, message)})
     return out
+
+
+def _number(value) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+def plain_message(err: dict, message: str) -> str:
+    """pydantic's "Input should be less than or equal to 1" as a person would say it: "must be at most 1 (you entered 5)"."""
+    ctx, given = err.get("ctx") or {}, err.get("input")
+    entered = f" (you entered {given})" if isinstance(given, str | int | float) and str(given) != "" else ""
+    kind = err.get("type", "")
+    bounds = {"less_than_equal": ("at most", "le"), "less_than": ("below", "lt"),
+              "greater_than_equal": ("at least", "ge"), "greater_than": ("above", "gt")}
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"must be {words} {_number(ctx[key])}{entered}"
+    if kind == "missing" or (kind.endswith("_parsing") and given in ("", None)):
+        return "is required"
+    if kind == "int_parsing" or kind == "int_from_float":
+        return f"must be a whole number{entered}"
+    if kind == "float_parsing":
+        return f"must be a number{entered}"
+    if kind == "uuid_parsing":
+        return "choose one from the list"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected', '')}{entered}"
+    if kind == "string_too_long":
+        return f"must be at most {_number(ctx['max_length'])} characters"
+    if kind == "string_too_short":
+        return "is required" if ctx.get("min_length") == 1 else f"must be at least {_number(ctx['min_length'])} characters"
+    return message
 
 
 # What each stage reads from earlier stages: resuming at a stage needs these artifacts.

@@ -38,6 +38,7 @@ from training_jobs.models import ConstitutionVersion, JobStatus, StageRun, Train
 from training_jobs.params import STAGES, LaunchParams, validation_errors
 from training_jobs.presets import PRESETS, smoke_plan
 from training_jobs.queue import job_enqueue
+from training_jobs.throughput import duration_words, time_estimate
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +183,7 @@ class Preflight:
     warnings: list[dict] = field(default_factory=list)
     estimate: dict = field(default_factory=dict)
     engine: str = "providers"
+    estimate_note: str = ""
 
     @property
     def ok(self) -> bool:
@@ -190,11 +192,30 @@ class Preflight:
     def as_dict(self) -> dict:
         return {
             "ok": self.ok, "errors": self.errors, "warnings": self.warnings, "estimate": self.estimate,
+            "estimate_note": self.estimate_note,
             "engine": self.engine, "stages": self.params.stage_plan() if self.params else [],
             "sizes": self.params.sizes if self.params else {},
             "constitution_version": self.constitution.number if self.constitution else None,
             "review_eval_pairs": self.params.review_eval_pairs if self.params else False,
         }
+
+
+def _params_despite_errors(organization, data: dict) -> tuple[LaunchParams | None, list[dict]]:
+    """The form's values validated, and their errors. With errors, the values again with each field in error at its
+    default, so the stage plan, the estimate and the other checks stay on screen while a field is being fixed; None
+    when even that does not validate (no persona chosen, say)."""
+    try:
+        return LaunchParams.model_validate(data), []
+    except ValidationError as exc:
+        invalid = validation_errors(exc)
+    defaults = launch_defaults(organization=organization)
+    bad = {issue["field"].split(".")[0] for issue in invalid}
+    if "persona_id" in bad:
+        return None, invalid
+    try:
+        return LaunchParams.model_validate({**data, **{name: defaults[name] for name in bad if name in defaults}}), invalid
+    except ValidationError:
+        return None, invalid
 
 
 def _issue(field_name: str, message: str) -> dict:
@@ -206,11 +227,11 @@ def training_job_preflight(*, principal: Principal, data: dict) -> Preflight:
 
     Another org's persona raises NotFound (404), as everywhere.
     """
-    try:
-        params = LaunchParams.model_validate(data)
-    except ValidationError as exc:
-        return Preflight(None, errors=validation_errors(exc))
-    report = Preflight(params)
+    params, invalid = _params_despite_errors(principal.organization, data)
+    if params is None:
+        return Preflight(None, errors=invalid)
+    report = Preflight(params, errors=list(invalid))
+    report.estimate_note = "fields in error are counted at their defaults" if invalid else ""
     report.persona = persona = access_persona(principal.organization, params.persona_id)
     if persona.status == PersonaStatus.GENERATING or persona.current_version is None:
         report.errors.append(_issue("persona_id", "this persona has no layers yet: wait for its generation to finish"))
@@ -228,6 +249,8 @@ def training_job_preflight(*, principal: Principal, data: dict) -> Preflight:
     _check_backend(report)
     _warn_hyperparameters(report)
     report.estimate = estimate(params, constitution)
+    timing = time_estimate(principal.organization, params, report.estimate["calls"])
+    report.estimate.update(time=timing, time_words=duration_words(timing["seconds"]))
     if params.budget_usd is not None and report.estimate.get("cost_usd") and report.estimate["cost_usd"] > params.budget_usd:
         estimate_text, cap_text = usd(report.estimate["cost_usd"], params.budget_usd)
         report.warnings.append(_issue("budget_usd", f"the estimate (${estimate_text}) is above the budget cap "

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from studio.errors import Invalid
 from studio.principal import Principal
-from training_jobs.composition import DEFAULT_SHARES, check_available, parse_composition, sample_mix
+from training_jobs.composition import DEFAULT_SHARES, check_available, mix_explanation, parse_composition, sample_mix
 from training_jobs.curriculum import DEFAULT_PHASES, UNIFIED_DEFAULTS, coverage_warnings, empty_phases, parse_curriculum, phase_rows
 from training_jobs.models import StageRun, TrainingJob
 from training_jobs.params import validation_errors
@@ -119,7 +119,8 @@ def unified_preflight(*, principal: Principal, data: dict) -> dict:
             {"field": issue["field"], "message": issue["message"]})
     if not report["errors"]:
         mix = sample_mix(by_category, composition, params.total_rows, params.seed)
-        report["mix"] = {"total": len(mix.ids), "counts": mix.counts, "bars": mix.bars()}
+        report["mix"] = {"total": len(mix.ids), "counts": mix.counts, "bars": mix.bars(), "available": sum(counts.values()),
+                         "explanation": mix_explanation(composition, counts, len(mix.ids), params.total_rows)}
         phases = params.curriculum
         for problem in empty_phases(phases, mix.ids_by_category()):
             report["errors"].append({"field": problem["field"], "message": problem["message"]})
@@ -131,8 +132,8 @@ def unified_preflight(*, principal: Principal, data: dict) -> dict:
             if 0 < len(ids) < per_step:
                 report["warnings"].append({"field": f"curriculum.phases.{i}.categories", "message":
                                          f"phase {i + 1} ({phases[i].name}) has {len(ids)} rows in the mix, fewer than one "
-                                         f"optimizer step takes (batch_size × grad_accum = {per_step}): it trains one short step; add "
-                                         "data, raise total_rows or merge phases"})
+                                         f"optimizer step takes (batch size × gradient accumulation = {per_step}): it trains one short step; add "
+                                         "data, raise “Total rows” or merge phases"})
         report["phases"] = [{"name": p.name, "rows": len(ids), "learning_rate": p.learning_rate, "epochs": p.epochs}
                             for p, ids in zip(phases, phase_ids)]
         report["estimate"] = unified_estimate(params, [len(ids) for ids in phase_ids])

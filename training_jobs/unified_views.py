@@ -79,7 +79,7 @@ def unified_form_context(request, data: dict, report: dict, *, show_field_errors
     placed = Placed.of(report["errors"]) if show_field_errors else Placed()
     chosen = set(values["dataset_ids"])
     datasets = [{**d, "checked": d["id"] in chosen} for d in _datasets(request.principal.organization)]
-    shares = [{"category": c, "value": values["shares"][c], "range": DEFAULT_RANGES.get(c),
+    shares = [{"category": c, "value": values["shares"][c], "range": DEFAULT_RANGES.get(c), "below": _below(values["shares"][c], c),
                "errors": placed.shares.get(c, [])} for c in CATEGORIES]
     phases = [{**p, "index": i, "errors": placed.phases.get(i, {}), "all": ALL in p["categories"]}
               for i, p in enumerate(values["phases"])]
@@ -90,6 +90,16 @@ def unified_form_context(request, data: dict, report: dict, *, show_field_errors
         "max_phases": MAX_PHASES, "placed": placed, "can_launch": request.principal.has_scope("training:write"),
         "model_suggestions": MODEL_SUGGESTIONS, "general_errors": placed.general, **preflight_context(report, data),
     }
+
+
+def _below(value, category: str) -> float | None:
+    """How far a share sits under its reference range (the defaults' three largest do: see the section's help)."""
+    low = DEFAULT_RANGES.get(category, (None,))[0]
+    try:
+        gap = low - float(value) if low is not None else 0
+    except (TypeError, ValueError):
+        return None
+    return gap if 0 < gap < low else None
 
 
 def _field_row(spec, values: dict, placed: Placed) -> dict:

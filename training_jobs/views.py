@@ -32,6 +32,7 @@ from training_jobs.job_kinds import kind_for, kind_named
 from training_jobs.launch_form import CHECKPOINT_SUGGESTIONS, SECTIONS, FieldErrors, field_label, form_data, form_values
 from training_jobs.models import ENDED, JobStatus, StageRun, TrainingJob
 from training_jobs.params import STAGE_LABELS
+from training_jobs.presets import PRESET_LABELS
 from training_jobs.services import (
     Preflight,
     access_constitution,
@@ -127,9 +128,14 @@ def character_form_context(request, data: dict, report: Preflight, *, show_field
     versions = list(persona.constitutions.values_list("number", flat=True)) if persona else []
     if values["constitution_version"] not in ("", None) and str(values["constitution_version"]) not in map(str, versions):
         values["constitution_version"] = ""
+    edited = preset_edited(values)
+    if edited:
+        values["preset"] = "custom"
     choices = {
-        "persona_id": [(str(p.public_id), p.display_name + (" (flagged)" if p.status == PersonaStatus.FLAGGED else ""))
-                       for p in personas],
+        "persona_id": [("", "Choose a persona…")]
+                      + [(str(p.public_id), p.display_name + (" (flagged)" if p.status == PersonaStatus.FLAGGED else ""))
+                         for p in personas],
+        "preset": [(name, "Custom (edited)" if name == "custom" and edited else label) for name, label in PRESET_LABELS.items()],
         "constitution_version": [("newest", "Newest" + (f" (v{versions[0]})" if versions else " (derived on launch)"))]
                                 + [(str(n), f"v{n}") for n in versions],
     }
@@ -147,8 +153,27 @@ def character_form_context(request, data: dict, report: Preflight, *, show_field
         "sections": sections, "general_errors": errors.general if show_field_errors else [], "persona": persona,
         "personas": personas, "can_launch": request.principal.has_scope("training:write"),
         "model_suggestions": _model_suggestions(org), "checkpoint_suggestions": CHECKPOINT_SUGGESTIONS,
-        **preflight_context(report),
+        "preset_fields": PRESET_FIELDS, **preflight_context(report),
     }
+
+
+DEFAULT_PRESET = "quick"  # a first job should take minutes, not the paper's 33,000 calls
+PRESET_FIELDS = frozenset(preset_form_values("paper"))  # the fields a preset fills: editing one makes the preset Custom
+
+
+def preset_edited(values: dict) -> bool:
+    """Whether the values differ from their preset's (the select then says "Custom (edited)")."""
+    name = values.get("preset")
+    if name not in PRESET_LABELS or name == "custom":
+        return False
+    return any(not _same(values.get(key), value) for key, value in preset_form_values(name).items())
+
+
+def _same(given, value) -> bool:
+    try:
+        return float(given) == float(value)
+    except (TypeError, ValueError):
+        return str(given) == str(value)
 
 
 def _model_suggestions(org) -> list[str]:
@@ -158,12 +183,12 @@ def _model_suggestions(org) -> list[str]:
 
 
 def character_launch_start(request) -> tuple[dict, Preflight]:
-    """A new character form: the config tree's defaults for the persona asked for (or the first ready one)."""
+    """A new character form: the config tree's defaults with the Quick iteration preset's sizes, for the persona asked
+    for (?persona=); otherwise the member picks one (no persona is chosen for them)."""
     org = request.principal.organization
     persona = access_persona(org, request.GET["persona"]) if request.GET.get("persona") else None
-    personas = _ready_personas(org)
-    persona = persona or (personas[0] if personas else None)
     data = launch_defaults(organization=org, workspace=persona.workspace if persona else None)
+    data.update(preset_form_values(DEFAULT_PRESET), preset=DEFAULT_PRESET)
     data["persona_id"] = str(persona.public_id) if persona else ""
     data["constitution_version"] = None
     return data, character_page_preflight(request.principal, data) if persona else Preflight(None)

@@ -23,6 +23,54 @@
       done();
     }
   });
+  // Launch forms: editing a field a preset fills makes the preset "Custom (edited)" (the server says the same when it
+  // renders the fields again), so the select never claims a preset the values no longer are.
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches("[data-preset-field]") || !input.form) return;
+    var preset = input.form.querySelector("select[name=preset]");
+    if (!preset || preset.value === "custom") return;
+    var custom = preset.querySelector("option[value=custom]");
+    if (!custom) return;
+    custom.textContent = "Custom (edited)";
+    preset.value = "custom";
+  });
+
+  // The pre-flight names fields in error: highlight them in the form as it is being filled in, not only after a post.
+  function markFieldsInError(panel) {
+    var form = panel.closest("form") || document.querySelector("form.launch-form");
+    if (!form) return;
+    var named = {};
+    panel.querySelectorAll(".issue-error[data-field]").forEach(function (issue) {
+      var name = (issue.getAttribute("data-field") || "").split(".")[0];
+      if (name) named[name] = issue.textContent.trim();
+    });
+    form.querySelectorAll("[data-flagged]").forEach(function (input) {
+      if (named[input.name]) return;
+      input.removeAttribute("data-flagged");
+      input.removeAttribute("aria-invalid");
+      var label = input.closest("label");
+      if (label) label.classList.remove("has-error");
+    });
+    Object.keys(named).forEach(function (name) {
+      form.querySelectorAll("[name='" + name + "']").forEach(function (input) {
+        input.setAttribute("aria-invalid", "true");
+        input.setAttribute("data-flagged", "");
+        input.title = named[name];
+        var label = input.closest("label");
+        if (label) label.classList.add("has-error");
+      });
+    });
+  }
+  document.addEventListener("htmx:afterSettle", function () {
+    var panel = document.getElementById("preflight");
+    if (panel) markFieldsInError(panel);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var panel = document.getElementById("preflight");
+    if (panel) markFieldsInError(panel);
+  });
+
   function selectText(node) {
     var range = document.createRange();
     range.selectNodeContents(node);
