@@ -23,6 +23,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("STUDIO_CHROMIUM", "/usr/bin/chromium")
+# How long a test waits for background work (a generation, an audit job, a model's reply). In CI's services pass four
+# pytest processes, a Celery worker and a training job share 2 cores, and a 5-second job took over 60 s there.
+BACKGROUND_WAIT_MS = 180_000
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",

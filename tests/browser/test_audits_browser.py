@@ -5,7 +5,7 @@ import re
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import BACKGROUND_WAIT_MS, log_in, screenshot
 
 PASSWORD = "browser-pass-5678"
 # An inactive endpoint (nothing is sent from the test) with a delivery log to look at; check_url is
@@ -52,14 +52,14 @@ def test_an_admin_watches_the_provocation_suite_chats_with_drift_and_runs_the_ev
     page.fill("textarea[name=brief]", "A lighthouse keeper on Fair Isle who logs the weather in verse and distrusts the mainland")
     page.get_by_role("button", name="Generate").click()
     page.wait_for_url("**/o/quill/runs/**")
-    page.wait_for_url(re.compile(r".*/o/quill/personas/[0-9a-f-]{36}/$"), timeout=60_000)
+    page.wait_for_url(re.compile(r".*/o/quill/personas/[0-9a-f-]{36}/$"), timeout=BACKGROUND_WAIT_MS)
     persona_url = page.url
     tests_url = persona_url + "tests/"
 
     # The Tests tab. The server may have started the post-generation jobs (POST_GENERATION_JOBS): let them finish.
     page.get_by_test_id("persona-tabs").get_by_role("link", name="Tests").click()
     page.wait_for_url(tests_url)
-    page.wait_for_function(NO_ACTIVE_JOB, timeout=60_000)
+    page.wait_for_function(NO_ACTIVE_JOB, timeout=BACKGROUND_WAIT_MS)
     page.goto(tests_url)
 
     # Run the provocation suite and watch its progress arrive over the WebSocket.
@@ -75,7 +75,7 @@ def test_an_admin_watches_the_provocation_suite_chats_with_drift_and_runs_the_ev
         screenshot(page, "audits-suite-live")
     except PlaywrightTimeout:
         pass
-    page.locator("[data-testid=audit-job][data-kind=provocations][data-status=completed]").wait_for(timeout=60_000)
+    page.locator("[data-testid=audit-job][data-kind=provocations][data-status=completed]").wait_for(timeout=BACKGROUND_WAIT_MS)
     suite_states = [s for s in seen if s[0] == "provocations"]
     total = suite_states[-1][3]
     assert total == 78  # 33 tests: every scripted turn and one verdict each
@@ -96,7 +96,7 @@ def test_an_admin_watches_the_provocation_suite_chats_with_drift_and_runs_the_ev
     # Recompute the voice fingerprint, so the chat can score drift.
     page.evaluate(OBSERVE_JOBS)
     page.get_by_role("button", name="Recompute fingerprint").click()
-    page.locator("[data-testid=audit-job][data-kind=fingerprint][data-status=completed]").wait_for(timeout=60_000)
+    page.locator("[data-testid=audit-job][data-kind=fingerprint][data-status=completed]").wait_for(timeout=BACKGROUND_WAIT_MS)
     page.goto(tests_url)
     assert "ready" in page.get_by_test_id("fingerprint").inner_text()
     assert "offline (local hashed embedding)" in page.get_by_test_id("fingerprint-engine").inner_text()
@@ -109,7 +109,7 @@ def test_an_admin_watches_the_provocation_suite_chats_with_drift_and_runs_the_ev
     for n, message in enumerate(["What did the sea do this morning?", "Tell me about the last supply boat."], start=1):
         page.fill("textarea[name=message]", message)
         page.get_by_role("button", name="Send").click()
-        page.wait_for_function(f"() => document.querySelectorAll('[data-testid=drift-badge]').length === {n}", timeout=60_000)  # a reply and its drift score: slow on a loaded CI machine
+        page.wait_for_function(f"() => document.querySelectorAll('[data-testid=drift-badge]').length === {n}", timeout=BACKGROUND_WAIT_MS)
     badges = page.get_by_test_id("drift-badge").all_inner_texts()
     assert all(re.match(r"drift \d\.\d\d", b) for b in badges), badges
     assert page.locator("[data-testid=drift-chart] circle").count() == 2
@@ -121,7 +121,7 @@ def test_an_admin_watches_the_provocation_suite_chats_with_drift_and_runs_the_ev
     page.wait_for_url(persona_url + "evals/")
     page.fill("input[name=epochs]", "1")
     page.get_by_test_id("run-suite").click()
-    page.get_by_test_id("eval-results").get_by_test_id("ship-gate").wait_for(timeout=60_000)
+    page.get_by_test_id("eval-results").get_by_test_id("ship-gate").wait_for(timeout=BACKGROUND_WAIT_MS)
     # The default suite has 6–7 cases a layer: too few to show a 96–100 % rate, so no layer can pass yet.
     assert re.fullmatch(r"ship gate: (fail|inconclusive)", page.get_by_test_id("ship-gate").inner_text())
     if page.get_by_test_id("ship-gate").get_attribute("data-state") == "inconclusive":

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import BACKGROUND_WAIT_MS, log_in, screenshot
 from tests.browser.test_training_browser import PASSWORD, SEED
 
 pytestmark = pytest.mark.browser
@@ -63,7 +63,7 @@ def test_an_editor_chats_with_the_tuned_model_beside_the_base_model(studio_serve
     box.press("Enter")
     page.locator("#chat-thinking.htmx-request").wait_for(timeout=10_000)
     turn = page.get_by_test_id("chat-turn").first
-    turn.get_by_test_id("reply-base").wait_for(timeout=60_000)
+    turn.get_by_test_id("reply-base").wait_for(timeout=BACKGROUND_WAIT_MS)
     expect(turn.locator(".bubble.user")).to_have_text("Tell me about the furnace.\nAnd the glass?")
     expect(turn.get_by_test_id("reply-tuned").locator(".reply-label")).to_have_text("tuned (DPO)")
     expect(turn.get_by_test_id("reply-base").locator(".reply-label")).to_have_text("base (tiny)")
@@ -77,7 +77,7 @@ def test_an_editor_chats_with_the_tuned_model_beside_the_base_model(studio_serve
     for text in ("What colour is the flame today?", "Do you ever break a piece on purpose?"):
         count = page.get_by_test_id("chat-turn").count()
         _send(page, text)
-        expect(page.get_by_test_id("chat-turn")).to_have_count(count + 1, timeout=60_000)
+        expect(page.get_by_test_id("chat-turn")).to_have_count(count + 1, timeout=BACKGROUND_WAIT_MS)
     page.wait_for_function("() => { const log = document.getElementById('chat-log');"
                            " return log.scrollHeight > log.clientHeight && log.scrollTop + log.clientHeight >= log.scrollHeight - 2; }")
     screenshot(page, "tuned-chat-side-by-side")
