@@ -46,23 +46,38 @@ def _category_bars(suite: AuditJob | None) -> list[dict]:
     return bars
 
 
-@org_page
-@require_GET
-def persona_tests(request, persona_id):
-    persona = access_persona(request.principal.organization, persona_id)
+def _tests_context(request, persona) -> dict:
     suite, fingerprint = latest_provocation_run(persona), latest_fingerprint(persona)
     ready = fingerprint is not None and fingerprint.status == Fingerprint.Status.READY
-    context = {
+    return {
         "persona": persona, "version": persona.current_version, "attempts": _attempt_rows(persona),
         "fingerprint": fingerprint, "suite": suite, "category_bars": _category_bars(suite),
         "drift_bound": fingerprint_drift_bound(fingerprint, effective_tree(persona.organization, persona.workspace)) if ready else None,
         "results": list(suite.results.all()) if suite else [], "suite_runs": provocation_runs(persona, limit=10),
-        "jobs": [job.progress_payload() for job in active_jobs(persona)],
         "can_start": request.principal.has_scope("personas:write"),
+    }
+
+
+@org_page
+@require_GET
+def persona_tests(request, persona_id):
+    persona = access_persona(request.principal.organization, persona_id)
+    context = {
+        **_tests_context(request, persona),
+        "jobs": [job.progress_payload() for job in active_jobs(persona)],
         "eval_runs": _eval_runs(persona),
         "drift_alerts": _drift_alerts(persona, request.principal),
     }
     return render(request, "audits/tests.html", context)
+
+
+@org_page
+@require_GET
+def persona_tests_results(request, persona_id):
+    """The fingerprint and provocation cards, out of band: what a finished job's progress bar loads, so a recompute
+    shows its results without a reload."""
+    persona = access_persona(request.principal.organization, persona_id)
+    return render(request, "audits/partials/results.html", {**_tests_context(request, persona), "oob": True})
 
 
 EVAL_LAYERS = ("floor", "protocol", "persona", "closure")

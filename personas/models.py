@@ -71,6 +71,7 @@ class PersonaVersion(models.Model):
     class Source(models.TextChoices):
         GENERATED = "generated"
         EDIT = "edit"
+        RESTORE = "restore"  # an earlier version's layers saved again as the newest
 
     persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()

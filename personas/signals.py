@@ -5,3 +5,7 @@ from django.dispatch import Signal
 # Sent after the transaction that ended a generation run commits.
 # kwargs: persona (Persona), version (PersonaVersion), status ("ready" | "flagged")
 persona_generated = Signal()
+
+# Sent after the transaction that saved a version edited by hand (or restored) commits.
+# kwargs: persona (Persona), version (PersonaVersion), principal (studio.principal.Principal)
+persona_version_saved = Signal()

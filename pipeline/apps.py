@@ -11,7 +11,9 @@ class PipelineConfig(AppConfig):
         from personas.pages import register_persona_page_context
         from pipeline import dashboard  # noqa: F401  (registers the dashboard card)
         from pipeline.offline_drafts import draft_reply
+        from personas.signals import persona_version_saved
         from pipeline.selectors import audit_attempts, persona_page_runs
+        from pipeline.services import on_version_saved
         from studio.llm.offline.engine import register_offline_responder
 
         # The offline engine answers the step prompts with drafts of the persona's layers.
@@ -19,6 +21,8 @@ class PipelineConfig(AppConfig):
         # The audits pages show the generation's audit attempts; the persona page its runs.
         register_audit_attempts(audit_attempts)
         register_persona_page_context(persona_page_runs)
+        # An edited or restored version is audited when the org config says engine.pipeline.audit.on_edit.
+        persona_version_saved.connect(on_version_saved, dispatch_uid="pipeline.audit_on_edit")
         # Card uploads: a body far past the card limit is refused (413) before the server buffers it; one a little
         # past it reaches the import, which answers 422 naming the file and the limit.
         register_upload_route(CARD_UPLOAD_PATHS, max_bytes=lambda: 2 * MAX_FILE_BYTES, slack=64 * 1024,

@@ -21,6 +21,9 @@ class RunStatus(models.TextChoices):
 FINISHED = (RunStatus.READY, RunStatus.FLAGGED, RunStatus.FAILED)
 
 
+AUDIT_ONLY = "audit"  # PipelineRun.mode of a run that only audits an existing version (seed: {"audit_version": n})
+
+
 class PipelineRunQuerySet(models.QuerySet):
     def unfinished(self):
         return self.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])

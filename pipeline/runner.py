@@ -21,7 +21,7 @@ from personas.models import Persona, PersonaStatus, PersonaVersion
 from personas.services import persona_name_free
 from personas.signals import persona_generated
 from pipeline.constraints import chain_violations
-from pipeline.models import FINISHED, PipelineRun, RunStatus, StepRun
+from pipeline.models import AUDIT_ONLY, FINISHED, PipelineRun, RunStatus, StepRun
 from pipeline.prompts import MAX_NAMES_IN_USE, STOP_SEQUENCES, build_messages
 from pipeline.schemas import STEP_LAYER, InvalidOutput, parse_step_output
 from studio.llm import gateway
@@ -190,6 +190,8 @@ class RunExecution:
             self.execute_steps()
 
     def execute_steps(self) -> None:
+        if self.run.mode == AUDIT_ONLY:
+            return self.audit_version()
         round_ = self.resume_context() if self.resumed else 1
         if "intent" not in self.context:
             if self.run.step_config["intent_parse"].get("enabled", True):
@@ -219,6 +221,40 @@ class RunExecution:
                 return self.complete(RunStatus.FLAGGED, audit=audit)
             round_ += 1
             self.generate_layers(attempt=round_, feedback=audit.get("notes") or "raise the weakest scores")
+
+    def audit_version(self) -> None:
+        """A run that only audits an existing version (edited by hand or restored): one audit step, its scores saved
+        on that version; the persona's status follows when it is the current version. No new version is made."""
+        close_running_steps(self.run)  # a resumed audit starts its one step again
+        version = PersonaVersion.objects.get(persona_id=self.run.persona_id, number=self.run.seed["audit_version"])
+        self.context = {"intent": version.intent or DEFAULT_INTENT, **version.layers}
+        audit = self.run_step("audit", attempt=1)
+        passed = audit["overall"] >= float(self.audit_config["min_overall_score"])
+        with transaction.atomic():
+            self.write_pending()
+            emit(self.run, "audit.scored", {
+                "attempt": 1, "scores": {k: audit[k] for k in audit if k not in ("overall", "notes")},
+                "overall": audit["overall"], "passed": passed, "notes": audit.get("notes", ""), "version": version.number,
+            }, audit_rounds=1)
+        self.complete_audit(version, audit, RunStatus.READY if passed else RunStatus.FLAGGED)
+
+    @transaction.atomic
+    def complete_audit(self, version: PersonaVersion, audit: dict, status: str) -> None:
+        run = PipelineRun.objects.select_for_update().get(pk=self.run.pk)
+        run.event_seq = self.run.event_seq
+        if run.status in FINISHED:
+            raise TakenOver(f"run {run.public_id} was ended elsewhere ({run.status})")
+        persona = Persona.objects.select_for_update().get(pk=run.persona_id)
+        PersonaVersion.objects.filter(pk=version.pk).update(audit=audit)
+        if persona.current_version_id == version.pk and persona.status in (PersonaStatus.READY, PersonaStatus.FLAGGED):
+            persona.status = PersonaStatus.READY if status == RunStatus.READY else PersonaStatus.FLAGGED
+        persona.cost_usd = F("cost_usd") + run.cost_usd
+        persona.save()
+        run.status, run.finished_at = status, timezone.now()
+        emit(run, "pipeline.completed", {
+            "persona_id": str(persona.public_id), "status": persona.status, "duration_ms": run.duration_ms,
+            "cost_usd": float(run.cost_usd), "version": version.number, "audited": True,
+        }, status=run.status, finished_at=run.finished_at)
 
     @transaction.atomic
     def complete(self, status: str, *, audit: dict | None) -> None:

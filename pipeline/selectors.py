@@ -1,7 +1,7 @@
 """Reads of runs for other apps, handed to them through personas' registries (they never import pipeline)."""
 
 from personas.models import Persona
-from pipeline.models import StepRun
+from pipeline.models import AUDIT_ONLY, StepRun
 from pipeline.schemas import AUDIT_CRITERIA
 
 
@@ -25,8 +25,10 @@ def audit_attempts(persona: Persona) -> list[dict]:
 
 
 def persona_page_runs(persona: Persona) -> dict:
-    """The persona page's generation runs (newest first, with their steps) and the audit threshold the latest used."""
+    """The persona page's runs (newest first, with their steps), the audit threshold the latest used, and the audits of
+    versions under way (version number → run), so the page can say "auditing v2" and offer "Audit this version"."""
     runs = persona.runs.order_by("-created_at").prefetch_related("steps")[:10]
     latest_run = runs[0] if runs else None
     min_score = latest_run.step_config.get("_audit", {}).get("min_overall_score", 3.5) if latest_run else 3.5
-    return {"runs": runs, "min_score": min_score}
+    auditing = {run.seed.get("audit_version"): run for run in persona.runs.unfinished().filter(mode=AUDIT_ONLY)}
+    return {"runs": runs, "min_score": min_score, "auditing": auditing, "can_audit_versions": True}

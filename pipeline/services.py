@@ -10,10 +10,11 @@ from django.db import transaction
 
 from personas.card_layers import card_brief, card_pins, card_sections
 from personas.cards import CardError, read_card, without_cards
-from personas.models import Persona, PersonaCard, PersonaOrigin, PersonaStatus
-from pipeline.models import PipelineRun
+from personas.models import Persona, PersonaCard, PersonaOrigin, PersonaStatus, PersonaVersion
+from pipeline.models import AUDIT_ONLY, PipelineRun
 from studio.access import access_workspace, access_workspace_by_slug
-from studio.errors import Conflict, Invalid
+from studio.config.selectors import effective_tree
+from studio.errors import Conflict, Invalid, NotFound
 from studio.llm.engines import engine_plan
 from studio.models import Workspace
 from studio.principal import Principal
@@ -125,3 +126,30 @@ def persona_fork(*, principal: Principal, parent: Persona, note) -> tuple[Person
             created_by=principal.user, created_by_key=principal.api_key,
         )
         return persona, _run_start(persona, mode=PersonaOrigin.FORK, seed=seed)
+
+
+def version_audit_start(*, principal: Principal, persona: Persona, number) -> PipelineRun:
+    """Audit one existing version (edited by hand, restored, or generated before a config change) in a run of its own:
+    the run page shows it live and the scores land on that version. One at a time per version."""
+    principal.require_scope("personas:write")
+    try:
+        version = persona.versions.get(number=int(number))
+    except (PersonaVersion.DoesNotExist, TypeError, ValueError):
+        raise NotFound(f"this persona has no version {number}", field="version") from None
+    if persona.status == PersonaStatus.GENERATING:
+        raise Conflict("this persona is still generating: audit it when its run ends")
+    running = PipelineRun.objects.unfinished().filter(persona=persona, mode=AUDIT_ONLY, seed__audit_version=version.number)
+    if running.exists():
+        raise Conflict(f"version {version.number} is already being audited", field="version")
+    with transaction.atomic():
+        return _run_start(persona, mode=AUDIT_ONLY, seed={"audit_version": version.number})
+
+
+def on_version_saved(sender, *, persona, version, principal, **kwargs) -> None:
+    """Receiver of personas.signals.persona_version_saved: audit an edited version when engine.pipeline.audit.on_edit."""
+    if not effective_tree(persona.organization, persona.workspace)["engine.pipeline.audit.on_edit"]:
+        return
+    try:
+        version_audit_start(principal=principal, persona=persona, number=version.number)
+    except (Conflict, NotFound):
+        pass  # already being audited, or gone with its persona

@@ -9,9 +9,9 @@ from personas.access import access_persona
 from personas.cards import MAX_FILE_BYTES
 from personas.views import persona_detail_context
 from pipeline.access import access_run
-from pipeline.models import PipelineRun, StepRun
+from pipeline.models import AUDIT_ONLY, PipelineRun, StepRun
 from pipeline.prompts import STEPS
-from pipeline.services import MAX_BRIEF, persona_fork, persona_generate, persona_import
+from pipeline.services import MAX_BRIEF, persona_fork, persona_generate, persona_import, version_audit_start
 from studio.errors import Invalid, StudioError
 from studio.views import org_page
 from studio.work.events import last_event_seq
@@ -23,7 +23,6 @@ STEP_LABELS = {
 
 
 FIRST_ROUND_SHARE = 0.8  # of the progress bar, when the audit may send the layers back for more rounds
-AUDIT_ONLY = "audit"  # PipelineRun.mode of a run that audits an existing version (pipeline.services.version_audit_start)
 
 
 def run_rounds(run: PipelineRun, records: list[StepRun]) -> list[dict]:
@@ -147,3 +146,21 @@ def persona_fork_page(request, persona_id):
         return render(request, "personas/detail.html", persona_detail_context(parent, **form), status=exc.status_code)
     url = reverse("run_detail", args=[org.slug, run.public_id])
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+@org_page
+@require_POST
+def persona_version_audit(request, persona_id, number):
+    """"Audit this version" (one click): a run that audits it; the audit card follows it (htmx), or the run page."""
+    org = request.principal.organization
+    persona = access_persona(org, persona_id)
+    try:
+        run = version_audit_start(principal=request.principal, persona=persona, number=number)
+    except StudioError as exc:
+        if not request.htmx:
+            raise
+        context = persona_detail_context(persona, audit_error=exc.message)
+        return render(request, "personas/partials/audit_card.html", context, status=exc.status_code)
+    if not request.htmx:
+        return redirect("run_detail", org_slug=org.slug, run_id=run.public_id)
+    return render(request, "personas/partials/audit_card.html", persona_detail_context(persona), status=202)

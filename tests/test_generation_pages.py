@@ -52,13 +52,11 @@ def test_editing_a_layer_from_the_page_validates_and_adds_a_version(tenant, clie
         client.post("/o/acme/personas/new/", {"brief": BRIEF, "workspace": "default"})
     persona = Persona.objects.get()
     url = f"/o/acme/personas/{persona.public_id}/layers/surface/"
-    bad = client.post(url, {"document": '{"name": "Ana"}'}, HTTP_HX_REQUEST="true")
+    bad = client.post(url, {"name": "Ana"}, HTTP_HX_REQUEST="true")
     assert bad.status_code == 422 and "surface" in bad.content.decode()
     good_surface = {**persona.current_version.surface, "age": 71}
-    import json
-
-    ok = client.post(url, {"document": json.dumps(good_surface)}, HTTP_HX_REQUEST="true")
-    assert ok.status_code == 200 and "Saved as version 2" in ok.content.decode()
+    ok = client.post(url, good_surface, HTTP_HX_REQUEST="true")
+    assert ok.status_code == 200 and "Saved surface as version 2" in ok.content.decode()
     diff = client.get(f"/o/acme/personas/{persona.public_id}/versions/diff/?from=1&to=2").content.decode()
     assert "age" in diff and "71" in diff
 

@@ -23,7 +23,8 @@ def test_patching_a_layer_validates_it_and_adds_a_version(generate, owner_api):
     assert [v["number"] for v in versions] == [body["version"], persona["version"]]
     assert versions[0]["source"] == "edit" and versions[0]["note"] == "sharper fear"
     diff = owner_api.get(f"/v1/personas/{persona['id']}/versions/diff?from={persona['version']}&to={body['version']}").json()
-    assert diff["changes"] == [{"layer": "soul", "field": "fear", "old": persona["layers"]["soul"]["fear"], "new": "that the letters stop coming"}]
+    assert diff["changes"] == [{"layer": "soul", "field": "fear", "label": "Fear", "kind": "value",
+                                "old": persona["layers"]["soul"]["fear"], "new": "that the letters stop coming"}]
 
 
 def test_an_invalid_layer_edit_is_refused_naming_the_field_and_changes_nothing(generate, owner_api):

@@ -88,5 +88,57 @@
     });
   });
 
+  // The org's socket carries every live update of the org; one for an element this page does not show (another
+  // persona's job) is dropped here rather than swapped at nothing (htmx:oobErrorNoTarget in the console).
+  document.addEventListener("htmx:wsBeforeMessage", function (event) {
+    var message = event.detail.message;
+    if (typeof message !== "string" || message.indexOf("hx-swap-oob") < 0) return;
+    var box = document.createElement("template");
+    box.innerHTML = message;
+    var parts = box.content.querySelectorAll("[hx-swap-oob]");
+    var shown = Array.prototype.every.call(parts, function (part) {
+      var spec = part.getAttribute("hx-swap-oob");
+      var colon = spec.indexOf(":");
+      try { return document.querySelector(colon > 0 ? spec.slice(colon + 1) : "#" + part.id) !== null; } catch (e) { return true; }
+    });
+    if (!shown) event.preventDefault();
+  });
+
+  // Layer and constitution forms: list fields whose items are added, removed and reordered in place; the item's
+  // inputs keep their names, so the form posts them in the order shown.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-list-action]");
+    if (!button) return;
+    event.preventDefault();
+    var list = button.closest("[data-list]");
+    var items = list.querySelector(".list-items");
+    var item = button.closest(".list-item");
+    var action = button.getAttribute("data-list-action");
+    if (action === "add") {
+      var max = parseInt(list.getAttribute("data-max"), 10);
+      if (max && items.children.length >= max) return;
+      var node = list.querySelector("template").content.firstElementChild.cloneNode(true);
+      items.appendChild(node);
+      var first = node.querySelector("input, textarea");
+      if (first) first.focus();
+    } else if (action === "remove") {
+      item.remove();
+    } else if (action === "up" && item.previousElementSibling) {
+      items.insertBefore(item, item.previousElementSibling);
+      button.focus();
+    } else if (action === "down" && item.nextElementSibling) {
+      items.insertBefore(item.nextElementSibling, item);
+      button.focus();
+    }
+  });
+
+  // A 0–1 slider shows its value beside its label as it moves.
+  document.addEventListener("input", function (event) {
+    var slider = event.target;
+    if (!slider.matches || !slider.matches("input[type=range][data-show-value]")) return;
+    var out = slider.closest("label").querySelector("output");
+    if (out) out.textContent = slider.value;
+  });
+
   document.addEventListener("DOMContentLoaded", scrollToNewest);
 })();
