@@ -408,12 +408,13 @@ def test_a_dataset_is_imported_through_the_pages(tenant, client_for, imports_dir
                            HTTP_HX_REQUEST="true")
     html = fragment.content.decode()
     assert fragment.status_code == 200 and 'data-testid="import-preview"' in html
-    assert "poetry" in html and 'data-testid="exact-duplicates">1<' in html and 'data-testid="skip-invalid"' in html
+    assert "poetry" in html and 'data-testid="exact-duplicates">1<' in html
+    assert "Import 2 valid rows, skip 1 invalid, leave out 1 duplicate</button>" in html  # what the button does (issue 18)
     assert not Dataset.objects.exists()  # created by the confirm
 
     imported = DatasetImport.objects.get()
     refused = client.post(f"/o/acme/datasets/imports/{imported.public_id}/confirm/", HTTP_HX_REQUEST="true")
-    assert refused.status_code == 409 and b"invalid" in refused.content
+    assert refused.status_code == 409 and b"invalid" in refused.content  # a post without the button's skip_invalid
     done = client.post(f"/o/acme/datasets/imports/{imported.public_id}/confirm/", {"skip_invalid": "on"}, HTTP_HX_REQUEST="true")
     dataset = Dataset.objects.get(name="From the page")
     assert done.status_code == 200 and done["HX-Redirect"] == f"/o/acme/datasets/{dataset.public_id}/"
@@ -429,7 +430,7 @@ def test_the_import_page_without_htmx_goes_to_the_preview_page(tenant, client_fo
     imported = DatasetImport.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/o/acme/datasets/imports/{imported.public_id}/"
     page = client.get(response["Location"]).content.decode()
-    assert "Range v1" in page and "Import 1 row(s)" in page
+    assert "Range v1" in page and "Import 1 valid row</button>" in page
 
 
 def test_an_upload_form_error_is_shown_in_place(tenant, client_for):

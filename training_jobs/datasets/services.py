@@ -594,6 +594,13 @@ def job_rows(job, *, parts: Iterable[str], categories: dict[str, str]) -> tuple[
 def dataset_include_job(*, principal: Principal, dataset: Dataset, job, parts=None, categories=None, dedup_threshold=None) -> dict:
     """Add a character training job's DPO pairs and reflections (and, if asked, self-interactions) as rows."""
     principal.require_scope("training:write")
+    threshold = clean_threshold(dedup_threshold)
+    rows, counts = _job_rows_to_include(job, parts, categories)
+    run = _append_rows(dataset, rows, threshold=threshold, kind="job", label=f"training job {job.name}")
+    return {**run, "parts": counts}
+
+
+def _job_rows_to_include(job, parts, categories) -> tuple[list[Row], dict]:
     parts = list(dict.fromkeys(parts or ("dpo", "reflections")))
     for part in parts:
         if part not in JOB_PARTS:
@@ -605,10 +612,33 @@ def dataset_include_job(*, principal: Principal, dataset: Dataset, job, parts=No
         clean_category(category, field=f"categories.{part}")
     if not kind_for(job).gives_dataset_rows:
         raise Conflict("only character training jobs have DPO pairs and reflections to include")
-    threshold = clean_threshold(dedup_threshold)
     rows, counts = job_rows(job, parts=parts, categories=categories)
     if not rows:
         missing = [p for p in parts if counts[p]["missing"]]
         raise Conflict(f"the job has no rows to include yet ({', '.join(missing) or 'every row was invalid'})")
-    run = _append_rows(dataset, rows, threshold=threshold, kind="job", label=f"training job {job.name}")
-    return {**run, "parts": counts}
+    return rows, counts
+
+
+MIX_SHIFT_PP = 5.0  # a category whose share moves more than this many percentage points is pointed out
+
+
+def dataset_include_job_preview(*, principal: Principal, dataset: Dataset, job, parts=None, categories=None) -> dict:
+    """What including the job's rows would do to the dataset's mix, before anything is stored: per category the rows
+    and share now and after (before deduplication, which can only leave some out), and the categories it skews."""
+    principal.require_scope("training:write")
+    rows, counts = _job_rows_to_include(job, parts, categories)
+    before = dataset.categories
+    added = {c: 0 for c in before}
+    for row in rows:
+        added[row.category] = added.get(row.category, 0) + 1
+    after = {c: before.get(c, 0) + added.get(c, 0) for c in before}
+    total_before, total_after = sum(before.values()), sum(after.values())
+    share = lambda n, total: round(100 * n / total, 1) if total else 0.0  # noqa: E731
+    lines = [{"category": c, "before": before[c], "added": added[c], "after": after[c],
+              "share_before": share(before[c], total_before), "share_after": share(after[c], total_after)}
+             for c in before if before[c] or added[c]]
+    for line in lines:
+        line["shift"] = round(line["share_after"] - line["share_before"], 1)
+        line["skews"] = total_before > 0 and abs(line["shift"]) > MIX_SHIFT_PP
+    return {"added": len(rows), "total_before": total_before, "total_after": total_after, "lines": lines, "parts": counts,
+            "skewed": [line["category"] for line in lines if line["skews"]]}

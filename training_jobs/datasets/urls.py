@@ -13,4 +13,5 @@ urlpatterns = [
     path("<uuid:dataset_id>/export/", views.dataset_export, name="dataset_export"),
     path("<uuid:dataset_id>/generate/", views.dataset_generate, name="dataset_generate"),
     path("<uuid:dataset_id>/include-job/", views.dataset_include_job, name="dataset_include_job"),
+    path("<uuid:dataset_id>/include-job/preview/", views.dataset_include_job_preview, name="dataset_include_job_preview"),
 ]

@@ -206,13 +206,34 @@ def dataset_generation_progress(request, dataset_generation_id):
     return render(request, "datasets/partials/generation.html", {"g": access_dataset_generation(org, dataset_generation_id)})
 
 
+def _include_choice(request) -> tuple[list[str], dict]:
+    parts = [p for p in JOB_PARTS if request.POST.get(f"part_{p}") == "on"]
+    return parts, {p: request.POST.get(f"category_{p}") for p in parts if request.POST.get(f"category_{p}")}
+
+
+@org_page
+@require_POST
+def dataset_include_job_preview(request, dataset_id):
+    """The include form's effect on the dataset's mix, shown (htmx) before the rows are added."""
+    dataset = access_dataset(request.principal.organization, dataset_id)
+    job = access_training_job(request.principal.organization, request.POST.get("training_job_id", ""))
+    parts, categories = _include_choice(request)
+    try:
+        preview = services.dataset_include_job_preview(principal=request.principal, dataset=dataset, job=job,
+                                                       parts=parts or None, categories=categories)
+    except StudioError as exc:
+        if exc.status_code in (403, 404):
+            raise
+        return render(request, "datasets/partials/include_preview.html", {"error": exc}, status=exc.status_code)
+    return render(request, "datasets/partials/include_preview.html", {"preview": preview, "job": job})
+
+
 @org_page
 @require_POST
 def dataset_include_job(request, dataset_id):
     dataset = access_dataset(request.principal.organization, dataset_id)
     job = access_training_job(request.principal.organization, request.POST.get("training_job_id", ""))
-    parts = [p for p in JOB_PARTS if request.POST.get(f"part_{p}") == "on"]
-    categories = {p: request.POST.get(f"category_{p}") for p in parts if request.POST.get(f"category_{p}")}
+    parts, categories = _include_choice(request)
     try:
         report = services.dataset_include_job(principal=request.principal, dataset=dataset, job=job, parts=parts or None, categories=categories)
     except StudioError as exc:
