@@ -444,3 +444,35 @@ def system_prompt(constitution: Constitution) -> str:
     lines = [f"You are {constitution.persona_name}. Stay in character. Your traits:"]
     lines += [f"- {t.statement}" for t in constitution.traits]
     return "\n".join(lines)
+
+
+# --- the structured editor ------------------------------------------------------------------------
+
+
+def constitution_from_form(form) -> dict:
+    """The constitution page's editor as a document (not yet validated). Each trait has a key, posted in the order the
+    traits are shown (`trait`), with `statement-<key>`, `question-<key>` (once per question) and `source-<key>`;
+    blank questions are dropped, and so is a trait left wholly blank."""
+    traits = []
+    for key in form.getlist("trait"):
+        statement = (form.get(f"statement-{key}") or "").strip()
+        questions = [q.strip() for q in form.getlist(f"question-{key}") if q.strip()]
+        if statement or questions:
+            traits.append({"statement": statement, "questions": questions, "source": (form.get(f"source-{key}") or "edited")[:80]})
+    return {"persona_name": (form.get("persona_name") or "").strip(), "traits": traits}
+
+
+def trait_rows(document: dict, errors: dict[str, str] | None = None) -> list[dict]:
+    """The editor's rows: each trait with a key, its markers as read from its statement, and its fields' errors
+    (`errors` by field path, as field_errors names them: traits.2.statement)."""
+    errors = errors or {}
+    rows = []
+    for index, trait in enumerate(document.get("traits") or []):
+        statement = str(trait.get("statement") or "")
+        rows.append({
+            "key": str(index), "statement": statement, "questions": [str(q) for q in trait.get("questions") or []],
+            "source": trait.get("source") or "edited", "markers": quoted_markers(statement),
+            "statement_error": errors.get(f"traits.{index}.statement", ""),
+            "questions_error": next((m for f, m in errors.items() if f.startswith(f"traits.{index}.questions")), ""),
+        })
+    return rows

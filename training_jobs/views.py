@@ -13,6 +13,7 @@ from studio.work.events import last_event_seq
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from pydantic import ValidationError
 
 from audits.chat.services import CHAT_SCOPES, SafeWordSaid
 from audits.models import Fingerprint
@@ -27,7 +28,16 @@ from training_jobs.checkpoint import has_checkpoint, job_checkpoint
 from training_jobs.export import model_export_response
 from audits.chat.services import persona_drift_bound
 from studio.llm.local_models import LOCAL_CHAT_MODEL
-from training_jobs.constitution import Constitution, concreteness_report, constitution_from_layers, markers
+from training_jobs.constitution import (
+    Constitution,
+    concreteness_report,
+    constitution_from_form,
+    constitution_from_layers,
+    field_errors,
+    markers,
+    parse_constitution,
+    trait_rows,
+)
 from training_jobs.job_kinds import kind_for, kind_named
 from training_jobs.launch_form import CHECKPOINT_SUGGESTIONS, SECTIONS, FieldErrors, field_label, form_data, form_values
 from training_jobs.models import ENDED, JobStatus, StageRun, TrainingJob
@@ -528,7 +538,9 @@ def _constitution_context(request, persona, version_number=None, **extra) -> dic
         "markers": markers(Constitution.model_validate(document)) if document else [],
         "versions": list(persona.constitutions.annotate(job_count=Count("jobs"))[:50]),
         "can_edit": request.principal.has_scope("training:write"),
-        "edit_text": json.dumps(document, indent=2, ensure_ascii=False) if document else "", "note": "", **extra,
+        "edit_text": json.dumps(document, indent=2, ensure_ascii=False) if document else "", "note": "",
+        "edit_name": document["persona_name"] if document else "", "edit_traits": trait_rows(document or {}),
+        **extra,
     }
 
 
@@ -544,7 +556,9 @@ def persona_constitution(request, persona_id):
     if request.method == "GET":
         return render(request, "training/constitution.html", _constitution_context(request, persona, _version_number(request)))
     request.principal.require_scope("training:write")
-    text, note = request.POST.get("document", ""), request.POST.get("note", "")
+    if "trait" in request.POST or "persona_name" in request.POST:
+        return _constitution_save_form(request, persona)
+    text, note = request.POST.get("document", ""), request.POST.get("note", "")  # the JSON form of the API's clients
     try:
         try:
             data = json.loads(text)
@@ -553,6 +567,28 @@ def persona_constitution(request, persona_id):
         version = constitution_save(persona=persona, data=data, user=request.user, note=note or "edited on the constitution page")
     except StudioError as exc:
         context = _constitution_context(request, persona, edit_text=text, note=note, edit_error=exc)
+        return render(request, "training/constitution.html", context, status=exc.status_code)
+    messages.success(request, f"Saved as constitution v{version.number}.")
+    return redirect("persona_constitution", request.principal.organization.slug, persona.public_id)
+
+
+def _constitution_save_form(request, persona):
+    """The structured editor: traits with their statements (markers quoted in them) and questions, in order; every
+    problem beside its trait (422), what was typed kept."""
+    document, note = constitution_from_form(request.POST), request.POST.get("note", "")
+    try:
+        parse_constitution(document)
+        errors = {}
+    except ValidationError as exc:
+        errors = {error["field"]: error["message"] for error in reversed(field_errors(exc))}
+    try:
+        if errors:
+            first = next(iter(sorted(errors)))
+            raise Invalid(f"{len(errors)} field{'s' if len(errors) > 1 else ''} to fix, first {first}: {errors[first]}", field=first)
+        version = constitution_save(persona=persona, data=document, user=request.user, note=note or "edited on the constitution page")
+    except StudioError as exc:
+        context = _constitution_context(request, persona, note=note, edit_error=exc, edit_name=document["persona_name"],
+                                        edit_traits=trait_rows(document, errors), name_error=errors.get("persona_name", ""))
         return render(request, "training/constitution.html", context, status=exc.status_code)
     messages.success(request, f"Saved as constitution v{version.number}.")
     return redirect("persona_constitution", request.principal.organization.slug, persona.public_id)

@@ -111,15 +111,16 @@
     if (!button) return;
     event.preventDefault();
     var list = button.closest("[data-list]");
-    var items = list.querySelector(".list-items");
+    var items = list.querySelector(":scope > .list-items");
     var item = button.closest(".list-item");
     var action = button.getAttribute("data-list-action");
     if (action === "add") {
       var max = parseInt(list.getAttribute("data-max"), 10);
       if (max && items.children.length >= max) return;
-      var node = list.querySelector("template").content.firstElementChild.cloneNode(true);
-      items.appendChild(node);
-      var first = node.querySelector("input, textarea");
+      // A new item's fields get a key of their own (a constitution trait: statement-<key>, question-<key>).
+      var key = "n" + Date.now().toString(36) + Math.floor(Math.random() * 1000);
+      items.insertAdjacentHTML("beforeend", list.querySelector(":scope > template").innerHTML.replace(/__key__/g, key));
+      var first = items.lastElementChild.querySelector("input:not([type=hidden]), textarea");
       if (first) first.focus();
     } else if (action === "remove") {
       item.remove();
