@@ -42,6 +42,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("invite/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("orgs/", views.organizations, name="organizations"),
     path("o/<slug:org_slug>/", include(org_patterns)),
     path("v1/", api.urls),
     path("admin/", admin.site.urls),

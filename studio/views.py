@@ -58,6 +58,28 @@ def home(request):
     return redirect("dashboard", org_slug=chosen.organization.slug)
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def organizations(request):
+    """The user's organizations, to switch between, and a form to create one (its creator is its owner)."""
+    context = {"name": request.POST.get("name", ""), "slug": request.POST.get("slug", "")}
+    status = 200
+    if request.method == "POST":
+        try:
+            with transaction.atomic():
+                org = services.org_create(name=context["name"], slug=context["slug"], owner=request.user)
+        except StudioError as exc:
+            context["error"], status = exc, exc.status_code
+        else:
+            request.session[SESSION_ORG_KEY] = org.slug
+            messages.success(request, f"Organization “{org.name}” created: you are its owner.")
+            return redirect("dashboard", org_slug=org.slug)
+    memberships = Membership.objects.filter(user=request.user).select_related("organization").order_by("organization__name")
+    context["memberships"] = memberships
+    context["current_slug"] = request.session.get(SESSION_ORG_KEY)
+    return render(request, "studio/organizations.html", context, status=status)
+
+
 @org_page
 @require_GET
 def dashboard(request):

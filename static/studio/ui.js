@@ -71,6 +71,35 @@
     if (panel) markFieldsInError(panel);
   });
 
+  // hx-confirm asks in the page, not with the browser's confirm() box: a dialog with the question, Cancel and the
+  // action's own name (data-confirm-label, else "Confirm").
+  function confirmDialog() {
+    var dialog = document.getElementById("confirm-dialog");
+    if (dialog) return dialog;
+    dialog = document.createElement("dialog");
+    dialog.id = "confirm-dialog";
+    dialog.className = "confirm-dialog";
+    dialog.setAttribute("data-testid", "confirm-dialog");
+    dialog.innerHTML = '<form method="dialog"><p></p><div class="form-actions"><button value="cancel" data-testid="confirm-cancel">Cancel</button>' +
+      '<button value="ok" class="primary" data-testid="confirm-ok">Confirm</button></div></form>';
+    document.body.appendChild(dialog);
+    return dialog;
+  }
+  document.addEventListener("htmx:confirm", function (event) {
+    if (!event.detail.question) return;
+    event.preventDefault();
+    var dialog = confirmDialog();
+    var source = event.detail.elt;
+    dialog.querySelector("p").textContent = event.detail.question;
+    dialog.querySelector("[value=ok]").textContent = (source && source.getAttribute("data-confirm-label")) || "Confirm";
+    dialog.returnValue = "";
+    dialog.onclose = function () {
+      if (dialog.returnValue === "ok") event.detail.issueRequest(true);
+    };
+    dialog.showModal();
+    dialog.querySelector("[value=ok]").focus();
+  });
+
   function selectText(node) {
     var range = document.createRange();
     range.selectNodeContents(node);

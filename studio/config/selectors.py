@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Max, Q
 
 from studio.access import access_workspace, access_workspace_by_slug, get_in_org
 from studio.config import schema
@@ -67,6 +67,36 @@ class EffectiveTree:
         for item in self.items.values():
             grouped.setdefault(item.spec.group, []).append(item)
         return list(grouped.items())
+
+
+@dataclass(frozen=True)
+class TreeFilter:
+    """What the tree page shows: a search over key, name and help; one group (a pipeline step…); a source; locked or not."""
+
+    q: str = ""
+    group: str = ""
+    source: str = ""  # default | org | workspace
+    locked: str = ""  # yes | no
+
+    @classmethod
+    def of(cls, params) -> "TreeFilter":
+        get = lambda name, allowed=None: (v if (v := str(params.get(name, "")).strip()[:200]) and (allowed is None or v in allowed) else "")  # noqa: E731
+        return cls(q=get("q"), group=get("group"), source=get("source", {"default", "org", "workspace"}), locked=get("locked", {"yes", "no"}))
+
+    @property
+    def active(self) -> bool:
+        return bool(self.q or self.group or self.source or self.locked)
+
+    def keeps(self, item: EffectiveItem) -> bool:
+        words = self.q.lower().split()
+        text = f"{item.key} {item.spec.name} {item.spec.help}".lower()
+        return (all(word in text for word in words) and (not self.group or item.spec.group == self.group)
+                and (not self.source or item.source == self.source)
+                and (not self.locked or item.locked == (self.locked == "yes")))
+
+    def groups(self, tree: EffectiveTree) -> list[tuple[str, list[EffectiveItem]]]:
+        kept = [(group, [item for item in items if self.keeps(item)]) for group, items in tree.groups()]
+        return [(group, items) for group, items in kept if items]
 
 
 def _scope_filter(workspace: Workspace | None) -> Q:
@@ -160,6 +190,21 @@ def history(organization: Organization, *, key: str = "", workspace: Workspace |
     elif org_only:
         queryset = queryset.filter(workspace=None)
     return queryset
+
+
+def changes(entries, batches) -> list[dict]:
+    """History grouped per change: one entry per operation (a set, a preset, a rollback, a bulk change, an import) with
+    the keys it wrote, for the page of `batches` ({batch, at} rows, newest first)."""
+    wanted = [row["batch"] for row in batches]
+    by_batch: dict = {}
+    for entry in entries.filter(batch__in=wanted).order_by("created_at", "id"):
+        by_batch.setdefault(entry.batch, []).append(entry)
+    return [{"batch": batch, "entries": by_batch[batch], "first": by_batch[batch][0]} for batch in wanted if batch in by_batch]
+
+
+def change_batches(entries):
+    """The batches of `entries`, newest first (what the history page paginates)."""
+    return entries.order_by().values("batch").annotate(at=Max("created_at")).order_by("-at", "-batch")
 
 
 def item_for(tree: EffectiveTree, key: str) -> EffectiveItem | None:

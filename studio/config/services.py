@@ -14,6 +14,7 @@ write is refused with 409 and nothing is applied.
 """
 
 import getpass
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ from studio.config.models import (
 from studio.config.presets import PRESETS
 from studio.errors import Conflict, Forbidden, Invalid, NotFound
 from studio.models import Organization, Provider, Workspace
+from studio.words import clip
 
 UNSET = object()  # a change that removes the key from the scope
 MAX_REASON = 500
@@ -412,12 +414,26 @@ def config_rollback(*, actor, snapshot: ConfigSnapshot, reason: str, version: in
     """Restore a snapshot's scope atomically, after an automatic "before rollback" snapshot (the undo point)."""
     actor.require_scope("config:admin")
     reason = _clean_reason(reason, required=True)
-    when = timezone.localtime(snapshot.created_at)
     request = _Write(
         dict(snapshot.items), ChangeAction.ROLLBACK, reason, version=version, replace=True, snapshot=snapshot,
-        before_snapshot_label=f"Before rollback to “{snapshot.label}” ({when:%Y-%m-%d %H:%M})",
+        before_snapshot_label=undo_label(snapshot),
     )
     return _write(actor, snapshot.workspace, request)
+
+
+_UNDO_LABEL = re.compile(r"^Before (?:rollback to|undoing the rollback to) “(?P<origin>.*)” \(\d{4}-\d\d-\d\d \d\d:\d\d\)$")
+
+
+def undo_label(snapshot: ConfigSnapshot) -> str:
+    """The label of the undo point a rollback to `snapshot` takes. Rolling back to an undo point (undoing a rollback)
+    names the original snapshot once instead of nesting labels ("Before rollback to “Before rollback to “…”…”…")."""
+    when = f"{timezone.localtime(snapshot.created_at):%Y-%m-%d %H:%M}"  # the target's time: which one it was
+    if snapshot.kind == SnapshotKind.BEFORE_ROLLBACK and (match := _UNDO_LABEL.match(snapshot.label)):
+        origin = match["origin"]
+        while inner := _UNDO_LABEL.match(origin):  # labels written before this rule may nest already
+            origin = inner["origin"]
+        return f"Before undoing the rollback to “{clip(origin, 120)}” ({when})"
+    return f"Before rollback to “{clip(snapshot.label, 120)}” ({when})"
 
 
 # --- export and import ------------------------------------------------------------------------

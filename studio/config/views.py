@@ -41,8 +41,13 @@ def _scope_query(workspace) -> str:
 
 def _tree_context(request, workspace, **extra) -> dict:
     organization = request.principal.organization
+    tree = selectors.effective_tree(organization, workspace)
+    shown = selectors.TreeFilter.of(request.GET if request.method == "GET" else request.POST)
+    groups = [{"name": name, "items": items, "overridden": sum(item.source != "default" for item in items),
+               "locked": sum(item.locked for item in items)} for name, items in shown.groups(tree)]
     return {
-        "tree": selectors.effective_tree(organization, workspace), "workspace": workspace,
+        "tree": tree, "groups": groups, "filter": shown, "all_groups": [name for name, _ in tree.groups()],
+        "shown_count": sum(len(group["items"]) for group in groups), "key_count": len(tree.items), "workspace": workspace,
         "workspaces": organization.workspaces.all(), "presets": PRESETS.values(),
         "scope_query": _scope_query(workspace), **_rights(request), **extra,
     }
@@ -52,7 +57,8 @@ def _tree_context(request, workspace, **extra) -> dict:
 @require_GET
 def config_tree(request):
     workspace = _workspace(request, request.GET.get("workspace"))
-    return render(request, "config/tree.html", _tree_context(request, workspace))
+    template = "config/partials/tree_panel.html" if request.htmx else "config/tree.html"
+    return render(request, template, _tree_context(request, workspace))
 
 
 def _row(request, workspace, key: str, *, status: int = 200, **extra):
@@ -171,14 +177,18 @@ def config_snapshot_diff(request, snapshot_id):
     snapshot = selectors.access_snapshot(organization, snapshot_id)
     against_ref = request.GET.get("against", "now") or "now"
     against = None if against_ref == "now" else selectors.access_snapshot(organization, against_ref)
-    context = {
+    template = "config/partials/diff.html" if request.htmx else "config/diff.html"
+    return render(request, template, _diff_context(request, snapshot, against))
+
+
+def _diff_context(request, snapshot, against) -> dict:
+    organization = request.principal.organization
+    return {
         "snapshot": snapshot, "against": against, "diff": selectors.snapshot_diff(snapshot, against),
         "others": selectors.snapshots(
             organization, workspace=snapshot.workspace, org_only=snapshot.workspace is None
         ).exclude(pk=snapshot.pk)[:200],
     }
-    template = "config/partials/diff.html" if request.htmx else "config/diff.html"
-    return render(request, template, context)
 
 
 @org_page
@@ -195,7 +205,10 @@ def config_rollback(request, snapshot_id):
         f"Rolled back to “{snapshot.label}”: {plural(len(result.changes), 'key')} changed. "
         f"To undo, roll back to “{result.before_snapshot.label}”."
     )
-    return render(request, "config/partials/snapshots_panel.html", _snapshots_context(request, workspace, notice=notice))
+    # A diff on screen compared a snapshot with the tree before the rollback: the panel comes back, out of band, with
+    # the rolled-back-to snapshot against the tree now (no differences, unless something was left out).
+    return render(request, "config/partials/snapshots_panel.html",
+                  _snapshots_context(request, workspace, notice=notice, refreshed_diff=_diff_context(request, snapshot, None)))
 
 
 # --- history --------------------------------------------------------------------------------------
@@ -211,13 +224,13 @@ def config_history(request):
         organization, key=request.GET.get("key", "").strip(), action=request.GET.get("action", ""),
         workspace=workspace, org_only=scope == "org",
     )
-    page = Paginator(entries, 100).get_page(request.GET.get("page"))
+    page = Paginator(selectors.change_batches(entries), 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request, "config/history.html",
         {
-            "page": page, "filters": request.GET, "query": query.urlencode(), "actions": ChangeAction.choices,
-            "workspaces": organization.workspaces.all(),
+            "page": page, "changes": selectors.changes(entries, page), "filters": request.GET, "query": query.urlencode(),
+            "actions": ChangeAction.choices, "workspaces": organization.workspaces.all(),
         },
     )

@@ -9,6 +9,9 @@ RETRIES_ROW = "#cfg-engine-pipeline-audit-max_retries"
 
 def save_value(page, row_selector: str, value: str) -> None:
     row = page.locator(row_selector)
+    group = page.locator("details.config-group", has=row)
+    if group.get_attribute("open") is None:  # groups start folded (issue 18)
+        group.locator("summary").click()
     row.locator("input[name=value]").fill(value)
     row.get_by_role("button", name="Save").click()
 
@@ -64,8 +67,8 @@ def test_an_admin_edits_locks_snapshots_diffs_and_rolls_back_the_config(studio_s
 
     # Roll back, confirming with a reason: the values return and an undo point is listed.
     snapshot_row.locator("input[name=reason]").fill("tuning made drafts worse")
-    page.once("dialog", lambda dialog: dialog.accept())
     snapshot_row.get_by_role("button", name="Roll back").click()
+    page.get_by_test_id("confirm-ok").click()  # the page's own dialog, not the browser's confirm() (issue 18)
     page.get_by_text("Rolled back to “before tuning”").wait_for()
     assert page.locator("#snapshots-panel tr", has_text="Before rollback").count() == 1
 
@@ -74,7 +77,8 @@ def test_an_admin_edits_locks_snapshots_diffs_and_rolls_back_the_config(studio_s
     assert page.locator(f"{RETRIES_ROW} [data-testid=source]").inner_text() == "default"
 
     page.get_by_role("link", name="History").click()
-    assert page.locator("table.history tr[data-action=rollback]").count() == 2
+    rollback = page.locator("table.history tr[data-action=rollback]")  # one row per change, its keys inside (issue 18)
+    assert rollback.count() == 1 and rollback.get_attribute("data-keys") == "2"
     assert "tuning made drafts worse" in page.locator("table.history").inner_text()
     page.get_by_role("link", name="Tree").click()
     screenshot(page, "config-tree")

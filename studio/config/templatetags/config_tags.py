@@ -33,3 +33,12 @@ def config_editable(item, workspace, can_write, is_admin) -> bool:
     if not can_write:
         return False
     return not item.locked or (workspace is None and is_admin)
+
+
+@register.filter
+def key_breaks(key) -> str:
+    """A dotted key that wraps only after its dots ("engine.pipeline.<wbr>surface_ground.<wbr>model"), never mid-word."""
+    from django.utils.html import escape
+    from django.utils.safestring import mark_safe
+
+    return mark_safe(".<wbr>".join(escape(part) for part in str(key).split(".")))
