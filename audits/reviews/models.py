@@ -238,3 +238,19 @@ class JudgeRun(BackgroundWork):
 
     def __str__(self) -> str:
         return f"judge run on {plural(len(self.comparison_ids), 'pair')} ({self.status})"
+
+
+class Guideline(models.Model):
+    """What reviewers of one persona's prompt set should look for: shown above each of its pairs in the queue."""
+
+    persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="review_guidelines")
+    prompt_set = models.CharField(max_length=80, default=DEFAULT_PROMPT_SET)
+    text = models.TextField(max_length=4000)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["persona", "prompt_set"], name="one_guideline_per_prompt_set")]
+
+    def __str__(self) -> str:
+        return f"guidelines for {self.persona_id} / {self.prompt_set}"

@@ -9,6 +9,7 @@ import json
 import random
 import unicodedata
 from dataclasses import replace
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -22,6 +23,7 @@ from audits.reviews.models import (
     Comparison,
     ComparisonGeneration,
     ComparisonImport,
+    Guideline,
     JudgeRun,
     Judgment,
     Origin,
@@ -354,6 +356,63 @@ def assignment_skip(*, principal: Principal, comparison: Comparison) -> Assignme
         assignment.skipped_at = timezone.now()
         assignment.save(update_fields=["skipped_at"])
     return assignment
+
+
+UNDO_WINDOW = timedelta(minutes=10)
+
+
+def last_undoable(*, principal: Principal) -> dict | None:
+    """The reviewer's latest vote or skip in this org, while it can still be undone: {kind, assignment, at}."""
+    user = principal.user
+    if user is None:
+        return None
+    since = timezone.now() - UNDO_WINDOW
+    vote = (Judgment.objects.filter(kind=Judgment.Kind.HUMAN, reviewer=user, organization=principal.organization,
+                                    created_at__gte=since, assignment__isnull=False)
+            .select_related("assignment__comparison").order_by("-created_at", "-id").first())
+    skip = (Assignment.objects.filter(reviewer=user, comparison__organization=principal.organization, skipped_at__gte=since)
+            .select_related("comparison").order_by("-skipped_at", "-id").first())
+    candidates = [c for c in (vote and {"kind": "vote", "assignment": vote.assignment, "at": vote.created_at},
+                              skip and {"kind": "skip", "assignment": skip, "at": skip.skipped_at}) if c]
+    return max(candidates, key=lambda c: c["at"]) if candidates else None
+
+
+def review_undo(*, principal: Principal, comparison: Comparison) -> Assignment:
+    """Take back the reviewer's last vote or skip (it must be on `comparison`, and less than 10 minutes old): the pair
+    is theirs to judge again, first in their queue."""
+    user = _reviewer(principal)
+    assignment = _assignment_of(user, comparison)
+    last = last_undoable(principal=principal)
+    if last is None or last["assignment"].pk != assignment.pk:
+        raise Conflict("only your last vote or skip can be undone, within 10 minutes of it")
+    with transaction.atomic():
+        if last["kind"] == "vote":
+            Judgment.objects.filter(assignment=assignment, kind=Judgment.Kind.HUMAN).delete()
+        assignment.skipped_at = None
+        assignment.shown_at = timezone.now()  # the time to a vote counts from seeing the pair again
+        assignment.save(update_fields=["skipped_at", "shown_at"])
+    return assignment
+
+
+def guideline_for(comparison: Comparison):
+    return Guideline.objects.filter(persona_id=comparison.persona_id, prompt_set=comparison.prompt_set).first()
+
+
+def guideline_save(*, principal: Principal, persona, prompt_set: str, text: str):
+    """Set (or, with empty text, remove) what reviewers of a prompt set should look for. Editors and up."""
+    principal.require_scope("personas:write")
+    prompt_set = (prompt_set or "").strip() or DEFAULT_PROMPT_SET
+    if len(prompt_set) > 80:
+        raise Invalid("prompt set must be at most 80 characters", field="prompt_set")
+    text = (text or "").strip()
+    if len(text) > 4000:
+        raise Invalid("guidelines must be at most 4,000 characters", field="text")
+    if not text:
+        Guideline.objects.filter(persona=persona, prompt_set=prompt_set).delete()
+        return None
+    guideline, _ = Guideline.objects.update_or_create(persona=persona, prompt_set=prompt_set,
+                                                      defaults={"text": text, "updated_by": principal.user})
+    return guideline
 
 
 def clean_scores(scores) -> dict[str, int]:

@@ -5,9 +5,12 @@ from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from urllib.parse import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from audits.reviews import selectors, services
+from audits.reviews.axes import AXES
 from audits.reviews.models import Judgment
 from personas.access import access_persona
 from personas.models import Persona
@@ -21,14 +24,18 @@ from studio.words import plural
 AXIS_KEYS = {"in_character": "qwert", "protocol_adherent": "asdfg", "closure_complete": "zxcvb"}
 
 
-def _card_context(request, *, revealed=None, error=None) -> dict:
+def _card_context(request, *, revealed=None, error=None, notice="") -> dict:
     assignment = services.queue_next(principal=request.principal) if request.principal.user else None
     progress = services.queue_progress(principal=request.principal)
     a, b = assignment.sides() if assignment else ("", "")
+    last = services.last_undoable(principal=request.principal)
     return {
         "assignment": assignment, "text_a": a, "text_b": b, "progress": progress,
-        "position": progress["done"] + (1 if assignment else 0), "axes": [(axis, AXIS_KEYS[axis]) for axis in REVIEW_AXES],
-        "revealed": revealed, "error": error,
+        "position": progress["done"] + (1 if assignment else 0),
+        "axes": [{"name": axis, "keys": AXIS_KEYS[axis], "label": AXES[axis][0], "help": AXES[axis][1]} for axis in REVIEW_AXES],
+        "guideline": services.guideline_for(assignment.comparison) if assignment else None,
+        "revealed": revealed, "error": error, "notice": notice,
+        "undoable": last if last and (assignment is None or last["assignment"].pk != assignment.pk) else None,
     }
 
 
@@ -75,6 +82,39 @@ def review_skip(request, comparison_id):
 
 
 @org_page
+@require_POST
+def review_undo(request, comparison_id):
+    """Take back the last vote or skip (within 10 minutes): the pair comes back to be judged again."""
+    request.principal.require_scope("reviews:write")
+    comparison = selectors.access_comparison(request.principal.organization, comparison_id)
+    try:
+        services.review_undo(principal=request.principal, comparison=comparison)
+    except StudioError as exc:
+        if exc.status_code in (404, 403):
+            raise
+        template = "reviews/partials/card.html" if request.htmx else "reviews/queue.html"
+        return render(request, template, _card_context(request, error=exc), status=exc.status_code)
+    return _card(request, notice="Undone: the pair is back for you to judge again.")
+
+
+@org_page
+@require_POST
+def review_guideline_save(request, persona_id):
+    persona = access_persona(request.principal.organization, persona_id)
+    prompt_set = request.POST.get("prompt_set", "")
+    try:
+        services.guideline_save(principal=request.principal, persona=persona, prompt_set=prompt_set, text=request.POST.get("text", ""))
+    except StudioError as exc:
+        if exc.status_code in (404, 403):
+            raise
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Guidelines for the prompt set “{prompt_set.strip() or 'default'}” saved.")
+    query = urlencode({"prompt_set": prompt_set.strip()[:80]})
+    return redirect(reverse("review_persona", args=[request.principal.organization.slug, persona.public_id]) + f"?{query}#guidelines")
+
+
+@org_page
 @require_GET
 def judge_run_progress(request, judge_run_id):
     """The progress fragment of a judge run the page polls until it is finished."""
@@ -118,7 +158,10 @@ def _persona_context(request, persona: Persona) -> dict:
         "agreement": agreement, "kappa_rows": selectors.kappa_rows(agreement["kappa_matrix"]), "weights": selectors.axis_weights(persona),
         "can_manage": can_manage, "can_grant": request.principal.has_role(Role.ADMIN),
         "reviewers": selectors.reviewers_of(persona), "versions": persona.versions.values_list("number", flat=True),
+        "guidelines": {g.prompt_set: g for g in persona.review_guidelines.all()}, "axis_info": AXES,
     }
+    context["guideline_set"] = prompt_set or (context["prompt_sets"][0] if context["prompt_sets"] else "default")
+    context["guideline"] = context["guidelines"].get(context["guideline_set"])
     if context["can_grant"]:
         granted = {m.pk for m in context["reviewers"]}
         context["grantable"] = [m for m in persona.organization.memberships.select_related("user").order_by("user__email")

@@ -8,7 +8,11 @@ function submit(form) {
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   const form = document.getElementById("vote-form");
-  if (!form) return;
+  if (!form) {
+    const undo = document.getElementById("undo-form");  // the queue is empty, but the last vote can still be undone
+    if (undo && event.key.toLowerCase() === "u" && !(event.target.closest && event.target.closest("textarea, input"))) submit(undo);
+    return;
+  }
   const typing = event.target.closest && event.target.closest("textarea, input[type=text]");
   if (typing) {
     if (event.key === "Escape") event.target.blur();
@@ -22,6 +26,8 @@ document.addEventListener("keydown", (event) => {
     submit(form);
   } else if (key === "n") {
     submit(document.getElementById("skip-form"));
+  } else if (key === "u" && document.getElementById("undo-form")) {
+    submit(document.getElementById("undo-form"));
   } else {
     for (const fieldset of form.querySelectorAll("fieldset[data-axis]")) {
       const score = fieldset.dataset.keys.indexOf(key);
