@@ -32,6 +32,35 @@ class LineChart:
     def last(self) -> float | None:
         return self.points[-1][3] if self.points else None
 
+    @property
+    def hover(self) -> list[dict]:
+        """Per point: a column to hover (or focus) and the label that then shows its step and value."""
+        return hover_points([(x, y, f"step {format_step(step)} · {format_number(value)}") for x, y, step, value in self.points],
+                            self.width, self.height)
+
+
+def format_step(step) -> str:
+    return f"{step:g}" if isinstance(step, float) else str(step)
+
+
+def format_number(value: float) -> str:
+    """A curve's value on hover: four significant digits (0.6931, 12.35, 0.0004127)."""
+    return f"{value:.4g}"
+
+
+def hover_points(points: list[tuple[float, float, str]], width: float, height: float) -> list[dict]:
+    """Hit columns between neighbouring points (each point owns the half-way to the next), and where its label sits:
+    above the point, kept inside the chart (anchored right near the right edge, below it near the top)."""
+    out = []
+    xs = [x for x, _, _ in points]
+    for i, (x, y, label) in enumerate(points):
+        left = 0 if i == 0 else (xs[i - 1] + x) / 2
+        right = width if i == len(points) - 1 else (x + xs[i + 1]) / 2
+        anchor = "end" if x > width * 0.7 else "start" if x < width * 0.3 else "middle"
+        out.append({"x": x, "y": y, "label": label, "hit_x": left, "hit_w": max(right - left, 1.0),
+                    "label_y": y + 14 if y < 22 else y - 6, "anchor": anchor})
+    return out
+
 
 def _finite(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
@@ -355,3 +384,68 @@ def unified_samples(rows: list[dict], cases: dict, base: str, last: str, limit: 
                               for user, rb, rt in zip(case.turns, replies(b), replies(t))],
                     "base_passed": b.get("passed"), "tuned_passed": t.get("passed")})
     return out
+
+
+# --- several jobs on one chart (the compare page) -----------------------------------------------------
+
+SERIES_COLOURS = ("#5b4bdb", "#d9822b", "#1f7a4d", "#c0362c", "#0f7fa8", "#8a4baf")
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    colour: str
+    points: list[tuple[float, float, float, float]]  # (x, y, step, value)
+
+    @property
+    def polyline(self) -> str:
+        return " ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in self.points)
+
+
+@dataclass(frozen=True)
+class OverlayChart:
+    title: str
+    width: int
+    height: int
+    series: list[Series]
+    top: float
+    bottom: float
+    last_step: float
+    reference_y: float | None = None
+    reference: float | None = None
+
+    @property
+    def hover(self) -> list[dict]:
+        return hover_points([(x, y, f"{s.label} · step {format_step(step)} · {format_number(value)}")
+                             for s in self.series for x, y, step, value in s.points], self.width, self.height)
+
+
+def overlay_chart(title: str, series: list[tuple[str, list[dict]]], key: str, *, width: int = 640, height: int = 200,
+                  pad: int = 10, pad_y: int = 16, fixed: tuple[float, float] | None = None,
+                  reference: float | None = None) -> OverlayChart | None:
+    """Several histories' `key` on shared axes: x is the logged step (so jobs line up by step), y spans every value
+    (or `fixed`). Series that never logged `key` are left out; None when none did."""
+    logged = []
+    for label, history in series:
+        values = [(entry.get("step", i), entry[key]) for i, entry in enumerate(history or []) if _finite(entry.get(key))]
+        if values:
+            logged.append((label, values))
+    if not logged:
+        return None
+    every = [v for _, values in logged for _, v in values]
+    low, high = fixed or (min(every), max(every))
+    if reference is not None and not fixed:
+        low, high = min(low, reference), max(high, reference)
+    if high - low < 1e-9:
+        low, high = low - 0.5, high + 0.5
+    first = min(s for _, values in logged for s, _ in values)
+    last = max(s for _, values in logged for s, _ in values)
+    span = (last - first) or 1
+    inner_w, inner_h = width - 2 * pad, height - 2 * pad_y
+
+    def y(value: float) -> float:
+        return pad_y + inner_h * (1 - (min(max(value, low), high) - low) / (high - low))
+
+    drawn = [Series(label, SERIES_COLOURS[i % len(SERIES_COLOURS)], [(pad + inner_w * (s - first) / span, y(v), s, v) for s, v in values])
+             for i, (label, values) in enumerate(logged)]
+    return OverlayChart(title, width, height, drawn, high, low, last, y(reference) if reference is not None else None, reference)

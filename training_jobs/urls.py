@@ -7,6 +7,7 @@ urlpatterns = [
     path("training/new/", views.training_job_new, name="training_job_new"),
     path("training/new/fields/", views.training_job_form_fields, name="training_job_form_fields"),
     path("training/new/preflight/", views.training_job_preflight_panel, name="training_job_preflight"),
+    path("training/compare/", views.training_job_compare, name="training_job_compare"),
     path("training/unified/new/", views.training_job_new, {"kind": "unified"}, name="training_job_unified_new"),
     path("training/unified/new/preflight/", unified_views.training_job_unified_preflight, name="training_job_unified_preflight"),
     path("training/unified/new/phases/", unified_views.training_job_unified_phases, name="training_job_unified_phases"),

@@ -42,6 +42,8 @@ from training_jobs.job_kinds import kind_for, kind_named
 from training_jobs.launch_form import CHECKPOINT_SUGGESTIONS, SECTIONS, FieldErrors, field_label, form_data, form_values
 from training_jobs.models import ENDED, JobStatus, StageRun, TrainingJob
 from training_jobs.params import STAGE_LABELS
+from training_jobs.compare import COMPARE_MAX, compare_charts
+from training_jobs.display import SERIES_COLOURS
 from training_jobs.presets import PRESET_LABELS
 from training_jobs.services import (
     Preflight,
@@ -388,6 +390,23 @@ def character_results(job: TrainingJob, by_stage: dict[str, StageRun]) -> dict:
         "generator": (intro.stats or {}).get("generator") if intro else None,
         "eval_facts": facts, "eval_tables": tables, "model_ready": has_checkpoint(job),
     }
+
+
+@org_page
+@require_GET
+def training_job_compare(request):
+    """Two or more jobs' curves laid over each other (?jobs=<id>,<id>… or repeated), with a picker of recent jobs."""
+    org = _org_for_reading(request)
+    wanted = list(dict.fromkeys(i.strip() for raw in request.GET.getlist("jobs") for i in raw.split(",") if i.strip()))
+    if len(wanted) > COMPARE_MAX:
+        raise Invalid(f"compare at most {COMPARE_MAX} jobs at once", field="jobs")
+    jobs = [access_training_job(org, job_id) for job_id in wanted]
+    legend = [{"job": job, "colour": SERIES_COLOURS[i % len(SERIES_COLOURS)]} for i, job in enumerate(jobs)]
+    return render(request, "training/compare.html", {
+        "jobs": jobs, "legend": legend, "charts": compare_charts(jobs) if len(jobs) >= 2 else [],
+        "recent": TrainingJob.objects.filter(organization=org).order_by("-created_at")[:50], "chosen": {str(j.public_id) for j in jobs},
+        "compare_max": COMPARE_MAX,
+    })
 
 
 @org_page
