@@ -20,6 +20,7 @@ def audit_attempts(persona: Persona) -> list[dict]:
             "scores": {name: output.get(name) for name in AUDIT_CRITERIA} if output else None,
             "overall": overall, "passed": overall is not None and overall >= threshold, "threshold": threshold,
             "notes": output.get("notes", "") or row.error, "finished_at": row.finished_at,
+            "audited_version": (row.run.seed or {}).get("audit_version") if row.run.mode == AUDIT_ONLY else None,
         })
     return attempts
 

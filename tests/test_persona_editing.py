@@ -127,7 +127,7 @@ def test_the_diff_is_item_level_and_readable(persona, editor):
     assert {text for op, text in ops if op == "kept"} <= set(values)
     assert any(op.startswith("moved") for op, _ in ops)  # the swapped pair
     archetype = re.search(r'data-testid="change-self-archetype".*?</tr>', page, re.S).group(0)
-    assert f'class="del">{self_layer["archetype"]}<' in archetype and 'class="add">The Keeper<' in archetype
+    assert f'class="del" data-label="v1">{self_layer["archetype"]}<' in archetype and 'class="add" data-label="v2">The Keeper<' in archetype
 
 
 def test_the_api_diff_lists_list_items_too(persona, editor, owner_api):
@@ -187,6 +187,7 @@ def test_an_edited_version_is_audited_with_one_click(persona, editor, django_cap
     assert 'data-testid="audit-chart"' in card and "Audit again" in card
     assert re.search(r'<section id="versions"[^>]*hx-swap-oob="true"', card)  # the Audit column, once it is done
     assert f"{v2.audit['overall']:.2f}" in card
+    assert "Audit of v2" in editor.get(f"/o/acme/personas/{persona.public_id}/tests/").content.decode()
     run_page = editor.get(f"/o/acme/runs/{run.public_id}/").content.decode()
     assert "auditing version 2" in run_page and 'data-testid="step-audit"' in run_page and 'data-testid="step-soul_draft"' not in run_page
 
