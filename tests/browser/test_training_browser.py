@@ -84,9 +84,12 @@ def test_an_editor_launches_a_small_job_and_watches_every_stage_live(studio_serv
     persona_id = _seed(studio_server)
     log_in(page, studio_server, "tess@forge.test", PASSWORD)
 
-    # The form, for the persona; the Quick iteration preset fills sizes and hyperparameters.
+    # The form, for the persona, starts at Quick iteration (issue 18); Paper then Quick fill their values again.
     page.goto(studio_server.url + f"/o/forge/training/new/?persona={persona_id}")
     assert page.get_by_test_id("field-persona_id").input_value() == persona_id
+    assert page.get_by_test_id("field-preset").input_value() == "quick" and _values(page, QUICK_ITERATION) == QUICK_ITERATION
+    page.get_by_test_id("field-preset").select_option("paper")
+    page.wait_for_function("() => document.querySelector('[data-testid=field-dpo_pairs]').value === '1500'")
     before = _values(page, QUICK_ITERATION)
     page.get_by_test_id("field-preset").select_option("quick")
     page.wait_for_function("() => document.querySelector('[data-testid=field-dpo_pairs]').value === '48'")
@@ -97,6 +100,9 @@ def test_an_editor_launches_a_small_job_and_watches_every_stage_live(studio_serv
     # Small sizes, a small smoke test and a budget, then both advanced introspection toggles.
     for name, value in SMALL.items():
         page.get_by_test_id(f"field-{name}").fill(value)
+    # Edited: the preset no longer describes the values, and says so.
+    assert page.get_by_test_id("field-preset").input_value() == "custom"
+    assert page.locator("[data-testid=field-preset] option:checked").inner_text() == "Custom (edited)"
     page.get_by_test_id("field-budget_usd").fill("5")
     page.get_by_test_id("field-smoke_test").select_option("small")
     advanced = page.get_by_test_id("section-advanced")
@@ -135,7 +141,7 @@ def test_an_editor_launches_a_small_job_and_watches_every_stage_live(studio_serv
     stored = json.loads(studio_server.manage("shell", "-c", STORED.format(job_id=job_id)).strip().splitlines()[-1])
     assert stored["status"] == "succeeded" and set(stored["stages"].values()) == {"completed"}
     params = stored["params"]
-    assert params["preset"] == "quick" and params["smoke_test"] == "small" and params["budget_usd"] == 5.0
+    assert params["preset"] == "custom" and params["smoke_test"] == "small" and params["budget_usd"] == 5.0
     assert {k: str(params[k]) for k in SMALL} == SMALL
     assert params["strip_reflection_traces"] is True and params["keep_interaction_traces"] is True
     assert stored["reflections"] and not any("<think>" in r["response"] or r["has_trace"] for r in stored["reflections"])

@@ -141,7 +141,8 @@ def test_an_editor_imports_a_dataset_and_watches_a_unified_curriculum_train_live
     expect(page.get_by_test_id("duplicate-examples")).to_contain_text("near")
     screenshot(page, "unified-import-preview")
 
-    page.get_by_test_id("skip-invalid").check()
+    # One button says what it does and does it (issue 18): no checkbox to tick first.
+    expect(page.get_by_test_id("confirm-import")).to_contain_text(f"Import {expected['to_import']} valid rows, skip 1 invalid")
     page.get_by_test_id("confirm-import").click()
     page.wait_for_url(re.compile(r".*/o/rangeworks/datasets/[0-9a-f-]{36}/$"), timeout=30_000)
     dataset_id = page.url.rstrip("/").rsplit("/", 1)[-1]
