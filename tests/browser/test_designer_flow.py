@@ -42,8 +42,25 @@ def test_a_designer_edits_compares_restores_audits_and_chats(studio_server, page
     page.goto(studio_server.url + "/o/quill/personas/new/")
     page.fill("textarea[name=brief]", "A lighthouse keeper on Fogo Island who writes letters to ships that never answer")
     page.get_by_role("button", name="Generate").click()
+    page.wait_for_url("**/o/quill/runs/**")
+    run_url = page.url
+    progress = []  # the bar's value at every live update: it may only grow
+    page.expose_function("recordProgress", lambda value: progress.append(int(value)))
+    page.evaluate("""() => new MutationObserver(() => {
+        const bar = document.querySelector('[data-testid=run-progress]');
+        if (bar) window.recordProgress(bar.getAttribute('aria-valuenow'));
+      }).observe(document.body, {subtree: true, childList: true, attributes: true})""")
     page.wait_for_url(PERSONA_PAGE, timeout=BACKGROUND_WAIT_MS)
     persona_url = page.url
+    assert progress == sorted(progress), progress
+    page.goto(run_url)  # the finished run, in its audit rounds
+    rounds = page.locator("[data-testid^=run-round-]")
+    assert rounds.count() >= 1 and rounds.first.get_attribute("data-testid") == "run-round-1"
+    if rounds.count() > 1:  # the audit sent the layers back: round 1 is kept above round 2
+        assert page.locator("[data-testid=round-1-soul_draft]").get_attribute("data-state") == "completed"
+        assert "below it, so the layers were redone" in page.get_by_test_id("audit-scores-round-1").inner_text()
+    shots(page, "designer-run-rounds")
+    page.goto(persona_url)
     assert page.get_by_test_id("persona-version").inner_text().startswith("version 1")
 
     # Edit the Self layer in its form: a text, a slider, a list item moved up and one added.
