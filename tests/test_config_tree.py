@@ -116,7 +116,7 @@ def test_the_pipeline_reads_a_step_as_one_dict(tenant, api_for):
     api_for(tenant.org).put("/v1/config/engine.pipeline.audit.max_tokens", json={"value": 999})
     assert effective_tree(tenant.org).step("audit") == {
         "model": "anthropic/claude-opus-4-7", "temperature": 0.0, "max_tokens": 999,
-        "fallbacks": ["anthropic/claude-sonnet-4-6"], "enabled": True, "min_overall_score": 3.5, "max_retries": 3,
+        "fallbacks": ["anthropic/claude-sonnet-4-6"], "enabled": True, "min_overall_score": 3.5, "max_retries": 3, "on_edit": False,
     }
 
 
