@@ -66,6 +66,7 @@ def test_an_admin_watches_the_provocation_suite_chats_with_drift_and_runs_the_ev
     seen: list[tuple[str, str, int, int]] = []
     page.expose_function("recordJob", lambda kind, status, done, total: seen.append((kind, status, done, total)))
     page.evaluate(OBSERVE_JOBS)
+    page.evaluate("() => { document.getElementById('suite-card').dataset.before = '1'; }")
     page.get_by_role("button", name="Run provocation suite").click()
     suite_job = page.locator("[data-testid=audit-job][data-kind=provocations]")
     suite_job.wait_for()
@@ -84,7 +85,8 @@ def test_an_admin_watches_the_provocation_suite_chats_with_drift_and_runs_the_ev
     assert page.evaluate("window.wsMessages") > 0, "no progress arrived over the WebSocket"
     assert f"{total} / {total} calls" in suite_job.inner_text()
     screenshot(page, "audits-suite-done")
-    suite_job.get_by_role("link", name="Reload to see the results").click()
+    # the finished job loads the new results in place of the old ones (no reload)
+    page.wait_for_function("() => !document.getElementById('suite-card').dataset.before")
     page.get_by_test_id("category-chart").wait_for()
     assert page.get_by_test_id("provocation-result").count() == 33
     assert re.search(r"Overall: \d+%", page.get_by_test_id("provocation-overall").inner_text())
