@@ -186,6 +186,7 @@ def test_an_edited_version_is_audited_with_one_click(persona, editor, django_cap
     card = editor.get(f"/o/acme/personas/{persona.public_id}/audit-card/").content.decode()
     assert 'data-testid="audit-chart"' in card and "Audit again" in card
     assert re.search(r'<section id="versions"[^>]*hx-swap-oob="true"', card)  # the Audit column, once it is done
+    assert re.search(rf'<span id="persona-status" class="badge status-{run.status}"[^>]*hx-swap-oob="true"', card)  # ready or flagged
     assert f"{v2.audit['overall']:.2f}" in card
     assert "Audit of v2" in editor.get(f"/o/acme/personas/{persona.public_id}/tests/").content.decode()
     run_page = editor.get(f"/o/acme/runs/{run.public_id}/").content.decode()
