@@ -12,7 +12,7 @@ from personas.access import access_persona
 from personas.card_export import persona_card_export
 from personas.models import Persona, PersonaStatus
 from personas.schemas import PersonaOut, PersonaPatchIn, PersonaSummaryOut, VersionDiffOut, VersionOut
-from personas.services import persona_update, version_diff
+from personas.services import persona_update, persona_version_restore, version_diff
 from studio.errors import Conflict, Invalid, NotFound
 from studio.pagination import paginated
 
@@ -92,6 +92,15 @@ def list_versions(request, persona_id: UUID):
     request.auth.require_scope("personas:read")
     persona = access_persona(request.auth.organization, persona_id)
     return persona.versions.all()
+
+
+@router.post("/{persona_id}/versions/{number}/restore", response=PersonaOut,
+             summary="Restore a version: its layers saved again as a new version")
+def restore_version(request, persona_id: UUID, number: int):
+    request.auth.require_scope("personas:write")
+    persona = access_persona(request.auth.organization, persona_id)
+    persona = persona_version_restore(principal=request.auth, persona=persona, number=number)
+    return access_persona(request.auth.organization, persona.public_id)
 
 
 @router.get("/{persona_id}/versions/diff", response=VersionDiffOut)

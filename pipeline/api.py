@@ -10,7 +10,7 @@ from personas.api import router as personas_router
 from personas.cards import MAX_FILE_BYTES
 from pipeline.access import access_run
 from pipeline.schemas_api import ForkIn, PersonaGenerateIn, GenerateOut, RunOut
-from pipeline.services import persona_fork, persona_generate, persona_import
+from pipeline.services import persona_fork, persona_generate, persona_import, version_audit_start
 from studio.errors import Invalid
 from studio.work.sse import last_event_id, sse_response
 
@@ -48,6 +48,14 @@ def import_persona(request, file: UploadedFile | None = File(None), workspace: s
     the file is no card."""
     request.auth.require_scope("personas:write")
     persona, run = persona_import(principal=request.auth, content=read_upload(file), file_name=file.name or "", workspace=workspace)
+    return _accepted(persona, run)
+
+
+@personas_router.post("/{persona_id}/versions/{number}/audit", response={202: GenerateOut},
+                      summary="Audit an existing version (edited or restored) in a run of its own")
+def audit_version(request, persona_id: UUID, number: int):
+    persona = access_persona(request.auth.organization, persona_id)
+    run = version_audit_start(principal=request.auth, persona=persona, number=number)
     return _accepted(persona, run)
 
 

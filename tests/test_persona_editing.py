@@ -218,3 +218,20 @@ def test_viewers_cannot_start_an_audit(persona, tenant, client_for):
     assert "Audit again" not in viewer.get(f"/o/acme/personas/{persona.public_id}/").content.decode()
     assert viewer.post(f"/o/acme/personas/{persona.public_id}/versions/1/audit/").status_code == 403
     assert not PipelineRun.objects.filter(mode="audit").exists()
+
+
+# --- the same over the API --------------------------------------------------------------------------------------
+
+
+def test_the_api_restores_a_version_and_audits_one(persona, editor, owner_api, django_capture_on_commit_callbacks):
+    save(editor, persona, "surface", {**persona.current_version.surface, "age": 71})
+    restored = owner_api.post(f"/v1/personas/{persona.public_id}/versions/1/restore")
+    assert restored.status_code == 200 and restored.json()["version"] == 3
+    assert owner_api.post(f"/v1/personas/{persona.public_id}/versions/3/restore").status_code == 409
+    assert owner_api.post(f"/v1/personas/{persona.public_id}/versions/9/restore").status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        started = owner_api.post(f"/v1/personas/{persona.public_id}/versions/3/audit")
+    assert started.status_code == 202
+    run = owner_api.get(f"/v1/runs/{started.json()['run_id']}").json()
+    assert run["status"] in ("ready", "flagged") and [s["step"] for s in run["steps"]] == ["audit"]
+    assert PersonaVersion.objects.get(persona=persona, number=3).audit is not None
