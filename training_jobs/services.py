@@ -231,7 +231,7 @@ def training_job_preflight(*, principal: Principal, data: dict) -> Preflight:
     if params is None:
         return Preflight(None, errors=invalid)
     report = Preflight(params, errors=list(invalid))
-    report.estimate_note = "fields in error are counted at their defaults" if invalid else ""
+    report.estimate_note = "until fixed, fields in error are counted at their defaults" if invalid else ""
     report.persona = persona = access_persona(principal.organization, params.persona_id)
     if persona.status == PersonaStatus.GENERATING or persona.current_version is None:
         report.errors.append(_issue("persona_id", "this persona has no layers yet: wait for its generation to finish"))
