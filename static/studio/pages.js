@@ -88,7 +88,7 @@
     });
   });
 
-  // The org's socket carries every live update of the org; one for an element this page does not show (another
+  // The org's socket carries every live update of the org; a message for nothing this page shows (another
   // persona's job) is dropped here rather than swapped at nothing (htmx:oobErrorNoTarget in the console).
   document.addEventListener("htmx:wsBeforeMessage", function (event) {
     var message = event.detail.message;
@@ -96,7 +96,7 @@
     var box = document.createElement("template");
     box.innerHTML = message;
     var parts = box.content.querySelectorAll("[hx-swap-oob]");
-    var shown = Array.prototype.every.call(parts, function (part) {
+    var shown = Array.prototype.some.call(parts, function (part) {  // one part on the page: let htmx swap the message
       var spec = part.getAttribute("hx-swap-oob");
       var colon = spec.indexOf(":");
       try { return document.querySelector(colon > 0 ? spec.slice(colon + 1) : "#" + part.id) !== null; } catch (e) { return true; }
