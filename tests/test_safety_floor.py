@@ -339,3 +339,12 @@ def test_a_whole_org_lockout_refuses_every_socket_of_the_org(tenant):
     whole_org_lockouts(tenant)
     lockout_engage(organization=tenant.org, user=tenant.user("editor"), chat_session_id=uuid.uuid4())
     assert _connect(tenant.user("editor"), "/ws/o/acme/events/") == (False, 4423)
+
+
+def test_the_limits_page_lists_what_a_lockout_closes_and_the_whole_org_option(tenant, client_for, locked_editor):
+    from studio.safety.routes import PERSONA_ROUTES
+
+    page = client_for(tenant.user("editor")).get("/o/acme/lockout/limits/").content.decode()
+    closes = re.search(r'data-testid="limits-closes">(.*?)</ul>', page, re.S).group(1)
+    assert re.findall(r"<li>(.*?)</li>", closes) == [routes.label for routes in PERSONA_ROUTES]
+    assert "engine.pipeline.safety.lockout_scope" in page and "whole_org" in page
