@@ -96,3 +96,12 @@ def test_import_and_write_pairs_are_two_cards_each_with_its_own_prompt_set(tenan
     assert "Preview import" in imports and "Write pairs" not in imports and imports.count('name="prompt_set"') == 1
     assert "Write pairs</button>" in writes and "Preview import" not in writes and writes.count('name="prompt_set"') == 1
     assert "<td>In character</td>" in page  # the agreement table names axes as people do
+
+
+def test_a_weighted_score_follows_the_one_rounding_rule(tenant, persona, owner_principal):
+    make_pairs(owner_principal, persona, 1)
+    client = login_client(add_reviewer(tenant, persona, "w@acme.test"))
+    first = current_pair(client.get("/o/acme/reviews/queue/").content.decode())
+    page = client.post(f"/o/acme/reviews/queue/{first}/vote/", VOTE, **HX).content.decode()
+    # Independently: 0.4 × 4 + 0.3 × 3 + 0.3 × 5 = 4.0, shown with the two places every score has.
+    assert 'data-testid="weighted-score">4.00</strong>' in page

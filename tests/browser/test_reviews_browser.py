@@ -49,7 +49,7 @@ def test_a_reviewer_votes_with_the_keyboard_and_sees_the_leaderboard(studio_serv
         page.wait_for_function(f"() => document.querySelector('[data-testid=progress]').innerText === '{expected}'", timeout=30_000)
         assert "hidden-tuned" in page.get_by_test_id("revealed").inner_text()  # revealed once the vote is in
     assert page.get_by_test_id("queue-empty").is_visible()
-    assert page.get_by_test_id("weighted-score").inner_text() == "4.0"
+    assert page.get_by_test_id("weighted-score").inner_text() == "4.00"  # two places, as every score (issue 18)
     screenshot(page, "reviews-queue-done")
 
     page.goto(studio_server.url + f"/o/tally/reviews/personas/{persona_id}/")
