@@ -24,11 +24,13 @@ def url(job) -> str:
 
 
 def expected(job, conversation, *, adapter=True, turn=0) -> str:
-    """What the checkpoint says when sampled directly: the conversation only (no system prompt), the job's sampling."""
+    """What the checkpoint says when sampled directly: the conversation only (no system prompt), the job's sampling and
+    the evaluation's repetition penalty."""
     root, p = job.artifacts_dir / "dpo_train", job.params
     text = TRLBackend().sample([conversation], {"student": str(root / "base"), "seed": p["seed"] + turn},
                                adapter_dir=str(root / "adapter") if adapter else None, base_dir=str(root / "base"),
-                               max_new_tokens=CHAT_MAX_NEW_TOKENS, temperature=p["temperature"], top_p=p["top_p"])[0]
+                               max_new_tokens=CHAT_MAX_NEW_TOKENS, temperature=p["temperature"], top_p=p["top_p"],
+                               repetition_penalty=1.15)[0]  # the evaluation's penalty
     return text.replace("\x00", "").strip()
 
 

@@ -28,6 +28,7 @@ from studio.errors import Invalid
 from studio.principal import Principal
 from studio.safety.services import lockout_engage, said_safe_word
 from training_jobs.checkpoint import LABELS, job_checkpoint
+from training_jobs.evaluation import CHECKPOINT_REPETITION_PENALTY
 from training_jobs.models import TrainingJob, TunedChat, TunedChatTurn
 
 CHAT_MAX_NEW_TOKENS = 120
@@ -123,7 +124,8 @@ def fit_to_context(messages: list[dict], tokenizer, budget: int) -> tuple[list[d
 
 def _answer(job: TrainingJob, messages: list[dict], *, base_dir: Path, adapter_dir: Path | None, tokenizer_dir: Path,
             seed: int) -> tuple[str, str]:
-    """(reply, note) of base_dir (+ adapter_dir) to the conversation, sampled at the job's temperature and top-p."""
+    """(reply, note) of base_dir (+ adapter_dir) to the conversation, sampled at the job's temperature and top-p with the
+    evaluation's repetition penalty (without it a tuned SmolLM2 looped on "Come in. Come in. …" to the token limit)."""
     from training_jobs.backends import get_backend
 
     params = job.params or {}
@@ -134,7 +136,7 @@ def _answer(job: TrainingJob, messages: list[dict], *, base_dir: Path, adapter_d
             texts = get_backend(job.backend).sample(
                 [messages], {"student": str(base_dir), "seed": seed}, adapter_dir=str(adapter_dir) if adapter_dir else None,
                 base_dir=str(base_dir), max_new_tokens=CHAT_MAX_NEW_TOKENS, temperature=float(params.get("temperature", 0.7)),
-                top_p=float(params.get("top_p", 0.95)),
+                top_p=float(params.get("top_p", 0.95)), repetition_penalty=CHECKPOINT_REPETITION_PENALTY,
             )
     except (OSError, RuntimeError, ValueError, KeyError) as exc:
         raise ChatFailed(f"the model could not answer: {exc}") from None

@@ -25,6 +25,7 @@ from studio.views import org_page
 from training_jobs import display
 from training_jobs.access import access_training_job
 from training_jobs.checkpoint import has_checkpoint, job_checkpoint
+from training_jobs.evaluation import CHECKPOINT_REPETITION_PENALTY
 from training_jobs.export import model_export_response
 from audits.chat.services import persona_drift_bound
 from studio.llm.local_models import LOCAL_CHAT_MODEL
@@ -505,7 +506,7 @@ def training_job_chat(request, training_job_id):
         "fingerprint_ready": bool(job.persona and Fingerprint.objects.latest_for(job.persona)),
         "threshold": persona_drift_bound(job.persona, tree).value if job.persona else
                      float(tree["engine.pipeline.drift_detection.threshold"]),
-        "params": job.params or {},
+        "params": job.params or {}, "repetition_penalty": CHECKPOINT_REPETITION_PENALTY,
         **_chat_labels(job, chat.checkpoint if chat else checkpoint.stage if checkpoint else "dpo_train"),
     })
 
