@@ -135,3 +135,18 @@ def test_the_unified_form_says_why_three_defaults_sit_below_their_ranges(tenant,
     assert "The reference ranges are the issue's" not in page and "add up to 103 %" in page
     assert sum(low for low, _ in DEFAULT_RANGES.values()) == 103
     assert len(re.findall(r'class="below"[^>]*>1 below<', page)) == 3
+
+
+def test_the_unified_estimate_has_a_time_from_its_steps_and_judge_calls(tenant):
+    from studio.principal import Principal
+    from tests.test_unified_jobs import QUICK, make_dataset
+    from training_jobs.unified import unified_preflight
+
+    dataset = make_dataset(tenant.org)
+    owner = Principal.from_membership(tenant.membership("owner"))
+    report = unified_preflight(principal=owner, data={"dataset_ids": [str(dataset.public_id)], **QUICK})
+    estimate = report["estimate"]
+    # Independently: no earlier job measured anything, so the typical step time; the offline judge makes no calls.
+    assert estimate["judge_calls"] == 0 and estimate["time"]["steps"] == sum(estimate["steps"])
+    assert estimate["time"]["seconds"] == round(sum(estimate["steps"]) * TYPICAL_STEP_S)
+    assert estimate["time_words"] == duration_words(estimate["time"]["seconds"])

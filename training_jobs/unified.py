@@ -137,6 +137,7 @@ def unified_preflight(*, principal: Principal, data: dict) -> dict:
         report["phases"] = [{"name": p.name, "rows": len(ids), "learning_rate": p.learning_rate, "epochs": p.epochs}
                             for p, ids in zip(phases, phase_ids)]
         report["estimate"] = unified_estimate(params, [len(ids) for ids in phase_ids])
+        report["estimate"].update(unified_time(principal.organization, params, report["estimate"]))
     _check_models(report, principal.organization, params)
     report["ok"] = not report["errors"]
     return report
@@ -153,6 +154,16 @@ def _check_models(report: dict, organization, params: UnifiedParams) -> None:
         report["errors"].append({"field": "backend", "message": "the trl backend needs the train extras: pip install -e '.[train]'"})
     if problem := checkpoint_problem(params.student_checkpoint):
         report["errors"].append({"field": "student_checkpoint", "message": problem})
+
+
+def unified_time(organization, params: UnifiedParams, estimate: dict) -> dict:
+    """The job's time: its training steps at the backend's measured rate, the judge's calls at the judge's."""
+    from training_jobs.throughput import duration_words, measured_throughput
+
+    rates = measured_throughput(organization, teacher_model=params.judge_model, backend=params.backend, concurrency=8)
+    steps = sum(estimate["steps"])
+    seconds = round(steps / rates["steps_per_s"] + estimate["judge_calls"] / rates["calls_per_s"])
+    return {"time": {"seconds": seconds, "steps": steps, **rates}, "time_words": duration_words(seconds)}
 
 
 def unified_estimate(params: UnifiedParams, phase_rows: list[int]) -> dict:

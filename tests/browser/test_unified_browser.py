@@ -198,7 +198,8 @@ def test_an_editor_imports_a_dataset_and_watches_a_unified_curriculum_train_live
     # The pre-flight: the 90-row mix against the targets, and the four phases with their steps and rates.
     _wait_preflight(page, ok=True)
     estimate = page.get_by_test_id("estimate")
-    expect(estimate).to_contain_text("90 rows")
+    expect(estimate).to_contain_text("90 of 108 rows")
+    expect(page.get_by_test_id("mix-explanation")).to_contain_text("“Total rows” asks for 90")  # why not all 108 (issue 18)
     plan = page.get_by_test_id("preflight-phases").locator("tbody tr")
     expect(plan).to_have_count(len(PHASES))
     expect(plan.nth(3)).to_contain_text("8e-06")
