@@ -50,7 +50,9 @@ class StudioAPI(NinjaAPI):
         error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         for methods in schema["paths"].values():
             for method, operation in methods.items():
-                declared = operation.setdefault("responses", {})
+                # Status codes as strings: an operation declaring response={409: …} next to the "409" added here
+                # would otherwise write the key twice, and Swagger UI refuses the whole document.
+                declared = operation["responses"] = {str(code): spec for code, spec in operation.get("responses", {}).items()}
                 errors = {**ERRORS, **(WRITE_ERRORS if method in ("post", "put", "patch", "delete") else {})}
                 for status, description in errors.items():
                     declared.setdefault(status, {"description": description, **error})

@@ -104,3 +104,19 @@ def test_litellm_queues_no_logging_task_that_could_fill_the_console_at_a_loop_s_
     thread.join()
     assert logging_worker.GLOBAL_LOGGING_WORKER.pending_count == 0
     assert logging_worker.GLOBAL_LOGGING_WORKER._worker_task is None
+
+
+def test_the_api_docs_document_parses_without_a_repeated_key(tenant, client_for):
+    """Swagger UI refused the whole document ("duplicated mapping key") when an operation declared an int status code
+    beside the string one added to every operation."""
+    import json
+
+    repeated = []
+
+    def keep(pairs):
+        keys = [key for key, _ in pairs]
+        repeated.extend(key for key in set(keys) if keys.count(key) > 1)
+        return dict(pairs)
+
+    json.loads(client_for(tenant.owner).get("/v1/openapi.json").content, object_pairs_hook=keep)
+    assert repeated == []

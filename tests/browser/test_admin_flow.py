@@ -117,7 +117,14 @@ def test_an_admin_runs_orgs_config_history_and_keys(studio_server, page):
     expect(page.get_by_test_id("copy-key")).to_have_text("Copied")
     shots(page, "admin-api-key")
 
+    # An empty persona list invites the first persona.
+    page.get_by_role("link", name="Personas", exact=True).click()
+    expect(page.get_by_test_id("personas-empty")).to_contain_text("Write a brief and generate your first persona")
+    shots(page, "admin-personas-empty")
+
     # The API docs lead back to the app.
     page.goto(studio_server.url + "/v1/docs")
+    page.locator(".opblock-tag").first.wait_for()
+    shots(page, "admin-api-docs")
     page.get_by_test_id("back-to-studio").click()
     page.wait_for_url(re.compile(r".*/o/harbor[^/]*/$"))

@@ -105,6 +105,12 @@ def test_an_ml_engineer_launches_imports_and_compares(studio_server, page, tmp_p
     assert numbers == ["1", "2", "3", "4", "5"], numbers
     shots(page, "ml-dataset")
 
+    # The unified form says why three default shares sit below their ranges.
+    page.goto(studio_server.url + "/o/lathe/training/unified/new/")
+    expect(page.get_by_test_id("section-composition")).to_contain_text("add up to 103 %")
+    expect(page.locator(".share-table .below")).to_have_count(3)
+    shots(page, "ml-unified-form")
+
     # Two jobs' curves on one chart; a point shows its value on hover.
     first, second = studio_server.manage("shell", "-c", JOBS.format(persona_id=persona_id)).strip().splitlines()[-1].split()
     page.goto(studio_server.url + "/o/lathe/training/")
