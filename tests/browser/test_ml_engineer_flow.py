@@ -27,6 +27,7 @@ persona.refresh_from_db()
 print(persona.public_id, persona.status)
 """
 JOBS = """
+import json
 from personas.models import Persona
 from training_jobs.models import StageRun, TrainingJob
 from training_jobs.params import LaunchParams
@@ -41,6 +42,11 @@ for name, slope, steps in (("clock-calm", 0.03, 10), ("clock-hot", 0.05, 14)):
     history = [{{"step": s, "loss": round(0.9 - slope * s, 4), "rewards/accuracies": round(min(1.0, 0.45 + slope * s), 4)}} for s in range(1, steps + 1)]
     StageRun.objects.create(job=job, stage="dpo_train", position=2, status="completed", done=steps, total=steps, unit="steps",
                             stats={{"dpo_history": history}})
+    (job.artifacts_dir / "dpo_data").mkdir(parents=True, exist_ok=True)
+    pairs = [json.dumps({{"prompt": f"{{name}} question {{i}}: how long is a second when you wait for someone?",
+                          "chosen": f"Answer {{i}}: " + "the escapement ticks " * (8 + i), "rejected": "A second."}}) for i in range(8)]
+    (job.artifacts_dir / "dpo_data" / "pairs.jsonl").write_text("".join(p + chr(10) for p in pairs))
+    StageRun.objects.create(job=job, stage="dpo_data", position=1, status="completed", artifacts={{"pairs": "dpo_data/pairs.jsonl"}})
     ids.append(str(job.public_id))
 print(" ".join(ids))
 """
@@ -87,6 +93,8 @@ def test_an_ml_engineer_launches_imports_and_compares(studio_server, page, tmp_p
     expect(page.get_by_test_id("preflight-errors")).to_have_count(0)
     expect(page.get_by_test_id("field-learning_rate")).not_to_have_attribute("aria-invalid", "true")
 
+    first, second = studio_server.manage("shell", "-c", JOBS.format(persona_id=persona_id)).strip().splitlines()[-1].split()
+
     # A dataset import: the button says what it does, one click does it, rows are numbered from 1.
     rows = [{"instruction": f"How do I oil escapement number {i} without stopping the clock?", "output": f"Answer {i}: " + "tick " * (20 + i),
              "_category": "technical", "_source": "handbook"} for i in range(5)]
@@ -103,6 +111,15 @@ def test_an_ml_engineer_launches_imports_and_compares(studio_server, page, tmp_p
     expect(page.get_by_test_id("row-count")).to_have_text("5 rows")
     numbers = page.locator(".rows-table tbody tr td:first-child").all_inner_texts()
     assert numbers == ["1", "2", "3", "4", "5"], numbers
+
+    # Including a job's pairs: the effect on the mix shows before anything is added.
+    include = page.get_by_test_id("include-job")
+    include.get_by_test_id("include-job-select").select_option(first)
+    effect = page.get_by_test_id("mix-effect")
+    expect(effect.locator("tr[data-category=conversational]")).to_contain_text("+8")
+    expect(effect.locator("tr[data-category=technical]")).to_contain_text("100.0 % → 38.5 %")  # 5 of 13 rows
+    expect(page.get_by_test_id("mix-skew")).to_contain_text("skews the mix")
+    expect(page.get_by_test_id("row-count")).to_have_text("5 rows")  # nothing added yet
     shots(page, "ml-dataset")
 
     # The unified form says why three default shares sit below their ranges.
@@ -112,7 +129,6 @@ def test_an_ml_engineer_launches_imports_and_compares(studio_server, page, tmp_p
     shots(page, "ml-unified-form")
 
     # Two jobs' curves on one chart; a point shows its value on hover.
-    first, second = studio_server.manage("shell", "-c", JOBS.format(persona_id=persona_id)).strip().splitlines()[-1].split()
     page.goto(studio_server.url + "/o/lathe/training/")
     page.get_by_test_id("compare-jobs").click()
     page.locator(f"input[name=jobs][value='{first}']").check()
