@@ -150,3 +150,19 @@ def test_the_unified_estimate_has_a_time_from_its_steps_and_judge_calls(tenant):
     assert estimate["judge_calls"] == 0 and estimate["time"]["steps"] == sum(estimate["steps"])
     assert estimate["time"]["seconds"] == round(sum(estimate["steps"]) * TYPICAL_STEP_S)
     assert estimate["time_words"] == duration_words(estimate["time"]["seconds"])
+
+
+def test_the_unified_page_keeps_its_mix_and_estimate_while_a_field_is_in_error(tenant):
+    from studio.principal import Principal
+    from tests.test_unified_jobs import QUICK, make_dataset
+    from training_jobs.unified import unified_preflight
+    from training_jobs.unified_views import unified_page_preflight
+
+    dataset = make_dataset(tenant.org)
+    owner = Principal.from_membership(tenant.membership("owner"))
+    data = {"dataset_ids": [str(dataset.public_id)], **QUICK, "lora_rank": 0}
+    report = unified_page_preflight(owner, data)
+    assert [e["field"] for e in report["errors"]] == ["lora_rank"] and report["errors"][0]["message"] == "must be at least 1 (you entered 0)"
+    assert report["mix"]["total"] == 100 and report["estimate"]["time_words"] and "counted at their defaults" in report["estimate_note"]
+    assert not report["ok"]
+    assert unified_preflight(principal=owner, data=data)["mix"] is None  # the API answers no mix for invalid values

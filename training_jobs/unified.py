@@ -95,8 +95,25 @@ def _datasets(principal: Principal, ids) -> list:
     return [access_dataset(principal.organization, dataset_id) for dataset_id in ids]
 
 
-def unified_preflight(*, principal: Principal, data: dict) -> dict:
-    """{ok, errors, warnings, estimate, counts, stages, phases}: nothing is stored. Another org's dataset is 404."""
+def _params_despite_errors(data: dict, errors: list[dict]) -> "UnifiedParams | None":
+    """The form's values with each field in error at its default (the launch page keeps its mix and estimate on screen
+    while a field is being fixed); None when even that does not validate, or no dataset is chosen."""
+    bad = {e["field"].split(".")[0] for e in errors}
+    # The mix and the phases are what the estimate shows: with the composition or curriculum in error, a default one
+    # in their place would chart a mix that is not the one typed.
+    if bad & {"dataset_ids", "composition", "curriculum", "phases", "__root__"}:
+        return None
+    try:
+        return UnifiedParams.model_validate({key: value for key, value in data.items() if key not in bad})
+    except ValidationError:
+        return None
+
+
+def unified_preflight(*, principal: Principal, data: dict, keep_estimate: bool = False) -> dict:
+    """{ok, errors, warnings, estimate, counts, stages, phases}: nothing is stored. Another org's dataset is 404.
+
+    `keep_estimate` (the launch page): with fields in error, the mix and estimate are still computed with those
+    fields at their defaults, and say so in `estimate_note`; the API answers no mix while the values are invalid."""
     from training_jobs.datasets.selectors import rows_by_category
 
     report = {"ok": False, "errors": [], "warnings": [], "estimate": {}, "counts": {}, "stages": list(UNIFIED_STAGES),
@@ -108,7 +125,11 @@ def unified_preflight(*, principal: Principal, data: dict) -> dict:
         params = UnifiedParams.model_validate(data)
     except ValidationError as exc:
         report["errors"] = validation_errors(exc)
-        return report
+        params = _params_despite_errors(data, report["errors"]) if keep_estimate else None
+        if params is None:
+            return report
+        report["estimate_note"] = "until fixed, fields in error are counted at their defaults"
+    invalid = len(report["errors"])
     datasets = _datasets(principal, params.dataset_ids)
     by_category = rows_by_category(datasets)
     counts = {category: len(ids) for category, ids in by_category.items()}
@@ -117,7 +138,7 @@ def unified_preflight(*, principal: Principal, data: dict) -> dict:
     for issue in check_available(composition, counts, params.total_rows):
         (report["errors"] if issue["level"] == "error" else report["warnings"]).append(
             {"field": issue["field"], "message": issue["message"]})
-    if not report["errors"]:
+    if len(report["errors"]) == invalid:  # the data holds the mix (fields in error aside)
         mix = sample_mix(by_category, composition, params.total_rows, params.seed)
         report["mix"] = {"total": len(mix.ids), "counts": mix.counts, "bars": mix.bars(), "available": sum(counts.values()),
                          "explanation": mix_explanation(composition, counts, len(mix.ids), params.total_rows)}

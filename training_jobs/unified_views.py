@@ -39,7 +39,7 @@ def _datasets(org) -> list[dict]:
 
 def unified_page_preflight(principal, data: dict) -> dict:
     try:
-        report = unified_preflight(principal=principal, data=data)
+        report = unified_preflight(principal=principal, data=data, keep_estimate=True)
     except StudioError as exc:  # another org's dataset is NotFound, as everywhere
         return {"ok": False, "errors": [{"field": exc.field or "dataset_ids", "message": exc.message}], "warnings": [],
                 "estimate": {}, "counts": {}, "stages": list(UNIFIED_STAGES), "mix": None, "phases": []}
