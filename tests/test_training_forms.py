@@ -14,7 +14,7 @@ from training_jobs.composition import DEFAULT_RANGES, mix_explanation, parse_com
 from training_jobs.models import StageRun
 from training_jobs.params import LaunchParams, validation_errors
 from training_jobs.presets import QUICK_ITERATION
-from training_jobs.throughput import TYPICAL_CALLS_PER_S, TYPICAL_STEP_S, duration_words
+from training_jobs.throughput import TINY_REPLY_S, TINY_STEP_S, TYPICAL_CALLS_PER_S, duration_words
 from tests.test_training_pages import form_post, make_job
 
 
@@ -70,21 +70,21 @@ def test_a_post_with_an_error_highlights_the_field_and_launches_nothing(persona,
 def test_the_time_is_typical_until_a_job_has_measured_the_throughput(persona, tenant, client_for):
     from training_jobs.services import training_job_preflight
     from studio.principal import Principal
-
-    principal = Principal.from_membership(tenant.membership("editor"))
-    data = {k: v for k, v in form_post(persona).items()}
     from training_jobs.launch_form import form_data
 
-    report = training_job_preflight(principal=principal, data=form_data(data))
-    timing = report.estimate["time"]
-    params = report.params
-    # Independently: DPO steps per epoch + SFT steps per epoch over reflections and interactions, no smoke run.
+    principal = Principal.from_membership(tenant.membership("editor"))
+    data = form_data(dict(form_post(persona)))
+    report = training_job_preflight(principal=principal, data=data)
+    timing, params, estimate = report.estimate["time"], report.params, report.estimate
+    # Independently: DPO steps per epoch + SFT steps per epoch over reflections and interactions, no smoke run; the
+    # tiny test model writes no introspection (the teacher does) and answers the evaluation's 8 × 3 × 2 in milliseconds.
     steps = math.ceil(12 / 4) + math.ceil((10 + 2) / 4)
-    assert params.smoke_test == "none" and timing["steps"] == steps
+    assert params.smoke_test == "none" and params.student_checkpoint == "tiny" and timing["steps"] == steps
     assert timing["calls_per_s"] == TYPICAL_CALLS_PER_S["offline"] and "typical" in timing["calls_source"]
-    assert timing["seconds"] == round(report.estimate["calls"] / 40.0 + steps * TYPICAL_STEP_S)
+    assert timing["replies"] == 48 and "tiny test model" in timing["steps_source"]
+    assert timing["seconds"] == round(estimate["calls"] / 40.0 + steps * TINY_STEP_S + 48 * TINY_REPLY_S)
 
-    # A finished job measured 2 calls/s with this teacher and 0.5 steps/s on trl: the estimate follows.
+    # A finished job measured 2 calls/s with this teacher and 0.5 steps/s on trl with this checkpoint: the estimate follows.
     job = make_job(persona)
     start = timezone.now() - timedelta(hours=1)
     StageRun.objects.filter(job=job).delete()
@@ -92,11 +92,35 @@ def test_the_time_is_typical_until_a_job_has_measured_the_throughput(persona, te
                             started_at=start, finished_at=start + timedelta(seconds=60))
     StageRun.objects.create(job=job, stage="dpo_train", position=2, status=StageRun.Status.COMPLETED, done=30, total=30, unit="steps",
                             started_at=start, finished_at=start + timedelta(seconds=60))
-    report = training_job_preflight(principal=principal, data=form_data(data))
+    report = training_job_preflight(principal=principal, data=data)
     timing = report.estimate["time"]
     assert timing["calls_per_s"] == 2.0 and timing["steps_per_s"] == 0.5
     assert timing["calls_source"] == "measured on 1 earlier job with offline/teacher"
-    assert timing["seconds"] == round(report.estimate["calls"] / 2 + steps / 0.5)
+    assert timing["seconds"] == round(report.estimate["calls"] / 2 + steps / 0.5 + 48 * TINY_REPLY_S)
+
+
+def test_a_pretrained_student_is_estimated_at_its_own_pace_not_the_tiny_model_s(persona, tenant):
+    """The Quick iteration on SmolLM2 took 449 s in the bench; the estimate used to say 64 s (tiny's step time, the
+    student's answers at the offline teacher's rate, and nothing for the replies the checkpoint writes itself)."""
+    from studio.principal import Principal
+    from training_jobs.launch_form import form_data
+    from training_jobs.presets import QUICK_ITERATION
+    from training_jobs.services import training_job_preflight
+
+    principal = Principal.from_membership(tenant.membership("editor"))
+    quick = {k: str(v) for k, v in QUICK_ITERATION.values().items()}
+    data = form_data(dict(form_post(persona, **quick, preset="quick", smoke_test="none", student_checkpoint="smollm2-135m-instruct",
+                                    student_model="local/smollm2-135m-instruct")))
+    report = training_job_preflight(principal=principal, data=data)
+    timing, p, estimate = report.estimate["time"], report.params, report.estimate
+    sizes = p.sizes
+    steps = math.ceil(sizes["dpo_pairs"] / p.batch_size) + math.ceil((sizes["reflections"] + sizes["interactions"]) / p.batch_size)
+    introspection = sizes["reflections"] + sizes["interactions"] * (sizes["interaction_turns"] - 1)  # after each opener
+    expected = ((estimate["teacher_calls"] - introspection) / 40.0 + estimate["student_calls"] / 1.0  # local answers ~1/s
+                + steps * 6.0 + introspection * 3.1 + 48 * 1.4)
+    assert timing["steps"] == steps and timing["replies"] == introspection + 48
+    assert timing["seconds"] == round(expected) and "pretrained" in timing["steps_source"]
+    assert 300 <= timing["seconds"] <= 700  # the bench's 449 s, within a factor of 1.5
 
 
 def test_durations_read_in_the_unit_that_fits():
@@ -148,7 +172,7 @@ def test_the_unified_estimate_has_a_time_from_its_steps_and_judge_calls(tenant):
     estimate = report["estimate"]
     # Independently: no earlier job measured anything, so the typical step time; the offline judge makes no calls.
     assert estimate["judge_calls"] == 0 and estimate["time"]["steps"] == sum(estimate["steps"])
-    assert estimate["time"]["seconds"] == round(sum(estimate["steps"]) * TYPICAL_STEP_S)
+    assert estimate["time"]["seconds"] == round(sum(estimate["steps"]) * TINY_STEP_S)
     assert estimate["time_words"] == duration_words(estimate["time"]["seconds"])
 
 

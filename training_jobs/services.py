@@ -249,7 +249,7 @@ def training_job_preflight(*, principal: Principal, data: dict) -> Preflight:
     _check_backend(report)
     _warn_hyperparameters(report)
     report.estimate = estimate(params, constitution)
-    timing = time_estimate(principal.organization, params, report.estimate["calls"])
+    timing = time_estimate(principal.organization, params, report.estimate)
     report.estimate.update(time=timing, time_words=duration_words(timing["seconds"]))
     if params.budget_usd is not None and report.estimate.get("cost_usd") and report.estimate["cost_usd"] > params.budget_usd:
         estimate_text, cap_text = usd(report.estimate["cost_usd"], params.budget_usd)

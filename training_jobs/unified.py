@@ -181,7 +181,8 @@ def unified_time(organization, params: UnifiedParams, estimate: dict) -> dict:
     """The job's time: its training steps at the backend's measured rate, the judge's calls at the judge's."""
     from training_jobs.throughput import duration_words, measured_throughput
 
-    rates = measured_throughput(organization, teacher_model=params.judge_model, backend=params.backend, concurrency=8)
+    rates = measured_throughput(organization, teacher_model=params.judge_model, backend=params.backend, concurrency=8,
+                                checkpoint=params.student_checkpoint)
     steps = sum(estimate["steps"])
     seconds = round(steps / rates["steps_per_s"] + estimate["judge_calls"] / rates["calls_per_s"])
     return {"time": {"seconds": seconds, "steps": steps, **rates}, "time_words": duration_words(seconds)}
