@@ -7,6 +7,7 @@ server process shares them; local memory embedded).
 | password     | POST /invite/<token>/ (sets a new member's password)        | client IP; and token      | ["password"] |
 | invitations  | inviting members, page or API                               | organization              | ["invitations"] |
 | api_keys     | creating API keys, page or API                              | organization              | ["api_keys"] |
+| organizations| creating an organization (the Organizations page)           | member                    | ["organizations"] |
 | spend        | operations that spend LLM money (generation, chat, audits,  | API key, or member        | org config limits.spend_per_minute |
 |              | eval runs, judge runs, comparison generation, training      |                           |         |
 |              | launches and resumes, tuned-model chat, dataset generation) |                           |         |
@@ -53,6 +54,7 @@ RULES = (
     Rule("password", POST, pages=frozenset({"invitation_accept"}), per=("ip", "token")),
     Rule("invitations", POST, pages=frozenset({"member_invite"}), api=re.compile(r"^/v1/invitations$"), per=("org",)),
     Rule("api_keys", POST, pages=frozenset({"api_key_create"}), api=re.compile(r"^/v1/api-keys$"), per=("org",)),
+    Rule("organizations", POST, pages=frozenset({"organizations"}), per=("principal",)),
     Rule("spend", POST, pages=SPEND_PAGES, api=SPEND_API, per=("principal",)),
     Rule("api", ANY, api=re.compile(r"^/v1/"), per=("api_key",)),
 )

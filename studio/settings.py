@@ -261,6 +261,7 @@ RATE_LIMITS = {
     "password_token": os.environ.get("RATE_LIMIT_PASSWORD_TOKEN", "10/m"),
     "invitations": os.environ.get("RATE_LIMIT_INVITATIONS", "30/h"),  # per organization
     "api_keys": os.environ.get("RATE_LIMIT_API_KEYS", "30/h"),  # per organization
+    "organizations": os.environ.get("RATE_LIMIT_ORGANIZATIONS", "10/h"),  # organizations one member creates
     "api": "600/m",  # per API key; an org changes its own with the config key limits.api_per_minute
     "spend": "30/m",  # per key or member; an org changes its own with limits.spend_per_minute
 }

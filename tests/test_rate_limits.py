@@ -43,6 +43,14 @@ def test_invitations_are_limited_per_organization_on_the_api(tenant, api_for, se
     assert "for this organization" in body["detail"]
 
 
+def test_creating_organizations_is_limited_per_member(tenant, client_for, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "organizations": "2/h"}
+    client = client_for(tenant.user("viewer"))
+    made = [client.post("/orgs/", {"name": f"Side {n}", "slug": f"side-{n}"}).status_code for n in range(3)]
+    assert made == [302, 302, 429]
+    assert client_for(tenant.user("editor")).post("/orgs/", {"name": "Mine", "slug": "mine"}).status_code == 302
+
+
 def test_operations_that_spend_llm_money_have_a_stricter_bucket_the_org_can_set(tenant, api_for):
     config_set(actor=Principal.from_membership(tenant.membership("owner")), key="limits.spend_per_minute", value=2)
     client = api_for(tenant.org)
