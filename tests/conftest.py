@@ -14,6 +14,7 @@ from studio.celery import app as celery_app
 from studio.models import Organization
 from studio.roles import SCOPES, Role
 from tests.card_helpers import import_card  # noqa: F401  (fixture)
+from tests.fingerprint_helpers import fingerprint  # noqa: F401  (fixture)
 from tests.generation_helpers import generate, owner_api  # noqa: F401  (fixtures)
 from tests.reviews_helpers import owner_principal, persona  # noqa: F401  (fixtures)
 from tests.training_helpers import launch  # noqa: F401  (fixtures)

@@ -4,31 +4,14 @@ org listed on the personas page."""
 
 import json
 
-import numpy as np
 import pytest
 
 from audits.evals.stats import FAIL, INCONCLUSIVE, PASS, distinctiveness_gate
-from audits.models import BaselineFingerprint, Fingerprint
+from audits.models import BaselineFingerprint
 from audits.services import BASELINE_SYSTEM_PROMPT
 from studio.config.services import config_set
 from studio.principal import Principal
-
-
-@pytest.fixture
-def fingerprint(owner_api, django_capture_on_commit_callbacks):
-    def run(persona_id) -> Fingerprint:
-        with django_capture_on_commit_callbacks(execute=True):
-            assert owner_api.post(f"/v1/personas/{persona_id}/fingerprint").status_code == 202
-        found = Fingerprint.objects.filter(persona__public_id=persona_id).order_by("-id").first()
-        assert found.status == "ready", found.error
-        return found
-
-    return run
-
-
-def cosine_distance(a, b) -> float:
-    a, b = np.asarray(a), np.asarray(b)
-    return float(1 - a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+from tests.fingerprint_helpers import cosine_distance
 
 
 def test_the_first_fingerprint_computes_the_baseline_and_the_distinctiveness_is_the_distance_from_it(generate, fingerprint, owner_api):

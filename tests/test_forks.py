@@ -2,13 +2,12 @@
 version recorded, the family tree on the page and over the API, and its fingerprint's distance from the parent's
 flagged past engine.pipeline.fork.max_drift_from_parent."""
 
-import numpy as np
 import pytest
 
-from audits.models import Fingerprint
 from personas.models import Persona
 from studio.config.services import config_set
 from studio.principal import Principal
+from tests.fingerprint_helpers import cosine_distance
 
 
 @pytest.fixture
@@ -18,23 +17,6 @@ def fork(owner_api, django_capture_on_commit_callbacks):
             return (client or owner_api).post(f"/v1/personas/{persona_id}/fork", json={"note": note})
 
     return run
-
-
-@pytest.fixture
-def fingerprint(owner_api, django_capture_on_commit_callbacks):
-    def run(persona_id) -> Fingerprint:
-        with django_capture_on_commit_callbacks(execute=True):
-            assert owner_api.post(f"/v1/personas/{persona_id}/fingerprint").status_code == 202
-        found = Fingerprint.objects.filter(persona__public_id=persona_id).order_by("-id").first()
-        assert found.status == "ready", found.error
-        return found
-
-    return run
-
-
-def cosine_distance(a, b) -> float:
-    a, b = np.asarray(a), np.asarray(b)
-    return float(1 - a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
 def test_a_fork_keeps_its_parents_soul_and_self_and_records_its_lineage(generate, fork, owner_api):

@@ -211,6 +211,18 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+NARROW = {"width": 390, "height": 844}  # a phone
+WIDE = {"width": 1280, "height": 860}
+
+
+def shots(page, name: str) -> None:
+    """The page at 1280 px and at 390 px wide (a phone), full length; the page is left at 1280 px."""
+    screenshot(page, f"{name}-1280")
+    page.set_viewport_size(NARROW)
+    screenshot(page, f"{name}-390")
+    page.set_viewport_size(WIDE)
+
+
 def log_in(page, server: StudioServer, username: str, password: str) -> None:
     page.goto(server.url + "/accounts/login/")
     page.fill("input[name=username]", username)

@@ -7,20 +7,10 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import log_in, shots
 
 PASSWORD = "browser-pass-5678"
 TEMP_ROW = "#cfg-engine-pipeline-soul_draft-temperature"
-NARROW = {"width": 390, "height": 844}
-WIDE = {"width": 1280, "height": 860}
-
-
-def shots(page, name: str) -> None:
-    """The page at 1280 px and at 390 px wide (a phone), full length."""
-    screenshot(page, f"{name}-1280")
-    page.set_viewport_size(NARROW)
-    screenshot(page, f"{name}-390")
-    page.set_viewport_size(WIDE)
 
 
 def test_an_admin_runs_orgs_config_history_and_keys(studio_server, page):

@@ -5,22 +5,12 @@ the safe word: only the persona routes close, and the page says which."""
 
 import re
 
-from tests.browser.conftest import BACKGROUND_WAIT_MS, log_in, screenshot
+from tests.browser.conftest import BACKGROUND_WAIT_MS, log_in, shots
 
 PASSWORD = "browser-pass-5678"
 PERSONA_PAGE = re.compile(r".*/o/quill/personas/[0-9a-f-]{36}/$")
 NO_ACTIVE_JOB = """() => ![...document.querySelectorAll('[data-testid=audit-job]')]
     .some(job => job.dataset.status === 'queued' || job.dataset.status === 'running')"""
-NARROW = {"width": 390, "height": 844}
-WIDE = {"width": 1280, "height": 860}
-
-
-def shots(page, name: str) -> None:
-    """The page at 1280 px and at 390 px wide (a phone), full length."""
-    screenshot(page, f"{name}-1280")
-    page.set_viewport_size(NARROW)
-    screenshot(page, f"{name}-390")
-    page.set_viewport_size(WIDE)
 
 
 def mark_page(page) -> None:

@@ -7,11 +7,9 @@ import json
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import log_in, shots
 
 PASSWORD = "browser-pass-5678"
-NARROW = {"width": 390, "height": 844}
-WIDE = {"width": 1280, "height": 860}
 SEED = """
 from unittest import mock
 from pipeline.runner import run_execute
@@ -50,13 +48,6 @@ for name, slope, steps in (("clock-calm", 0.03, 10), ("clock-hot", 0.05, 14)):
     ids.append(str(job.public_id))
 print(" ".join(ids))
 """
-
-
-def shots(page, name: str) -> None:
-    screenshot(page, f"{name}-1280")
-    page.set_viewport_size(NARROW)
-    screenshot(page, f"{name}-390")
-    page.set_viewport_size(WIDE)
 
 
 def test_an_ml_engineer_launches_imports_and_compares(studio_server, page, tmp_path):

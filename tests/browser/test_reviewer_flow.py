@@ -4,11 +4,9 @@ with the keyboard and takes both back with undo."""
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import log_in, shots
 
 PASSWORD = "browser-pass-5678"
-NARROW = {"width": 390, "height": 844}
-WIDE = {"width": 1280, "height": 860}
 SEED = """
 from audits.reviews.services import comparisons_create, reviewer_grant
 from personas.models import Persona
@@ -25,13 +23,6 @@ comparisons_create(principal=owner, persona=persona, rows=rows, prompt_set="nigh
 reviewer_grant(actor=owner, persona=persona, member=reviewer)
 print(persona.public_id)
 """
-
-
-def shots(page, name: str) -> None:
-    screenshot(page, f"{name}-1280")
-    page.set_viewport_size(NARROW)
-    screenshot(page, f"{name}-390")
-    page.set_viewport_size(WIDE)
 
 
 def log_out(page) -> None:
