@@ -238,12 +238,18 @@ class RunExecution:
             }, audit_rounds=1)
         self.complete_audit(version, audit, RunStatus.READY if passed else RunStatus.FLAGGED)
 
-    @transaction.atomic
-    def complete_audit(self, version: PersonaVersion, audit: dict, status: str) -> None:
+    def _lock_unfinished_run(self) -> PipelineRun:
+        """This run's row, locked, carrying this worker's event cursor (a reaper's event in between collides);
+        TakenOver when it was ended elsewhere. Inside the caller's transaction."""
         run = PipelineRun.objects.select_for_update().get(pk=self.run.pk)
         run.event_seq = self.run.event_seq
         if run.status in FINISHED:
             raise TakenOver(f"run {run.public_id} was ended elsewhere ({run.status})")
+        return run
+
+    @transaction.atomic
+    def complete_audit(self, version: PersonaVersion, audit: dict, status: str) -> None:
+        run = self._lock_unfinished_run()
         persona = Persona.objects.select_for_update().get(pk=run.persona_id)
         PersonaVersion.objects.filter(pk=version.pk).update(audit=audit)
         if persona.current_version_id == version.pk and persona.status in (PersonaStatus.READY, PersonaStatus.FLAGGED):
@@ -259,10 +265,7 @@ class RunExecution:
     @transaction.atomic
     def complete(self, status: str, *, audit: dict | None) -> None:
         self.write_pending()  # the last step's outcome (and its cost) first
-        run = PipelineRun.objects.select_for_update().get(pk=self.run.pk)
-        run.event_seq = self.run.event_seq  # this worker's cursor: a reaper's event in between collides
-        if run.status in FINISHED:
-            raise TakenOver(f"run {run.public_id} was ended elsewhere ({run.status})")
+        run = self._lock_unfinished_run()
         # Names are unique within the org: the org's row is locked while this run's name is checked and saved,
         # so two runs finishing together cannot both take it (the model was asked to avoid taken names; this holds
         # whatever it answered).
