@@ -188,6 +188,8 @@ def test_an_edited_version_is_audited_with_one_click(persona, editor, django_cap
     assert re.search(r'<section id="versions"[^>]*hx-swap-oob="true"', card)  # the Audit column, once it is done
     assert re.search(rf'<span id="persona-status" class="badge status-{run.status}"[^>]*hx-swap-oob="true"', card)  # ready or flagged
     assert f"{v2.audit['overall']:.2f}" in card
+    runs_card = re.search(r'<section class="card" id="runs-card"[^>]*hx-swap-oob="true">(.*?)</section>', card, re.S)
+    assert runs_card and f"audit of v2 · {run.status}" in runs_card.group(1)  # the Runs card follows without a reload
     assert "Audit of v2" in editor.get(f"/o/acme/personas/{persona.public_id}/tests/").content.decode()
     run_page = editor.get(f"/o/acme/runs/{run.public_id}/").content.decode()
     assert "auditing version 2" in run_page and 'data-testid="step-audit"' in run_page and 'data-testid="step-soul_draft"' not in run_page
