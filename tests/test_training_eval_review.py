@@ -76,7 +76,7 @@ def test_the_ratings_are_the_same_whether_or_not_the_pairs_are_stored(persona, l
 
 def test_the_launch_form_offers_the_option_off_and_the_plan_says_what_happens(persona, tenant, client_for):
     client = client_for(tenant.owner)
-    page = client.get("/o/acme/training/new/").content.decode()
+    page = client.get(f"/o/acme/training/new/?persona={persona.public_id}").content.decode()  # the plan needs a persona
     checkbox = page[page.index('name="review_eval_pairs"') - 40:page.index('name="review_eval_pairs"') + 80]
     assert 'type="checkbox"' in checkbox and "checked" not in checkbox
     assert "Send the evaluation&#x27;s pairs to reviewers" in page or "Send the evaluation's pairs to reviewers" in page

@@ -2,7 +2,7 @@ from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
 from audits.reviews.models import (
-    Assignment, Comparison, ComparisonGeneration, ComparisonImport, JudgeRun, Judgment, ReviewPool, Source,
+    Assignment, Comparison, ComparisonGeneration, ComparisonImport, Guideline, JudgeRun, Judgment, ReviewPool, Source,
 )
 
 
@@ -65,3 +65,11 @@ class JudgeRunAdmin(admin.ModelAdmin):
     list_display = ["public_id", "organization", "persona", "status", "calls_done", "calls_total", "stored", "created_at"]
     list_filter = ["status"]
     readonly_fields = ["comparison_ids"]
+
+
+@admin.register(Guideline)
+class GuidelineAdmin(admin.ModelAdmin):
+    """What reviewers of a persona's prompt set should look for (editors write it on the persona's review page)."""
+
+    list_display = ["persona", "prompt_set", "updated_by", "updated_at"]
+    search_fields = ["text", "prompt_set"]

@@ -8,7 +8,7 @@ import re
 from tests.browser.conftest import BACKGROUND_WAIT_MS, log_in, shots
 
 PASSWORD = "browser-pass-5678"
-PERSONA_PAGE = re.compile(r".*/o/quill/personas/[0-9a-f-]{36}/$")
+PERSONA_PAGE = re.compile(r".*/o/inkwell/personas/[0-9a-f-]{36}/$")
 NO_ACTIVE_JOB = """() => ![...document.querySelectorAll('[data-testid=audit-job]')]
     .some(job => job.dataset.status === 'queued' || job.dataset.status === 'running')"""
 
@@ -23,16 +23,16 @@ def same_document(page) -> bool:
 
 
 def test_a_designer_edits_compares_restores_audits_and_chats(studio_server, page):
-    studio_server.manage("create_org", "--name", "Quill", "--slug", "quill")
-    studio_server.manage("add_member", "--org", "quill", "--email", "ida@quill.test", "--role", "editor", "--password", PASSWORD)
+    studio_server.manage("create_org", "--name", "Inkwell", "--slug", "inkwell")
+    studio_server.manage("add_member", "--org", "inkwell", "--email", "ida@inkwell.test", "--role", "editor", "--password", PASSWORD)
     console_errors = []
     page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
-    log_in(page, studio_server, "ida@quill.test", PASSWORD)
+    log_in(page, studio_server, "ida@inkwell.test", PASSWORD)
 
-    page.goto(studio_server.url + "/o/quill/personas/new/")
+    page.goto(studio_server.url + "/o/inkwell/personas/new/")
     page.fill("textarea[name=brief]", "A lighthouse keeper on Fogo Island who writes letters to ships that never answer")
     page.get_by_role("button", name="Generate").click()
-    page.wait_for_url("**/o/quill/runs/**")
+    page.wait_for_url("**/o/inkwell/runs/**")
     run_url = page.url
     progress = []  # the bar's value at every live update: it may only grow
     page.expose_function("recordProgress", lambda value: progress.append(int(value)))
@@ -179,13 +179,13 @@ def test_a_designer_edits_compares_restores_audits_and_chats(studio_server, page
     box = page.get_by_test_id("chat-input")
     box.fill("red")
     box.press("Enter")
-    page.wait_for_url("**/o/quill/lockout/")
+    page.wait_for_url("**/o/inkwell/lockout/")
     closes = page.get_by_test_id("lockout-closes").inner_text()
     assert "Personas" in closes and "Generation runs" in closes and "dashboard" not in closes.lower()
     shots(page, "designer-lockout")
     page.goto(persona_url)
     assert page.get_by_test_id("lockout").is_visible()
-    response = page.goto(studio_server.url + "/o/quill/")
+    response = page.goto(studio_server.url + "/o/inkwell/")
     assert response.status == 200
 
     assert not [e for e in console_errors if "oobErrorNoTarget" in e or "htmx" in e.lower()], console_errors
