@@ -85,3 +85,70 @@ def offline_verdict(user_text: str, persona: dict | None = None) -> str:
     won, lost = (first, second) if winner == "A" else (second, first)
     why = ("shows more of the persona's own markers" if won[0] > lost[0] else "says more in its own words")
     return json.dumps({"winner": winner, "reason": f"reply {winner} {why}"})
+
+
+# --- can the judge be trusted: order agreement and model family -----------------------------------
+
+
+def order_choices(forward: str, backward: str) -> tuple[str, str]:
+    """The comparison-frame choice ("a", "b", "tie") each order gave: forward showed text_a first, backward second."""
+    return {"A": "a", "B": "b"}.get(forward, "tie"), {"A": "b", "B": "a"}.get(backward, "tie")
+
+
+def orders_disagree(forward: str, backward: str) -> bool:
+    """The two orders named different things (a win and the other side's win, or a win and a tie): the vote is a tie."""
+    first, second = order_choices(forward, backward)
+    return first != second
+
+
+def order_disagreement(verdicts) -> list[dict]:
+    """Per judge model, from (model, forward winner, backward winner): pairs judged in both orders, pairs whose orders
+    disagreed, and the rate (null without pairs). Sorted by model."""
+    counts: dict[str, list[int]] = {}
+    for model, forward, backward in verdicts:
+        tally = counts.setdefault(model or "?", [0, 0])
+        tally[0] += 1
+        tally[1] += orders_disagree(forward, backward)
+    return [{"judge_model": model, "pairs": n, "disagreed": d, "rate": d / n if n else None}
+            for model, (n, d) in sorted(counts.items())]
+
+
+def stored_verdicts(rows) -> list[tuple[str, str, str]]:
+    """(model, forward winner, backward winner) from stored (judge_model, judge_detail) rows; rows without both orders
+    (a judge vote stored before details were kept) are left out."""
+    out = []
+    for model, detail in rows:
+        detail = detail or {}
+        forward, backward = (detail.get(side) or {} for side in ("forward", "backward"))
+        if "winner" in forward and "winner" in backward:
+            out.append((model, forward["winner"], backward["winner"]))
+    return out
+
+
+# The maker a model name's first word points to, whatever gateway prefix it is reached through.
+FAMILY_OF_NAME = {"claude": "anthropic", "gpt": "openai", "o": "openai", "chatgpt": "openai", "gemini": "google",
+                  "gemma": "google", "llama": "meta", "mistral": "mistral", "mixtral": "mistral", "qwen": "qwen",
+                  "deepseek": "deepseek", "grok": "xai", "command": "cohere", "smollm": "huggingface"}
+LOCAL_PROVIDERS = ("offline", "local")  # the studio's own engines: one family each
+
+
+def model_family(model: str) -> str:
+    """The family of a model name: "anthropic/claude-opus-4-7" and "claude-sonnet-4-6" → anthropic, "openai/gpt-4o" and
+    "o3-mini" → openai, "offline/…" → offline; an unknown name → its provider prefix, else its first word."""
+    model = (model or "").strip().lower()
+    provider = model.split("/", 1)[0] if "/" in model else ""
+    if provider in LOCAL_PROVIDERS:
+        return provider
+    name = model.rsplit("/", 1)[-1]
+    word = re.match(r"[a-z]+", name)
+    word = word.group(0) if word else name
+    return FAMILY_OF_NAME.get(word, provider or word)
+
+
+def same_family_warning(judge_model: str, teacher_model: str) -> str | None:
+    """A note when the judge shares the teacher's family (judges tend to prefer their own family's writing), else None."""
+    family = model_family(judge_model)
+    if not family or family != model_family(teacher_model):
+        return None
+    return (f"the judge ({judge_model}) and the teacher ({teacher_model}) are both {family} models: a judge tends to prefer "
+            "replies in its own family's style, so read its verdict with that in mind or have people review the pairs")

@@ -239,6 +239,14 @@ class JudgeRun(BackgroundWork):
     def __str__(self) -> str:
         return f"judge run on {plural(len(self.comparison_ids), 'pair')} ({self.status})"
 
+    @property
+    def order_disagreement(self) -> list[dict]:
+        """Per judge model, how often the two orders of the judge votes on this run's pairs disagreed (those are ties)."""
+        from audits.reviews.judge import order_disagreement, stored_verdicts
+
+        rows = Judgment.objects.filter(comparison_id__in=self.comparison_ids, kind=Judgment.Kind.JUDGE)
+        return order_disagreement(stored_verdicts(rows.values_list("judge_model", "judge_detail")))
+
 
 class Guideline(models.Model):
     """What reviewers of one persona's prompt set should look for: shown above each of its pairs in the queue."""

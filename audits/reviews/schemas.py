@@ -264,6 +264,13 @@ class ComponentOut(Schema):
     prior_dominated: bool
 
 
+class OrderDisagreementOut(Schema):
+    judge_model: str
+    pairs: int = Field(..., description="pairs this judge model read in both orders")
+    disagreed: int = Field(..., description="pairs whose two orders named different things (counted as ties)")
+    rate: float | None = Field(..., description="disagreed / pairs; null without pairs")
+
+
 class LeaderboardOut(Schema):
     persona_id: UUID
     kind: str
@@ -273,6 +280,8 @@ class LeaderboardOut(Schema):
     min_votes: int = Field(..., description="votes a source needs for a rating (config reviews.min_votes_for_rating)")
     components: list[ComponentOut]
     entries: list[LeaderboardEntryOut]
+    order_disagreement: list[OrderDisagreementOut] = Field(
+        ..., description="per judge model, how often its two orders disagreed (judge votes; empty for human votes)")
 
 
 class JudgeRunOut(Schema):
@@ -284,6 +293,8 @@ class JudgeRunOut(Schema):
     calls_total: int
     stored: int
     errored: int = Field(..., description="Pairs the judge gave no valid verdict on; none got one: the run failed")
+    order_disagreement: list[OrderDisagreementOut] = Field(
+        ..., description="per judge model, pairs of this run whose two orders disagreed (each counted as a tie)")
     error: str
     created_at: datetime
     finished_at: datetime | None

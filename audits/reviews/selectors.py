@@ -16,6 +16,7 @@ from guardian.shortcuts import get_users_with_perms
 
 from audits.reviews import ratings
 from audits.reviews.agreement import ALPHA_WARNING_BELOW, alpha_band, cohen_kappa, krippendorff_alpha, leave_one_out_agreement, majority
+from audits.reviews.judge import order_disagreement, stored_verdicts
 from audits.reviews.models import Comparison, ComparisonGeneration, ComparisonImport, JudgeRun, Judgment, ReviewPool
 from audits.reviews.ratings import Votes
 from personas.models import Persona
@@ -174,7 +175,8 @@ def leaderboard(persona: Persona, *, prompt_set: str | None = None, kind: str = 
     judgments = list(judgments_of(persona, prompt_set=prompt_set, kind=kind))
     labels = sorted({j.comparison.source_a.label for j in judgments} | {j.comparison.source_b.label for j in judgments})
     result = {"kind": kind, "prompt_set": prompt_set or None, "votes": len(judgments), "rounds": rounds, "min_votes": min_votes,
-              "components": [], "entries": []}
+              "components": [], "entries": [],
+              "order_disagreement": order_disagreement(stored_verdicts((j.judge_model, j.judge_detail) for j in judgments))}
     if len(labels) < 2:
         return result
     index = {label: i for i, label in enumerate(labels)}

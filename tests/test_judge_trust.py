@@ -1,0 +1,98 @@
+"""Judges you can trust: both orders must agree (else a tie), the order-disagreement rate per judge model is reported
+where judge votes are shown, and a judge from the teacher's own model family is flagged."""
+
+import json
+
+import pytest
+
+from audits.reviews.judge import model_family, order_disagreement, orders_disagree, same_family_warning
+from audits.reviews.models import JudgeRun, Judgment
+from tests.reviews_helpers import make_pairs
+
+
+def test_two_orders_disagree_when_they_name_different_things():
+    assert not orders_disagree("A", "B") and not orders_disagree("B", "A")  # the same reply both times
+    assert not orders_disagree("tie", "tie")
+    assert orders_disagree("A", "A") and orders_disagree("B", "B")  # followed the position
+    assert orders_disagree("A", "tie") and orders_disagree("tie", "A")
+
+
+def test_the_order_disagreement_rate_is_counted_per_judge_model_at_its_edges():
+    assert order_disagreement([]) == []  # no data
+    assert order_disagreement([("m", "A", "B")]) == [{"judge_model": "m", "pairs": 1, "disagreed": 0, "rate": 0.0}]  # one item
+    assert order_disagreement([("m", "A", "A")])[0]["rate"] == 1.0  # 100 %
+    rows = order_disagreement([("x/a", "A", "B"), ("x/a", "A", "A"), ("x/a", "tie", "B"), ("x/b", "B", "A")])
+    # x/a: pairs 1 agrees, 2 and 3 disagree → 2 of 3; x/b agrees
+    assert rows == [{"judge_model": "x/a", "pairs": 3, "disagreed": 2, "rate": 2 / 3},
+                    {"judge_model": "x/b", "pairs": 1, "disagreed": 0, "rate": 0.0}]
+
+
+def _position_biased_on_question_zero(user_text: str, persona=None) -> str:
+    """A judge that always names the first reply for "Question 0?" (position bias), and otherwise prefers the reply
+    that says "Second" whatever its position."""
+    pair = json.loads(user_text.split("\n", 1)[1].split("\n\n", 1)[0])
+    if pair["prompt"] == "Question 0?":
+        winner = "A"
+    else:
+        winner = "A" if "Second" in pair["A"] else "B"
+    return json.dumps({"winner": winner, "reason": "planted"})
+
+
+@pytest.fixture
+def biased_judge(monkeypatch):
+    from audits.reviews.judge import JUDGE_MARKER
+    from studio.llm.offline import engine
+
+    monkeypatch.setitem(engine._JUDGES, JUDGE_MARKER, (_position_biased_on_question_zero, True))
+
+
+def test_an_order_disagreement_turns_the_vote_into_a_tie_and_its_rate_is_shown(
+        owner_api, persona, owner_principal, biased_judge, client_for, tenant, django_capture_on_commit_callbacks):
+    make_pairs(owner_principal, persona, 3)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_id = owner_api.post(f"/v1/personas/{persona.public_id}/reviews/judge").json()["judge_run_id"]
+    votes = {j.comparison.prompt: j.choice for j in Judgment.objects.filter(kind="judge").select_related("comparison")}
+    assert votes == {"Question 0?": "tie", "Question 1?": "b", "Question 2?": "b"}
+    expected = [{"judge_model": "offline/studio", "pairs": 3, "disagreed": 1, "rate": 1 / 3}]
+    run = owner_api.get(f"/v1/judge-runs/{run_id}").json()
+    assert run["order_disagreement"] == expected
+    board = owner_api.get(f"/v1/personas/{persona.public_id}/reviews/leaderboard?kind=judge").json()
+    assert board["order_disagreement"] == expected
+    assert owner_api.get(f"/v1/personas/{persona.public_id}/reviews/leaderboard").json()["order_disagreement"] == []  # humans
+    page = client_for(tenant.user("owner")).get(f"/o/acme/reviews/personas/{persona.public_id}/").content.decode()
+    assert 'data-testid="order-disagreement"' in page and "1 of 3 pairs (33%)" in page  # 1/3 = 33 %
+
+
+def test_the_offline_judge_never_disagrees_with_itself_and_the_page_says_zero(
+        owner_api, persona, owner_principal, client_for, tenant, django_capture_on_commit_callbacks):
+    make_pairs(owner_principal, persona, 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_id = owner_api.post(f"/v1/personas/{persona.public_id}/reviews/judge").json()["judge_run_id"]
+    assert owner_api.get(f"/v1/judge-runs/{run_id}").json()["order_disagreement"] == [
+        {"judge_model": "offline/studio", "pairs": 2, "disagreed": 0, "rate": 0.0}]
+    fragment = client_for(tenant.user("owner")).get(f"/o/acme/reviews/judge-runs/{run_id}/").content.decode()
+    assert "0 of 2 pairs (0%)" in fragment
+
+
+def test_a_run_without_judge_votes_reports_no_disagreement(tenant, persona, client_for):
+    run = JudgeRun.objects.create(organization=tenant.org, persona=persona, comparison_ids=[], status="completed")
+    assert run.order_disagreement == []
+    fragment = client_for(tenant.user("owner")).get(f"/o/acme/reviews/judge-runs/{run.public_id}/").content.decode()
+    assert 'data-testid="order-disagreement"' not in fragment
+
+
+@pytest.mark.parametrize("model, family", [
+    ("anthropic/claude-opus-4-7", "anthropic"), ("claude-sonnet-4-6", "anthropic"), ("openrouter/anthropic/claude-3", "anthropic"),
+    ("openai/gpt-4o", "openai"), ("gpt-4o-mini", "openai"), ("o3-mini", "openai"), ("gemini/gemini-2.0-flash", "google"),
+    ("offline/studio", "offline"), ("offline/teacher", "offline"), ("local/smollm2", "local"), ("acme/house-model", "acme"),
+])
+def test_a_model_names_its_family(model, family):
+    assert model_family(model) == family
+
+
+def test_a_judge_of_the_teachers_family_is_flagged():
+    assert "anthropic" in same_family_warning("anthropic/claude-opus-4-7", "claude-sonnet-4-6")
+    assert "openai" in same_family_warning("openai/gpt-4o", "openai/gpt-4o-mini")
+    assert "offline" in same_family_warning("offline/studio", "offline/teacher")
+    assert same_family_warning("openai/gpt-4o", "anthropic/claude-opus-4-7") is None
+    assert same_family_warning("local/smollm2", "offline/teacher") is None
