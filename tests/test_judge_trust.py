@@ -96,3 +96,50 @@ def test_a_judge_of_the_teachers_family_is_flagged():
     assert "offline" in same_family_warning("offline/studio", "offline/teacher")
     assert same_family_warning("openai/gpt-4o", "anthropic/claude-opus-4-7") is None
     assert same_family_warning("local/smollm2", "offline/teacher") is None
+
+
+# --- the training evaluation's base-vs-tuned judge ----------------------------------------------------
+
+
+def _biased_on_even_prompts(user_text: str, persona=None) -> str:
+    """Names the first reply whenever the prompt's length is even (position bias), else the longer reply."""
+    pair = json.loads(user_text.split("\n", 1)[1].split("\n\n", 1)[0])
+    if len(pair["prompt"]) % 2 == 0:
+        return json.dumps({"winner": "A", "reason": "planted"})
+    return json.dumps({"winner": "A" if len(pair["A"]) > len(pair["B"]) else "B", "reason": "longer"})
+
+
+def test_the_training_evaluation_records_its_judges_order_disagreement_and_family(
+        persona, launch, tenant, client_for, monkeypatch, settings, tmp_path):
+    from audits.reviews.judge import JUDGE_MARKER
+    from studio.llm.offline import engine
+    from tests.test_training_eval_review import VariedBackend
+    from training_jobs import backends
+
+    settings.TRAINING_ARTIFACTS_DIR = tmp_path / "training"
+    monkeypatch.setattr(backends, "get_backend", lambda name: VariedBackend())
+    monkeypatch.setitem(engine._JUDGES, JUDGE_MARKER, (_biased_on_even_prompts, True))
+    job = launch(persona)
+    report = job.stages.get(stage="eval").stats["eval"]
+    samples = [json.loads(line) for line in (settings.TRAINING_ARTIFACTS_DIR).rglob("samples.jsonl").__next__().read_text().splitlines()]
+    # independently: every sample pair on an even-length prompt is a position-biased tie; the others agree
+    biased = sum(len(s["prompt"]) % 2 == 0 for s in samples)
+    assert 0 < biased < len(samples)
+    assert report["order_disagreement"] == [{"judge_model": "offline/studio", "pairs": len(samples), "disagreed": biased,
+                                              "rate": biased / len(samples)}]
+    assert all(s["winner"] == "tie" for s in samples if len(s["prompt"]) % 2 == 0)
+    assert report["judge_warning"] and "offline" in report["judge_warning"]  # offline/studio judges offline/teacher's job
+    page = client_for(tenant.user("owner")).get(f"/o/acme/training/{job.public_id}/").content.decode()
+    assert "Order disagreement" in page and "both offline models" in page
+
+
+def test_the_preflight_warns_that_a_providers_jobs_judge_is_its_teacher(owner_api, persona, monkeypatch):
+    from tests.training_helpers import launch_values
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
+    values = launch_values(persona, teacher_model="anthropic/claude-sonnet-4-6", student_model="tiny")
+    report = owner_api.post("/v1/training-jobs/preflight", json=values).json()
+    warned = {w["field"]: w["message"] for w in report["warnings"]}
+    assert "anthropic" in warned.get("teacher_model", "") and "judge is the teacher" in warned["teacher_model"]
+    offline = owner_api.post("/v1/training-jobs/preflight", json=launch_values(persona)).json()
+    assert "teacher_model" not in {w["field"] for w in offline["warnings"]}  # noted on the results instead

@@ -68,7 +68,7 @@ def _judge_config(ctx) -> StepConfig:
 
 
 def evaluate(ctx) -> dict:
-    from audits.reviews.judge import combine, judge_messages, parse_verdict
+    from audits.reviews.judge import combine, judge_messages, order_disagreement, parse_verdict, same_family_warning
 
     prompts = eval_prompts(ctx.constitution, EVAL_PROMPTS, seed=ctx.params.seed)
     base, tuned = _models(ctx)
@@ -118,6 +118,9 @@ def evaluate(ctx) -> dict:
         "prompt_set": prompt_set if ctx.params.review_eval_pairs else None,
         "leaderboard": _ratings(ctx, choices, base["label"], tuned["label"]),
         "judge_model": config.model,
+        # pairs whose two orders named different things (each a tie above): the judge's position bias, per model
+        "order_disagreement": order_disagreement((c[1], c[2]["forward"]["winner"], c[2]["backward"]["winner"]) for c in choices if c),
+        "judge_warning": same_family_warning(config.model, ctx.params.teacher_model),
         "outcome": character_outcome(evidence, markers=bool(ctx.markers)).as_dict(),
     }
     out = ctx.folder("eval")

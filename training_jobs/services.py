@@ -268,6 +268,7 @@ def _check_constitution(report: Preflight, constitution: Constitution) -> None:
 
 
 def _check_models(report: Preflight, organization) -> None:
+    from audits.reviews.judge import same_family_warning
     from studio.config.services import model_check_for
     from studio.llm.gateway import provider_for_model
     from studio.services import credential_resolve
@@ -295,6 +296,10 @@ def _check_models(report: Preflight, organization) -> None:
     # No provider is paid when every model runs here (the offline engine, the local models).
     offline = [m.startswith(("offline/", "local/")) for m in (params.teacher_model, params.student_model)]
     report.engine = "offline" if all(offline) else "providers"
+    # With providers the evaluation's base-vs-tuned judge is the teacher itself (training_jobs.evaluation); the offline
+    # judge's note (same offline family) is on the job's results, not here, where it would greet every offline job.
+    if report.engine == "providers" and (family := same_family_warning(params.teacher_model, params.teacher_model)):
+        report.warnings.append(_issue("teacher_model", f"the evaluation's judge is the teacher: {family}"))
 
 
 def _check_backend(report: Preflight) -> None:
