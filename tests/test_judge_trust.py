@@ -143,3 +143,37 @@ def test_the_preflight_warns_that_a_providers_jobs_judge_is_its_teacher(owner_ap
     assert "anthropic" in warned.get("teacher_model", "") and "judge is the teacher" in warned["teacher_model"]
     offline = owner_api.post("/v1/training-jobs/preflight", json=launch_values(persona)).json()
     assert "teacher_model" not in {w["field"] for w in offline["warnings"]}  # noted on the results instead
+
+
+# --- each judge's agreement with people -----------------------------------------------------------------
+
+
+def test_judge_human_kappa_at_its_edges():
+    from audits.reviews.agreement import judge_human_kappa
+
+    assert judge_human_kappa([], []) == []  # no data
+    assert judge_human_kappa([(1, "m", "a")], []) == []  # no human voted on the pair
+    assert judge_human_kappa([(1, "m", "a")], [(1, "a")]) == [{"judge_model": "m", "pairs": 1, "kappa": 1.0}]  # one item, all agree
+    assert judge_human_kappa([(1, "m", "a")], [(1, "a"), (1, "b")]) == []  # people tie among themselves
+    perfect = judge_human_kappa([(1, "m", "a"), (2, "m", "b")], [(1, "a"), (2, "b")])
+    assert perfect[0]["kappa"] == 1.0
+
+
+def test_each_judges_kappa_with_the_human_majority_is_on_the_board_and_page(
+        owner_api, persona, owner_principal, tenant, biased_judge, client_for, django_capture_on_commit_callbacks):
+    from tests.reviews_helpers import add_reviewer, store_votes
+
+    pairs = make_pairs(owner_principal, persona, 4)
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_api.post(f"/v1/personas/{persona.public_id}/reviews/judge")  # judge: Q0 tie (orders disagree), Q1–Q3 b
+    store_votes(pairs, {add_reviewer(tenant, persona, "r1@acme.test"): ["a", "b", "a", "b"],
+                        add_reviewer(tenant, persona, "r2@acme.test"): ["a", "b", "b", None]})
+    # human majority: Q0 a, Q1 b, Q2 none (a tie between people: left out), Q3 b
+    # κ by hand on judge (tie, b, b) vs people (a, b, b): p_o = 2/3; p_e = P(b)·P(b) = (2/3)(2/3) = 4/9 (the judge never
+    # says a, people never say tie); κ = (2/3 − 4/9) / (1 − 4/9) = 0.4 (sklearn's cohen_kappa_score gives the same)
+    expected = 0.4
+    board = owner_api.get(f"/v1/personas/{persona.public_id}/reviews/leaderboard?kind=judge").json()
+    assert board["human_agreement"] == [{"judge_model": "offline/studio", "pairs": 3, "kappa": pytest.approx(expected)}]
+    assert owner_api.get(f"/v1/personas/{persona.public_id}/reviews/leaderboard").json()["human_agreement"] == []
+    page = client_for(tenant.user("owner")).get(f"/o/acme/reviews/personas/{persona.public_id}/").content.decode()
+    assert 'data-testid="judge-human-kappa"' in page and "κ 0.40 on 3 pairs" in page

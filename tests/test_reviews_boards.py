@@ -92,7 +92,7 @@ def test_votes_that_are_all_ties_rate_both_sources_equally(tenant, persona, owne
 def test_no_votes_and_one_reviewer_are_defined_answers(tenant, persona, owner_principal, owner_api, client_for):
     assert _board(owner_api, persona) == {"persona_id": str(persona.public_id), "kind": "human", "prompt_set": None, "votes": 0,
                                           "rounds": 1000, "min_votes": 10, "components": [], "entries": [],
-                                          "order_disagreement": []}
+                                          "order_disagreement": [], "human_agreement": []}
     empty = _agreement(owner_api, persona)
     assert empty["votes"] == 0 and empty["pairs"] == [] and empty["reviewers"] == []
     assert empty["kappa_matrix"] == {"reviewers": [], "kappa": [], "n": []}

@@ -116,3 +116,24 @@ def _distance(values: np.ndarray, marginals: np.ndarray, level: str) -> np.ndarr
         between = cumulative[high + 1] - cumulative[low]
         return (between - (marginals[low] + marginals[high]) / 2.0) ** 2 * (i != j)
     raise ValueError(f"unknown level {level!r}: nominal, ordinal or interval")
+
+
+def judge_human_kappa(judge_votes, human_votes) -> list[dict]:
+    """Per judge model, Cohen's κ between its choice and the human majority's on the pairs both voted on.
+
+    judge_votes: (pair, judge model, choice); human_votes: (pair, choice). A pair counts when its human votes have a
+    majority (one vote is a majority of one); pairs where the humans tie among themselves are left out. κ is None
+    when undefined (no such pair, or both always gave one and the same single label but not everywhere).
+    """
+    by_pair: dict = {}
+    for pair, choice in human_votes:
+        by_pair.setdefault(pair, []).append(choice)
+    people = {pair: majority(choices) for pair, choices in by_pair.items()}
+    columns: dict[str, tuple[list, list]] = {}
+    for pair, model, choice in judge_votes:
+        if people.get(pair) is not None:
+            judge, human = columns.setdefault(model or "?", ([], []))
+            judge.append(choice)
+            human.append(people[pair])
+    return [{"judge_model": model, "pairs": len(judge), "kappa": cohen_kappa(judge, human, ("a", "b", "tie"))}
+            for model, (judge, human) in sorted(columns.items())]

@@ -271,6 +271,12 @@ class OrderDisagreementOut(Schema):
     rate: float | None = Field(..., description="disagreed / pairs; null without pairs")
 
 
+class JudgeHumanAgreementOut(Schema):
+    judge_model: str
+    pairs: int = Field(..., description="pairs this judge voted on whose human votes have a majority")
+    kappa: float | None = Field(..., description="Cohen's κ of the judge's choice and the human majority's (a, b, tie); null when undefined")
+
+
 class LeaderboardOut(Schema):
     persona_id: UUID
     kind: str
@@ -282,6 +288,8 @@ class LeaderboardOut(Schema):
     entries: list[LeaderboardEntryOut]
     order_disagreement: list[OrderDisagreementOut] = Field(
         ..., description="per judge model, how often its two orders disagreed (judge votes; empty for human votes)")
+    human_agreement: list[JudgeHumanAgreementOut] = Field(
+        ..., description="per judge model, κ with the human majority where people voted on the same pairs (judge board only)")
 
 
 class JudgeRunOut(Schema):

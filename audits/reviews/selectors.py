@@ -15,7 +15,15 @@ from django.db.models import Count, Q
 from guardian.shortcuts import get_users_with_perms
 
 from audits.reviews import ratings
-from audits.reviews.agreement import ALPHA_WARNING_BELOW, alpha_band, cohen_kappa, krippendorff_alpha, leave_one_out_agreement, majority
+from audits.reviews.agreement import (
+    ALPHA_WARNING_BELOW,
+    alpha_band,
+    cohen_kappa,
+    judge_human_kappa,
+    krippendorff_alpha,
+    leave_one_out_agreement,
+    majority,
+)
 from audits.reviews.judge import order_disagreement, stored_verdicts
 from audits.reviews.models import Comparison, ComparisonGeneration, ComparisonImport, JudgeRun, Judgment, ReviewPool
 from audits.reviews.ratings import Votes
@@ -176,7 +184,8 @@ def leaderboard(persona: Persona, *, prompt_set: str | None = None, kind: str = 
     labels = sorted({j.comparison.source_a.label for j in judgments} | {j.comparison.source_b.label for j in judgments})
     result = {"kind": kind, "prompt_set": prompt_set or None, "votes": len(judgments), "rounds": rounds, "min_votes": min_votes,
               "components": [], "entries": [],
-              "order_disagreement": order_disagreement(stored_verdicts((j.judge_model, j.judge_detail) for j in judgments))}
+              "order_disagreement": order_disagreement(stored_verdicts((j.judge_model, j.judge_detail) for j in judgments)),
+              "human_agreement": _judge_human_agreement(persona, judgments, prompt_set) if kind == Judgment.Kind.JUDGE else []}
     if len(labels) < 2:
         return result
     index = {label: i for i, label in enumerate(labels)}
@@ -191,6 +200,12 @@ def leaderboard(persona: Persona, *, prompt_set: str | None = None, kind: str = 
         for number, members in ((n, [e for e in entries if e["component"] == n]) for n in sorted({e["component"] for e in entries}))
     ]
     return result
+
+
+def _judge_human_agreement(persona: Persona, judge_votes: list[Judgment], prompt_set: str | None) -> list[dict]:
+    """Per judge model, its κ with the human majority on the pairs people voted on too (agreement.judge_human_kappa)."""
+    humans = judgments_of(persona, prompt_set=prompt_set, kind=Judgment.Kind.HUMAN).values_list("comparison_id", "choice")
+    return judge_human_kappa([(j.comparison_id, j.judge_model, j.choice) for j in judge_votes], humans)
 
 
 def standing_entry(label: str, standing: ratings.Standing, min_votes: int) -> dict:
