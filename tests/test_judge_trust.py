@@ -177,3 +177,60 @@ def test_each_judges_kappa_with_the_human_majority_is_on_the_board_and_page(
     assert owner_api.get(f"/v1/personas/{persona.public_id}/reviews/leaderboard").json()["human_agreement"] == []
     page = client_for(tenant.user("owner")).get(f"/o/acme/reviews/personas/{persona.public_id}/").content.decode()
     assert 'data-testid="judge-human-kappa"' in page and "κ 0.40 on 3 pairs" in page
+
+
+# --- a panel of judges --------------------------------------------------------------------------------
+
+
+def _panel_reply(request):
+    from studio.llm.offline.engine import offline_reply
+
+    text = request.messages[-1]["content"]
+    if not text.startswith("### paired-judge"):
+        return offline_reply(request.messages)
+    pair = json.loads(text.split("\n", 1)[1].split("\n\n", 1)[0])
+    if request.model.endswith("judge-c"):  # position bias: always the first reply
+        return json.dumps({"winner": "A", "reason": "first"})
+    return json.dumps({"winner": "A" if "Second" in pair["A"] else "B", "reason": "says Second"})
+
+
+def test_a_panel_of_three_judges_votes_by_majority_and_each_judges_disagreement_is_its_own(
+        owner_api, persona, owner_principal, tenant, llm_server, django_capture_on_commit_callbacks):
+    from studio.config.services import config_set
+    from tests.generation_helpers import use_test_server
+
+    llm_server.default_reply = _panel_reply
+    use_test_server(tenant, llm_server)
+    panel = ["openai/judge-a", "openai/judge-b", "openai/judge-c"]
+    config_set(actor=owner_principal, key="reviews.judge_panel", value=panel)
+    make_pairs(owner_principal, persona, 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_id = owner_api.post(f"/v1/personas/{persona.public_id}/reviews/judge").json()["judge_run_id"]
+    run = owner_api.get(f"/v1/judge-runs/{run_id}").json()
+    assert run["calls_total"] == run["calls_done"] == 2 * 3 * 2  # pairs × judges × orders
+    votes = Judgment.objects.filter(kind="judge")
+    assert [v.choice for v in votes] == ["b", "b"]  # a and b say b, c's orders disagree (a tie): the majority is b
+    assert all(v.judge_model == "panel: " + ", ".join(panel) for v in votes)
+    assert run["order_disagreement"] == [
+        {"judge_model": "openai/judge-a", "pairs": 2, "disagreed": 0, "rate": 0.0},
+        {"judge_model": "openai/judge-b", "pairs": 2, "disagreed": 0, "rate": 0.0},
+        {"judge_model": "openai/judge-c", "pairs": 2, "disagreed": 2, "rate": 1.0}]
+
+
+def test_a_panel_without_a_majority_is_a_tie():
+    from types import SimpleNamespace
+
+    from audits.reviews.agreement import majority
+    from audits.reviews.judge import combine
+    from audits.reviews.services import _panel_vote
+
+    def verdict(model, winner):
+        return SimpleNamespace(model=model, parsed=SimpleNamespace(winner=winner, model_dump=lambda: {"winner": winner}))
+
+    split = [(verdict("x", "A"), verdict("x", "B")), (verdict("y", "B"), verdict("y", "A")), (verdict("z", "A"), verdict("z", "A"))]
+    assert _panel_vote(split, combine, majority)["choice"] == "tie"  # a, b, tie: no majority
+
+
+def test_a_panel_of_more_than_three_is_refused_naming_the_key(owner_api):
+    response = owner_api.put("/v1/config/reviews.judge_panel", json={"value": ["openai/a", "openai/b", "openai/c", "openai/d"]})
+    assert response.status_code == 422 and "reviews.judge_panel" in json.dumps(response.json()) and "at most 3" in json.dumps(response.json())

@@ -114,14 +114,16 @@ def order_disagreement(verdicts) -> list[dict]:
 
 
 def stored_verdicts(rows) -> list[tuple[str, str, str]]:
-    """(model, forward winner, backward winner) from stored (judge_model, judge_detail) rows; rows without both orders
-    (a judge vote stored before details were kept) are left out."""
+    """(model, forward winner, backward winner) from stored (judge_model, judge_detail) rows, one per panel member on a
+    panel's vote; rows without both orders (a judge vote stored before details were kept) are left out."""
     out = []
     for model, detail in rows:
         detail = detail or {}
-        forward, backward = (detail.get(side) or {} for side in ("forward", "backward"))
-        if "winner" in forward and "winner" in backward:
-            out.append((model, forward["winner"], backward["winner"]))
+        # a panel's vote keeps each of its judges' two orders: each judge's disagreement is its own
+        for member, one in [(m.get("model"), m) for m in detail.get("panel") or []] or [(model, detail)]:
+            forward, backward = (one.get(side) or {} for side in ("forward", "backward"))
+            if "winner" in forward and "winner" in backward:
+                out.append((member, forward["winner"], backward["winner"]))
     return out
 
 

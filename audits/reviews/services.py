@@ -582,9 +582,23 @@ def comparison_generation_execute(generation: ComparisonGeneration) -> None:
             _store(created_by=generation.created_by, persona=persona, prompt_set=generation.prompt_set, rows=rows, origin=Origin.GENERATED)
 
 
+def _judge_panel(persona: Persona) -> list:
+    """The judges' configs: the audit step's model, or the models of `reviews.judge_panel` with its settings (with
+    credentials; the offline engine judges alone)."""
+    from studio.llm.engines import OFFLINE_MODEL
+
+    config = _config(persona, "audit", json_mode=True)
+    panel = effective_tree(persona.organization, persona.workspace)["reviews.judge_panel"]
+    if config.model == OFFLINE_MODEL or not panel:
+        return [config]
+    return [replace(config, model=model, fallbacks=()) for model in panel]
+
+
 def judge_comparisons_execute(run: JudgeRun) -> int:
-    """The LLM judge on each pair in both orders (a run its worker claimed); a verdict that follows the position is a
-    tie. It fails when no pair got a verdict; otherwise it completes, counting the pairs without one. Returns votes stored."""
+    """The LLM judge (or the judge panel) on each pair in both orders (a run its worker claimed); a judge's verdict that
+    follows the position is its tie, and a panel's vote is its judges' majority (none: a tie). It fails when no pair got
+    a verdict; otherwise it completes, counting the pairs without one. Returns votes stored."""
+    from audits.reviews.agreement import majority
     from audits.reviews.judge import combine, judge_messages, parse_verdict
     from personas.prompting import persona_system_prompt
     from studio.llm.gateway import LLMError
@@ -593,38 +607,49 @@ def judge_comparisons_execute(run: JudgeRun) -> int:
     comparisons = list(
         Comparison.objects.filter(persona=persona, pk__in=run.comparison_ids).exclude(judgments__kind=Judgment.Kind.JUDGE)
     )
-    run.calls_total = 2 * len(comparisons)
+    judges = _judge_panel(persona)
+    per_pair = 2 * len(judges)
+    run.calls_total = per_pair * len(comparisons)
     run.save(update_fields=["calls_total"])
-    config = _config(persona, "audit", json_mode=True)
     system = persona_system_prompt(persona.layers)
     requests = []
     for c in comparisons:
-        requests.append((judge_messages(persona_system=system, prompt=c.prompt, first=c.text_a, second=c.text_b), config))
-        requests.append((judge_messages(persona_system=system, prompt=c.prompt, first=c.text_b, second=c.text_a), config))
+        for config in judges:
+            requests.append((judge_messages(persona_system=system, prompt=c.prompt, first=c.text_a, second=c.text_b), config))
+            requests.append((judge_messages(persona_system=system, prompt=c.prompt, first=c.text_b, second=c.text_a), config))
     results = _batch_with_progress(requests, run, parse=parse_verdict)
     verdicts, failures = [], []
     for i, c in enumerate(comparisons):
-        forward, backward = results[2 * i], results[2 * i + 1]
-        if isinstance(forward, LLMError) or isinstance(backward, LLMError):
-            failures.append(str(forward if isinstance(forward, LLMError) else backward)[:300])
+        answers = results[per_pair * i:per_pair * (i + 1)]
+        if error := next((r for r in answers if isinstance(r, LLMError)), None):
+            failures.append(str(error)[:300])
             continue
-        verdicts.append((c, forward, backward))
+        verdicts.append((c, list(zip(answers[0::2], answers[1::2]))))
     with transaction.atomic():
         failed = bool(comparisons) and not verdicts
         _end(run, status=JudgeRun.Status.FAILED if failed else JudgeRun.Status.COMPLETED, errored=len(failures),
              error=_failures(failures, len(comparisons), "pairs") if failures else "")
         stored = 0
-        for c, forward, backward in verdicts:
-            detail = {"forward": forward.parsed.model_dump(), "backward": backward.parsed.model_dump()}
+        for c, orders in verdicts:
             try:
                 with transaction.atomic():
-                    Judgment.objects.create(
-                        organization=c.organization, comparison=c, kind=Judgment.Kind.JUDGE,
-                        choice=combine(forward.parsed.winner, backward.parsed.winner), judge_model=forward.model, judge_detail=detail,
-                    )
+                    Judgment.objects.create(organization=c.organization, comparison=c, kind=Judgment.Kind.JUDGE,
+                                            **_panel_vote(orders, combine, majority))
                 stored += 1
             except IntegrityError:
                 continue  # judged meanwhile
         JudgeRun.objects.filter(pk=run.pk).update(stored=stored)
         run.stored = stored
     return stored
+
+
+def _panel_vote(orders, combine, majority) -> dict:
+    """A judge's vote (its two orders combined), or a panel's: its judges' majority, each judge's orders kept."""
+    if len(orders) == 1:
+        forward, backward = orders[0]
+        return {"choice": combine(forward.parsed.winner, backward.parsed.winner), "judge_model": forward.model,
+                "judge_detail": {"forward": forward.parsed.model_dump(), "backward": backward.parsed.model_dump()}}
+    members = [{"model": f.model, "choice": combine(f.parsed.winner, b.parsed.winner),
+                "forward": f.parsed.model_dump(), "backward": b.parsed.model_dump()} for f, b in orders]
+    return {"choice": majority([m["choice"] for m in members]) or "tie",
+            "judge_model": ("panel: " + ", ".join(m["model"] for m in members))[:200], "judge_detail": {"panel": members}}

@@ -143,8 +143,8 @@ def _validate_model(spec, value, check_model):
 def _validate_models(spec, value, check_model):
     if not isinstance(value, list):
         _fail(spec, "must be a list of model names, in the order to try them")
-    if len(value) > MAX_FALLBACKS:
-        _fail(spec, f"at most {MAX_FALLBACKS} fallbacks")
+    if len(value) > (MAX_FALLBACKS if spec.maximum is None else spec.maximum):
+        _fail(spec, f"at most {MAX_FALLBACKS} fallbacks" if spec.maximum is None else f"at most {spec.maximum:g} models")
     names = [_model_name(spec, item, check_model, what="every entry must be a model name") for item in value]
     if len(set(names)) != len(names):
         _fail(spec, "lists a model twice")
@@ -312,6 +312,8 @@ def _review_keys() -> list[KeySpec]:
         KeySpec("reviews.overlap", "int", 3, "Reviewers each paired output is assigned to.", 1, 20),
         KeySpec("reviews.bootstrap_rounds", "int", 1000, "Bootstrap rounds for the Elo and Bradley–Terry intervals.", 10, 20_000),
         KeySpec("reviews.min_votes_for_rating", "int", 10, "Votes a source needs before a leaderboard shows its rating.", 1, 10_000),
+        KeySpec("reviews.judge_panel", "models", [], "Up to 3 judge models (best from different providers): each reads every "
+                "pair in both orders and the majority decides, no majority a tie. Empty: the audit step's model alone.", 0, 3),
     ]
 
 
