@@ -2,6 +2,7 @@
 persona imported from a character card (a run that keeps the card's words) and for a fork of a persona (a run
 from the parent's layers and the fork note)."""
 
+import logging
 import json
 import unicodedata
 import uuid
@@ -19,6 +20,8 @@ from studio.llm.engines import engine_plan
 from studio.models import Workspace
 from studio.principal import Principal
 from studio.work.queue import enqueue
+
+logger = logging.getLogger(__name__)
 
 MAX_BRIEF = 4000
 MAX_FORK_NOTE = 200
@@ -151,5 +154,5 @@ def on_version_saved(sender, *, persona, version, principal, **kwargs) -> None:
         return
     try:
         version_audit_start(principal=principal, persona=persona, number=version.number)
-    except (Conflict, NotFound):
-        pass  # already being audited, or gone with its persona
+    except (Conflict, NotFound) as exc:  # already being audited, still generating, or gone with its persona
+        logger.info("no automatic audit of %s v%s: %s", persona.public_id, version.number, exc.message)
