@@ -4,7 +4,11 @@ litellm is imported lazily, on the first model check (importing it costs seconds
 settings sets LITELLM_LOCAL_MODEL_COST_MAP so it never fetches the map from the network.
 """
 
+import logging
+import threading
 from functools import lru_cache
+
+logger = logging.getLogger(__name__)
 
 # The studio's own provider: always available, answers without credentials.
 OFFLINE_PREFIX = "offline/"
@@ -24,6 +28,22 @@ def _catalogue() -> tuple[dict, frozenset]:
     costs = {name: entry for name, entry in litellm.model_cost.items() if name != "sample_spec" and isinstance(entry, dict)}
     providers = frozenset(str(getattr(p, "value", p)) for p in litellm.provider_list)
     return costs, providers
+
+
+def warm_in_background() -> threading.Thread:
+    """Load the catalogue on a daemon thread, once a server process starts: the first model check in a process
+    (a config save naming a model, a preset, a launch form) would otherwise pay litellm's import inside the request —
+    about 5 s of CPU, past a browser's patience on a loaded machine."""
+
+    def warm() -> None:
+        try:
+            _catalogue()
+        except Exception:  # the request that needs it will raise it again, with a page to show it on
+            logger.exception("could not load litellm's model catalogue in the background")
+
+    thread = threading.Thread(target=warm, name="litellm-catalogue-warmup", daemon=True)
+    thread.start()
+    return thread
 
 
 def catalogue_entry(name: str) -> dict | None:

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from studio.celery import start_embedded_worker
+from studio.config import model_names
 
 
 class Command(BaseCommand):
@@ -22,6 +23,8 @@ class Command(BaseCommand):
             mode = "services: Redis channel layer and broker; run `make worker` for background work"
         self.stdout.write(f"Persona Studio on http://{host}:{port}/ ({mode})")
         allow_long_request_lines()
+        # In services mode nothing else in this process imports litellm before a request needs its catalogue.
+        model_names.warm_in_background()
         CommandLineInterface().run(["-b", host, "-p", str(port), "--proxy-headers", "studio.asgi:application"])
 
 
