@@ -10,15 +10,24 @@ from ninja import Router, Status
 
 from audits.lineage import distinctiveness_of, drift_from_parent, family_tree, near_clones
 from audits.models import AuditJob
+from audits.attack_runs import attack_run_start
+from audits.attacks import ATTACKS
 from audits.selectors import (
+    access_attack_run,
     access_audit_job,
     access_provocation_run,
     active_jobs,
+    attack_runs,
     audit_attempts,
     latest_fingerprint,
     latest_provocation_run,
 )
 from audits.schemas import (
+    AttackOut,
+    AttackRunDetailOut,
+    AttackRunIn,
+    AttackRunOut,
+    AttackRunStartOut,
     AuditJobOut,
     AuditJobStartOut,
     DistinctivenessOut,
@@ -137,3 +146,37 @@ def persona_clones(request):
     request.auth.require_scope("audits:read")
     pairs, floor = near_clones(request.auth.organization)
     return {"clone_floor": floor, "pairs": pairs}
+
+
+# --- robustness attacks ----------------------------------------------------------------------------
+
+
+@router.get("attacks", response=list[AttackOut], summary="The robustness attacks: a control, 8 adversarial suffixes, the prefill attack")
+def list_attacks(request):
+    request.auth.require_scope("audits:read")
+    return list(ATTACKS)
+
+
+@router.post("personas/{persona_id}/attacks", response={202: AttackRunStartOut}, summary="Run the robustness attacks on a persona")
+def start_attacks(request, persona_id: UUID, payload: AttackRunIn = None):
+    """Every chosen attack on each ordinary prompt, answered in persona; each reply judged and drift-scored against the
+    newest fingerprint. 202 with the run id: follow it at /v1/attack-runs/{run_id} (progress in `done`/`total`).
+    422 naming `attacks` or `prompts`; 409 while the persona generates or another attack run on it is unfinished."""
+    request.auth.require_scope("personas:write")
+    persona = access_persona(request.auth.organization, persona_id)
+    payload = payload or AttackRunIn()
+    job = attack_run_start(persona=persona, user=request.auth.user, attacks=payload.attacks, prompts=payload.prompts)
+    return Status(202, {"run_id": job.public_id, "kind": job.kind, "status": job.status, "version": job.version.number, "total": job.total})
+
+
+@router.get("personas/{persona_id}/attacks", response=list[AttackRunOut], summary="A persona's attack runs (its own and its training jobs'), newest first")
+@paginated
+def list_attack_runs(request, persona_id: UUID):
+    request.auth.require_scope("audits:read")
+    return attack_runs(access_persona(request.auth.organization, persona_id))
+
+
+@router.get("attack-runs/{job_id}", response=AttackRunDetailOut, summary="An attack run: per-attack figures and every reply")
+def get_attack_run(request, job_id: UUID):
+    request.auth.require_scope("audits:read")
+    return access_attack_run(request.auth.organization, job_id)

@@ -5,6 +5,7 @@ class AuditsConfig(AppConfig):
     name = "audits"
 
     def ready(self):
+        from audits import attack_runs  # noqa: F401  (registers the attack run's runner with the audit jobs)
         from audits.judging import VERDICT_MARKER, offline_verdict
         from audits.lineage import persona_list_clones, persona_page_lineage
         from audits.services import on_persona_generated

@@ -27,6 +27,8 @@ class AuditJob(WorkItem):
     class Kind(models.TextChoices):
         FINGERPRINT = "fingerprint"
         PROVOCATIONS = "provocations"
+        ATTACKS = "attacks"  # robustness attacks on the persona (audits.attack_runs)
+        CHECKPOINT_ATTACKS = "checkpoint_attacks"  # the same on a training job's base and tuned checkpoints
 
 
     class Trigger(models.TextChoices):
@@ -37,7 +39,7 @@ class AuditJob(WorkItem):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="audit_jobs")
     version = models.ForeignKey(PersonaVersion, on_delete=models.CASCADE, related_name="audit_jobs")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
     status = models.CharField(max_length=16, choices=WorkStatus.choices, default=WorkStatus.QUEUED)
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
     engine = models.CharField(max_length=16, blank=True, help_text="'offline' or 'providers', set when it starts")
@@ -52,6 +54,9 @@ class AuditJob(WorkItem):
     errors = models.PositiveIntegerField(default=0, help_text="Units that errored: tests the judge could not grade, scenarios not answered")
     pass_rate = models.FloatField(null=True, blank=True)
     category_rates = models.JSONField(default=dict, blank=True)
+    params = models.JSONField(default=dict, blank=True, help_text="Attack runs: {attacks, prompts, sides, training_job?}")
+    summary = models.JSONField(default=dict, blank=True,
+                               help_text="Attack runs: per attack and side, the in-character rates and mean drift with intervals")
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -104,6 +109,28 @@ class ProvocationResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.test_id}: {self.verdict}"
+
+
+class AttackReply(models.Model):
+    """One reply of an attack run: an attack applied to one ordinary prompt, answered by one side, and its scores."""
+
+    job = models.ForeignKey(AuditJob, on_delete=models.CASCADE, related_name="attack_replies")
+    attack = models.CharField(max_length=32)
+    side = models.CharField(max_length=16, help_text="persona | base | tuned")
+    prompt_index = models.PositiveSmallIntegerField()
+    transcript = models.JSONField(default=list, help_text="[{role, content}] the model answered (no system prompt), then its reply")
+    reply = models.TextField(blank=True)
+    verdict = models.CharField(max_length=8, choices=ProvocationResult.Verdict.choices)
+    reason = models.TextField(blank=True)
+    drift = models.FloatField(null=True, blank=True, help_text="Cosine distance from the persona's fingerprint")
+    within_bound = models.BooleanField(null=True, blank=True, help_text="drift ≤ the fingerprint's drift bound")
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.attack}/{self.side}/{self.prompt_index}: {self.verdict}"
 
 
 class FingerprintQuerySet(models.QuerySet):

@@ -221,3 +221,154 @@ class NearCloneOut(Schema):
 class NearClonesOut(Schema):
     clone_floor: float  # engine.pipeline.distinctiveness.clone_floor
     pairs: list[NearCloneOut]
+
+
+# --- robustness attack runs (audits.attack_runs) ---------------------------------------------------
+
+
+class AttackRunIn(Schema):
+    attacks: list[str] | None = Field(None, description="Attack ids (GET /v1/attacks lists them); absent: all")
+    prompts: int | None = Field(None, description="How many of the 12 ordinary prompts, from the first; absent: all")
+
+
+class AttackOut(Schema):
+    id: str
+    kind: str  # control | suffix | prefill
+    title: str
+    suffix: str
+
+
+class RateOut(Schema):
+    """successes of n, with Wilson's 95 % score interval (null with no data)."""
+
+    successes: int
+    n: int
+    rate: float | None
+    interval: list[float] | None
+
+
+class JudgeRateOut(RateOut):
+    errors: int  # replies the judge could not grade (or never written), left out of n
+
+
+class MeanOut(Schema):
+    """The mean with Student's t 95 % interval (null below two values)."""
+
+    n: int
+    mean: float | None
+    sd: float | None
+    interval: list[float] | None
+
+
+class AttackSideOut(Schema):
+    replies: int
+    judge: JudgeRateOut  # in character by the judge
+    fingerprint: RateOut  # in character by the fingerprint: drift within the bound
+    drift: MeanOut  # mean cosine distance from the fingerprint
+
+
+class PairedRateOut(Schema):
+    """Tuned − base on the prompts both had graded (audits.evals.stats.compare_cases)."""
+
+    cases: int
+    first_rate: float  # base
+    second_rate: float  # tuned
+    difference: float
+    interval: list[float]
+    p_value: float
+    method: str
+    improved: int
+    regressed: int
+    unchanged: int
+    direction: str | None
+
+
+class AttackDifferenceOut(Schema):
+    judge: PairedRateOut | None
+    drift: MeanOut  # of the paired differences tuned − base
+
+
+class AttackSummaryOut(AttackOut):
+    sides: dict[str, AttackSideOut]
+    difference: AttackDifferenceOut | None  # base vs tuned runs only
+
+
+class AttackFingerprintOut(Schema):
+    scored: bool
+    note: str | None = None
+    id: UUID | None = None
+    version: int | None = None
+    embedding_model: str | None = None
+    bound: float | None = None
+    bound_source: str | None = None
+    bound_label: str | None = None
+
+
+class AttackRunStartOut(Schema):
+    run_id: UUID
+    kind: str
+    status: str
+    version: int
+    total: int
+
+
+class AttackRunOut(Schema):
+    id: UUID = Field(..., alias="public_id")
+    kind: str  # attacks (a persona) | checkpoint_attacks (a training job's base and tuned checkpoints)
+    persona_id: UUID = Field(..., alias="persona.public_id")
+    version: int = Field(..., alias="version.number")
+    training_job_id: UUID | None
+    status: str
+    engine: str
+    chat_model: str
+    judge_model: str
+    total: int
+    done: int
+    percent: int
+    error: str
+    sides: list[str]
+    prompts: int
+    attacks: list[AttackSummaryOut]  # empty until it completes
+    fingerprint: AttackFingerprintOut | None
+    cost_usd: float
+    created_at: datetime
+    finished_at: datetime | None
+
+    @staticmethod
+    def resolve_training_job_id(job) -> str | None:
+        return job.params.get("training_job")
+
+    @staticmethod
+    def resolve_sides(job) -> list[str]:
+        return job.params.get("sides", [])
+
+    @staticmethod
+    def resolve_prompts(job) -> int:
+        return int(job.params.get("prompts", 0))
+
+    @staticmethod
+    def resolve_attacks(job) -> list[dict]:
+        return (job.summary or {}).get("attacks", [])
+
+    @staticmethod
+    def resolve_fingerprint(job) -> dict | None:
+        return (job.summary or {}).get("fingerprint")
+
+
+class AttackReplyOut(Schema):
+    attack: str
+    side: str
+    prompt_index: int
+    transcript: list[TurnOut]
+    verdict: str
+    reason: str
+    drift: float | None
+    within_bound: bool | None
+
+
+class AttackRunDetailOut(AttackRunOut):
+    replies: list[AttackReplyOut]
+
+    @staticmethod
+    def resolve_replies(job) -> list:
+        return list(job.attack_replies.all())

@@ -24,6 +24,7 @@ The provocation suite calls `gateway.acomplete` under its own semaphore: a test'
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
 
@@ -56,7 +57,8 @@ OFFLINE_CHAT_MODEL = "offline/studio"
 ANSWER_MAX_TOKENS = 400  # a scenario or provocation reply is a few sentences
 PROGRESS_EVENT = "audit.progress"
 WEBHOOK_EVENTS = {AuditJob.Kind.FINGERPRINT: "persona.fingerprint.ready", AuditJob.Kind.PROVOCATIONS: "persona.test_suite_complete"}
-KIND_LABELS = {AuditJob.Kind.FINGERPRINT: "voice fingerprint", AuditJob.Kind.PROVOCATIONS: "provocation suite"}
+KIND_LABELS = {AuditJob.Kind.FINGERPRINT: "voice fingerprint", AuditJob.Kind.PROVOCATIONS: "provocation suite",
+               AuditJob.Kind.ATTACKS: "robustness attack run", AuditJob.Kind.CHECKPOINT_ATTACKS: "checkpoint attack run"}
 
 
 class AuditFailed(Exception):
@@ -175,10 +177,7 @@ def audit_job_execute(job_id: int) -> None:
         return
     try:
         with Heartbeat(job):
-            if job.kind == AuditJob.Kind.FINGERPRINT:
-                fingerprint_compute(job)
-            else:
-                provocation_suite_run(job)
+            _RUNNERS[job.kind](job)
     except TakenOver as exc:
         logger.warning("%s", exc)
     except (AuditFailed, LLMError) as exc:
@@ -188,6 +187,15 @@ def audit_job_execute(job_id: int) -> None:
     except Exception as exc:  # a bug still ends the job in a clear state
         logger.exception("audit job %s crashed", job.public_id)
         audit_job_fail(job, f"internal error: {type(exc).__name__}: {exc}")
+
+
+# What runs each kind of job: the fingerprint and the suite here; other kinds register theirs (register_audit_runner)
+# from their app's ready(), so a kind whose work lives in a later layer (training checkpoints) needs no import of it.
+_RUNNERS: dict[str, Callable[[AuditJob], object]] = {}
+
+
+def register_audit_runner(kind: str, runner: Callable[[AuditJob], object]) -> None:
+    _RUNNERS[kind] = runner
 
 
 def audit_job_fail(job: AuditJob, error: str, **fields) -> None:
@@ -249,8 +257,9 @@ def _complete(job: AuditJob, *, fields: dict, webhook: dict) -> None:
             setattr(job, name, value)
         job.save(update_fields=[*fields, "status", "done", "finished_at"])
         _broadcast(job)
-        event, org = WEBHOOK_EVENTS[job.kind], job.organization
-        transaction.on_commit(lambda: _emit_webhook(org, event, webhook))
+        event, org = WEBHOOK_EVENTS.get(job.kind), job.organization
+        if event:
+            transaction.on_commit(lambda: _emit_webhook(org, event, webhook))
 
 
 def _emit_webhook(organization, event: str, data: dict) -> None:
@@ -481,3 +490,7 @@ async def _run_case(p: Provocation, system: str, layers: dict, engine: AuditEngi
     outcome.cost_usd += judged.cost_usd
     await progress.astep(judged.cost_usd)
     return outcome
+
+
+register_audit_runner(AuditJob.Kind.FINGERPRINT, fingerprint_compute)
+register_audit_runner(AuditJob.Kind.PROVOCATIONS, provocation_suite_run)
