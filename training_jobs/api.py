@@ -8,6 +8,8 @@ from django.http import FileResponse
 from ninja import Body, Query, Router, Status
 
 from audits.chat.schemas import SafeWordOut
+from audits.schemas import AttackRunIn, AttackRunOut, AttackRunStartOut
+from audits.selectors import attack_runs
 from audits.chat.services import SafeWordSaid
 from personas.access import access_persona
 from personas.models import Persona
@@ -17,6 +19,7 @@ from studio.pagination import paginated
 from studio.work.sse import last_event_id, sse_response
 from training_jobs import services
 from training_jobs.access import access_training_job
+from training_jobs.attacks import checkpoint_attacks_start
 from training_jobs.job_kinds import kind_named
 from training_jobs.chat_schemas import TunedChatIn, TunedChatOut
 from training_jobs.export import model_export_response
@@ -181,6 +184,28 @@ def chat_with_model(request, training_job_id: UUID, payload: TunedChatIn):
     except SafeWordSaid as exc:
         return Status(423, exc)
     return Status(200, turn)
+
+
+@router.post("/training-jobs/{training_job_id}/attacks", response={202: AttackRunStartOut},
+             summary="Run the robustness attacks on the job's base and tuned checkpoints")
+def start_checkpoint_attacks(request, training_job_id: UUID, payload: AttackRunIn = None):
+    """Every chosen attack (GET /v1/attacks) on each ordinary prompt, answered by the untrained student and by the trained
+    model, neither with a system prompt; each reply judged and drift-scored against the persona's fingerprint, and each
+    attack's figures with the difference tuned − base. 202: follow it at /v1/attack-runs/{run_id}. 422 naming `attacks`
+    or `prompts`; 409 when the job has no trained adapter (or persona), or another attack run on it is unfinished."""
+    request.auth.require_scope("training:write")
+    job = _job(request, training_job_id)
+    payload = payload or AttackRunIn()
+    run = checkpoint_attacks_start(job=job, user=request.auth.user, attacks=payload.attacks, prompts=payload.prompts)
+    return Status(202, {"run_id": run.public_id, "kind": run.kind, "status": run.status, "version": run.version.number, "total": run.total})
+
+
+@router.get("/training-jobs/{training_job_id}/attacks", response=list[AttackRunOut], summary="The job's attack runs, newest first")
+@paginated
+def list_checkpoint_attacks(request, training_job_id: UUID):
+    request.auth.require_scope("training:read")
+    job = _job(request, training_job_id)
+    return attack_runs(job.persona, training_job=job.public_id) if job.persona else []
 
 
 @router.get("/training-jobs/{training_job_id}/model", summary="Download the trained model as a zip (merged or adapter)")
