@@ -65,7 +65,8 @@ def start_eval_run(request, persona_id: UUID, payload: EvalRunIn | None = None):
     """202 with the queued run: each case answered `epochs` times (1–10, default 3); the ship gate is decided at the end."""
     request.auth.require_scope("personas:write")
     persona = access_persona(request.auth.organization, persona_id)
-    run = eval_run_start(principal=request.auth, persona=persona, epochs=payload.epochs if payload else None)
+    run = eval_run_start(principal=request.auth, persona=persona, epochs=payload.epochs if payload else None,
+                         subject=payload.subject if payload else None)
     return Status(202, access_eval_run(request.auth.organization, run.public_id))
 
 

@@ -10,6 +10,9 @@ Check kinds:
 - required_phrases    every phrase appears (case-insensitive)
 - forbidden_phrases   no phrase appears (case-insensitive)
 - structural          max_words, max_sentences, ends_with_question, no_markdown, first_person
+- long_conversation   a simulated user talks with the persona for `turns` turns (its goal script in phases),
+                      `repeats` times; passes a repeat when no reply drifts above `threshold` before
+                      `before_turn` (audits.evals.conversation). Its case's turns, if any, open the conversation.
 """
 
 import re
@@ -18,11 +21,17 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
+from audits.evals.conversation import (
+    DEFAULT_GOAL, DEFAULT_REPEATS, DEFAULT_TURNS, MAX_PHASES, MAX_REPEATS, MAX_TURNS, MIN_REPEATS, MIN_TURNS,
+)
+
 LAYERS = ("floor", "protocol", "persona", "closure")
+CHECK_KINDS = ("judge", "required_phrases", "forbidden_phrases", "structural", "long_conversation")
 LIST_PLACEHOLDERS = ("signature_phrase", "value")
 PLACEHOLDERS = ("name", "first_name", "occupation", "location", "tone", "archetype", "social_role", *LIST_PLACEHOLDERS)
 MARKDOWN = re.compile(r"(^\s{0,3}#{1,6}\s|^\s*[-*+]\s|^\s*\d+\.\s|\*\*|__|`|^\s*>|\[[^\]]+\]\([^)]+\))", re.M)
 FIRST_PERSON = re.compile(r"\b(i|i'm|i’m|i've|i’ve|i'd|i’d|i'll|i’ll|me|my|mine|myself)\b", re.I)
+_NAMED = re.compile(r"^(turns|before_turn): (.+)$", re.S)
 _SENTENCE_END = re.compile(r"[.!?…]+(?=\s|$)")
 
 
@@ -85,7 +94,38 @@ class StructuralCheck(Strict):
 
 
 STRUCTURAL_RULES = ("max_words", "max_sentences", "ends_with_question", "no_markdown", "first_person")
-Check = Annotated[JudgeCheck | PhrasesCheck | StructuralCheck, Field(discriminator="kind")]
+
+
+class Phase(Strict):
+    """One phase of the simulated user's goal script: its share of the turns is weight / the weights' sum."""
+
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")
+    instruction: str = Field(min_length=10, max_length=500)
+    weight: float = Field(1.0, gt=0, le=100)
+
+
+class LongConversationCheck(Strict):
+    kind: Literal["long_conversation"]
+    turns: int = Field(DEFAULT_TURNS, ge=MIN_TURNS, le=MAX_TURNS, strict=True)
+    threshold: float | None = Field(None, gt=0, le=2, description="default: engine.pipeline.drift_detection.threshold")
+    before_turn: int | None = Field(None, ge=2, strict=True, description="default: turns + 1 (the whole conversation)")
+    repeats: int = Field(DEFAULT_REPEATS, ge=MIN_REPEATS, le=MAX_REPEATS, strict=True)
+    goal: list[Phase] | None = Field(None, min_length=1, max_length=MAX_PHASES, description="default: conversation.DEFAULT_GOAL")
+
+    @model_validator(mode="after")
+    def _fits(self):
+        if self.before_turn is not None and self.before_turn > self.turns + 1:
+            raise ValueError(f"before_turn: must be at most turns + 1 ({self.turns + 1}): the conversation has {self.turns} turns")
+        return self
+
+    def goal_script(self) -> list[dict]:
+        return [p.model_dump() for p in self.goal] if self.goal else [dict(p) for p in DEFAULT_GOAL]
+
+    def last_checked(self) -> int:
+        return self.before_turn if self.before_turn is not None else self.turns + 1
+
+
+Check = Annotated[JudgeCheck | PhrasesCheck | StructuralCheck | LongConversationCheck, Field(discriminator="kind")]
 _CHECK = TypeAdapter(Check)
 
 
@@ -104,15 +144,16 @@ class CaseSpec(Strict):
 
     layer: Literal["floor", "protocol", "persona", "closure"]
     title: str = Field(min_length=3, max_length=120)
-    turns: list[Turn] = Field(min_length=1, max_length=9)
+    turns: list[Turn] = Field(default_factory=list, max_length=9)
     check: Check
 
-    @field_validator("turns")
-    @classmethod
-    def _ends_with_user(cls, turns: list[Turn]) -> list[Turn]:
-        if turns[-1].role != "user":
-            raise ValueError("a conversation must end with a user turn: the persona answers it")
-        return turns
+    @model_validator(mode="after")
+    def _ends_with_user(self):
+        if not self.turns and not isinstance(self.check, LongConversationCheck):
+            raise ValueError("turns: a case needs a prompt or turns (only a long conversation may have none)")
+        if self.turns and self.turns[-1].role != "user":
+            raise ValueError("turns: a conversation must end with a user turn: the persona answers it")
+        return self
 
 
 class InvalidCase(ValueError):
@@ -128,15 +169,17 @@ def parse_case(data: dict) -> CaseSpec:
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = [str(part) for part in error["loc"]]
-        if loc[:1] == ["check"] and len(loc) > 1 and loc[1] in ("judge", "required_phrases", "forbidden_phrases", "structural"):
+        if loc[:1] == ["check"] and len(loc) > 1 and loc[1] in CHECK_KINDS:
             loc.pop(1)  # the discriminator's tag is not a field the caller wrote
-        field = ".".join(loc) or "case"
         message = error["msg"].removeprefix("Value error, ")
+        if named := _NAMED.match(message):  # a rule over several fields that says which one it is about
+            loc, message = [*loc, named.group(1)], named.group(2)
+        field = ".".join(loc) or "case"
         if error["type"] == "union_tag_invalid":
-            message = "kind must be one of judge, required_phrases, forbidden_phrases, structural"
+            message = f"kind must be one of {', '.join(CHECK_KINDS)}"
             field = "check.kind"
         elif error["type"] == "union_tag_not_found":
-            field, message = "check.kind", "a check needs a kind: judge, required_phrases, forbidden_phrases or structural"
+            field, message = "check.kind", f"a check needs a kind: {', '.join(CHECK_KINDS)}"
         raise InvalidCase(f"{field}: {message}", field) from None
 
 

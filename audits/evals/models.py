@@ -105,6 +105,36 @@ class EvalRun(WorkItem):
             outcomes[layer].setdefault(key, []).append(verdict)
         return outcomes
 
+    def long_conversations(self) -> list[dict]:
+        """Each long-conversation case of the run with its repeats' drift per turn, the band over them and the first
+        crossings (audits.evals.conversation.summary); a case whose repeats have not run yet has no repeats."""
+        from audits.evals.conversation import summary
+
+        cases = [case for case in self.suite if (case.get("check") or {}).get("kind") == "long_conversation"]
+        if not cases:
+            return []
+        trials: dict[str, list[EvalTrial]] = {}
+        for trial in self.trials.filter(case_key__in=[c["key"] for c in cases]).order_by("epoch"):
+            trials.setdefault(trial.case_key, []).append(trial)
+        out = []
+        for case in cases:
+            check, done = case["check"], [t for t in trials.get(case["key"], []) if t.curve]
+            threshold = done[0].curve["threshold"] if done else check.get("threshold")
+            before = check.get("before_turn") or check["turns"] + 1
+            repeats = [{"repeat": t.epoch, "verdict": t.verdict, "reason": t.reason, "seed": t.curve.get("seed"),
+                        "drift": t.curve["drift"], "base_drift": t.curve.get("base_drift"),
+                        "first_crossing": t.curve.get("first_crossing"), "transcript": t.curve.get("transcript", [])} for t in done]
+            entry = {"key": case["key"], "layer": case["layer"], "title": case["title"], "turns": check["turns"],
+                     "threshold": threshold, "before_turn": before, "planned_repeats": check.get("repeats", 3),
+                     "subject": (self.config or {}).get("subject", {"kind": "persona"}).get("kind", "persona"),
+                     "errors": [t.reason for t in trials.get(case["key"], []) if not t.curve], "repeats": repeats}
+            if done and threshold is not None:
+                entry.update(summary([r["drift"] for r in repeats], threshold=threshold, before_turn=before))
+                bases = [r["base_drift"] for r in repeats if r["base_drift"]]
+                entry["base"] = summary(bases, threshold=threshold, before_turn=before) if bases else None
+            out.append(entry)
+        return out
+
     def failing_cases(self) -> list[dict]:
         """Cases with a failed or errored trial, worst first, each with those trials (reply and reason)."""
         cases = {case["key"]: case for case in self.suite}
@@ -133,6 +163,8 @@ class EvalTrial(models.Model):
     reason = models.TextField(blank=True)
     reply = models.TextField(blank=True)
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    curve = models.JSONField(null=True, blank=True, help_text="A long-conversation repeat: {drift: [per turn], threshold, "
+                                                              "before_turn, seed, transcript: [{user, reply}], base_drift?}")
 
     class Meta:
         ordering = ["layer", "case_key", "epoch"]

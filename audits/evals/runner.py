@@ -23,8 +23,10 @@ from django.utils import timezone
 
 from audits.evals import stats
 from audits.evals.checks import check_locally, fill, parse_check, persona_facts
+from audits.evals.conversation import DEFAULT_REPEATS, DEFAULT_TURNS, assertion, is_long_conversation
 from audits.evals.judge import judge_messages, parse_verdict
 from audits.evals.models import EvalRun, EvalTrial
+from audits.evals.simulation import ConversationFailed, case_threshold, converse
 from audits.models import Fingerprint
 from personas.prompting import persona_system_prompt
 from studio.config.selectors import effective_tree
@@ -110,7 +112,11 @@ def _execute(run: EvalRun) -> None:
         "judge": StepConfig.from_step(run.config["judge"], json_mode=True, timeout_s=settings.LLM_TIMEOUT_S),
     }
     done = set(run.trials.values_list("case_key", "epoch"))
-    pending = [Trial(case, epoch) for case in run.suite for epoch in range(1, run.epochs + 1) if (case["key"], epoch) not in done]
+    _resume_progress(run, done)
+    pending = [Trial(case, epoch) for case in run.suite if not is_long_conversation(case)
+               for epoch in range(1, run.epochs + 1) if (case["key"], epoch) not in done]
+    conversations = [(case, repeat) for case in run.suite if is_long_conversation(case)
+                     for repeat in range(1, case["check"].get("repeats", DEFAULT_REPEATS) + 1) if (case["key"], repeat) not in done]
     size = max(1, settings.AUDIT_CONCURRENCY) * 2
     for start in range(0, len(pending), size):
         batch = pending[start : start + size]
@@ -124,7 +130,53 @@ def _execute(run: EvalRun) -> None:
             EvalTrial.objects.bulk_create([trial.row(run) for trial in batch])
         run.refresh_from_db(fields=["progress_done", "errored", "cost_usd"])
         _announce(run)
+    for case, repeat in conversations:
+        _converse(run, case, repeat)
     _finish(run)
+
+
+def _resume_progress(run: EvalRun, done: set) -> None:
+    """Progress as the saved trials make it: a resumed run loses the turns of a repeat that was cut off mid-way."""
+    units = {case["key"]: case["check"].get("turns", DEFAULT_TURNS) for case in run.suite if is_long_conversation(case)}
+    made = sum(units.get(key, 1) for key, _ in done)
+    if made != run.progress_done:
+        _mine(run).update(progress_done=made)
+        run.progress_done = made
+
+
+def _converse(run: EvalRun, case: dict, repeat: int) -> None:
+    """One repeat of a long-conversation case, its progress announced turn by turn; saved as a trial: pass/fail by
+    the case's assertion, or error (no fingerprint, no reply) with the reason."""
+    check = parse_check(case["check"])
+    threshold, before = case_threshold(run, check), check.last_checked()
+    counted = 0
+
+    def on_turn() -> None:
+        nonlocal counted
+        if not _mine(run).update(progress_done=F("progress_done") + 1, heartbeat_at=timezone.now()):
+            raise TakenOver(f"eval run {run.public_id} was taken over or ended elsewhere")
+        counted += 1
+        run.refresh_from_db(fields=["progress_done"])
+        _announce(run)
+
+    trial = EvalTrial(run=run, case_key=case["key"], layer=case["layer"], epoch=repeat)
+    try:
+        result = converse(run, case, check, repeat, on_turn=on_turn)
+    except ConversationFailed as exc:
+        trial.verdict, trial.reason = EvalTrial.Verdict.ERROR, str(exc)[:2000]
+    else:
+        passed, trial.reason = assertion(result.drift, threshold=threshold, before_turn=before)
+        trial.verdict = EvalTrial.Verdict.PASS if passed else EvalTrial.Verdict.FAIL
+        trial.curve, trial.reply = result.curve(threshold, before), result.transcript[-1]["reply"]
+        trial.cost_usd = Decimal(str(round(result.cost, 6)))
+    with transaction.atomic():
+        if not _mine(run).update(progress_done=F("progress_done") + check.turns - counted, heartbeat_at=timezone.now(),
+                                 errored=F("errored") + (trial.verdict == EvalTrial.Verdict.ERROR),
+                                 cost_usd=F("cost_usd") + trial.cost_usd):
+            raise TakenOver(f"eval run {run.public_id} was taken over or ended elsewhere")
+        trial.save()
+    run.refresh_from_db(fields=["progress_done", "errored", "cost_usd"])
+    _announce(run)
 
 
 def _conversation(case: dict, facts: dict) -> list[dict]:

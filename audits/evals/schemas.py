@@ -43,6 +43,10 @@ class EvalCaseOut(Schema):
 
 class EvalRunIn(Schema):
     epochs: StrictInt | None = Field(None, description="Repeats per case, 1–10 (default 3)")
+    subject: dict | None = Field(None, description='Who answers: {"kind": "persona"} (default, its system prompt) or '
+                                                   '{"kind": "checkpoint", "training_job": "<id>"}: a training job of this '
+                                                   "persona, tuned and base with no system prompt, on the persona's "
+                                                   "long-conversation cases only")
 
 
 class EvalRunOut(Schema):
@@ -105,10 +109,61 @@ class FailingCaseOut(Schema):
     trials: list[TrialOut]
 
 
+class BandPointOut(Schema):
+    turn: int
+    n: int = Field(..., description="repeats scored at this turn")
+    mean: float
+    sd: float | None = Field(..., description="sample standard deviation (n − 1); null with one repeat")
+    interval: list[float] | None = Field(..., description="95% t-interval of the mean (mean ± t·sd/√n); null with one repeat")
+    min: float
+    max: float
+
+
+class RepeatOut(Schema):
+    repeat: int
+    verdict: str = Field(..., description="pass | fail by the case's assertion; error when it could not run or be scored")
+    reason: str
+    seed: int | None
+    drift: list[float] = Field(..., description="per turn: the reply's cosine distance to the persona's fingerprint")
+    base_drift: list[float] | None = Field(..., description="a checkpoint subject: the base model's, same user messages")
+    first_crossing: int | None = Field(..., description="the first turn strictly above the threshold; null: never")
+    transcript: list[dict] = Field(..., description="[{turn, phase, user, reply, base?}]")
+
+
+class LongConversationSummaryOut(Schema):
+    band: list[BandPointOut]
+    first_crossings: list[int | None]
+    earliest_crossing: int | None
+    mean_crossing: int | None
+    repeats_passed: int
+    repeats_scored: int
+
+
+class LongConversationOut(Schema):
+    key: str
+    layer: str
+    title: str
+    subject: str = Field(..., description="persona | checkpoint")
+    turns: int
+    threshold: float | None = Field(..., description="the case's, else engine.pipeline.drift_detection.threshold")
+    before_turn: int = Field(..., description="the assertion checks turns 1 … before_turn − 1")
+    planned_repeats: int
+    repeats: list[RepeatOut]
+    errors: list[str] = Field(..., description="why repeats errored")
+    band: list[BandPointOut] = Field([], description="per turn over the repeats (the chart shades min–max)")
+    first_crossings: list[int | None] = Field([], description="per repeat")
+    earliest_crossing: int | None = Field(None, description="the earliest first crossing of any repeat")
+    mean_crossing: int | None = Field(None, description="the first turn the mean drift is above the threshold")
+    repeats_passed: int = Field(0, description="repeats that passed the assertion")
+    repeats_scored: int = Field(0, description="repeats that ran to the end and were scored")
+    base: LongConversationSummaryOut | None = Field(None, description="a checkpoint subject: the base model's band")
+
+
 class EvalRunDetailOut(EvalRunOut):
     config: dict
     layers: list[LayerOut] = Field(..., alias="layer_rows")
     failing_cases: list[FailingCaseOut]
+    long_conversations: list[LongConversationOut] = Field(..., description="drift per turn of each long-conversation case")
 
 
 class PairedOut(Schema):

@@ -4,7 +4,9 @@ from django.db import transaction
 
 from audits.evals.catalog import CASES
 from audits.evals.checks import InvalidCase, parse_case
+from audits.evals.conversation import case_work, is_long_conversation
 from audits.evals.models import EvalCase, EvalRun
+from audits.evals.simulation import subject_clean
 from personas.models import Persona, PersonaStatus
 from studio.config.selectors import effective_tree
 from studio.errors import Conflict, Invalid
@@ -14,6 +16,7 @@ from studio.services import credential_resolve, org_has_llm_credentials
 from studio.work.queue import enqueue
 
 MIN_EPOCHS, MAX_EPOCHS, DEFAULT_EPOCHS = 1, 10, 3
+SIMULATED_USER_TEMPERATURE = 1.0  # varied messages across repeats; each repeat is reproducible by its seed
 ANSWER_STEP, JUDGE_STEP = "mask_build", "audit"  # in-persona answers use the voice's model; the audit's model judges
 CASE_FIELDS = ("layer", "title", "turns", "check")
 MODEL_FIELDS = {"layer": "layer", "title": "title", "turns": "turns", "check": "check_rule"}
@@ -76,11 +79,12 @@ def eval_models(persona: Persona) -> tuple[str, dict]:
     org = persona.organization
     tree = effective_tree(org, persona.workspace)
     config = {"answer": _knobs(tree.step(ANSWER_STEP)), "judge": {**_knobs(tree.step(JUDGE_STEP)), "temperature": 0.0}}
+    config["user"] = {**config["answer"], "temperature": SIMULATED_USER_TEMPERATURE}  # long conversations' simulated user
     if not org_has_llm_credentials(organization=org):
         for knobs in config.values():
             knobs.update(model=OFFLINE_MODEL, fallbacks=[])
         return "offline", config
-    for role, step in (("answer", ANSWER_STEP), ("judge", JUDGE_STEP)):
+    for role, step in (("answer", ANSWER_STEP), ("judge", JUDGE_STEP)):  # the simulated user is the answer's model
         chain = [config[role]["model"], *config[role].get("fallbacks", [])]
         providers = {provider_for_model(m, org) for m in chain}
         if all(p is not None and credential_resolve(organization=org, provider=p) is None for p in providers):
@@ -102,10 +106,14 @@ def clean_epochs(epochs) -> int:
     return epochs
 
 
-def eval_run_start(*, principal: Principal, persona: Persona, epochs: int | None = None) -> EvalRun:
-    """Snapshot the suite and models, create the run and enqueue it once the transaction commits."""
+def eval_run_start(*, principal: Principal, persona: Persona, epochs: int | None = None, subject: dict | None = None) -> EvalRun:
+    """Snapshot the suite and models, create the run and enqueue it once the transaction commits.
+
+    `subject`: who answers, {"kind": "persona"} by default (its system prompt); another kind (a training job's
+    checkpoint, registered by training_jobs) runs only the persona's long-conversation cases."""
     principal.require_scope("personas:write")
     epochs = clean_epochs(epochs)
+    subject = subject_clean(organization=principal.organization, persona=persona, data=subject)
     with transaction.atomic():
         # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the current_version outer join.
         persona = (Persona.objects.select_for_update(of=("self",)).select_related("organization", "workspace", "current_version")
@@ -118,9 +126,15 @@ def eval_run_start(*, principal: Principal, persona: Persona, epochs: int | None
             raise Conflict("an eval run of this persona is already in progress: wait for it to finish")
         engine, config = eval_models(persona)
         suite = persona_suite(persona)
+        if subject["kind"] != "persona":
+            suite = [case for case in suite if is_long_conversation(case)]
+            if not suite:
+                raise Conflict("this persona has no long-conversation case: add one (check kind long_conversation) to run "
+                               "its suite on a trained checkpoint")
         run = EvalRun.objects.create(
             organization=persona.organization, persona=persona, version=persona.current_version, engine=engine,
-            config=config, suite=suite, epochs=epochs, progress_total=len(suite) * epochs, created_by=principal.user,
+            config={**config, "subject": subject}, suite=suite, epochs=epochs,
+            progress_total=sum(case_work(case, epochs) for case in suite), created_by=principal.user,
         )
         transaction.on_commit(lambda: enqueue("audits.evals.tasks.execute_eval_run", run.pk))
     return run

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from audits.evals.access import access_eval_case, access_eval_run
 from audits.evals.catalog import render_case
 from audits.evals.checks import STRUCTURAL_RULES
+from audits.evals.conversation import band_chart
 from audits.evals.models import EvalRun
 from audits.evals.runner import progress_payload
 from audits.evals.selectors import eval_run_comparison
@@ -28,6 +29,10 @@ def describe_check(check: dict) -> str:
         return f"judge: {check.get('rubric', '')}"
     if kind in ("required_phrases", "forbidden_phrases"):
         return f"{'must say' if kind == 'required_phrases' else 'must not say'}: " + " · ".join(check.get("phrases", []))
+    if kind == "long_conversation":
+        before = check.get("before_turn")
+        return (f"long conversation: {check.get('turns')} turns × {check.get('repeats', 3)}, no reply drifting above "
+                f"{check.get('threshold') or 'the drift threshold'}" + (f" before turn {before}" if before else ""))
     rules = [f"{rule.replace('_', ' ')}{'' if check[rule] is True else ' = ' + str(check[rule]).lower()}"
              for rule in STRUCTURAL_RULES if check.get(rule) is not None]
     return "structure: " + ", ".join(rules)
@@ -195,8 +200,25 @@ def persona_evals_latest(request, persona_id):
 @require_GET
 def eval_run_detail(request, eval_run_id):
     run = access_eval_run(request.principal.organization, eval_run_id)
-    context = {"persona": run.persona, "run": run, "bars": result_bars(run), "failing": run.failing_cases(), "gate_rules": gate_rules()}
+    context = {"persona": run.persona, "run": run, "bars": result_bars(run), "failing": run.failing_cases(), "gate_rules": gate_rules(),
+               "conversations": drift_curves(run), "eval_status": progress_payload(run) if not run.is_finished else None}
     return render(request, "evals/run_detail.html", context)
+
+
+def drift_curves(run) -> list[dict]:
+    """The run's long conversations with their drift-vs-turn charts (audits.evals.conversation.band_chart)."""
+    out = []
+    for conv in run.long_conversations():
+        chart = base = None
+        if conv.get("band"):
+            geometry = {"threshold": conv["threshold"], "before_turn": conv["before_turn"], "turns": conv["turns"]}
+            chart = band_chart(conv["band"], crossing=conv["mean_crossing"], **geometry)
+            if conv.get("base"):
+                top = max(p["max"] for p in conv["band"] + conv["base"]["band"])  # one scale for both lines
+                chart = band_chart(conv["band"], crossing=conv["mean_crossing"], top=top, **geometry)
+                base = band_chart(conv["base"]["band"], crossing=None, top=top, **geometry)
+        out.append({**conv, "chart": chart, "base_chart": base})
+    return out
 
 
 def _pp(value: float) -> str:
