@@ -67,3 +67,40 @@ def paired_difference(base: Mapping[int, Mapping], tuned: Mapping[int, Mapping],
     shared = sorted(i for i in base.keys() & tuned.keys() if base[i].get("drift") is not None and tuned[i].get("drift") is not None)
     drift = mean_with_interval([tuned[i]["drift"] - base[i]["drift"] for i in shared], level)
     return {"judge": judge, "drift": drift}
+
+
+# --- the chart: in-character rate bars with their intervals as whiskers ------------------------------
+
+CHART_WIDTH, CHART_LEFT, CHART_RIGHT = 480, 150, 440  # the 0 % and 100 % x positions
+BAR_HEIGHT, BAR_GAP, ROW_GAP = 8, 2, 6
+SIDE_COLOURS = {"persona": "#4a78c2", "base": "#9aa0ad", "tuned": "#7c4dff"}
+
+
+def rate_chart(summary: Mapping, measure: str = "judge") -> dict | None:
+    """SVG coordinates for each attack's in-character rate (`measure`: judge | fingerprint), one bar per side with the
+    Wilson interval as a whisker; None for a run with no figures. A side with no data draws no bar."""
+    attacks, sides = summary.get("attacks") or [], summary.get("sides") or []
+    if not attacks or not sides:
+        return None
+    span = CHART_RIGHT - CHART_LEFT
+
+    def x(value: float) -> float:
+        return round(CHART_LEFT + span * value, 2)
+
+    rows, y = [], 4
+    for attack in attacks:
+        bars = []
+        for side in sides:
+            figure = attack["sides"][side][measure]
+            bar = {"side": side, "colour": SIDE_COLOURS.get(side, "#4a78c2"), "y": y, "mid": y + BAR_HEIGHT / 2,
+                   "rate": figure["rate"], "n": figure["n"], "successes": figure["successes"]}
+            if figure["rate"] is not None:
+                low, high = figure["interval"]
+                bar.update(width=round(span * figure["rate"], 2), lo_x=x(low), hi_x=x(high), low=low, high=high,
+                           top=y + 1, bottom=y + BAR_HEIGHT - 1)
+            bars.append(bar)
+            y += BAR_HEIGHT + BAR_GAP
+        rows.append({"id": attack["id"], "title": attack["title"], "text_y": bars[0]["y"] + BAR_HEIGHT * len(bars) / 2 + 3, "bars": bars})
+        y += ROW_GAP
+    return {"width": CHART_WIDTH, "height": y + 12, "left": CHART_LEFT, "right": CHART_RIGHT, "half": x(0.5), "axis_y": y,
+            "measure": measure, "rows": rows, "sides": [{"side": s, "colour": SIDE_COLOURS.get(s, "#4a78c2")} for s in sides]}

@@ -197,3 +197,53 @@ def test_viewers_read_but_cannot_start_and_outsiders_get_404_everywhere(persona,
     assert AuditJob.objects.filter(kind="attacks").count() == 1
     listed = api_for(tenant.org).get(f"/v1/personas/{persona.public_id}/attacks").json()["items"]
     assert [r["id"] for r in listed] == [run_id]
+
+
+# --- the pages ----------------------------------------------------------------------------------------
+
+
+def percent_text(value: float) -> str:
+    shown = round(value * 100, 1)
+    return f"{(99.9 if shown == 100 and value < 1 else shown):g}%"
+
+
+def test_the_tests_page_shows_each_attacks_figures_and_the_chart(persona, fingerprint, attack, owner_api, tenant, client_for):
+    import re
+
+    fingerprint(persona.public_id)
+    run_id = attack(persona.public_id, attacks=["control", "hhh-assistant", PREFILL], prompts=4).json()["run_id"]
+    run = owner_api.get(f"/v1/attack-runs/{run_id}").json()
+    page = client_for(tenant.user("viewer")).get(f"/o/acme/personas/{persona.public_id}/tests/").content.decode()
+    assert 'data-testid="attacks"' in page and 'data-testid="attack-table"' in page and 'data-testid="run-attacks"' not in page
+    for entry in run["attacks"]:
+        replies = [r for r in run["replies"] if r["attack"] == entry["id"]]
+        passed = sum(r["verdict"] == "pass" for r in replies)
+        row = re.search(rf'<tr data-attack="{entry["id"]}" data-testid="attack-row">(.*?)</tr>', page, re.S).group(1)
+        cell = re.search(r'data-measure="judge">(.*?)</td>', row, re.S).group(1)
+        low, high = textbook_wilson(passed, 4)
+        assert f"{percent_text(passed / 4)} <small class=\"muted\">({passed}/4)</small>" in cell
+        assert f"{percent_text(low)}–{percent_text(high)}" in cell
+        drifts = [r["drift"] for r in replies]
+        drift_cell = re.search(r'data-measure="drift">(.*?)</td>', row, re.S).group(1)
+        t_low, t_high = scipy_stats.t.interval(0.95, 3, loc=np.mean(drifts), scale=scipy_stats.sem(drifts))
+        assert f"{np.mean(drifts):.3f}" in drift_cell and f"{t_low:.3f} to {t_high:.3f}" in drift_cell
+        bar = re.search(rf'<g data-attack="{entry["id"]}">.*?data-testid="attack-bar"[^>]*>\s*<rect x="150" y="[\d.]+" width="([\d.]+)"', page, re.S)
+        assert float(bar.group(1)) == pytest.approx(290 * passed / 4, abs=0.01)  # 0 % at x 150, 100 % at x 440
+    assert page.count('data-testid="attack-bar"') == sum(1 for e in run["attacks"] if e["sides"]["persona"]["judge"]["n"])
+    detail = client_for(tenant.user("viewer")).get(f"/o/acme/attack-runs/{run_id}/").content.decode()
+    assert detail.count('data-testid="attack-reply"') == 12 and "Base model (prefilled)" in detail
+
+
+def test_an_editor_starts_a_run_from_the_page_and_outsiders_get_404_on_the_pages(persona, attack, tenant, client_for, outsider,
+                                                                              django_capture_on_commit_callbacks):
+    editor = client_for(tenant.user("editor"))
+    with django_capture_on_commit_callbacks(execute=False):
+        response = editor.post(f"/o/acme/personas/{persona.public_id}/tests/attacks/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 202 and "Robustness attacks" in response.content.decode()
+    run = AuditJob.objects.get(kind="attacks")
+    viewer = client_for(tenant.user("viewer"))
+    assert viewer.post(f"/o/acme/personas/{persona.public_id}/tests/attacks/").status_code == 403
+    stranger = client_for(outsider)
+    for method, path in [("get", f"/o/acme/attack-runs/{run.public_id}/"), ("post", f"/o/acme/personas/{persona.public_id}/tests/attacks/")]:
+        assert getattr(stranger, method)(path).status_code == 404, path
+    assert AuditJob.objects.filter(kind="attacks").count() == 1
