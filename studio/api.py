@@ -15,6 +15,7 @@ from audits.api import router as audits_router
 from audits.chat.api import router as chat_router
 from audits.evals.api import router as evals_router
 from audits.reviews.api import router as reviews_router
+from audits.traits.api import router as traits_router
 from training_jobs.api import router as training_router
 from training_jobs.datasets.api import router as datasets_router
 
@@ -94,6 +95,7 @@ api.add_router("/", audits_router)
 api.add_router("/", chat_router)
 api.add_router("/", evals_router)
 api.add_router("/", reviews_router)
+api.add_router("/", traits_router)
 api.add_router("/webhooks", webhooks_router)
 api.add_router("/", training_router)
 api.add_router("/", datasets_router)

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "audits.chat",
     "audits.evals",
     "audits.reviews",
+    "audits.traits",
     "training_jobs",
     "training_jobs.datasets",
 ]

@@ -29,6 +29,7 @@ org_patterns = [
     path("", include("audits.chat.urls")),
     path("", include("audits.evals.urls")),
     path("", include("audits.reviews.urls")),
+    path("", include("audits.traits.urls")),
     path("", include("training_jobs.urls")),
     path("datasets/", include("training_jobs.datasets.urls")),
     path("webhooks/", include("studio.webhooks.urls")),

@@ -17,6 +17,8 @@ from audits.chat.models import ChatSession
 from audits.evals.models import EvalCase, EvalRun
 from audits.reviews.models import ComparisonGeneration, JudgeRun
 from audits.reviews.services import comparison_import_preview, comparisons_create
+from audits.traits.models import TraitProfile
+from audits.traits.services import builtin_prompt_set
 from audits.services import audit_job_start
 from pipeline.runner import run_execute
 from pipeline.services import persona_generate
@@ -105,6 +107,9 @@ def victim(tenant, django_capture_on_commit_callbacks):
         "eval_run_id": EvalRun.objects.create(organization=tenant.org, persona=persona, version=persona.versions.get()).public_id,  # stays queued
     }
     values["other_eval_run_id"] = values["eval_run_id"]  # the second run of a comparison
+    values["trait_profile_id"] = TraitProfile.objects.create(  # stays queued
+        organization=tenant.org, persona=persona, subject_kind="persona", subject_id=persona.public_id, subject_label="acme profile",
+        prompt_set=builtin_prompt_set(), prompts_count=1).public_id
     # Markers of acme's data that must never show up in an outsider's response.
     values["_secrets"] = [
         tenant.org.slug, "owner@acme.test", "editor@acme.test", "newbie@acme.test", str(key.public_id), "9999",
