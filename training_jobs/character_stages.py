@@ -17,7 +17,7 @@ from pathlib import Path
 from django.conf import settings
 
 from studio.llm.gateway import Completion, LLMError
-from training_jobs import data
+from training_jobs import checkpoint_evals, data
 from training_jobs.backends import can_sample
 from training_jobs.backends.base import SAMPLE_BATCH
 from training_jobs.backends.trl_backend import TINY_IDS
@@ -261,15 +261,38 @@ def stage_dpo_train(ctx: JobContext, *, folder: str = "dpo_train", max_steps: in
     if ctx.stage.stage == "dpo_train":
         ctx.set_total(steps, "steps")
     out = ctx.folder(folder)
-    result = ctx.train("dpo", pairs, train_config(ctx, out, kind="dpo", max_steps=max_steps))
+    checkpoints = _checkpoint_evaluator(ctx, [row["prompt"] for row in pairs])
+    result = ctx.train("dpo", pairs, train_config(ctx, out, kind="dpo", max_steps=max_steps), checkpoints=checkpoints)
     artifacts = {"adapter": ctx.rel(Path(result["artifacts"]["adapter_dir"])), "base": ctx.rel(Path(result["artifacts"]["base_dir"]))
                  if Path(result["artifacts"]["base_dir"]).is_relative_to(ctx.job.artifacts_dir) else result["artifacts"]["base_dir"],
                  "metrics": ctx.rel(Path(result["artifacts"]["metrics"]))}
+    _keep_best(ctx, checkpoints, artifacts)
     summary = {k: result[k] for k in ("steps", "max_steps", "final_metrics", "wall_s", "stopped_early")}
     if ctx.stage.stage == "dpo_train":
         ctx.stage.artifacts = artifacts
         ctx.stage.stats["dpo"] = summary
     return {"artifacts": artifacts, "result": result}
+
+
+def _checkpoint_evaluator(ctx: JobContext, training_prompts: list[str], *, base_dir: str | None = None):
+    """The stage's checkpoint evaluations when the job asks for them (full-scale DPO and SFT stages, not the smoke test).
+
+    SFT trains on the DPO-merged model; its checkpoints are compared with the untrained student, which sits under
+    the DPO adapter (`base_dir` of dpo_train)."""
+    if not ctx.params.eval_every_steps or ctx.stage.stage not in checkpoint_evals.TRAINING_STAGES:
+        return None
+    from training_jobs.in_training_evals import CheckpointEvaluator
+
+    return CheckpointEvaluator(ctx, training_prompts=training_prompts, base_dir=base_dir)
+
+
+def _keep_best(ctx: JobContext, checkpoints, artifacts: dict) -> None:
+    """After an early stop the stage's adapter is the best checkpoint (the last one stays as `last_adapter`)."""
+    best = checkpoints.best if checkpoints is not None else None
+    if best is None:
+        return
+    artifacts["last_adapter"] = artifacts["adapter"]
+    artifacts["adapter"] = ctx.rel(Path(best["adapter_dir"]))
 
 
 def stage_introspection(ctx: JobContext) -> None:
@@ -291,10 +314,13 @@ def stage_sft(ctx: JobContext, *, folder: str = "sft", max_steps: int = -1, exam
     if ctx.stage.stage == "sft":
         ctx.set_total(steps, "steps")
     out = ctx.folder(folder)
+    asked = [m["content"] for e in examples for m in e.get("messages", ()) if m.get("role") == "user"]
+    checkpoints = _checkpoint_evaluator(ctx, asked, base_dir=dpo["base_dir"])
     result = ctx.train("sft", examples, train_config(ctx, out, kind="sft", max_steps=max_steps, student=dpo["base_dir"],
-                                                         init_adapter=dpo["adapter_dir"]))
+                                                         init_adapter=dpo["adapter_dir"]), checkpoints=checkpoints)
     artifacts = {"adapter": ctx.rel(Path(result["artifacts"]["adapter_dir"])), "metrics": ctx.rel(Path(result["artifacts"]["metrics"])),
                  "base": ctx.rel(Path(result["artifacts"]["base_dir"]))}
+    _keep_best(ctx, checkpoints, artifacts)
     if ctx.stage.stage == "sft":
         ctx.stage.artifacts = artifacts
         ctx.stage.stats["sft"] = {k: result[k] for k in ("steps", "max_steps", "final_metrics", "wall_s", "stopped_early")}

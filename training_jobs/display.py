@@ -449,3 +449,75 @@ def overlay_chart(title: str, series: list[tuple[str, list[dict]]], key: str, *,
     drawn = [Series(label, SERIES_COLOURS[i % len(SERIES_COLOURS)], [(pad + inner_w * (s - first) / span, y(v), s, v) for s, v in values])
              for i, (label, values) in enumerate(logged)]
     return OverlayChart(title, width, height, drawn, high, low, last, y(reference) if reference is not None else None, reference)
+
+
+# --- checkpoint evaluations beside the loss (one x axis in steps) --------------------------------
+
+EVAL_SERIES = (("win_rate", "win rate vs base", SERIES_COLOURS[0]), ("marker_rate", "marker rate", SERIES_COLOURS[1]))
+
+
+def checkpoint_chart(history: list[dict], evals: list[dict], *, planned_steps: int = 0, early_stop: dict | None = None,
+                     width: int = 640, loss_height: int = 110, rate_height: int = 150, pad: int = 34, pad_y: int = 14) -> dict | None:
+    """The stage's loss (top) and its checkpoint evaluations (bottom: each metric with its 95 % interval as a whisker)
+    on one x axis in training steps, from 0 to the planned steps (or the last step seen, when more); None before the
+    first evaluation. Steps place points (a stage that stopped early leaves the rest of the axis empty)."""
+    if not evals:
+        return None
+    losses = [(float(h["step"]), float(h["loss"])) for h in history or [] if _finite(h.get("loss")) and _finite(h.get("step"))]
+    last = max([planned_steps, *(s for s, _ in losses), *(e["step"] for e in evals)])
+    inner_w = width - 2 * pad
+
+    def x(step: float) -> float:
+        return pad + inner_w * step / last if last else pad
+
+    def rate_y(value: float) -> float:
+        top = loss_height + pad_y
+        return top + (rate_height - 2 * pad_y) * (1 - min(max(value, 0.0), 1.0))
+
+    loss = None
+    if losses:
+        low, high = min(v for _, v in losses), max(v for _, v in losses)
+        if high - low < 1e-9:
+            low, high = low - 0.5, high + 0.5
+        loss_y = lambda v: pad_y + (loss_height - 2 * pad_y) * (1 - (v - low) / (high - low))  # noqa: E731
+        points = [(x(s), loss_y(v), s, v) for s, v in losses]
+        loss = {"polyline": " ".join(f"{px:.1f},{py:.1f}" for px, py, _, _ in points), "top": high, "bottom": low,
+                "last": losses[-1][1], "hover": hover_points([(px, py, f"step {format_step(s)} · loss {format_number(v)}")
+                                                              for px, py, s, v in points], width, loss_height)}
+    series = []
+    for key, label, colour in EVAL_SERIES:
+        marks = []
+        for entry in evals:
+            value = entry.get(key) or {}
+            if value.get("rate") is None:
+                continue
+            n_word = f"{value['hits']}/{value['n']}" + (" decided" if key == "win_rate" else " replies")
+            marks.append({"x": x(entry["step"]), "y": rate_y(value["rate"]), "low_y": rate_y(value["low"]), "high_y": rate_y(value["high"]),
+                          "step": entry["step"], "rate": value["rate"],
+                          "label": f"step {entry['step']} · {label} {percent_text(value['rate'])} "
+                                   f"(95% {percent_text(value['low'])}–{percent_text(value['high'])}, {n_word})"})
+        if marks:
+            series.append({"key": key, "label": label, "colour": colour, "marks": marks,
+                           "polyline": " ".join(f"{m['x']:.1f},{m['y']:.1f}" for m in marks), "last": marks[-1]["rate"]})
+    base_marker = next((e["base_marker_rate"]["rate"] for e in evals if (e.get("base_marker_rate") or {}).get("rate") is not None), None)
+    stop = None
+    if early_stop:
+        stop = {"x": x(early_stop["step"]), "step": early_stop["step"],
+                "best_x": x(early_stop["best_step"]) if early_stop.get("best_step") is not None else None}
+    return {"width": width, "height": loss_height + rate_height, "loss_height": loss_height, "rate_height": rate_height,
+            "pad": pad, "pad_y": pad_y,
+            "right": width - pad, "last_step": last, "loss": loss, "series": series, "evals": len(evals),
+            "rate_top": rate_y(1.0), "rate_bottom": rate_y(0.0), "half_y": rate_y(0.5),
+            "base_marker_y": rate_y(base_marker) if base_marker is not None else None, "base_marker": base_marker,
+            "stop": stop, "ticks": [{"x": x(s), "step": s} for s in _step_ticks(last)]}
+
+
+def _step_ticks(last: float, count: int = 5) -> list[int]:
+    """Round step numbers along the axis, 0 and the end included."""
+    if last <= 0:
+        return [0]
+    raw = last / count
+    magnitude = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    ticks = list(range(0, int(last) + 1, int(step)))
+    return ticks if ticks[-1] == last else ticks + [int(last)] if last - ticks[-1] > step / 3 else ticks[:-1] + [int(last)]

@@ -85,6 +85,7 @@ class JobContext:
         self._polled_at = 0.0
         self._wave_s: float | None = None  # seconds the last LLM chunk took per wave of `concurrency` calls
         self._cancelled = False
+        self.early_stop: dict | None = None  # set when checkpoint evaluations stopped training on a plateau
         self.kill_cost = KillCriteria({"budget_usd": self.params.budget_usd,
                                        "max_burn_usd_per_hour": self.params.max_burn_usd_per_hour,
                                        "burn_min_elapsed_s": settings.TRAINING_BURN_MIN_ELAPSED_S})
@@ -240,8 +241,12 @@ class JobContext:
 
         return get_backend(self.job.backend)
 
-    def train(self, kind: str, rows: list[dict], config: dict, *, history_key: str | None = None, **event) -> dict:
-        """Train through the backend: metrics become events, kill criteria run on every logged step."""
+    def train(self, kind: str, rows: list[dict], config: dict, *, history_key: str | None = None, checkpoints=None,
+              **event) -> dict:
+        """Train through the backend: metrics become events, kill criteria run on every logged step.
+
+        `checkpoints` (a training_jobs.in_training_evals.CheckpointEvaluator): the backend saves the adapter every
+        `checkpoints.every` steps and the evaluator scores it; when it finds a plateau, training stops there."""
         nll_coef = getattr(self.params, "nll_coef", 0.0) if kind == "dpo" else 0.0
         criteria = KillCriteria({"stage": kind, "nll_coef": nll_coef})
         state: dict = {"kill": None, "base_done": self.stage.done}
@@ -257,12 +262,18 @@ class JobContext:
             self.progress(state["base_done"] + step, force=True)
 
         def should_stop() -> bool:
-            return state["kill"] is not None or self.cancel_requested()
+            return state["kill"] is not None or self.cancel_requested() or bool(checkpoints and checkpoints.stop)
 
-        result = getattr(self.backend(), f"train_{kind}")(rows, config, on_metrics=on_metrics, should_stop=should_stop)
+        extra = {}
+        if checkpoints is not None and checkpoints.every:
+            config = {**config, "checkpoint_every": checkpoints.every}
+            extra["on_checkpoint"] = checkpoints
+        result = getattr(self.backend(), f"train_{kind}")(rows, config, on_metrics=on_metrics, should_stop=should_stop, **extra)
         if state["kill"] is not None:
             raise JobKilled(state["kill"])
         self.check_cancel(force=True)
+        if checkpoints is not None and checkpoints.stop:
+            self.early_stop = checkpoints.stop
         return result.as_dict()
 
 
@@ -362,6 +373,9 @@ def job_execute(job_id: int) -> None:
             ctx = JobContext(job)
             functions = ctx.kind.stage_functions()
             for stage in _remaining(job, ctx.params):
+                if ctx.early_stop is not None and stage not in ctx.kind.after_early_stop:
+                    _skip_stage(ctx, stage)
+                    continue
                 _run_stage(ctx, stage, functions[stage])
             _end(job, ctx, JobStatus.SUCCEEDED)
     except TakenOver:
@@ -408,6 +422,15 @@ def _run_stage(ctx: JobContext, stage: str, function) -> None:
         _webhook(job, "training_job.stage_completed", completed)
 
 
+def _skip_stage(ctx: JobContext, stage: str) -> None:
+    """A training stage left out because checkpoint evaluations stopped training early (a normal end, not a failure)."""
+    run = ctx.job.stages.get(stage=stage)
+    run.status, run.done, run.total, run.error = StageRun.Status.SKIPPED, 0, 0, ""
+    run.stats = {"skipped": ctx.early_stop["message"]}
+    run.save()
+    emit(ctx.job, "stage.skipped", {"stage": stage, "reason": ctx.early_stop["message"]})
+
+
 STAGE_END = {JobStatus.CANCELLED: StageRun.Status.CANCELLED, JobStatus.KILLED: StageRun.Status.KILLED,
              JobStatus.FAILED: StageRun.Status.FAILED}
 END_EVENTS = {JobStatus.SUCCEEDED: "job.succeeded", JobStatus.FAILED: "job.failed", JobStatus.CANCELLED: "job.cancelled",
@@ -426,9 +449,10 @@ def _end(job: TrainingJob, ctx: JobContext | None, status: str, *, error: str = 
             stage.status, stage.error, stage.finished_at = STAGE_END.get(status, StageRun.Status.FAILED), error[:2000], timezone.now()
             stage.save()
         outcome = _outcome_at_end(job, status, stage.stage if stage else None)
+        early = {"early_stop": ctx.early_stop} if ctx and ctx.early_stop is not None else {}
         data = {"status": status, "stage": stage.stage if stage else None, "error": error, "kill": kill,
-                "cost_usd": float(job.cost_usd), "duration_ms": int((job.duration_s or 0) * 1000), "outcome": outcome}
-        emit(job, END_EVENTS[status], data, status=status, error=error[:2000], kill=kill, finished_at=timezone.now(),
+                "cost_usd": float(job.cost_usd), "duration_ms": int((job.duration_s or 0) * 1000), "outcome": outcome, **early}
+        emit(job, END_EVENTS[status], data, status=status, error=error[:2000], kill=kill, finished_at=timezone.now(), **early,
              cost_usd=job.cost_usd, prompt_tokens=job.prompt_tokens, completion_tokens=job.completion_tokens,
              outcome=outcome["outcome"], outcome_detail=outcome)
         _webhook(job, f"training_job.{status}", data)

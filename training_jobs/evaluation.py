@@ -118,6 +118,7 @@ def evaluate(ctx) -> dict:
         "prompt_set": prompt_set if ctx.params.review_eval_pairs else None,
         "leaderboard": _ratings(ctx, choices, base["label"], tuned["label"]),
         "judge_model": config.model,
+        "tuned_adapter": ctx.rel_any(tuned["adapter_dir"]),  # after an early stop: the kept (best) checkpoint
         # pairs whose two orders named different things (each a tie above): the judge's position bias, per model
         "order_disagreement": order_disagreement((c[1], c[2]["forward"]["winner"], c[2]["backward"]["winner"]) for c in choices if c),
         "judge_warning": same_family_warning(config.model, ctx.params.teacher_model),

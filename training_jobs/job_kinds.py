@@ -78,6 +78,8 @@ class JobKind:
     chat_and_export: bool = False
     gives_dataset_rows: bool = False
     eval_unit: str = "prompts"  # what the evaluation's samples are called on the results page
+    # the stages still run after checkpoint evaluations stopped training early (the rest are skipped)
+    after_early_stop: tuple[str, ...] = ("eval",)
 
     def params_of(self, job) -> BaseModel:
         return self.params.model_validate(job.params)

@@ -109,6 +109,17 @@ SECTIONS: tuple[Section, ...] = (
         Field("keep_interaction_traces", "Keep reasoning traces in self-interactions", "checkbox",
               "Off: <think> traces are removed from each turn; on: turns are stored as the model wrote them."),
     ), collapsible=True),
+    Section("checkpoint_evals", "Advanced: checkpoint evaluations & early stop", (
+        Field("eval_every_steps", "Evaluate every N steps",
+              help="0: off. Every N training steps the checkpoint answers the held-out prompts: marker rate and win rate "
+                   "vs base (judged in both orders), plotted beside the loss."),
+        Field("eval_holdout_prompts", "Held-out prompts", help="Prompts each checkpoint evaluation asks (evaluation "
+              "framings, never trained on)."),
+        Field("early_stop_patience", "Patience",
+              help="Stop training after this many evaluations without improvement and keep the best checkpoint; 0: never."),
+        Field("early_stop_min_delta", "Min delta", step="any", help="The least rise (0–1) that counts as an improvement."),
+        Field("early_stop_metric", "Metric", "select", choices=(("win_rate", "Win rate vs base"), ("marker_rate", "Marker rate"))),
+    ), collapsible=True),
     Section("evaluation", "Evaluation", (
         Field("review_eval_pairs", "Send the evaluation's pairs to reviewers", "checkbox",
               "Off: the judge rates base vs tuned and nobody is asked. On: the pairs also go to the persona's blind review "

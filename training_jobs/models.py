@@ -102,6 +102,8 @@ class TrainingJob(WorkItem):
     completion_tokens = models.PositiveBigIntegerField(default=0)
     error = models.TextField(blank=True, help_text="Why it failed, in one line")
     kill = models.JSONField(null=True, blank=True, help_text="{criterion, message, numbers} when a kill criterion fired")
+    early_stop = models.JSONField(null=True, blank=True, help_text="{stage, step, metric, patience, min_delta, best_step, "
+                                  "best_value, message} when checkpoint evaluations stopped training on a plateau")
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True,
                                help_text="Set when the job ends: did the tuned model beat base (training_jobs.outcome)")
     outcome_detail = models.JSONField(null=True, blank=True, help_text="The numbers behind the outcome and its reason in words")

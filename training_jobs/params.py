@@ -69,6 +69,15 @@ class LaunchParams(BaseModel):
     review_eval_pairs: bool = Field(default=False, description="Store the evaluation's base-vs-tuned pairs in the persona's "
                                                                "blind review queue (default: judged, never sent to reviewers)")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    # In-training checkpoint evaluations and the early stop on a plateau (training_jobs.checkpoint_evals)
+    eval_every_steps: int = Field(default=0, ge=0, le=100_000, description="Evaluate the checkpoint every N training "
+                                  "steps (marker rate and win rate vs base on a held-out set); 0: off")
+    eval_holdout_prompts: int = Field(default=8, ge=1, le=64, description="Held-out prompts each checkpoint evaluation asks")
+    early_stop_patience: int = Field(default=3, ge=0, le=100, description="Stop training after this many checkpoint "
+                                     "evaluations without improvement; 0: never stop early")
+    early_stop_min_delta: float = Field(default=0.05, ge=0, le=1, allow_inf_nan=False,
+                                        description="The least rise in the metric that counts as an improvement")
+    early_stop_metric: Literal["win_rate", "marker_rate"] = "win_rate"
 
     @model_validator(mode="after")
     def _checks(self) -> "LaunchParams":

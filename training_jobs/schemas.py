@@ -57,6 +57,13 @@ class LaunchFieldsOut(Schema):
     review_eval_pairs: bool = Field(False, description="Send the evaluation's base-vs-tuned pairs to the persona's blind review "
                                                        "queue (prompt set training-<job>); default: judged only, nobody is asked")
     seed: int = 0
+    eval_every_steps: int = Field(0, description="Evaluate the checkpoint every N training steps (marker rate and win rate vs "
+                                  "base on held-out prompts, 95% Wilson intervals); 0: off. 0–100,000")
+    eval_holdout_prompts: int = Field(8, description="Held-out prompts per checkpoint evaluation, 1–64")
+    early_stop_patience: int = Field(3, description="Stop training after this many checkpoint evaluations without improvement "
+                                     "(the best checkpoint is kept; a normal end); 0: never. 0–100")
+    early_stop_min_delta: float = Field(0.05, description="The least rise in the metric that counts as an improvement, 0–1")
+    early_stop_metric: str = Field("win_rate", description="win_rate | marker_rate")
 
 
 class LaunchIn(LaunchFieldsOut):
@@ -278,6 +285,18 @@ def _stage_reached(job) -> str | None:
     return reached[-1] if reached else None
 
 
+class EarlyStopOut(Schema):
+    stage: str = Field(..., description="The training stage that stopped: dpo_train | sft")
+    step: int = Field(..., description="The step of the evaluation that found the plateau")
+    metric: str = Field(..., description="win_rate | marker_rate")
+    patience: int
+    min_delta: float
+    best_step: int | None = Field(..., description="The kept checkpoint's step")
+    best_value: float | None
+    evals: int
+    message: str
+
+
 class TrainingJobOut(Schema):
     id: UUID = Field(..., alias="public_id")
     name: str
@@ -294,6 +313,8 @@ class TrainingJobOut(Schema):
     error: str
     outcome: str | None = Field(..., description="Once ended: improved | no_clear_change | worse (tuned vs base, with intervals)")
     outcome_detail: OutcomeOut | None = Field(..., description="The figures behind the outcome")
+    early_stop: EarlyStopOut | None = Field(..., description="When checkpoint evaluations stopped training on a plateau "
+                                            "(a normal end: the best checkpoint was kept and evaluated)")
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

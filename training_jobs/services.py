@@ -33,6 +33,8 @@ from training_jobs.constitution import (
     parse_constitution,
     system_prompt,
 )
+from training_jobs import checkpoint_evals
+from training_jobs.evaluation import EVAL_MAX_NEW_TOKENS
 from training_jobs.job_kinds import kind_for, params_of
 from training_jobs.models import ConstitutionVersion, JobStatus, StageRun, TrainingJob
 from training_jobs.params import STAGES, LaunchParams, validation_errors
@@ -47,6 +49,8 @@ OFFLINE_STUDENT = "offline/student"
 TINY_CHECKPOINT = "tiny"
 # Average completion length assumed by the estimate when max_new_tokens is larger (tokens).
 TYPICAL_ANSWER_TOKENS = 250
+JUDGE_INSTRUCTION_TOKENS = 150  # the pairwise judge's instructions (audits.reviews.judge)
+JUDGE_VERDICT_TOKENS = 40  # its JSON verdict
 
 
 # --- constitutions -----------------------------------------------------------------------------
@@ -375,6 +379,11 @@ def estimate(params: LaunchParams, constitution: Constitution) -> dict:
         teacher_completion += (pairs + reflections + interactions * turns) * answer
         student_prompt += pairs * question
         student_completion += pairs * answer
+    # the checkpoint evaluations' judge (the teacher model) reads a held-out prompt and two short replies per call
+    judge_calls = checkpoint_evals.workload(params)["judge_calls"]
+    teacher_calls += judge_calls
+    teacher_prompt += judge_calls * (system_tokens + question + 2 * min(answer, EVAL_MAX_NEW_TOKENS) + JUDGE_INSTRUCTION_TOKENS)
+    teacher_completion += judge_calls * JUDGE_VERDICT_TOKENS
     teacher_price, student_price = _price(params.teacher_model), _price(params.student_model)
     cost = None
     if teacher_price is not None and student_price is not None:
@@ -382,6 +391,7 @@ def estimate(params: LaunchParams, constitution: Constitution) -> dict:
                 + student_prompt * student_price[0] + student_completion * student_price[1])
     return {
         "calls": teacher_calls + student_calls, "teacher_calls": teacher_calls, "student_calls": student_calls,
+        "checkpoint_eval_judge_calls": judge_calls,
         "prompt_tokens": teacher_prompt + student_prompt, "completion_tokens": teacher_completion + student_completion,
         "cost_usd": None if cost is None else round(cost, 4),
         "priced": cost is not None,
@@ -503,8 +513,12 @@ def training_job_resume(*, principal: Principal, job: TrainingJob, stage: str) -
         job.status, job.error, job.kill, job.cancel_requested = JobStatus.QUEUED, "", None, False
         job.resume_from, job.resumes, job.finished_at, job.heartbeat_at = stage, job.resumes + 1, None, timezone.now()
         job.outcome, job.outcome_detail = "", None  # decided again when this run ends
+        if stage in kind_for(job).after_early_stop:
+            fields = []  # an early stop before this stage still holds
+        else:
+            job.early_stop, fields = None, ["early_stop"]  # training runs again: it may stop elsewhere or not at all
         job.save(update_fields=["status", "error", "kill", "cancel_requested", "resume_from", "resumes", "finished_at", "heartbeat_at",
-                                "outcome", "outcome_detail"])
+                                "outcome", "outcome_detail", *fields])
         emit(job, "job.resumed", {"stage": stage, "stages": later})
         job_enqueue(job)
     return job

@@ -87,19 +87,24 @@ def training_steps(params) -> int:
 
 def checkpoint_replies(params) -> dict[str, int]:
     """Replies the student checkpoint writes itself: the introspection (reflections and the self-interactions' turns
-    after their openers) when the post-DPO checkpoint writes it (any student but the tiny test model), and the
-    evaluation's base and tuned answers (8 prompts × 3 samples each)."""
+    after their openers) when the post-DPO checkpoint writes it (any student but the tiny test model), the
+    evaluation's base and tuned answers (8 prompts × 3 samples each), and the in-training checkpoint evaluations'
+    (training_jobs.checkpoint_evals.workload: base once per evaluated stage, each checkpoint, one per held-out prompt)."""
+    from training_jobs.checkpoint_evals import workload
     from training_jobs.evaluation import EVAL_PROMPTS, EVAL_SAMPLES
 
     sizes = params.sizes
     writes_introspection = params.generate_introspection and params.student_checkpoint not in TINY_CHECKPOINTS
     introspection = sizes["reflections"] + sizes["interactions"] * max(0, sizes["interaction_turns"] - 1)
-    return {"introspection": introspection if writes_introspection else 0, "eval": 2 * EVAL_PROMPTS * EVAL_SAMPLES}
+    return {"introspection": introspection if writes_introspection else 0, "eval": 2 * EVAL_PROMPTS * EVAL_SAMPLES,
+            "checkpoint_evals": workload(params)["replies"]}
 
 
 # The unit each stage counts its progress in, and how many of them one checkpoint reply makes (an evaluation sample is
 # judged once: samples + judgments).
 REPLY_UNITS = {"introspection": ("calls", 1), "eval": ("samples+judgments", 2)}
+# A checkpoint evaluation's replies are short held-out answers, like the evaluation's: measured at its pace.
+REPLY_PACE_OF = {"checkpoint_evals": "eval"}
 
 
 def _reply_seconds(organization, stage: str, checkpoint: str, backend: str) -> float:
@@ -125,7 +130,8 @@ def time_estimate(organization, params, estimate: dict) -> dict:
     student_engine = _engine_of(params.student_model)
     student_per_s = (rates["calls_per_s"] if student_engine == _engine_of(params.teacher_model)
                      else TYPICAL_CALLS_PER_S.get(student_engine) or params.concurrency / TYPICAL_PROVIDER_LATENCY_S)
-    reply_s = {stage: _reply_seconds(organization, stage, params.student_checkpoint, params.backend) for stage in replies}
+    reply_s = {stage: _reply_seconds(organization, REPLY_PACE_OF.get(stage, stage), params.student_checkpoint, params.backend)
+               for stage in replies}
     reply_seconds = sum(count * reply_s[stage] for stage, count in replies.items())
     seconds = (teacher_calls / rates["calls_per_s"] + estimate["student_calls"] / student_per_s
                + steps / rates["steps_per_s"] + reply_seconds)

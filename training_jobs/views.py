@@ -301,6 +301,9 @@ def read_jsonl_rows(job, rel, limit: int) -> list[dict]:
     return rows
 
 
+CHECKPOINT_CHARTS = {("dpo_train", "dpo"), ("sft", "sft")}  # the stages whose checkpoints are evaluated, by what they train
+
+
 def character_charts(stages: dict[str, StageRun]) -> list[dict]:
     """Loss and reward-accuracy curves of each stage of a character job that trained (smoke, DPO, SFT)."""
     charts = []
@@ -315,8 +318,12 @@ def character_charts(stages: dict[str, StageRun]) -> list[dict]:
             if kind == "dpo":
                 pair.append(display.line_chart("reward accuracy", history, "rewards/accuracies", fixed=(0.0, 1.0), reference=0.5))
             pair = [c for c in pair if c]
-            if pair:
-                charts.append({"title": title, "stage": stage, "kind": kind, "charts": pair, "steps": len(history)})
+            stats = run.stats or {}
+            checkpoint = display.checkpoint_chart(history, stats.get("checkpoint_evals") or [], planned_steps=run.total,
+                                                  early_stop=stats.get("early_stop")) if (stage, kind) in CHECKPOINT_CHARTS else None
+            if pair or checkpoint:
+                charts.append({"title": title, "stage": stage, "kind": kind, "charts": pair, "steps": len(history),
+                               "checkpoint": checkpoint, "early_stop": stats.get("early_stop")})
     return charts
 
 

@@ -11,6 +11,8 @@ SAMPLE_BATCH = 16
 
 MetricsCallback = Callable[[int, dict[str, float]], None]
 StopCheck = Callable[[], bool]
+# (step, {"adapter_dir", "base_dir"}): a checkpoint saved mid-training, to evaluate (config["checkpoint_every"] > 0)
+CheckpointCallback = Callable[[int, dict[str, str]], None]
 
 
 @dataclass
@@ -51,6 +53,7 @@ class TrainingBackend(Protocol):
         config: Mapping[str, Any],
         on_metrics: MetricsCallback | None = None,
         should_stop: StopCheck | None = None,
+        on_checkpoint: CheckpointCallback | None = None,  # only passed when config asks for checkpoints
     ) -> TrainResult: ...
 
     def train_sft(
@@ -59,6 +62,7 @@ class TrainingBackend(Protocol):
         config: Mapping[str, Any],
         on_metrics: MetricsCallback | None = None,
         should_stop: StopCheck | None = None,
+        on_checkpoint: CheckpointCallback | None = None,  # only passed when config asks for checkpoints
     ) -> TrainResult: ...
 
 

@@ -37,7 +37,14 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from training_jobs.backends.base import SAMPLE_BATCH, MetricsCallback, StopCheck, TrainResult, trl_available
+from training_jobs.backends.base import (
+    SAMPLE_BATCH,
+    CheckpointCallback,
+    MetricsCallback,
+    StopCheck,
+    TrainResult,
+    trl_available,
+)
 
 TINY_IDS = {"tiny", "builtin:tiny", "tiny-llama"}
 
@@ -92,6 +99,8 @@ class TRLConfig:
     use_cpu: bool | None = None  # None: CPU unless CUDA is available
     bf16: bool = False
     torch_threads: int | None = None
+    # > 0: every N optimizer steps the adapter so far is saved under checkpoints/step-N and handed to `on_checkpoint`
+    checkpoint_every: int = 0
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any] | "TRLConfig" | None) -> "TRLConfig":
@@ -335,6 +344,9 @@ def _make_callback(on_metrics: MetricsCallback | None, should_stop: StopCheck | 
             return self._check(control)
 
         def on_step_end(self, args, st, control, **kwargs):
+            every = state.get("checkpoint_every") or 0
+            if every and state.get("on_checkpoint") and st.global_step % every == 0:
+                _checkpoint(state, int(st.global_step), kwargs["model"])
             return self._check(control)
 
         def _check(self, control):
@@ -344,6 +356,25 @@ def _make_callback(on_metrics: MetricsCallback | None, should_stop: StopCheck | 
             return control
 
     return StreamAndStop()
+
+
+def _checkpoint(state: dict, step: int, model) -> None:
+    """Save the adapter as it is at `step` (with the tokenizer: a checkpoint loads like the final adapter) and hand it
+    to the checkpoint callback. The global RNG is put back afterwards: sampling the checkpoint must not change what
+    training draws next."""
+    import torch
+
+    folder = Path(state["out"]) / "checkpoints" / f"step-{step}"
+    model.save_pretrained(str(folder))
+    state["tokenizer"].save_pretrained(str(folder))
+    rng = torch.random.get_rng_state()
+    cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    try:
+        state["on_checkpoint"](step, {"adapter_dir": str(folder), "base_dir": state["base_dir"]})
+    finally:
+        torch.random.set_rng_state(rng)
+        if cuda_rng is not None:
+            torch.cuda.set_rng_state_all(cuda_rng)
 
 
 def _quiet(trainer) -> None:
@@ -391,7 +422,8 @@ class _TrainingRun:
     started: float
 
     @classmethod
-    def start(cls, config, data, on_metrics, should_stop, *, kind: str) -> "_TrainingRun":
+    def start(cls, config, data, on_metrics, should_stop, *, kind: str,
+              on_checkpoint: CheckpointCallback | None = None) -> "_TrainingRun":
         """Checks the extras, reads the config, makes the folder, turns `data` into DPO or SFT rows, loads the student."""
         _require_train_extras()
         started = time.perf_counter()
@@ -405,7 +437,8 @@ class _TrainingRun:
             torch.set_num_threads(cfg.torch_threads)
         model, tokenizer, desc = load_student(cfg, rows, out)
         history: list = []
-        state: dict = {}
+        state: dict = {"checkpoint_every": cfg.checkpoint_every, "on_checkpoint": on_checkpoint, "out": str(out),
+                       "tokenizer": tokenizer, "base_dir": desc["base_dir"]}
         callback = _make_callback(on_metrics, should_stop, history, state, cfg.nll_coef if kind == "dpo" else None)
         return cls(kind, cfg, out, rows, model, tokenizer, dict(desc), callback, history, state, started)
 
@@ -427,10 +460,10 @@ class TRLBackend:
     name = "trl"
 
     def train_dpo(self, pairs, config, on_metrics: MetricsCallback | None = None,
-                  should_stop: StopCheck | None = None) -> TrainResult:
+                  should_stop: StopCheck | None = None, on_checkpoint: CheckpointCallback | None = None) -> TrainResult:
         from trl import DPOConfig, DPOTrainer
 
-        run = _TrainingRun.start(config, pairs, on_metrics, should_stop, kind="dpo")
+        run = _TrainingRun.start(config, pairs, on_metrics, should_stop, kind="dpo", on_checkpoint=on_checkpoint)
         cfg = run.cfg
         loss_type, loss_weights = (["sigmoid", "sft"], [1.0, cfg.nll_coef]) if cfg.nll_coef > 0 else (["sigmoid"], [1.0])
         args = DPOConfig(**_common_args(cfg, run.out), beta=cfg.beta, loss_type=loss_type, loss_weights=loss_weights)
@@ -440,11 +473,11 @@ class TRLBackend:
         return run.train(trainer)
 
     def train_sft(self, examples, config, on_metrics: MetricsCallback | None = None,
-                  should_stop: StopCheck | None = None) -> TrainResult:
+                  should_stop: StopCheck | None = None, on_checkpoint: CheckpointCallback | None = None) -> TrainResult:
         from transformers import AutoTokenizer
         from trl import SFTConfig, SFTTrainer
 
-        run = _TrainingRun.start(config, examples, on_metrics, should_stop, kind="sft")
+        run = _TrainingRun.start(config, examples, on_metrics, should_stop, kind="sft", on_checkpoint=on_checkpoint)
         cfg, model, tokenizer = run.cfg, run.model, run.tokenizer
         peft_config = _lora(cfg, model)
         if cfg.continue_adapter:  # the same adapter, trainable again: one LoRA across curriculum phases
@@ -452,6 +485,7 @@ class TRLBackend:
 
             model = PeftModel.from_pretrained(model, cfg.continue_adapter, is_trainable=True)
             tokenizer = AutoTokenizer.from_pretrained(cfg.continue_adapter)
+            run.state["tokenizer"] = tokenizer
             peft_config = None
             run.desc["continued_adapter"] = cfg.continue_adapter
         trainer = SFTTrainer(model=model, args=SFTConfig(**_common_args(cfg, run.out)), train_dataset=run.dataset(),

@@ -1,0 +1,238 @@
+"""Issue 20.5: a training job evaluates its checkpoints every N steps (marker rate and win rate vs base on held-out
+prompts, with Wilson intervals), plots them beside the loss, and stops early on a plateau — a normal end with its
+reason, the best checkpoint kept and evaluated."""
+
+import math
+
+import pytest
+from scipy.stats import binomtest, norm
+
+from tests.test_training_pages import form_post
+from training_jobs import checkpoint_evals
+from training_jobs.checkpoint_evals import Plateau, rate, score
+from training_jobs.engine import read_jsonl
+from training_jobs.in_training_evals import CheckpointEvaluator
+from training_jobs.models import JobStatus
+from training_jobs.outcome import percent_text
+
+
+def wilson_by_hand(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """The textbook Wilson score interval (Wilson 1927), written out independently of audits.evals.stats."""
+    z = norm.ppf(1 - (1 - level) / 2)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+# --- the numbers ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hits, n", [(0, 8), (8, 8), (0, 1), (1, 1), (5, 8), (3, 24)])
+def test_rates_carry_the_wilson_interval_at_the_edges_and_inside(hits, n):
+    got = rate(hits, n)
+    scipy_ci = binomtest(hits, n).proportion_ci(confidence_level=0.95, method="wilson")
+    assert got["rate"] == hits / n
+    assert got["low"] == pytest.approx(scipy_ci.low, abs=1e-9) == pytest.approx(wilson_by_hand(hits, n)[0], abs=1e-9)
+    assert got["high"] == pytest.approx(scipy_ci.high, abs=1e-9) == pytest.approx(wilson_by_hand(hits, n)[1], abs=1e-9)
+    assert 0.0 <= got["low"] <= got["rate"] <= got["high"] <= 1.0
+
+
+def test_no_data_has_no_rate_and_no_interval():
+    assert rate(0, 0) == {"hits": 0, "n": 0, "rate": None, "low": None, "high": None}
+    entry = score(4, markers=None, winners=["tie", None])
+    assert entry["marker_rate"] is None and entry["win_rate"]["rate"] is None
+    assert entry["win_rate"]["ties"] == 1 and entry["win_rate"]["unjudged"] == 1 and entry["win_rate"]["pairs"] == 2
+
+
+def test_the_win_rate_counts_decided_pairs_and_reports_ties_beside_it():
+    entry = score(10, markers=[True, False, True, True], winners=["tuned", "base", "tie", "tuned"])
+    assert entry["win_rate"]["hits"] == 2 and entry["win_rate"]["n"] == 3 and entry["win_rate"]["rate"] == 2 / 3
+    assert entry["win_rate"]["ties"] == 1 and entry["win_rate"]["base_wins"] == 1
+    assert entry["marker_rate"]["rate"] == 0.75
+    low, high = wilson_by_hand(2, 3)
+    assert entry["win_rate"]["low"] == pytest.approx(low) and entry["win_rate"]["high"] == pytest.approx(high)
+
+
+def test_the_plateau_rule_needs_patience_evals_without_a_rise_of_min_delta():
+    rule = Plateau("win_rate", patience=3, min_delta=0.05)
+    # 0.25 → 0.625 (best) → 0.65 (+0.025 < min delta) → 0.5 → None (no decided pair): three without improvement
+    stops = [rule.add(step, value) for step, value in [(1, 0.25), (2, 0.625), (3, 0.65), (4, 0.5), (5, None)]]
+    assert stops == [False, False, False, False, True]
+    assert rule.best_step == 2 and rule.best_value == 0.625
+    record = rule.stop_record(stage="dpo_train", step=5)
+    assert record["message"] == ("stopped early: win rate plateaued for 3 evals at step 5 "
+                                 f"(best win rate {percent_text(0.625)} at step 2; that checkpoint is kept)")
+
+
+def test_a_rise_of_exactly_min_delta_counts_and_patience_zero_never_stops():
+    rule = Plateau("marker_rate", patience=1, min_delta=0.125)
+    assert [rule.add(s, v) for s, v in [(1, 0.5), (2, 0.625), (3, 0.75)]] == [False, False, False]
+    assert rule.add(4, 0.8) is True and rule.best_step == 3
+    never = Plateau("win_rate", patience=0, min_delta=0.0)
+    assert not any(never.add(s, 0.5) for s in range(1, 20))
+
+
+def test_the_plan_counts_one_evaluation_per_multiple_of_n_in_each_training_stage():
+    from training_jobs.params import LaunchParams
+
+    params = LaunchParams.model_validate({**_values(), "eval_every_steps": 2, "eval_holdout_prompts": 8})
+    # DPO: ceil(12 / 4) = 3 steps → an eval at step 2; SFT: ceil((10 + 2) / 4) = 3 steps → one at step 2
+    assert checkpoint_evals.plan(params) == {"dpo_train": 1, "sft": 1}
+    assert checkpoint_evals.workload(params) == {"evals": 2, "replies": 8 * (2 + 2), "judge_calls": 2 * 8 * 2}
+    off = LaunchParams.model_validate(_values())
+    assert checkpoint_evals.plan(off) == {} and checkpoint_evals.workload(off)["replies"] == 0
+
+
+def _values(**overrides) -> dict:
+    from tests.training_helpers import SMALL
+
+    return {**SMALL, "persona_id": "6b1f0d8e-1c2a-4b7e-9a53-8c4e7f7f0a11", **overrides}
+
+
+# --- the real loop ----------------------------------------------------------------------------------
+
+
+def test_a_job_evaluates_each_checkpoint_on_held_out_prompts_while_it_trains(persona, launch):
+    job = launch(persona, eval_every_steps=1, early_stop_patience=0)
+
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.early_stop is None
+    dpo, sft = job.stages.get(stage="dpo_train"), job.stages.get(stage="sft")
+    setup = dpo.stats["checkpoint_eval_setup"]
+    training = {row["prompt"] for row in read_jsonl(job.artifacts_dir / job.stages.get(stage="dpo_data").artifacts["pairs"])}
+    assert setup["prompts"] and not set(setup["prompts"]) & training  # held out from the training data
+    for run in (dpo, sft):
+        evals = run.stats["checkpoint_evals"]
+        assert [e["step"] for e in evals] == list(range(1, run.stats[run.stage.replace("_train", "")]["steps"] + 1))
+        for entry in evals:
+            wins = entry["win_rate"]
+            assert wins["pairs"] == len(setup["prompts"])
+            assert wins["hits"] + wins["base_wins"] + wins["ties"] + wins["unjudged"] == wins["pairs"]
+            if wins["n"]:
+                assert (wins["low"], wins["high"]) == pytest.approx(wilson_by_hand(wins["hits"], wins["n"]))
+            markers = entry["marker_rate"]
+            assert markers["n"] == len(setup["prompts"])
+            assert (markers["low"], markers["high"]) == pytest.approx(wilson_by_hand(markers["hits"], markers["n"]))
+            assert (job.artifacts_dir / entry["adapter"] / "adapter_config.json").exists()
+    events = job.events.filter(type="train.checkpoint_eval")
+    assert events.count() == len(dpo.stats["checkpoint_evals"]) + len(sft.stats["checkpoint_evals"])
+    # no plateau: the last adapter stays the stage's adapter and the final evaluation ran on SFT's
+    assert dpo.artifacts["adapter"] == "dpo_train/adapter"
+    assert job.stages.get(stage="eval").stats["eval"]["tuned_adapter"] == "sft/adapter"
+
+
+# --- the planted plateau ------------------------------------------------------------------------------
+
+# Win rates the judge gives each checkpoint (the seam: the judging; sampling and training are real).
+PLANTED = [0.25, 0.625, 0.625, 0.625, 0.5, 0.75]
+
+
+@pytest.fixture
+def planted_judge(monkeypatch):
+    calls = []
+
+    def judge(self, base, tuned):
+        wins = round(PLANTED[len(calls)] * len(base))
+        calls.append(len(base))
+        return ["tuned"] * wins + ["base"] * (len(base) - wins)
+
+    monkeypatch.setattr(CheckpointEvaluator, "_judge", judge)
+    return calls
+
+
+def test_a_planted_plateau_stops_training_early_keeps_the_best_checkpoint_and_ends_normally(persona, launch, planted_judge,
+                                                                                            client_for, tenant, owner_api):
+    job = launch(persona, dpo_pairs=24, eval_every_steps=1, early_stop_patience=3, early_stop_min_delta=0.05)
+
+    assert job.status == JobStatus.SUCCEEDED and job.kill is None and job.error == ""
+    message = f"stopped early: win rate plateaued for 3 evals at step 5 (best win rate {percent_text(0.625)} at step 2; that checkpoint is kept)"
+    assert job.early_stop["message"] == message
+    assert job.early_stop | {"message": None} == {"stage": "dpo_train", "step": 5, "metric": "win_rate", "patience": 3, "min_delta": 0.05,
+                                                  "best_step": 2, "best_value": 0.625, "evals": 5, "message": None}
+    dpo = job.stages.get(stage="dpo_train")
+    assert dpo.stats["dpo"]["stopped_early"] is True and dpo.stats["dpo"]["steps"] == 5 < dpo.total == 6
+    assert [e["step"] for e in dpo.stats["checkpoint_evals"]] == [1, 2, 3, 4, 5] and len(planted_judge) == 5
+    assert [e["win_rate"]["rate"] for e in dpo.stats["checkpoint_evals"]] == PLANTED[:5]
+    assert dpo.artifacts["adapter"] == "dpo_train/checkpoints/step-2" and dpo.artifacts["last_adapter"] == "dpo_train/adapter"
+    # the rest of training is skipped with the reason; the final evaluation ran on the kept checkpoint
+    assert {s.stage: s.status for s in job.stages.all()} == {"smoke": "skipped", "dpo_data": "completed", "dpo_train": "completed", "introspection": "skipped",
+                                                             "sft": "skipped", "eval": "completed"}
+    assert job.stages.get(stage="sft").stats["skipped"] == message
+    report = job.stages.get(stage="eval").stats["eval"]
+    assert report["tuned_adapter"] == "dpo_train/checkpoints/step-2" and report["matchups"] > 0
+    assert job.outcome == report["outcome"]["outcome"]
+    end = job.events.get(type="job.succeeded")
+    assert end.data["early_stop"]["message"] == message and not job.events.filter(type="job.killed").exists()
+
+    page = client_for(tenant.user("viewer")).get(f"/o/acme/training/{job.public_id}/").content.decode()
+    assert "Stopped early: win rate plateaued for 3 evals at step 5" in page
+    assert 'data-testid="checkpoint-chart-dpo_train"' in page and page.count('data-testid="eval-point"') == 5 + 5
+    assert 'data-testid="early-stop-line"' in page
+    body = owner_api.get(f"/v1/training-jobs/{job.public_id}").json()
+    assert body["status"] == "succeeded" and body["early_stop"]["message"] == message and body["early_stop"]["best_step"] == 2
+
+
+def test_resuming_training_after_an_early_stop_forgets_it(persona, launch, planted_judge, tenant, django_capture_on_commit_callbacks):
+    from studio.principal import Principal
+    from training_jobs.services import training_job_resume
+
+    job = launch(persona, dpo_pairs=24, eval_every_steps=1, early_stop_patience=3)
+    assert job.early_stop is not None
+    principal = Principal.from_membership(tenant.membership("owner"))
+    training_job_resume(principal=principal, job=job, stage="eval")
+    job.refresh_from_db()
+    assert job.early_stop is not None  # the evaluation again: the stop before it still holds
+    job.status = JobStatus.SUCCEEDED
+    job.save(update_fields=["status"])
+    training_job_resume(principal=principal, job=job, stage="dpo_train")
+    job.refresh_from_db()
+    assert job.early_stop is None and job.stages.get(stage="sft").status == "pending"
+
+
+# --- the launch form and the estimate -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("eval_every_steps", "-1", "must be at least 0 (you entered -1)"),
+    ("eval_holdout_prompts", "0", "must be at least 1 (you entered 0)"),
+    ("early_stop_patience", "1.5", "must be a whole number (you entered 1.5)"),
+    ("early_stop_min_delta", "2", "must be at most 1 (you entered 2)"),
+    ("early_stop_min_delta", "nan", None),
+    ("early_stop_metric", "loss", None),
+])
+def test_the_launch_form_refuses_bad_checkpoint_eval_settings_naming_the_field(persona, tenant, client_for, owner_api, field, value, message):
+    response = client_for(tenant.user("editor")).post("/o/acme/training/new/", form_post(persona, **{"eval_every_steps": "5", field: value}))
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert f'data-testid="field-{field}" aria-invalid="true"' in page
+    if message:
+        assert message in page
+    api = owner_api.post("/v1/training-jobs", json=_values(**{"persona_id": str(persona.public_id), "eval_every_steps": 5, field: value}))
+    assert api.status_code == 422 and field in str(api.json())
+
+
+def test_the_form_has_the_checkpoint_eval_toggles_in_an_advanced_section(persona, tenant, client_for):
+    page = client_for(tenant.user("editor")).get(f"/o/acme/training/new/?persona={persona.public_id}").content.decode()
+    assert 'data-testid="section-checkpoint_evals"' in page
+    for name in ("eval_every_steps", "eval_holdout_prompts", "early_stop_patience", "early_stop_min_delta", "early_stop_metric"):
+        assert f'name="{name}"' in page
+
+
+def test_the_time_estimate_counts_the_checkpoint_evaluations_replies_and_judge_calls(persona, tenant):
+    from studio.principal import Principal
+    from training_jobs.launch_form import form_data
+    from training_jobs.services import training_job_preflight
+    from training_jobs.throughput import TINY_REPLY_S, TYPICAL_CALLS_PER_S
+
+    principal = Principal.from_membership(tenant.membership("editor"))
+    off = training_job_preflight(principal=principal, data=form_data(dict(form_post(persona))))
+    on = training_job_preflight(principal=principal, data=form_data(dict(form_post(persona, eval_every_steps="1",
+                                                                                     eval_holdout_prompts="8"))))
+    # by hand: DPO ceil(12/4) = 3 steps and SFT ceil((10 + 2)/4) = 3 steps, an evaluation after each: 6 checkpoints;
+    # replies 8 per checkpoint + 8 from base per stage; two judge calls per held-out prompt and checkpoint
+    replies, judge_calls = 8 * 6 + 8 * 2, 2 * 8 * 6
+    assert on.estimate["time"]["replies"] - off.estimate["time"]["replies"] == replies
+    assert on.estimate["calls"] - off.estimate["calls"] == judge_calls == on.estimate["checkpoint_eval_judge_calls"]
+    seconds = replies * TINY_REPLY_S + judge_calls / TYPICAL_CALLS_PER_S["offline"]
+    assert on.estimate["time"]["seconds"] - off.estimate["time"]["seconds"] == pytest.approx(seconds, abs=1)
