@@ -52,7 +52,7 @@ def parse_choice(text: str, first: str, second: str) -> str:
             named = json.loads(match.group(0)).get("trait")
         except (ValueError, AttributeError):
             named = None
-    elif text and re.fullmatch(r"\s*[\"']?[A-Za-z]+[\"'.]?\s*", text):
+    elif text and re.fullmatch(r"\s*[\"']?[A-Za-z]+[\"']?\.?\s*", text):
         named = text.strip().strip("\"'.")
     if not isinstance(named, str):
         raise ValueError("the judge's answer names no trait")
