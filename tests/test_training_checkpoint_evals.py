@@ -151,7 +151,8 @@ def test_a_planted_plateau_stops_training_early_keeps_the_best_checkpoint_and_en
     assert job.early_stop | {"message": None} == {"stage": "dpo_train", "step": 5, "metric": "win_rate", "patience": 3, "min_delta": 0.05,
                                                   "best_step": 2, "best_value": 0.625, "evals": 5, "message": None}
     dpo = job.stages.get(stage="dpo_train")
-    assert dpo.stats["dpo"]["stopped_early"] is True and dpo.stats["dpo"]["steps"] == 5 < dpo.total == 6
+    assert dpo.stats["dpo"]["stopped_early"] is True and dpo.stats["dpo"]["steps"] == 5 < dpo.stats["planned_steps"] == 6
+    assert dpo.done == dpo.total == 5  # progress counts the steps taken
     assert [e["step"] for e in dpo.stats["checkpoint_evals"]] == [1, 2, 3, 4, 5] and len(planted_judge) == 5
     assert [e["win_rate"]["rate"] for e in dpo.stats["checkpoint_evals"]] == PLANTED[:5]
     assert dpo.artifacts["adapter"] == "dpo_train/checkpoints/step-2" and dpo.artifacts["last_adapter"] == "dpo_train/adapter"
@@ -236,3 +237,108 @@ def test_the_time_estimate_counts_the_checkpoint_evaluations_replies_and_judge_c
     assert on.estimate["calls"] - off.estimate["calls"] == judge_calls == on.estimate["checkpoint_eval_judge_calls"]
     seconds = replies * TINY_REPLY_S + judge_calls / TYPICAL_CALLS_PER_S["offline"]
     assert on.estimate["time"]["seconds"] - off.estimate["time"]["seconds"] == pytest.approx(seconds, abs=1)
+
+
+def test_the_chart_puts_loss_and_evaluations_on_one_step_axis_with_the_intervals_as_whiskers():
+    from training_jobs.display import checkpoint_chart
+
+    history = [{"step": s, "loss": 1.0 - 0.1 * s} for s in range(1, 5)]
+    evals = [score(2, markers=[True, False, False, False], winners=["tuned", "tuned", "base", "tie"]),
+             score(4, markers=[True, True, True, False], winners=["tie", "tie", None, None])]
+    assert checkpoint_chart(history, [], planned_steps=8) is None  # nothing to draw before the first evaluation
+    chart = checkpoint_chart(history, evals, planned_steps=8, early_stop={"step": 4, "best_step": 2}, width=640, pad=34)
+    x = lambda step: 34 + (640 - 2 * 34) * step / 8  # noqa: E731  (the planned steps span the axis)
+    # the loss points and the evaluations share it
+    assert [h["x"] for h in chart["loss"]["hover"]] == pytest.approx([x(s) for s in range(1, 5)])
+    wins, markers = chart["series"]
+    assert [m["step"] for m in wins["marks"]] == [2]  # step 4 had no decided pair: no win rate to draw
+    assert [m["step"] for m in markers["marks"]] == [2, 4]
+    assert wins["marks"][0]["x"] + 2 == pytest.approx(x(2)) and markers["marks"][0]["x"] - 2 == pytest.approx(x(2))  # side by side
+    # y: 0–100 % over the lower panel; the whisker spans the Wilson interval of 2 of 3 decided
+    top, bottom = chart["rate_top"], chart["rate_bottom"]
+    y = lambda value: top + (bottom - top) * (1 - value)  # noqa: E731
+    low, high = wilson_by_hand(2, 3)
+    assert (wins["marks"][0]["y"], wins["marks"][0]["low_y"], wins["marks"][0]["high_y"]) == pytest.approx((y(2 / 3), y(low), y(high)))
+    assert f"win rate vs base {percent_text(2 / 3)} (95% {percent_text(low)}–{percent_text(high)}, 2/3 decided)" in wins["marks"][0]["label"]
+    assert chart["stop"]["x"] == pytest.approx(x(4)) and chart["stop"]["best_x"] == pytest.approx(x(2))
+    assert [t["step"] for t in chart["ticks"]] == [0, 2, 4, 6, 8]
+
+
+def test_each_pair_is_judged_in_both_orders_and_orders_that_disagree_make_a_tie(monkeypatch):
+    from types import SimpleNamespace
+
+    from audits.reviews.judge import PairVerdict
+    from studio.llm import gateway
+    from studio.llm.gateway import StepConfig
+    from studio.llm.results import Completion, LLMError
+
+    def verdict(winner):
+        return Completion(text="{}", model="judge", prompt_tokens=0, completion_tokens=0, cost_usd=0.0, latency_ms=0.0,
+                          parsed=PairVerdict(winner=winner))
+
+    # per pair (base shown first, then the checkpoint shown first)
+    script = [("B", "A"), ("A", "B"), ("A", "A"), ("tie", "tie"), (LLMError((), "the judge is down"), "A")]
+    sent = []
+
+    async def abatch(requests, **kwargs):
+        sent.extend(requests)
+        return [verdict(w) if isinstance(w, str) else w for pair in script for w in pair]
+
+    monkeypatch.setattr(gateway, "abatch", abatch)
+    charged = []
+    ctx = SimpleNamespace(system="persona", organization=None, params=SimpleNamespace(concurrency=4), budget=lambda: None,
+                          charge=charged.append)
+    evaluator = SimpleNamespace(ctx=ctx, prompts=[f"prompt {i}" for i in range(5)],
+                                _judge_config=lambda: StepConfig(model="offline/studio"))
+    base, tuned = [f"base {i}" for i in range(5)], [f"tuned {i}" for i in range(5)]
+    winners = CheckpointEvaluator._judge(evaluator, base, tuned)
+
+    assert winners == ["tuned", "base", "tie", "tie", None]
+    first_shown = [messages[1]["content"] for messages, _ in sent]
+    assert '"A": "base 0"' in first_shown[0] and '"A": "tuned 0"' in first_shown[1]
+    assert len(sent) == 10 and len(charged) == 1
+    entry = score(5, markers=None, winners=winners)
+    assert (entry["win_rate"]["hits"], entry["win_rate"]["n"], entry["win_rate"]["ties"], entry["win_rate"]["unjudged"]) == (1, 2, 2, 1)
+
+
+def test_the_preflight_warns_when_no_checkpoint_would_be_evaluated(persona, tenant):
+    from studio.principal import Principal
+    from training_jobs.launch_form import form_data
+    from training_jobs.services import training_job_preflight
+
+    principal = Principal.from_membership(tenant.membership("editor"))
+    report = training_job_preflight(principal=principal, data=form_data(dict(form_post(persona, eval_every_steps="4"))))
+    assert report.ok  # a warning: DPO and SFT take ceil(12 / 4) = 3 steps each, fewer than 4
+    assert {"field": "eval_every_steps", "message": "no checkpoint will be evaluated: the training stages take 3 steps at most, "
+                                                    "fewer than 4"} in report.warnings
+    fine = training_job_preflight(principal=principal, data=form_data(dict(form_post(persona, eval_every_steps="3"))))
+    assert not [w for w in fine.warnings if w["field"] == "eval_every_steps"]
+
+
+def test_an_evaluation_the_judge_could_not_decide_at_all_is_no_evidence_of_a_plateau(persona, monkeypatch):
+    from types import SimpleNamespace
+
+    from training_jobs import in_training_evals
+    from training_jobs.params import LaunchParams
+    from training_jobs.services import constitution_current
+
+    events = []
+    monkeypatch.setattr(in_training_evals, "emit", lambda job, kind, data: events.append(data))
+    script = iter([["tuned"] * 4 + ["base"] * 4, [None] * 8, [None] * 8, [None] * 8, ["base"] * 8, ["base"] * 8])
+    monkeypatch.setattr(CheckpointEvaluator, "_judge", lambda self, base, tuned: next(script))
+    monkeypatch.setattr(CheckpointEvaluator, "_replies", lambda self, adapter, base: ["reply"] * len(self.prompts))
+    monkeypatch.setattr(CheckpointEvaluator, "_judge_config", lambda self: SimpleNamespace(model="offline/studio"))
+    ctx = SimpleNamespace(params=LaunchParams.model_validate(_values(eval_every_steps=1, early_stop_patience=2)),
+                          constitution=constitution_current(persona=persona).constitution, markers=[], job=None,
+                          stage=SimpleNamespace(stage="dpo_train", stats={}, done=0), check_cancel=lambda: None,
+                          rel_any=lambda path: path, progress=lambda done, force=False: None)
+    evaluator = CheckpointEvaluator(ctx, training_prompts=[])
+    assert len(evaluator.prompts) == 8
+    for step in range(1, 5):
+        evaluator(step, {"adapter_dir": f"step-{step}", "base_dir": "base"})
+    assert evaluator.stop is None  # three evaluations without a verdict count for nothing
+    assert [("not_counted" in e) for e in ctx.stage.stats["checkpoint_evals"]] == [False, True, True, True]
+    evaluator(5, {"adapter_dir": "step-5", "base_dir": "base"})
+    evaluator(6, {"adapter_dir": "step-6", "base_dir": "base"})
+    assert evaluator.stop["step"] == 6 and evaluator.stop["best_step"] == 1 and evaluator.best == {"adapter_dir": "step-1", "base_dir": "base"}
+    assert len(events) == 6 and events[-1]["early_stop"] == evaluator.stop

@@ -266,7 +266,7 @@ def stage_dpo_train(ctx: JobContext, *, folder: str = "dpo_train", max_steps: in
     artifacts = {"adapter": ctx.rel(Path(result["artifacts"]["adapter_dir"])), "base": ctx.rel(Path(result["artifacts"]["base_dir"]))
                  if Path(result["artifacts"]["base_dir"]).is_relative_to(ctx.job.artifacts_dir) else result["artifacts"]["base_dir"],
                  "metrics": ctx.rel(Path(result["artifacts"]["metrics"]))}
-    _keep_best(ctx, checkpoints, artifacts)
+    _keep_best(ctx, checkpoints, artifacts, result["steps"])
     summary = {k: result[k] for k in ("steps", "max_steps", "final_metrics", "wall_s", "stopped_early")}
     if ctx.stage.stage == "dpo_train":
         ctx.stage.artifacts = artifacts
@@ -286,13 +286,16 @@ def _checkpoint_evaluator(ctx: JobContext, training_prompts: list[str], *, base_
     return CheckpointEvaluator(ctx, training_prompts=training_prompts, base_dir=base_dir)
 
 
-def _keep_best(ctx: JobContext, checkpoints, artifacts: dict) -> None:
-    """After an early stop the stage's adapter is the best checkpoint (the last one stays as `last_adapter`)."""
-    best = checkpoints.best if checkpoints is not None else None
-    if best is None:
+def _keep_best(ctx: JobContext, checkpoints, artifacts: dict, steps: int) -> None:
+    """After an early stop the stage's adapter is the best checkpoint (the last one stays as `last_adapter`), and the
+    stage's progress counts the steps it took (the plan stays in `planned_steps`, the chart's axis)."""
+    if checkpoints is None or not checkpoints.stop:
         return
-    artifacts["last_adapter"] = artifacts["adapter"]
-    artifacts["adapter"] = ctx.rel(Path(best["adapter_dir"]))
+    ctx.stage.stats["planned_steps"] = ctx.stage.total
+    ctx.stage.total = ctx.stage.done = steps
+    if (best := checkpoints.best) is not None:
+        artifacts["last_adapter"] = artifacts["adapter"]
+        artifacts["adapter"] = ctx.rel(Path(best["adapter_dir"]))
 
 
 def stage_introspection(ctx: JobContext) -> None:
@@ -320,7 +323,7 @@ def stage_sft(ctx: JobContext, *, folder: str = "sft", max_steps: int = -1, exam
                                                          init_adapter=dpo["adapter_dir"]), checkpoints=checkpoints)
     artifacts = {"adapter": ctx.rel(Path(result["artifacts"]["adapter_dir"])), "metrics": ctx.rel(Path(result["artifacts"]["metrics"])),
                  "base": ctx.rel(Path(result["artifacts"]["base_dir"]))}
-    _keep_best(ctx, checkpoints, artifacts)
+    _keep_best(ctx, checkpoints, artifacts, result["steps"])
     if ctx.stage.stage == "sft":
         ctx.stage.artifacts = artifacts
         ctx.stage.stats["sft"] = {k: result[k] for k in ("steps", "max_steps", "final_metrics", "wall_s", "stopped_early")}

@@ -485,14 +485,15 @@ def checkpoint_chart(history: list[dict], evals: list[dict], *, planned_steps: i
                 "last": losses[-1][1], "hover": hover_points([(px, py, f"step {format_step(s)} · loss {format_number(v)}")
                                                               for px, py, s, v in points], width, loss_height)}
     series = []
-    for key, label, colour in EVAL_SERIES:
+    for i, (key, label, colour) in enumerate(EVAL_SERIES):
+        nudge = (i - (len(EVAL_SERIES) - 1) / 2) * 4  # the two metrics' whiskers side by side, not on top of each other
         marks = []
         for entry in evals:
             value = entry.get(key) or {}
             if value.get("rate") is None:
                 continue
             n_word = f"{value['hits']}/{value['n']}" + (" decided" if key == "win_rate" else " replies")
-            marks.append({"x": x(entry["step"]), "y": rate_y(value["rate"]), "low_y": rate_y(value["low"]), "high_y": rate_y(value["high"]),
+            marks.append({"x": x(entry["step"]) + nudge, "y": rate_y(value["rate"]), "low_y": rate_y(value["low"]), "high_y": rate_y(value["high"]),
                           "step": entry["step"], "rate": value["rate"],
                           "label": f"step {entry['step']} · {label} {percent_text(value['rate'])} "
                                    f"(95% {percent_text(value['low'])}–{percent_text(value['high'])}, {n_word})"})

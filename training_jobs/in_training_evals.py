@@ -72,7 +72,9 @@ class CheckpointEvaluator:
         entry["base_marker_rate"] = (checkpoint_evals.rate(sum(has_marker(t, ctx.markers) for t in self._base_texts),
                                                            len(self._base_texts)) if ctx.markers else None)
         ctx.stage.stats["checkpoint_evals"].append(entry)
-        if self.plateau.add(step, checkpoint_evals.metric_value(entry, self.plateau.metric)):
+        if self.plateau.metric == "win_rate" and winners and winners.count(None) == len(winners):
+            entry["not_counted"] = "the judge gave no verdict (its calls failed): not evidence of a plateau"
+        elif self.plateau.add(step, checkpoint_evals.metric_value(entry, self.plateau.metric)):
             self.stop = self.plateau.stop_record(stage=ctx.stage.stage, step=step)
             ctx.stage.stats["early_stop"] = self.stop
         emit(ctx.job, "train.checkpoint_eval", {"stage": ctx.stage.stage, "step": step, "eval": entry, "early_stop": self.stop})

@@ -30,6 +30,7 @@ from training_jobs.constitution import (
     constitution_from_layers,
     field_errors,
     is_abstract,
+    markers,
     parse_constitution,
     system_prompt,
 )
@@ -252,6 +253,7 @@ def training_job_preflight(*, principal: Principal, data: dict) -> Preflight:
     _check_models(report, principal.organization)
     _check_backend(report)
     _warn_hyperparameters(report)
+    _warn_checkpoint_evals(report, constitution)
     report.estimate = estimate(params, constitution)
     timing = time_estimate(principal.organization, params, report.estimate)
     report.estimate.update(time=timing, time_words=duration_words(timing["seconds"]))
@@ -260,6 +262,20 @@ def training_job_preflight(*, principal: Principal, data: dict) -> Preflight:
         report.warnings.append(_issue("budget_usd", f"the estimate (${estimate_text}) is above the budget cap "
                                                     f"(${cap_text}): the job will be killed when it reaches the cap"))
     return report
+
+
+def _warn_checkpoint_evals(report: Preflight, constitution: Constitution) -> None:
+    """Checkpoint evaluations that would measure nothing: N past every stage's steps, or a marker rate with no marker."""
+    params = report.params
+    if not params.eval_every_steps:
+        return
+    steps = checkpoint_evals.stage_steps(params)
+    if not checkpoint_evals.plan(params):
+        report.warnings.append(_issue("eval_every_steps", f"no checkpoint will be evaluated: the training stages take "
+                                                          f"{max(steps.values())} steps at most, fewer than {params.eval_every_steps}"))
+    if params.early_stop_metric == "marker_rate" and not markers(constitution):
+        report.warnings.append(_issue("early_stop_metric", "the constitution quotes no marker, so the marker rate is never "
+                                                           "measured and an early stop would come after the patience alone"))
 
 
 def _check_constitution(report: Preflight, constitution: Constitution) -> None:

@@ -319,7 +319,7 @@ def character_charts(stages: dict[str, StageRun]) -> list[dict]:
                 pair.append(display.line_chart("reward accuracy", history, "rewards/accuracies", fixed=(0.0, 1.0), reference=0.5))
             pair = [c for c in pair if c]
             stats = run.stats or {}
-            checkpoint = display.checkpoint_chart(history, stats.get("checkpoint_evals") or [], planned_steps=run.total,
+            checkpoint = display.checkpoint_chart(history, stats.get("checkpoint_evals") or [], planned_steps=stats.get("planned_steps") or run.total,
                                                   early_stop=stats.get("early_stop")) if (stage, kind) in CHECKPOINT_CHARTS else None
             if pair or checkpoint:
                 charts.append({"title": title, "stage": stage, "kind": kind, "charts": pair, "steps": len(history),
