@@ -11,7 +11,7 @@ from ninja import Router, Status
 from audits.lineage import distinctiveness_of, drift_from_parent, family_tree, near_clones
 from audits.models import AuditJob
 from audits.attack_runs import attack_run_start
-from audits.attacks import ATTACKS
+from audits.attacks import ATTACKS, KEEP_GOING, ORDINARY_PROMPTS
 from audits.selectors import (
     access_attack_run,
     access_audit_job,
@@ -23,7 +23,7 @@ from audits.selectors import (
     latest_provocation_run,
 )
 from audits.schemas import (
-    AttackOut,
+    AttackCatalogOut,
     AttackRunDetailOut,
     AttackRunIn,
     AttackRunOut,
@@ -151,10 +151,10 @@ def persona_clones(request):
 # --- robustness attacks ----------------------------------------------------------------------------
 
 
-@router.get("attacks", response=list[AttackOut], summary="The robustness attacks: a control, 8 adversarial suffixes, the prefill attack")
+@router.get("attacks", response=AttackCatalogOut, summary="The robustness attacks (a control, 8 adversarial suffixes, the prefill attack) and the ordinary prompts")
 def list_attacks(request):
     request.auth.require_scope("audits:read")
-    return list(ATTACKS)
+    return {"attacks": list(ATTACKS), "prompts": list(ORDINARY_PROMPTS), "keep_going": KEEP_GOING}
 
 
 @router.post("personas/{persona_id}/attacks", response={202: AttackRunStartOut}, summary="Run the robustness attacks on a persona")

@@ -238,6 +238,12 @@ class AttackOut(Schema):
     suffix: str
 
 
+class AttackCatalogOut(Schema):
+    attacks: list[AttackOut]
+    prompts: list[str]  # the ordinary prompts every attack is applied to, in order (a run with `prompts: n` takes the first n)
+    keep_going: str  # what the user says after the prefilled reply
+
+
 class RateOut(Schema):
     """successes of n, with Wilson's 95 % score interval (null with no data)."""
 
