@@ -100,3 +100,23 @@ def test_bad_options_are_422_and_outsiders_get_404(job, attack, api_for, outside
     reader = api_for(tenant.org, scopes=["training:read"])
     assert reader.post(f"/v1/training-jobs/{job.public_id}/attacks").status_code == 403
     assert reader.get(f"/v1/training-jobs/{job.public_id}/attacks").json()["count"] == 0
+
+
+def test_the_job_page_links_its_attacks_page_where_an_editor_starts_a_run(job, tenant, client_for, outsider,
+                                                                            django_capture_on_commit_callbacks):
+    editor = client_for(tenant.user("editor"))
+    assert 'data-testid="job-attacks"' in editor.get(f"/o/acme/training/{job.public_id}/").content.decode()
+    page = editor.get(f"/o/acme/training/{job.public_id}/attacks/").content.decode()
+    assert 'data-testid="run-checkpoint-attacks"' in page and "No attack run on this job yet" in page
+    with django_capture_on_commit_callbacks(execute=False):
+        response = editor.post(f"/o/acme/training/{job.public_id}/attacks/")
+    assert response.status_code == 302
+    run = AuditJob.objects.get(kind="checkpoint_attacks")
+    assert run.params["training_job"] == str(job.public_id) and run.params["sides"] == ["base", "tuned"]
+    page = client_for(tenant.user("viewer")).get(f"/o/acme/training/{job.public_id}/attacks/").content.decode()
+    assert 'data-testid="audit-job"' in page and 'data-testid="run-checkpoint-attacks"' not in page
+    assert client_for(tenant.user("viewer")).post(f"/o/acme/training/{job.public_id}/attacks/").status_code == 403
+    stranger = client_for(outsider)
+    for method in ("get", "post"):
+        assert getattr(stranger, method)(f"/o/acme/training/{job.public_id}/attacks/").status_code == 404
+    assert AuditJob.objects.filter(kind="checkpoint_attacks").count() == 1

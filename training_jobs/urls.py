@@ -1,6 +1,6 @@
 from django.urls import path
 
-from training_jobs import unified_views, views
+from training_jobs import attack_views, unified_views, views
 
 urlpatterns = [
     path("training/", views.training_job_list, name="training_job_list"),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("training/unified/new/preflight/", unified_views.training_job_unified_preflight, name="training_job_unified_preflight"),
     path("training/unified/new/phases/", unified_views.training_job_unified_phases, name="training_job_unified_phases"),
     path("training/<uuid:training_job_id>/", views.training_job_detail, name="training_job_detail"),
+    path("training/<uuid:training_job_id>/attacks/", attack_views.training_job_attacks, name="training_job_attacks"),
     path("training/<uuid:training_job_id>/cancel/", views.training_job_cancel_view, name="training_job_cancel"),
     path("training/<uuid:training_job_id>/resume/", views.training_job_resume_view, name="training_job_resume"),
     path("training/<uuid:training_job_id>/chat/", views.training_job_chat, name="training_job_chat"),
