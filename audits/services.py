@@ -112,8 +112,8 @@ def _expected_calls(kind: str, persona: Persona) -> int:
 def audit_job_start(*, persona: Persona, kind: str, trigger: str = AuditJob.Trigger.MANUAL, user=None,
                     version: PersonaVersion | None = None) -> AuditJob:
     """Queue a fingerprint or provocation job for the persona's current version; runs after commit."""
-    if kind not in AuditJob.Kind.values:
-        raise ValueError(f"unknown audit job kind {kind!r}")
+    if kind not in (AuditJob.Kind.FINGERPRINT, AuditJob.Kind.PROVOCATIONS):  # attack runs: audits.attack_runs.attack_run_start
+        raise ValueError(f"audit_job_start starts a fingerprint or a provocation suite, not {kind!r}")
     version = version or persona.current_version
     if version is None:
         if persona.status == PersonaStatus.GENERATING:
