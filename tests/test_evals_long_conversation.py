@@ -109,6 +109,7 @@ def test_the_chart_places_the_band_the_threshold_and_the_first_crossing():
     assert chart["threshold_y"] == pytest.approx(y0 + (y1 - y0) * (1 - 0.3 / top), abs=0.1)
     assert chart["points"][0]["x"] == chart["left"] and chart["points"][-1]["x"] == chart["right"]
     assert chart["band"].count(",") == 6  # max of 3 turns, then min back
+    assert chart["before_x"] + chart["unchecked_width"] == chart["right"]  # turns from before_turn on are shaded as unchecked
     assert band_chart([], threshold=0.3, before_turn=21, crossing=None, turns=20)["crossing"] is None
 
 

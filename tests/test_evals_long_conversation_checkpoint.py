@@ -2,8 +2,6 @@
 simulated user with no system prompt, and both curves come back; the subject is checked (another persona's job: 422,
 another org's: 404, no adapter: 409). Replies are checked against the backend sampling the checkpoint directly."""
 
-import pytest
-
 from tests.tuned_model_helpers import trained_job
 from tests.tuned_model_helpers import artifacts_in_tmp_fixture, job_fixture, tiny_checkpoint_fixture  # noqa: F401  (fixtures)
 from training_jobs.backends.trl_backend import TRLBackend

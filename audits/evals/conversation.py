@@ -246,6 +246,8 @@ def band_chart(points: list[dict], *, threshold: float, before_turn: int, crossi
         "width": width, "height": height, "left": left, "right": width - right, "top": top_pad,
         "bottom": height - bottom_pad, "line": line, "band": band_path if points else "", "threshold_y": y(threshold),
         "threshold": threshold, "before_x": x(before_turn) if before_turn <= turns else None, "before_turn": before_turn,
+        "unchecked_width": round(width - right - x(before_turn), 1) if before_turn <= turns else 0,
+        "plot_height": round(inner_h, 1),
         "crossing": {"turn": crossing, "x": x(crossing), "y": y(mark["mean"]), "value": mark["mean"]} if mark else None,
         "ticks_y": ticks_y, "ticks_x": ticks_x, "points": [{"turn": p["turn"], "x": x(p["turn"]), "y": y(p["mean"]),
                                                              "mean": p["mean"], "min": p["min"], "max": p["max"]} for p in points],
