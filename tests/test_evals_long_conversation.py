@@ -268,3 +268,18 @@ def test_outsiders_get_404_for_a_run_with_long_conversations_and_for_the_subject
     assert stranger.post(f"/v1/personas/{persona.public_id}/eval-runs",
                          json={"subject": {"kind": "checkpoint", "training_job": run["id"]}}).status_code == 404
     assert client_for(outsider).get(f"/o/{outsider_tenant.org.slug}/eval-runs/{run['id']}/").status_code == 404
+
+
+def test_a_resumed_run_redoes_only_the_missing_repeat_identically_and_counts_progress_from_saved_trials(owner_api, persona,
+                                                                                                       run_suite):
+    from audits.evals.runner import eval_run_execute
+
+    case = owner_api.post(f"/v1/personas/{persona.public_id}/eval-cases", json=long_case()).json()
+    first = run_suite(persona)
+    run = EvalRun.objects.get(public_id=first["id"])
+    run.trials.filter(case_key=case["key"], epoch=2).delete()  # the worker died during repeat 2
+    EvalRun.objects.filter(pk=run.pk).update(status="queued", finished_at=None, progress_done=3, claimed_by="")
+    eval_run_execute(run.pk)
+    again = owner_api.get(f"/v1/eval-runs/{first['id']}").json()
+    assert again["status"] == "completed" and again["progress_done"] == again["progress_total"] == first["progress_total"]
+    assert again["long_conversations"][0]["repeats"] == first["long_conversations"][0]["repeats"]  # the same seed, the same talk
