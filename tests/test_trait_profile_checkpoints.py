@@ -77,6 +77,9 @@ def test_the_finished_job_page_leads_to_base_and_tuned_side_by_side(job, profile
     assert 'data-testid="trait-comparison"' in html and 'data-testid="spearman"' in html
     for profile in profiles.values():
         assert str(profile.public_id) in html
+        ratings = profile.results["ratings"]
+        if ratings:
+            assert f"drawn {sum(r['offered'] for r in ratings) / len(ratings):.1f} times on average" in html
 
 
 def test_the_job_page_starts_both_profiles(job, tenant, client_for, django_capture_on_commit_callbacks):

@@ -210,6 +210,9 @@ def test_comparing_with_no_shared_traits_or_no_judgments_gives_nothing():
     assert rating_differences([], []) == []
     assert rating_differences([("wry", "warm", "wry")], [("blunt", "stoic", "stoic")]) == []
     assert boosted_and_suppressed([]) == ([], [])
+    # a change under half an Elo point is two traits fitted alike, not a boost or a suppression
+    tiny = [{"trait": "wry", "difference": 0.3}, {"trait": "warm", "difference": -1e-9}, {"trait": "blunt", "difference": -0.5}]
+    assert boosted_and_suppressed(tiny) == ([], [tiny[2]])
 
 
 # --- the chart ---------------------------------------------------------------------------------------------------
@@ -227,6 +230,8 @@ def test_the_chart_draws_each_rating_from_the_mean_with_its_interval_on_one_axis
         assert end == pytest.approx(x(row["rating"]), abs=0.15)
         assert row["lo_x"] == pytest.approx(x(row["low"]), abs=0.06) and row["hi_x"] == pytest.approx(x(row["high"]), abs=0.06)
     assert [r["trait"] for r in chart["rows"]] == [r["trait"] for r in ratings][:20]
+    narrow = rating_chart(ratings, top=12, width=170.0)
+    assert len(narrow["rows"]) == min(12, len(ratings)) == 8 and narrow["right"] == left + 170.0 and narrow["view_width"] == left + 210.0
     assert rating_chart([]) is None
     one = rating_chart(trait_ratings([("wry", "warm", "wry")], rounds=20))
     assert len(one["rows"]) == 2 and one["rows"][0]["lo_x"] >= left and one["rows"][1]["hi_x"] <= right

@@ -313,3 +313,5 @@ def test_the_persona_page_leads_to_its_trait_profile_page_which_shows_the_api_nu
         assert f'{row["low"]:.0f}–{row["high"]:.0f}' in html
     assert html.count('data-testid="trait-bar"') == min(20, len(body["ratings"]))
     assert "hx-trigger" not in html  # finished: no polling
+    mean = sum(r["offered"] for r in body["ratings"]) / len(body["ratings"])
+    assert f"drawn {mean:.1f} times on average" in html

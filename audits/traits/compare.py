@@ -14,6 +14,7 @@ import numpy as np
 from audits.reviews.ratings import PRIOR, Votes, bradley_terry, to_elo_scale, win_matrices
 
 TOP = 5
+MIN_CHANGE = 0.5  # Elo points: a smaller difference is rounding (two traits fitted alike), not a change
 
 
 def bootstrap_ratings(judgments, traits: list[str], *, rounds: int, seed: int, prior: float = PRIOR) -> tuple[np.ndarray, np.ndarray]:
@@ -52,9 +53,10 @@ def rating_differences(before, after, *, rounds: int = 1000, seed: int = 0) -> l
 
 
 def boosted_and_suppressed(differences: list[dict], top: int = TOP) -> tuple[list[dict], list[dict]]:
-    """The `top` largest rises (difference > 0, largest first) and falls (difference < 0, largest fall first)."""
-    boosted = [row for row in differences if row["difference"] > 0][:top]
-    suppressed = sorted((row for row in differences if row["difference"] < 0), key=lambda r: (r["difference"], r["trait"]))[:top]
+    """The `top` largest rises (largest first) and falls (largest fall first), of at least MIN_CHANGE Elo points."""
+    boosted = [row for row in differences if row["difference"] >= MIN_CHANGE][:top]
+    suppressed = sorted((row for row in differences if row["difference"] <= -MIN_CHANGE),
+                        key=lambda r: (r["difference"], r["trait"]))[:top]
     return boosted, suppressed
 
 

@@ -16,7 +16,7 @@ CHART_TOP = 20
 LEFT, WIDTH, ROW = 112.0, 300.0, 15
 
 
-def rating_chart(rows: list[dict], top: int = CHART_TOP) -> dict | None:
+def rating_chart(rows: list[dict], top: int = CHART_TOP, width: float = WIDTH) -> dict | None:
     """Inline-SVG geometry of the `top` best-rated traits: a bar from the scale's mean (1000) to the rating, a whisker
     over the 95 % interval; the axis spans every interval shown and 1000."""
     rows = rows[:top]
@@ -27,7 +27,7 @@ def rating_chart(rows: list[dict], top: int = CHART_TOP) -> dict | None:
     span = (high - low) or 1.0
 
     def x(value: float) -> float:
-        return round(LEFT + (value - low) / span * WIDTH, 1)
+        return round(LEFT + (value - low) / span * width, 1)
 
     centre = x(1000.0)
     shown = []
@@ -37,16 +37,20 @@ def rating_chart(rows: list[dict], top: int = CHART_TOP) -> dict | None:
         shown.append({**row, "y": y, "mid": y + 5, "top": y + 1, "bottom": y + 9, "text_y": y + 9,
                       "bar_x": min(bar, centre), "bar_width": max(0.8, round(abs(bar - centre), 1)),
                       "lo_x": x(row["low"]), "hi_x": x(row["high"])})
-    return {"rows": shown, "height": 22 + len(shown) * ROW, "centre": centre, "left": LEFT, "right": LEFT + WIDTH,
-            "value_x": LEFT + WIDTH + 6, "axis_y": 14 + len(shown) * ROW, "low": round(low), "high": round(high)}
+    return {"rows": shown, "height": 22 + len(shown) * ROW, "centre": centre, "left": LEFT, "right": LEFT + width,
+            "value_x": LEFT + width + 6, "axis_y": 14 + len(shown) * ROW, "low": round(low), "high": round(high),
+            "view_width": LEFT + width + 40}
 
 
-def profile_context(profile: TraitProfile) -> dict:
+def profile_context(profile: TraitProfile, *, compact: bool = False) -> dict:
+    """The panel's context; `compact` (half a page wide, beside another profile): the top 12 on a narrower axis."""
     ratings = (profile.results or {}).get("ratings", [])
     flagged = [row for row in ratings if row["constitution"]]
-    return {"profile": profile, "ratings": ratings, "chart": rating_chart(ratings), "constitution_rows": flagged,
+    chart = rating_chart(ratings, top=12, width=170.0) if compact else rating_chart(ratings)
+    return {"profile": profile, "ratings": ratings, "chart": chart, "constitution_rows": flagged,
             "unrated_constitution": sorted(set(profile.constitution_traits) - {r["trait"] for r in ratings}),
-            "results": profile.results or {}}
+            "results": profile.results or {},
+            "mean_offered": sum(r["offered"] for r in ratings) / len(ratings) if ratings else None}
 
 
 def _read(request, profile: TraitProfile) -> TraitProfile:
@@ -129,7 +133,7 @@ def job_trait_profiles(request, training_job_id):
         except Conflict:
             comparison = None
     running = any(p is not None and not p.is_finished for p in sides.values())
-    context = {"job": job, "sides": [(side, profile_context(p) if p else None) for side, p in sides.items()],
+    context = {"job": job, "sides": [(side, profile_context(p, compact=True) if p else None) for side, p in sides.items()],
                "comparison": comparison, "running": running, "error": error, "default_prompts": DEFAULT_PROMPTS,
                "max_prompts": MAX_PROMPTS}
     if request.htmx and request.GET.get("part") == "sides":
