@@ -342,3 +342,31 @@ def test_an_evaluation_the_judge_could_not_decide_at_all_is_no_evidence_of_a_pla
     evaluator(6, {"adapter_dir": "step-6", "base_dir": "base"})
     assert evaluator.stop["step"] == 6 and evaluator.stop["best_step"] == 1 and evaluator.best == {"adapter_dir": "step-1", "base_dir": "base"}
     assert len(events) == 6 and events[-1]["early_stop"] == evaluator.stop
+
+
+def test_the_backend_saves_each_checkpoint_and_sampling_it_leaves_training_unchanged(tmp_path):
+    """SFT with LoRA dropout draws from torch's global RNG every step; sampling a checkpoint (which seeds it) in between
+    must leave the losses as they were without checkpoints."""
+    from training_jobs.backends.trl_backend import TRLBackend
+    from tests.tuned_model_helpers import PAIRS
+
+    backend = TRLBackend()
+    examples = [{"prompt": p["prompt"], "completion": p["chosen"]} for p in PAIRS]
+    config = {"student": "tiny", "max_steps": 4, "lora_r": 4, "lora_alpha": 8, "lora_dropout": 0.3, "learning_rate": 5e-3,
+              "batch_size": 2, "max_length": 256, "use_cpu": True, "seed": 3}
+    plain = backend.train_sft(examples, {**config, "output_dir": str(tmp_path / "plain")})
+    seen = []
+
+    def on_checkpoint(step, checkpoint):
+        seen.append((step, checkpoint))
+        backend.sample(["How is the sea?"], {"student": checkpoint["base_dir"], "seed": 99}, adapter_dir=checkpoint["adapter_dir"],
+                       base_dir=checkpoint["base_dir"], max_new_tokens=8)
+
+    evaluated = backend.train_sft(examples, {**config, "output_dir": str(tmp_path / "evaluated"), "checkpoint_every": 2},
+                                  on_checkpoint=on_checkpoint)
+    assert [step for step, _ in seen] == [2, 4]
+    for step, checkpoint in seen:
+        assert checkpoint["adapter_dir"] == str(tmp_path / "evaluated" / "checkpoints" / f"step-{step}")
+        assert (tmp_path / "evaluated" / "checkpoints" / f"step-{step}" / "adapter_config.json").exists()
+        assert checkpoint["base_dir"] == evaluated.artifacts["base_dir"]
+    assert [h["loss"] for h in evaluated.history] == pytest.approx([h["loss"] for h in plain.history], rel=1e-6)

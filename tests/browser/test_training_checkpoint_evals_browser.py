@@ -50,6 +50,8 @@ def test_checkpoint_evaluations_are_plotted_live_beside_the_loss_and_the_plateau
     for name, value in CHECKPOINTS.items():
         page.get_by_test_id(f"field-{name}").fill(value)
     page.get_by_test_id("field-early_stop_metric").select_option("win_rate")
+    expect(page.get_by_test_id("preflight")).to_have_attribute("data-ok", "true")  # the live pre-flight clears the error
+    expect(page.get_by_test_id("estimate-time")).to_be_visible()
     screenshot(page, "training-checkpoint-evals-form")
     page.get_by_test_id("launch-submit").click()
     page.wait_for_url(re.compile(r".*/o/forge/training/[0-9a-f-]{36}/$"))
