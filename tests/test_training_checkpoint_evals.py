@@ -172,6 +172,14 @@ def test_a_planted_plateau_stops_training_early_keeps_the_best_checkpoint_and_en
     assert 'data-testid="early-stop-line"' in page
     body = owner_api.get(f"/v1/training-jobs/{job.public_id}").json()
     assert body["status"] == "succeeded" and body["early_stop"]["message"] == message and body["early_stop"]["best_step"] == 2
+    # chat and export take the kept checkpoint, and the model card says why
+    from training_jobs.checkpoint import job_checkpoint
+    from training_jobs.export import card_facts
+    from training_jobs.model_card import model_card
+
+    kept = job_checkpoint(job)
+    assert kept.adapter_dir == job.artifacts_dir / "dpo_train/checkpoints/step-2"
+    assert f"| Early stop | S{message[1:]} |" in model_card(card_facts(job, kept, "adapter"))
 
 
 def test_resuming_training_after_an_early_stop_forgets_it(persona, launch, planted_judge, tenant, django_capture_on_commit_callbacks):

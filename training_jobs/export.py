@@ -101,6 +101,8 @@ def _training(job: TrainingJob, stages: dict[str, StageRun], checkpoint: Checkpo
         if summary and (stage == "dpo_train" or checkpoint.stage == "sft"):
             loss = (summary.get("final_metrics") or {}).get("loss")
             rows.append((f"{label} steps", f"{summary.get('steps')}" + (f", final loss {loss:.4f}" if isinstance(loss, float) else "")))
+    if job.early_stop:  # the exported adapter is the kept checkpoint, not the last step's
+        rows.append(("Early stop", job.early_stop["message"][:1].upper() + job.early_stop["message"][1:]))
     return rows
 
 
