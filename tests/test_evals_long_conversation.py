@@ -283,3 +283,36 @@ def test_a_resumed_run_redoes_only_the_missing_repeat_identically_and_counts_pro
     again = owner_api.get(f"/v1/eval-runs/{first['id']}").json()
     assert again["status"] == "completed" and again["progress_done"] == again["progress_total"] == first["progress_total"]
     assert again["long_conversations"][0]["repeats"] == first["long_conversations"][0]["repeats"]  # the same seed, the same talk
+
+
+FORM = {"layer": "persona", "title": "Long talk", "prompt": "", "kind": "long_conversation", "long_turns": "25",
+        "long_threshold": "0.3", "long_before_turn": "20", "long_repeats": "2"}
+
+
+def test_an_editor_adds_a_long_conversation_through_the_form_and_the_suite_describes_it(tenant, client_for, persona):
+    from audits.evals.models import EvalCase
+
+    editor = client_for(tenant.user("editor"))
+    response = editor.post(f"/o/{tenant.org.slug}/personas/{persona.public_id}/evals/cases/", FORM, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200, response.content.decode()[:500]
+    case = EvalCase.objects.get()
+    assert case.turns == [] and case.check_rule == {"kind": "long_conversation", "turns": 25, "threshold": 0.3,
+                                                    "before_turn": 20, "repeats": 2}
+    assert "long conversation: 25 turns × 2, no reply drifting above 0.3 before turn 20" in response.content.decode()
+
+
+@pytest.mark.parametrize("change, field, words", [
+    ({"long_turns": "60"}, "check.turns", "less than or equal to 50"),
+    ({"long_turns": "many"}, "check.turns", "whole number"),
+    ({"long_threshold": "high"}, "check.threshold", "number"),
+    ({"long_before_turn": "40"}, "check.before_turn", "at most turns + 1 (26)"),
+    ({"kind": "structural", "max_words": "80"}, "turns", "needs a prompt or turns"),
+])
+def test_an_invalid_long_conversation_in_the_form_is_422_naming_the_field(tenant, client_for, persona, change, field, words):
+    import re
+
+    response = client_for(tenant.user("editor")).post(f"/o/{tenant.org.slug}/personas/{persona.public_id}/evals/cases/",
+                                                      {**FORM, **change}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 422
+    error = re.search(r'data-testid="case-error" data-field="([^"]*)">([^<]*)<', response.content.decode())
+    assert error and error.group(1) == field and words in error.group(2), error and error.groups()

@@ -19,7 +19,8 @@ from personas.access import access_persona
 from studio.errors import Invalid, StudioError
 from studio.views import org_page
 
-CHECK_KINDS = ("judge", "required_phrases", "forbidden_phrases", "structural")
+CHECK_KINDS = ("judge", "required_phrases", "forbidden_phrases", "structural", "long_conversation")
+LONG_FIELDS = {"turns": int, "threshold": float, "before_turn": int, "repeats": int}
 _TURN = re.compile(r"^\s*(user|assistant)\s*:\s*", re.I | re.M)
 
 
@@ -122,7 +123,7 @@ def _case_data(post) -> dict:
     if _TURN.match(text):
         parts = _TURN.split(text)[1:]
         data["turns"] = [{"role": role.lower(), "content": content.strip()} for role, content in zip(parts[::2], parts[1::2])]
-    else:
+    elif text:
         data["prompt"] = text
     if kind == "judge":
         data["check"]["rubric"] = post.get("rubric", "")
@@ -137,6 +138,13 @@ def _case_data(post) -> dict:
         for rule in ("ends_with_question", "no_markdown", "first_person"):
             if post.get(rule):
                 data["check"][rule] = post.get(rule) == "yes"
+    elif kind == "long_conversation":
+        for name, kind_of in LONG_FIELDS.items():
+            if value := post.get(f"long_{name}", "").strip():
+                try:
+                    data["check"][name] = kind_of(value)
+                except ValueError:
+                    raise Invalid(f"{name} must be a {'whole ' if kind_of is int else ''}number", field=f"check.{name}") from None
     return data
 
 
