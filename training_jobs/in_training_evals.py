@@ -9,6 +9,8 @@ redraws the live job page.
 
 from __future__ import annotations
 
+import time
+
 from studio.llm.gateway import LLMError
 from studio.work.events import emit
 from training_jobs import checkpoint_evals
@@ -62,13 +64,16 @@ class CheckpointEvaluator:
         ctx.check_cancel()
         self.checkpoints[step] = checkpoint
         base_dir = self.base_dir or checkpoint["base_dir"]
+        started = time.monotonic()
         if self._base_texts is None:
             self._base_texts = self._replies(None, base_dir)
         tuned = self._replies(checkpoint["adapter_dir"], checkpoint["base_dir"])
+        sampled = time.monotonic()
         winners = self._judge(self._base_texts, tuned)
         entry = checkpoint_evals.score(step, markers=[has_marker(t, ctx.markers) for t in tuned] if ctx.markers else None,
                                        winners=winners)
         entry["adapter"] = ctx.rel_any(checkpoint["adapter_dir"])
+        entry["seconds"] = {"sampling": round(sampled - started, 3), "judging": round(time.monotonic() - sampled, 3)}
         entry["base_marker_rate"] = (checkpoint_evals.rate(sum(has_marker(t, ctx.markers) for t in self._base_texts),
                                                            len(self._base_texts)) if ctx.markers else None)
         ctx.stage.stats["checkpoint_evals"].append(entry)
