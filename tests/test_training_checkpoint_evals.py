@@ -170,6 +170,9 @@ def test_a_planted_plateau_stops_training_early_keeps_the_best_checkpoint_and_en
     assert "Stopped early: win rate plateaued for 3 evals at step 5" in page
     assert 'data-testid="checkpoint-chart-dpo_train"' in page and page.count('data-testid="eval-point"') == 5 + 5
     assert 'data-testid="early-stop-line"' in page
+    row = page.split('data-testid="checkpoint-row-2"', 1)[1].split("</tr>", 1)[0]
+    assert f"{percent_text(0.625)} (95% {percent_text(wilson_by_hand(5, 8)[0])}–{percent_text(wilson_by_hand(5, 8)[1])}, 5/8 decided)" in row
+    assert "<strong>kept</strong>" in row
     body = owner_api.get(f"/v1/training-jobs/{job.public_id}").json()
     assert body["status"] == "succeeded" and body["early_stop"]["message"] == message and body["early_stop"]["best_step"] == 2
     # chat and export take the kept checkpoint, and the model card says why
@@ -270,6 +273,11 @@ def test_the_chart_puts_loss_and_evaluations_on_one_step_axis_with_the_intervals
     assert f"win rate vs base {percent_text(2 / 3)} (95% {percent_text(low)}–{percent_text(high)}, 2/3 decided)" in wins["marks"][0]["label"]
     assert chart["stop"]["x"] == pytest.approx(x(4)) and chart["stop"]["best_x"] == pytest.approx(x(2))
     assert [t["step"] for t in chart["ticks"]] == [0, 2, 4, 6, 8]
+    assert chart["rows"][0] == {"step": 2, "win_rate": f"{percent_text(2 / 3)} (95% {percent_text(low)}–{percent_text(high)}, 2/3 decided)",
+                                "ties": 1, "marker_rate": f"25% (95% {percent_text(wilson_by_hand(1, 4)[0])}–"
+                                                          f"{percent_text(wilson_by_hand(1, 4)[1])}, 1/4 replies)",
+                                "not_counted": "", "kept": True}
+    assert chart["rows"][1]["win_rate"] == "—" and chart["rows"][1]["kept"] is False
 
 
 def test_each_pair_is_judged_in_both_orders_and_orders_that_disagree_make_a_tie(monkeypatch):

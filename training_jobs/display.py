@@ -500,6 +500,9 @@ def checkpoint_chart(history: list[dict], evals: list[dict], *, planned_steps: i
         if marks:
             series.append({"key": key, "label": label, "colour": colour, "marks": marks,
                            "polyline": " ".join(f"{m['x']:.1f},{m['y']:.1f}" for m in marks), "last": marks[-1]["rate"]})
+    rows = [{"step": e["step"], "win_rate": _rate_text(e.get("win_rate"), "decided"), "ties": (e.get("win_rate") or {}).get("ties", 0),
+             "marker_rate": _rate_text(e.get("marker_rate"), "replies"), "not_counted": e.get("not_counted", ""),
+             "kept": bool(early_stop) and e["step"] == early_stop.get("best_step")} for e in evals]
     base_marker = next((e["base_marker_rate"]["rate"] for e in evals if (e.get("base_marker_rate") or {}).get("rate") is not None), None)
     stop = None
     if early_stop:
@@ -510,7 +513,15 @@ def checkpoint_chart(history: list[dict], evals: list[dict], *, planned_steps: i
             "right": width - pad, "last_step": last, "loss": loss, "series": series, "evals": len(evals),
             "rate_top": rate_y(1.0), "rate_bottom": rate_y(0.0), "half_y": rate_y(0.5),
             "base_marker_y": rate_y(base_marker) if base_marker is not None else None, "base_marker": base_marker,
-            "stop": stop, "ticks": [{"x": x(s), "step": s} for s in _step_ticks(last)]}
+            "stop": stop, "ticks": [{"x": x(s), "step": s} for s in _step_ticks(last)], "rows": rows}
+
+
+def _rate_text(value: dict | None, of: str) -> str:
+    """"62% (95% 31%–86%, 5/8 decided)", or "—" without data."""
+    if not value or value.get("rate") is None:
+        return "—"
+    return (f"{percent_text(value['rate'])} (95% {percent_text(value['low'])}–{percent_text(value['high'])}, "
+            f"{value['hits']}/{value['n']} {of})")
 
 
 def _step_ticks(last: float, count: int = 5) -> list[int]:
