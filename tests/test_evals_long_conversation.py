@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
+from audits.evals.catalog import CASES
 from audits.evals.conversation import (
     DEFAULT_GOAL, assertion, band, band_chart, first_crossing, offline_user_reply, phase_plan, summary, user_prompt,
 )
@@ -143,6 +144,7 @@ def test_a_long_conversation_gives_a_drift_curve_per_repeat_and_a_band_over_them
     assert owner_api.post(f"/v1/personas/{persona.public_id}/eval-cases", json=long_case()).status_code == 201
     run = run_suite(persona)
     assert run["status"] == "completed" and run["progress_done"] == run["progress_total"]
+    assert run["subject"] == {"kind": "persona"} and run["progress_total"] == len(CASES) + 20 * 2  # one epoch of the catalog, then turns
     (conv,) = run["long_conversations"]
     assert conv["turns"] == 20 and conv["threshold"] == 0.3 and conv["before_turn"] == 15 and conv["subject"] == "persona"
     assert len(conv["repeats"]) == 2 and [r["repeat"] for r in conv["repeats"]] == [1, 2]

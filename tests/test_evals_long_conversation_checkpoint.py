@@ -28,7 +28,7 @@ def test_a_checkpoint_talks_for_twenty_turns_tuned_and_base_each_with_a_drift_cu
         started = owner_api.post(f"/v1/personas/{persona.public_id}/eval-runs",
                                  json={"epochs": 1, "subject": {"kind": "checkpoint", "training_job": str(job.public_id)}})
     assert started.status_code == 202, started.content
-    assert started.json()["progress_total"] == 40  # only the long conversation: 20 turns × 2 repeats
+    assert started.json()["progress_total"] == 40 and started.json()["subject"]["kind"] == "checkpoint"  # only the long conversation: 20 turns × 2 repeats
     run = owner_api.get(f"/v1/eval-runs/{started.json()['id']}").json()
     assert run["status"] == "completed", run["error"]
     assert run["config"]["subject"] == {"kind": "checkpoint", "training_job": str(job.public_id), "stage": "dpo_train"}

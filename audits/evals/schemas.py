@@ -67,10 +67,15 @@ class EvalRunOut(Schema):
     cost_usd: float
     created_at: datetime
     finished_at: datetime | None
+    subject: dict = Field(..., description='Who answered: {"kind": "persona"} or {"kind": "checkpoint", "training_job", "stage"}')
 
     @staticmethod
     def resolve_gate_state(run) -> str | None:
         return run.gate_state or None
+
+    @staticmethod
+    def resolve_subject(run) -> dict:
+        return (run.config or {}).get("subject") or {"kind": "persona"}
 
 
 class LayerOut(Schema):

@@ -128,6 +128,8 @@ def converse(run, case: dict, check: LongConversationCheck, repeat: int, *, on_t
             except gateway.LLMError as exc:
                 raise ConversationFailed(f"turn {turn}: the simulated user gave no message: {exc}") from None
             message, cost = said.text.strip(), cost + said.cost_usd
+            if not message:
+                raise ConversationFailed(f"turn {turn}: the simulated user's message was empty")
         row = {"turn": turn, "phase": goal[plan[turn - 1]]["name"], "user": message}
         for side in sides:
             history = histories[side.name]
