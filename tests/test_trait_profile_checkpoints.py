@@ -50,6 +50,8 @@ def test_base_and_tuned_are_sampled_without_a_system_prompt_as_the_backend_sampl
     assert base_replies != tuned_replies  # the adapter changed what it says
     assert profiles["tuned"].subject_label.startswith("tuned (DPO)") and profiles["base"].subject_label.startswith("base (tiny)")
     assert profiles["tuned"].constitution_traits == constitution_traits(job.constitution.document)
+    # the offline judge and the job's offline teacher are one family: the profile says so
+    assert "offline/studio" in profiles["tuned"].config["judge_warning"] and "offline/teacher" in profiles["tuned"].config["judge_warning"]
 
 
 def test_tuned_against_base_gives_boosted_and_suppressed_traits_and_spearman_as_scipy_computes_it(profiles, owner_api):

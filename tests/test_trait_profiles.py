@@ -52,6 +52,7 @@ def test_a_persona_profile_runs_end_to_end_offline_and_its_ratings_are_the_fit_o
     assert body["status"] == "completed" and body["progress_done"] == body["progress_total"] == 24
     assert body["judge_label"] == OFFLINE_JUDGE_LABEL and body["judge_model"] == "offline/studio" and body["engine"] == "offline"
     assert body["prompt_set"] == "everyday-first-turns-500" and body["subject_kind"] == "persona" and body["side"] == ""
+    assert body["judge_warning"] is None  # a persona has no teacher
     profile = TraitProfile.objects.get(public_id=body["id"])
     judgments = list(profile.judgments.all())
     assert len(judgments) == 24 and sum(body["counts"].values()) == 24
@@ -283,6 +284,17 @@ def test_outsiders_get_404_on_every_trait_profile_route(persona, start, outsider
     assert TraitProfile.objects.count() == 1 and mine.status == "completed"
 
 
+def test_a_viewer_sees_a_profile_but_cannot_start_one(persona, tenant, client_for, start):
+    viewer = client_for(tenant.user("viewer"))
+    page = viewer.get(f"/o/acme/personas/{persona.public_id}/trait-profile/")
+    assert page.status_code == 200 and b'data-testid="trait-profile-none"' in page.content and b"trait-profile-form" not in page.content
+    assert viewer.post(f"/o/acme/personas/{persona.public_id}/trait-profile/", {"prompts": "2"}).status_code == 403
+    profile_id = start(persona_id=str(persona.public_id), prompts=2).json()["id"]
+    html = viewer.get(f"/o/acme/trait-profiles/{profile_id}/").content.decode()
+    assert 'data-testid="trait-profile-panel"' in html and "trait-profile-again" not in html
+    assert not TraitProfile.objects.filter(created_by=tenant.user("viewer")).exists()
+
+
 def test_the_list_shows_a_personas_profiles_newest_first(persona, start, owner_api):
     first = start(persona_id=str(persona.public_id), prompts=2).json()["id"]
     second = start(persona_id=str(persona.public_id), prompts=2, seed=1).json()["id"]
@@ -312,6 +324,6 @@ def test_the_persona_page_leads_to_its_trait_profile_page_which_shows_the_api_nu
         assert f'data-trait="{row["trait"]}" data-rating="{row["rating"]:.1f}"' in html
         assert f'{row["low"]:.0f}–{row["high"]:.0f}' in html
     assert html.count('data-testid="trait-bar"') == min(20, len(body["ratings"]))
-    assert "hx-trigger" not in html  # finished: no polling
+    assert "hx-trigger" not in html and 'data-testid="trait-profile-again"' in html  # finished: no polling; can go again
     mean = sum(r["offered"] for r in body["ratings"]) / len(body["ratings"])
     assert f"drawn {mean:.1f} times on average" in html

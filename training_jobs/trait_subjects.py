@@ -28,6 +28,7 @@ def job_subject(organization, job_id, side: str) -> Subject:
         "adapter_dir": str(checkpoint.adapter_dir) if tuned else None,
         "temperature": float(params.get("temperature", 0.7)), "top_p": float(params.get("top_p", 0.95)),
         "max_new_tokens": min(int(params.get("max_new_tokens", EVAL_MAX_NEW_TOKENS)), EVAL_MAX_NEW_TOKENS),
+        "teacher_model": params.get("teacher_model") or "",  # for the judge's same-family warning
     }
     label = reply_label(job, checkpoint.stage if tuned else "base")
     return Subject(kind="training_job", id=job.public_id, side=side, label=f"{label} · {job.name}", persona=job.persona,

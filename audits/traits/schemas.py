@@ -71,6 +71,7 @@ class TraitProfileOut(Schema):
     engine: str
     judge_label: str
     judge_model: str
+    judge_warning: str | None = Field(None, description="When the judge shares the trained job's teacher's model family")
     prompts: int = Field(..., alias="prompts_count")
     seed: int
     progress_done: int
@@ -82,6 +83,10 @@ class TraitProfileOut(Schema):
     @staticmethod
     def resolve_judge_model(profile) -> str:
         return profile.config.get("judge", {}).get("model", "")
+
+    @staticmethod
+    def resolve_judge_warning(profile) -> str | None:
+        return profile.config.get("judge_warning")
 
 
 class TraitProfileDetailOut(TraitProfileOut):

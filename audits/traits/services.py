@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from audits.reviews.judge import same_family_warning
 from audits.traits.catalog import PROMPT_SET_NAME, TRAITS, everyday_prompts, prompts_digest
 from audits.traits.judge import OFFLINE_JUDGE_LABEL
 from audits.traits.models import TraitProfile, TraitPromptSet
@@ -118,6 +119,8 @@ def _create(*, organization, subject: Subject, prompts, judge_model, seed, trait
 
     prompts, seed, traits = clean_prompts(prompts), clean_seed(seed), clean_traits(traits)
     engine, config = profile_models(organization, subject, judge_model)
+    teacher = subject.details.get("teacher_model")
+    config["judge_warning"] = same_family_warning(config["judge"]["model"], teacher) if teacher else None
     return TraitProfile.objects.create(
         organization=organization, persona=subject.persona, subject_kind=subject.kind, subject_id=subject.id, side=subject.side,
         subject_label=subject.label[:200], prompt_set=builtin_prompt_set(), engine=engine, config=config,

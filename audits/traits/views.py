@@ -49,7 +49,7 @@ def profile_context(profile: TraitProfile, *, compact: bool = False) -> dict:
     chart = rating_chart(ratings, top=12, width=170.0) if compact else rating_chart(ratings)
     return {"profile": profile, "ratings": ratings, "chart": chart, "constitution_rows": flagged,
             "unrated_constitution": sorted(set(profile.constitution_traits) - {r["trait"] for r in ratings}),
-            "results": profile.results or {},
+            "results": profile.results or {}, "max_prompts": MAX_PROMPTS,
             "mean_offered": sum(r["offered"] for r in ratings) / len(ratings) if ratings else None}
 
 
