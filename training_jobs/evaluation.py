@@ -10,6 +10,9 @@ from the same pairs: the win rate and the marker difference, clustered by prompt
 Only when the job was launched with `review_eval_pairs` are the pairs stored as generated comparisons (with
 the judge's votes) under the prompt set `training-<job>`, where the persona's reviewers get them in their
 blind review queue; otherwise nobody is asked to review them.
+
+With `eval_trait_profile_prompts` the stage then profiles base and tuned by revealed preference
+(training_jobs.trait_eval) and keeps both profiles' ids and what training changed in its report.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import json
 from django.db import transaction
 
 from studio.llm.gateway import LLMError, StepConfig
+from training_jobs import trait_eval
 from training_jobs.outcome import Pair, character_outcome
 from training_jobs.backends.base import SAMPLE_BATCH
 from training_jobs.constitution import has_marker, marker_share
@@ -73,7 +77,7 @@ def evaluate(ctx) -> dict:
     prompts = eval_prompts(ctx.constitution, EVAL_PROMPTS, seed=ctx.params.seed)
     base, tuned = _models(ctx)
     matchups = len(prompts) * EVAL_SAMPLES
-    ctx.set_total(2 * matchups + 2 * matchups, "samples+judgments")
+    ctx.set_total(2 * matchups + 2 * matchups + trait_eval.stage_units(ctx.params), "samples+judgments")
     base_texts, tuned_texts = _sample(ctx, base, prompts), _sample(ctx, tuned, prompts)
 
     system = ctx.system  # the judge reads the character it should prefer
@@ -124,6 +128,9 @@ def evaluate(ctx) -> dict:
         "judge_warning": same_family_warning(config.model, ctx.params.teacher_model),
         "outcome": character_outcome(evidence, markers=bool(ctx.markers)).as_dict(),
     }
+    trait_profiles = trait_eval.run_trait_profiles(ctx)  # base and tuned by revealed preference, when asked for
+    if trait_profiles is not None:
+        summary["trait_profiles"] = trait_profiles
     out = ctx.folder("eval")
     samples_path = out / "samples.jsonl"
     with open(samples_path, "w", encoding="utf-8") as fh:

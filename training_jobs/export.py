@@ -120,7 +120,7 @@ def card_facts(job: TrainingJob, checkpoint: Checkpoint, export_format: str) -> 
         constitution_source=job.constitution.source if job.constitution else "", traits=traits,
         data=_data_sizes(job, stages, checkpoint), training=_training(job, stages, checkpoint),
         outcome=display.outcome_view(job.outcome_detail) if job.outcome else None,
-        evaluation={k: v for k, v in summary.items() if k != "outcome"} if summary else None,
+        evaluation={k: v for k, v in summary.items() if k not in ("outcome", "trait_profiles")} if summary else None,
         tags=["persona-studio", "open-character-training", "lora", "dpo"] + (["sft"] if checkpoint.stage == "sft" else []),
     )
 

@@ -124,6 +124,9 @@ SECTIONS: tuple[Section, ...] = (
         Field("review_eval_pairs", "Send the evaluation's pairs to reviewers", "checkbox",
               "Off: the judge rates base vs tuned and nobody is asked. On: the pairs also go to the persona's blind review "
               "queue, under the prompt set training-<job>."),
+        Field("eval_trait_profile_prompts", "Trait profile prompts",
+              help="0: off. 20–500: the evaluation also profiles base and tuned by revealed preference (each prompt: "
+                   "a reply and two judge calls, per side) and shows the traits training boosted and suppressed."),
     )),
 )
 

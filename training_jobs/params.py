@@ -78,6 +78,9 @@ class LaunchParams(BaseModel):
     early_stop_min_delta: float = Field(default=0.05, ge=0, le=1, allow_inf_nan=False,
                                         description="The least rise in the metric that counts as an improvement")
     early_stop_metric: Literal["win_rate", "marker_rate"] = "win_rate"
+    # The evaluation stage also profiles base and tuned by revealed preference (training_jobs.trait_eval); 0: off
+    eval_trait_profile_prompts: int = Field(default=0, ge=0, le=500, description="Trait profiles of base and tuned in the "
+                                            "evaluation stage, on this many prompts each (20–500); 0: off")
 
     @model_validator(mode="after")
     def _checks(self) -> "LaunchParams":
@@ -89,6 +92,8 @@ class LaunchParams(BaseModel):
             raise ValueError("name_suffix: letters, digits, spaces, '.', '_' and '-' only")
         if self.run_sft and not self.generate_introspection:
             raise ValueError("run_sft: SFT trains on the introspection data; turn on “Generate introspection data” too")
+        if 0 < self.eval_trait_profile_prompts < 20:
+            raise ValueError(f"eval_trait_profile_prompts: 0 (off) or 20 to 500 prompts (you entered {self.eval_trait_profile_prompts})")
         return self
 
     # --- derived ---------------------------------------------------------------------------------

@@ -64,6 +64,8 @@ class LaunchFieldsOut(Schema):
                                      "(the best checkpoint is kept; a normal end); 0: never. 0–100")
     early_stop_min_delta: float = Field(0.05, description="The least rise in the metric that counts as an improvement, 0–1")
     early_stop_metric: str = Field("win_rate", description="win_rate | marker_rate")
+    eval_trait_profile_prompts: int = Field(0, description="Trait profiles of base and tuned by revealed preference in the "
+                                            "evaluation stage, on this many prompts each (same prompts and seed); 0: off, else 20–500")
 
 
 class LaunchIn(LaunchFieldsOut):

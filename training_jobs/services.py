@@ -34,7 +34,7 @@ from training_jobs.constitution import (
     parse_constitution,
     system_prompt,
 )
-from training_jobs import checkpoint_evals
+from training_jobs import checkpoint_evals, trait_eval
 from training_jobs.evaluation import EVAL_MAX_NEW_TOKENS
 from training_jobs.job_kinds import kind_for, params_of
 from training_jobs.models import ConstitutionVersion, JobStatus, StageRun, TrainingJob
@@ -52,6 +52,8 @@ TINY_CHECKPOINT = "tiny"
 TYPICAL_ANSWER_TOKENS = 250
 JUDGE_INSTRUCTION_TOKENS = 150  # the pairwise judge's instructions (audits.reviews.judge)
 JUDGE_VERDICT_TOKENS = 40  # its JSON verdict
+TRAIT_JUDGE_INSTRUCTION_TOKENS = 120  # the trait judge's instructions and the two traits (audits.traits.judge)
+TRAIT_JUDGE_VERDICT_TOKENS = 15  # its JSON answer: one trait
 
 
 # --- constitutions -----------------------------------------------------------------------------
@@ -400,6 +402,12 @@ def estimate(params: LaunchParams, constitution: Constitution) -> dict:
     teacher_calls += judge_calls
     teacher_prompt += judge_calls * (system_tokens + question + 2 * min(answer, EVAL_MAX_NEW_TOKENS) + JUDGE_INSTRUCTION_TOKENS)
     teacher_completion += judge_calls * JUDGE_VERDICT_TOKENS
+    # the evaluation's trait profiles (training_jobs.trait_eval): each prompt's reply judged in both orders, per side.
+    # Their judge is the audit step's model (offline without credentials), priced here as the teacher.
+    traits = trait_eval.workload(params)
+    teacher_calls += traits["judge_calls"]
+    teacher_prompt += traits["judge_calls"] * (TRAIT_JUDGE_INSTRUCTION_TOKENS + min(answer, EVAL_MAX_NEW_TOKENS))
+    teacher_completion += traits["judge_calls"] * TRAIT_JUDGE_VERDICT_TOKENS
     teacher_price, student_price = _price(params.teacher_model), _price(params.student_model)
     cost = None
     if teacher_price is not None and student_price is not None:
@@ -407,7 +415,7 @@ def estimate(params: LaunchParams, constitution: Constitution) -> dict:
                 + student_prompt * student_price[0] + student_completion * student_price[1])
     return {
         "calls": teacher_calls + student_calls, "teacher_calls": teacher_calls, "student_calls": student_calls,
-        "checkpoint_eval_judge_calls": judge_calls,
+        "checkpoint_eval_judge_calls": judge_calls, "trait_profile_judge_calls": traits["judge_calls"],
         "prompt_tokens": teacher_prompt + student_prompt, "completion_tokens": teacher_completion + student_completion,
         "cost_usd": None if cost is None else round(cost, 4),
         "priced": cost is not None,

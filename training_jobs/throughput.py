@@ -89,7 +89,9 @@ def checkpoint_replies(params) -> dict[str, int]:
     """Replies the student checkpoint writes itself: the introspection (reflections and the self-interactions' turns
     after their openers) when the post-DPO checkpoint writes it (any student but the tiny test model), the
     evaluation's base and tuned answers (8 prompts × 3 samples each), and the in-training checkpoint evaluations'
-    (training_jobs.checkpoint_evals.workload: base once per evaluated stage, each checkpoint, one per held-out prompt)."""
+    (training_jobs.checkpoint_evals.workload: base once per evaluated stage, each checkpoint, one per held-out prompt),
+    and the evaluation's trait profiles (training_jobs.trait_eval.workload: base and tuned, one per profile prompt)."""
+    from training_jobs import trait_eval
     from training_jobs.checkpoint_evals import workload
     from training_jobs.evaluation import EVAL_PROMPTS, EVAL_SAMPLES
 
@@ -97,14 +99,14 @@ def checkpoint_replies(params) -> dict[str, int]:
     writes_introspection = params.generate_introspection and params.student_checkpoint not in TINY_CHECKPOINTS
     introspection = sizes["reflections"] + sizes["interactions"] * max(0, sizes["interaction_turns"] - 1)
     return {"introspection": introspection if writes_introspection else 0, "eval": 2 * EVAL_PROMPTS * EVAL_SAMPLES,
-            "checkpoint_evals": workload(params)["replies"]}
+            "checkpoint_evals": workload(params)["replies"], "trait_profiles": trait_eval.workload(params)["replies"]}
 
 
 # The unit each stage counts its progress in, and how many of them one checkpoint reply makes (an evaluation sample is
 # judged once: samples + judgments).
 REPLY_UNITS = {"introspection": ("calls", 1), "eval": ("samples+judgments", 2)}
 # A checkpoint evaluation's replies are short held-out answers, like the evaluation's: measured at its pace.
-REPLY_PACE_OF = {"checkpoint_evals": "eval"}
+REPLY_PACE_OF = {"checkpoint_evals": "eval", "trait_profiles": "eval"}
 
 
 def _reply_seconds(organization, stage: str, checkpoint: str, backend: str) -> float:

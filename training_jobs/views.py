@@ -387,7 +387,8 @@ def character_results(job: TrainingJob, by_stage: dict[str, StageRun]) -> dict:
     intro_artifacts = (intro.artifacts or {}) if intro else {}
     evaluation = by_stage.get("eval")
     summary = (evaluation.stats or {}).get("eval") if evaluation else None
-    shown = {k: v for k, v in (summary or {}).items() if k != "outcome"}  # the outcome has its own block
+    # the outcome and the trait profiles have their own blocks
+    shown = {k: v for k, v in (summary or {}).items() if k not in ("outcome", "trait_profiles")}
     facts, tables = display.eval_tables(shown)
     eval_artifacts = (evaluation.artifacts or {}) if evaluation else {}
     return {
@@ -397,6 +398,7 @@ def character_results(job: TrainingJob, by_stage: dict[str, StageRun]) -> dict:
         "interactions": read_jsonl_rows(job, intro_artifacts.get("interactions"), PREVIEW_INTERACTIONS),
         "generator": (intro.stats or {}).get("generator") if intro else None,
         "eval_facts": facts, "eval_tables": tables, "model_ready": has_checkpoint(job),
+        "trait_profiles": (summary or {}).get("trait_profiles"),
     }
 
 
