@@ -37,7 +37,7 @@ def reply_judge(monkeypatch):
 
 
 def test_a_job_with_the_option_ends_with_base_and_tuned_profiles_linked_from_its_report_and_page(persona, launch, tenant,
-                                                                                                  client_for, reply_judge):
+                                                                                                  client_for, reply_judge, owner_api):
     job = launch(persona, eval_trait_profile_prompts=PROMPTS)
 
     assert job.status == JobStatus.SUCCEEDED, job.error
@@ -85,6 +85,11 @@ def test_a_job_with_the_option_ends_with_base_and_tuned_profiles_linked_from_its
     assert f'data-testid="eval-spearman">{"—" if rho is None else f"{rho:.3f}"}<' in page
     for row in stored["boosted"] + stored["suppressed"]:
         assert f'data-trait="{row["trait"]}"' in page and f"{floatformat(row['low'], 0)} to {floatformat(row['high'], 0)}" in page
+    # the API's job detail carries the report; each profile reads back through the traits API
+    body = owner_api.get(f"/v1/training-jobs/{job.public_id}").json()
+    eval_stage = next(s for s in body["stages"] if s["stage"] == "eval")
+    assert eval_stage["stats"]["eval"]["trait_profiles"] == report
+    assert owner_api.get(f"/v1/trait-profiles/{tuned.public_id}").json()["status"] == "completed"
     print("\ntrait profile figures:", {"rho": rho, "traits": stored["spearman"]["traits"],
                                         "boosted": [(r["trait"], round(r["difference"], 1), round(r["low"], 1), round(r["high"], 1)) for r in stored["boosted"]],
                                         "suppressed": [(r["trait"], round(r["difference"], 1), round(r["low"], 1), round(r["high"], 1)) for r in stored["suppressed"]]})

@@ -5,7 +5,7 @@ checkpoint by revealed preference (audits.traits), one after the other, in the s
 prompts, trait pairs and seed (the job's) for both sides, so the two profiles are comparable. Each prompt is one
 reply from the model and two judge calls (the judge names the trait shown with the pair in both orders); the stage's
 progress counts them as it counts its own samples and judgments. A profile runs to its end before the next starts, so
-progress moves when each profile ends.
+progress moves when each profile ends, and a cancel is seen before each profile starts (not inside one).
 
 The stage's report keeps both profile ids and statuses and, when both completed, what training changed: the top
 boosted and suppressed traits with their 95 % intervals and Spearman's ρ, computed once by the traits app's
