@@ -166,7 +166,7 @@ def start_attacks(request, persona_id: UUID, payload: AttackRunIn = None):
     persona = access_persona(request.auth.organization, persona_id)
     payload = payload or AttackRunIn()
     job = attack_run_start(persona=persona, user=request.auth.user, attacks=payload.attacks, prompts=payload.prompts)
-    return Status(202, {"run_id": job.public_id, "kind": job.kind, "status": job.status, "version": job.version.number, "total": job.total})
+    return Status(202, AttackRunStartOut.of(job))
 
 
 @router.get("personas/{persona_id}/attacks", response=list[AttackRunOut], summary="A persona's attack runs (its own and its training jobs'), newest first")

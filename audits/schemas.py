@@ -317,6 +317,10 @@ class AttackRunStartOut(Schema):
     version: int
     total: int
 
+    @classmethod
+    def of(cls, run) -> "AttackRunStartOut":
+        return cls(run_id=run.public_id, kind=run.kind, status=run.status, version=run.version.number, total=run.total)
+
 
 class AttackRunOut(Schema):
     id: UUID = Field(..., alias="public_id")

@@ -124,11 +124,12 @@ def _drift_alerts(persona, principal, limit: int = 20) -> dict:
     }
 
 
-def _start(request, persona_id, kind: str):
+def _start(request, persona_id, start):
+    """Start one of the persona's audit jobs (`start(persona)` → the job): its progress card, or the error in its place."""
     persona = access_persona(request.principal.organization, persona_id)
     request.principal.require_scope("personas:write")
     try:
-        job = audit_job_start(persona=persona, kind=kind, user=request.user)
+        job = start(persona)
     except StudioError as exc:
         if not request.htmx:
             messages.error(request, exc.message)
@@ -142,13 +143,13 @@ def _start(request, persona_id, kind: str):
 @org_page
 @require_POST
 def persona_tests_provocations(request, persona_id):
-    return _start(request, persona_id, AuditJob.Kind.PROVOCATIONS)
+    return _start(request, persona_id, lambda persona: audit_job_start(persona=persona, kind=AuditJob.Kind.PROVOCATIONS, user=request.user))
 
 
 @org_page
 @require_POST
 def persona_tests_fingerprint(request, persona_id):
-    return _start(request, persona_id, AuditJob.Kind.FINGERPRINT)
+    return _start(request, persona_id, lambda persona: audit_job_start(persona=persona, kind=AuditJob.Kind.FINGERPRINT, user=request.user))
 
 
 @org_page
@@ -224,18 +225,7 @@ def _latest_per_training_job(persona, limit: int = 3) -> list[AuditJob]:
 @org_page
 @require_POST
 def persona_tests_attacks(request, persona_id):
-    persona = access_persona(request.principal.organization, persona_id)
-    request.principal.require_scope("personas:write")
-    try:
-        job = attack_run_start(persona=persona, user=request.user)
-    except StudioError as exc:
-        if not request.htmx:
-            messages.error(request, exc.message)
-            return redirect("persona_tests", request.principal.organization.slug, persona.public_id)
-        return render(request, "audits/partials/job_error.html", {"message": exc.message}, status=exc.status_code)
-    if not request.htmx:
-        return redirect("persona_tests", request.principal.organization.slug, persona.public_id)
-    return render(request, "audits/partials/job.html", {"job": job.progress_payload()}, status=202)
+    return _start(request, persona_id, lambda persona: attack_run_start(persona=persona, user=request.user))
 
 
 @org_page

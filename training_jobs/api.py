@@ -197,7 +197,7 @@ def start_checkpoint_attacks(request, training_job_id: UUID, payload: AttackRunI
     job = _job(request, training_job_id)
     payload = payload or AttackRunIn()
     run = checkpoint_attacks_start(job=job, user=request.auth.user, attacks=payload.attacks, prompts=payload.prompts)
-    return Status(202, {"run_id": run.public_id, "kind": run.kind, "status": run.status, "version": run.version.number, "total": run.total})
+    return Status(202, AttackRunStartOut.of(run))
 
 
 @router.get("/training-jobs/{training_job_id}/attacks", response=list[AttackRunOut], summary="The job's attack runs, newest first")
