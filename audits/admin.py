@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from audits.models import AuditJob, BaselineFingerprint, Fingerprint, ProvocationResult
+from audits.models import AttackReply, AuditJob, BaselineFingerprint, Fingerprint, ProvocationResult
 from studio.admin import ReadOnly
 
 
@@ -37,3 +37,9 @@ class ProvocationResultAdmin(ReadOnly):
 class BaselineFingerprintAdmin(ReadOnly):
     list_display = ["organization", "chat_model", "embedding_model", "scenarios", "answers", "created_at"]
     list_filter = ["organization"]
+
+
+@admin.register(AttackReply)
+class AttackReplyAdmin(ReadOnly):
+    list_display = ["job", "attack", "side", "prompt_index", "verdict", "drift", "within_bound"]
+    list_filter = ["attack", "side", "verdict"]

@@ -24,7 +24,7 @@ from studio.principal import Principal
 persona = Persona.objects.get(public_id="{persona_id}")
 job = audit_job_start(persona=persona, kind=AuditJob.Kind.FINGERPRINT)
 audit_job_execute(job.pk)
-member = Membership.objects.get(organization__slug="forge", user__email="tess@forge.test")
+member = Membership.objects.get(organization__slug="anvil", user__email="tess@anvil.test")
 eval_case_create(principal=Principal.from_membership(member), persona=persona, data={{
     "layer": "persona", "title": "Keeps its voice over a long talk",
     "check": {{"kind": "long_conversation", "turns": 30, "threshold": 0.22, "before_turn": 25, "repeats": 3}}}})
@@ -41,14 +41,14 @@ WATCH = """() => {
 
 
 def test_a_long_conversation_runs_live_and_its_drift_curve_is_drawn(studio_server, page):
-    studio_server.manage("create_org", "--name", "Forge", "--slug", "forge")
-    studio_server.manage("add_member", "--org", "forge", "--email", "tess@forge.test", "--role", "editor", "--password", PASSWORD)
-    persona_id = _seed(studio_server)
+    studio_server.manage("create_org", "--name", "Anvil", "--slug", "anvil")
+    studio_server.manage("add_member", "--org", "anvil", "--email", "tess@anvil.test", "--role", "editor", "--password", PASSWORD)
+    persona_id = _seed(studio_server, "anvil")
     out = studio_server.manage("shell", "-c", PREPARE.format(persona_id=persona_id), OFFLINE_LLM_LATENCY_S=0)
     assert out.strip().splitlines()[-1] == "ready"
-    log_in(page, studio_server, "tess@forge.test", PASSWORD)
+    log_in(page, studio_server, "tess@anvil.test", PASSWORD)
 
-    page.goto(studio_server.url + f"/o/forge/personas/{persona_id}/evals/")
+    page.goto(studio_server.url + f"/o/anvil/personas/{persona_id}/evals/")
     expect(page.locator("body")).to_contain_text("long conversation: 30 turns × 3, no reply drifting above 0.22 before turn 25")
     page.evaluate(WATCH)
     page.get_by_test_id("run-suite").click()
@@ -62,9 +62,9 @@ def test_a_long_conversation_runs_live_and_its_drift_curve_is_drawn(studio_serve
     turns = {done for done, _ in counts if total - 90 < done < total}
     assert len(turns) >= 10, counts  # the long conversation's progress shown turn by turn, as it went
 
-    page.goto(studio_server.url + f"/o/forge/personas/{persona_id}/evals/")
+    page.goto(studio_server.url + f"/o/anvil/personas/{persona_id}/evals/")
     page.locator("#eval-results a[href*='/eval-runs/']").first.click()
-    page.wait_for_url(re.compile(r".*/o/forge/eval-runs/[0-9a-f-]{36}/$"))
+    page.wait_for_url(re.compile(r".*/o/anvil/eval-runs/[0-9a-f-]{36}/$"))
     chart = page.get_by_test_id("drift-curve")
     expect(chart).to_be_visible()
     expect(chart.get_by_test_id("band")).to_have_count(1)

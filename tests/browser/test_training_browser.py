@@ -66,9 +66,10 @@ OBSERVE = """() => {
 }"""
 
 
-def _seed(server) -> str:
-    """The persona, generated in the command process at full speed and without the post-generation audits."""
-    out = server.manage("shell", "-c", SEED, OFFLINE_LLM_LATENCY_S=0, POST_GENERATION_JOBS=False)
+def _seed(server, org: str = "forge") -> str:
+    """The persona, generated in the command process at full speed and without the post-generation audits, for
+    tess@<org>.test in org `org` (each browser test has an org of its own: they share one server)."""
+    out = server.manage("shell", "-c", SEED.replace("forge", org), OFFLINE_LLM_LATENCY_S=0, POST_GENERATION_JOBS=False)
     persona_id, status = out.strip().splitlines()[-1].split()
     assert status in {"ready", "flagged"}, status
     return persona_id

@@ -29,12 +29,12 @@ OBSERVE = """() => {
 
 
 def test_checkpoint_evaluations_are_plotted_live_beside_the_loss_and_the_plateau_ends_the_job_normally(studio_server, page):
-    studio_server.manage("create_org", "--name", "Forge", "--slug", "forge")
-    studio_server.manage("add_member", "--org", "forge", "--email", "tess@forge.test", "--role", "editor", "--password", PASSWORD)
-    persona_id = _seed(studio_server)
-    log_in(page, studio_server, "tess@forge.test", PASSWORD)
+    studio_server.manage("create_org", "--name", "Bellows", "--slug", "bellows")
+    studio_server.manage("add_member", "--org", "bellows", "--email", "tess@bellows.test", "--role", "editor", "--password", PASSWORD)
+    persona_id = _seed(studio_server, "bellows")
+    log_in(page, studio_server, "tess@bellows.test", PASSWORD)
 
-    page.goto(studio_server.url + f"/o/forge/training/new/?persona={persona_id}")
+    page.goto(studio_server.url + f"/o/bellows/training/new/?persona={persona_id}")
     for name, value in SMALL.items():
         page.get_by_test_id(f"field-{name}").fill(value)
     page.get_by_test_id("field-smoke_test").select_option("none")
@@ -54,7 +54,7 @@ def test_checkpoint_evaluations_are_plotted_live_beside_the_loss_and_the_plateau
     expect(page.get_by_test_id("estimate-time")).to_be_visible()
     screenshot(page, "training-checkpoint-evals-form")
     page.get_by_test_id("launch-submit").click()
-    page.wait_for_url(re.compile(r".*/o/forge/training/[0-9a-f-]{36}/$"))
+    page.wait_for_url(re.compile(r".*/o/bellows/training/[0-9a-f-]{36}/$"))
 
     page.evaluate(OBSERVE)
     page.locator("[data-testid=job-panel][data-status=succeeded]").wait_for(timeout=180_000)
