@@ -171,7 +171,7 @@ def _converse(run: EvalRun, case: dict, repeat: int) -> None:
         trial.cost_usd = Decimal(str(round(result.cost, 6)))
     with transaction.atomic():
         if not _mine(run).update(progress_done=F("progress_done") + check.turns - counted, heartbeat_at=timezone.now(),
-                                 errored=F("errored") + (trial.verdict == EvalTrial.Verdict.ERROR),
+                                 errored=F("errored") + int(trial.verdict == EvalTrial.Verdict.ERROR),  # PostgreSQL adds no boolean
                                  cost_usd=F("cost_usd") + trial.cost_usd):
             raise TakenOver(f"eval run {run.public_id} was taken over or ended elsewhere")
         trial.save()

@@ -22,8 +22,13 @@ from personas.models import Persona
 from studio.models import Membership
 from studio.principal import Principal
 persona = Persona.objects.get(public_id="{persona_id}")
+import time
 job = audit_job_start(persona=persona, kind=AuditJob.Kind.FINGERPRINT)
 audit_job_execute(job.pk)
+# In services mode the server's Celery worker may claim the job first: then this waits for it to finish there.
+deadline = time.monotonic() + 170
+while persona.fingerprints.latest("id").status not in ("ready", "failed") and time.monotonic() < deadline:
+    time.sleep(0.5)
 member = Membership.objects.get(organization__slug="anvil", user__email="tess@anvil.test")
 eval_case_create(principal=Principal.from_membership(member), persona=persona, data={{
     "layer": "persona", "title": "Keeps its voice over a long talk",
