@@ -58,7 +58,7 @@ def test_history_filters_by_key_scope_and_action(api):
     assert len(entries(api, "?scope=org")) == 2
     assert entries(api, "?action=unset") == []
     page = api.get("/v1/config/history?limit=2").json()
-    assert page["count"] == 3 and page["next_offset"] == 2
+    assert page["count"] == 3 and len(page["items"]) == 2 and page["next_cursor"]
 
 
 def test_history_entries_cannot_be_edited_or_deleted(api):

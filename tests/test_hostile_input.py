@@ -79,7 +79,7 @@ def test_every_api_operation_refuses_nul_surrogates_huge_integers_and_long_query
     for path, method, body_schema, query, components in _operations():
         url, _ = _fill(path, acme, r"\{(\w+)\}")
         cases = []
-        for name in {*query, "q", "offset"}:
+        for name in {*query, "q", "cursor"}:
             cases += [(f"{url}?{name}={quote(NUL)}", None, 422), (f"{url}?{name}={quote(SURROGATE, errors='surrogatepass')}", None, None),
                       (f"{url}?{name}={HUGE}", None, 422)]
         cases.append((f"{url}?q={'x' * 20 * 1024}", None, 414))
@@ -138,8 +138,8 @@ def test_a_refusal_names_the_field_and_says_why(tenant, api_for):
     response = _call(client, "post", "/v1/personas", {"brief": "A keeper of lights\x00 on Fair Isle"})
     assert response.status_code == 422
     assert response.json()["detail"] == [{"loc": ["brief"], "msg": "brief must not contain a NUL byte"}]
-    response = client.get("/v1/personas?offset=9223372036854775808")
-    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["offset"]
+    response = client.get("/v1/personas?limit=9223372036854775808")
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["limit"]
     raw = '{"brief": "A keeper of lights \\ud800 on Fair Isle"}'
     response = client.post("/v1/personas", data=raw, content_type="application/json")
     assert response.status_code == 422 and "lone UTF-16 surrogate" in response.json()["detail"][0]["msg"]

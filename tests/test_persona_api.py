@@ -37,20 +37,20 @@ def test_an_invalid_layer_edit_is_refused_naming_the_field_and_changes_nothing(g
     assert PersonaVersion.objects.filter(persona__public_id=persona["id"]).count() == 1
 
 
-def test_the_list_pages_with_limit_and_offset_and_filters(generate, owner_api, tenant):
+def test_the_list_pages_with_limit_and_cursor_and_filters(generate, owner_api, tenant):
     for n in range(5):
         generate(f"{BRIEF} Variant {n}.")
     first = owner_api.get("/v1/personas?limit=2").json()
-    assert len(first["items"]) == 2 and first["count"] == 5 and first["next_offset"] == 2
-    second = owner_api.get(f"/v1/personas?limit=2&offset={first['next_offset']}").json()
-    third = owner_api.get(f"/v1/personas?limit=2&offset={second['next_offset']}").json()
+    assert len(first["items"]) == 2 and first["count"] == 5 and first["next_cursor"]
+    second = owner_api.get("/v1/personas", data={"limit": 2, "cursor": first["next_cursor"]}).json()
+    third = owner_api.get("/v1/personas", data={"limit": 2, "cursor": second["next_cursor"]}).json()
     ids = [p["id"] for page in (first, second, third) for p in page["items"]]
-    assert len(ids) == len(set(ids)) == 5 and third["next_offset"] is None
+    assert len(ids) == len(set(ids)) == 5 and third["next_cursor"] is None
     assert len(owner_api.get("/v1/personas?q=Variant 3").json()["items"]) == 1
     assert owner_api.get("/v1/personas?workspace=default").json()["items"]
     assert owner_api.get("/v1/personas?status=failed").json()["items"] == []
     assert owner_api.get("/v1/personas?status=bogus").status_code == 422
-    for bad in ("limit=0", "limit=501", "offset=-1", "offset=garbage"):
+    for bad in ("limit=0", "limit=501", "limit=garbage", "cursor=garbage"):
         response = owner_api.get(f"/v1/personas?{bad}")
         assert response.status_code == 422 and response.json()["detail"][0]["loc"][-1] == bad.split("=")[0]
 

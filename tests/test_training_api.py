@@ -166,11 +166,11 @@ def test_the_list_is_newest_first_with_status_stage_and_cost(owner_api, launch):
     first, second, third = launch(), launch(), launch()
     TrainingJob.objects.filter(public_id=second["id"]).update(status="dpo_train", cost_usd="1.25")
     page = owner_api.get("/v1/training-jobs?limit=2").json()
-    assert page["count"] == 3 and page["next_offset"] == 2
+    assert page["count"] == 3 and page["next_cursor"]
     assert [j["id"] for j in page["items"]] == [third["id"], second["id"]]
     assert page["items"][1]["stage"] == "dpo_train" and page["items"][1]["cost_usd"] == 1.25
-    rest = owner_api.get("/v1/training-jobs?limit=2&offset=2").json()
-    assert [j["id"] for j in rest["items"]] == [first["id"]] and rest["next_offset"] is None
+    rest = owner_api.get("/v1/training-jobs", data={"limit": 2, "cursor": page["next_cursor"]}).json()
+    assert [j["id"] for j in rest["items"]] == [first["id"]] and rest["next_cursor"] is None
     assert owner_api.get("/v1/training-jobs?status=dpo_train").json()["count"] == 1
     assert owner_api.get("/v1/training-jobs?status=bogus").status_code == 422
 

@@ -181,12 +181,12 @@ def test_c_persona_list(db, tenant, api_for):
     documents = offline_documents(BRIEF)  # a real persona's documents, so rows have a realistic size
     bulk_personas(tenant.org, 10, documents)
     queries_10, page = _list_queries(api)
-    assert len(page["items"]) == 10 and page["next_offset"] is None
+    assert len(page["items"]) == 10 and page["next_cursor"] is None
     bulk_personas(tenant.org, 990, documents, start=10)
     queries_1000, page = _list_queries(api)
-    assert len(page["items"]) == 50 and page["next_offset"] == 50
+    assert len(page["items"]) == 50 and page["next_cursor"]
     with CaptureQueriesContext(connection) as captured:
-        second = api.get(f"{LIST_URL}&offset={page['next_offset']}").json()
+        second = api.get(f"{LIST_URL}&cursor={page['next_cursor']}").json()
     assert len(second["items"]) == 50 and {i["id"] for i in second["items"]}.isdisjoint(i["id"] for i in page["items"])
     queries_page2 = len(captured.captured_queries)
 
@@ -199,7 +199,7 @@ def test_c_persona_list(db, tenant, api_for):
     per_list, per_trivial = statistics.median(lists), statistics.median(trivials)
     print(
         f"\nBENCH (c) persona list: queries for GET {LIST_URL} — 10 personas: {queries_10}, 1,000 personas: {queries_1000}"
-        f" (page 2 by offset: {queries_page2})"
+        f" (page 2 by cursor: {queries_page2})"
         f"\nBENCH (c) persona list: GET {LIST_URL} {1 / per_list:.0f} req/s / GET {TRIVIAL_URL} {1 / per_trivial:.0f} req/s"
         f" = {per_trivial / per_list:.2f} (target >= 0.5)"
         f"\n    1,000 personas, 50 per page; Django test client in this process (full middleware + API-key auth,"
@@ -450,7 +450,7 @@ def test_c_persona_list_live(services):
         return (time.perf_counter() - started) / REQUESTS_C_LIVE
 
     page = http.get(services.base_url + LIST_URL, timeout=30).json()
-    assert len(page["items"]) == 50 and page["next_offset"] == 50
+    assert len(page["items"]) == 50 and page["next_cursor"]
     for url in (LIST_URL, TRIVIAL_URL):
         seconds_per_request(url)
     lists, trivials = [], []
