@@ -17,6 +17,7 @@ from tests.tuned_model_helpers import artifacts_in_tmp_fixture, job_fixture, tin
 from training_jobs.backends.trl_backend import TRLBackend
 from training_jobs.models import JobStatus, TunedChat, TunedChatTurn
 from training_jobs.tuned_chat import CHAT_MAX_NEW_TOKENS, fit_to_context
+from training_jobs.unified import UNIFIED_KIND
 
 
 def url(job) -> str:
@@ -145,7 +146,7 @@ def test_a_job_whose_adapter_folder_was_deleted_is_a_409_that_says_so(job, owner
 
 
 def test_a_unified_job_is_a_409(job, owner_api):
-    job.kind = job.Kind.UNIFIED
+    job.kind = UNIFIED_KIND
     job.save(update_fields=["kind"])
     response = owner_api.post(url(job), json={"message": "Hello?"})
     assert response.status_code == 409 and "unified job" in response.json()["detail"]

@@ -10,7 +10,7 @@ from training_jobs.categories import CATEGORIES
 from training_jobs.models import JobStatus, StageRun, TrainingJob
 from training_jobs.outcome import unified_outcome
 from training_jobs.range_evals import ALL_CASES, compare_checkpoints
-from training_jobs.unified import UNIFIED_STAGES, UnifiedParams
+from training_jobs.unified import UNIFIED_KIND, UNIFIED_STAGES, UnifiedParams
 
 PHASES = [p.as_dict() for p in DEFAULT_PHASES]
 CHECKPOINTS = ["base"] + [f"{n}. {p['name']}" for n, p in enumerate(PHASES, start=1)]
@@ -46,7 +46,7 @@ def make_unified_job(org, dataset, *, status=JobStatus.SUCCEEDED, stage_status=S
     `trained=False` leaves the stages as a queued job has them."""
     params = UnifiedParams.model_validate({"dataset_ids": [str(dataset.public_id)]}).model_dump(mode="json")
     job = TrainingJob.objects.create(
-        organization=org, workspace=org.workspaces.first(), persona=None, constitution=None, kind=TrainingJob.Kind.UNIFIED,
+        organization=org, workspace=org.workspaces.first(), persona=None, constitution=None, kind=UNIFIED_KIND,
         name=name, params=params, status=status, engine="local", budget_usd=Decimal("3"),
         estimate={"training_tokens": 150_000, "steps": [1, 1, 1, 4, 4], "judge_calls": 0, "cost_usd": 0.0, "priced": True},
     )

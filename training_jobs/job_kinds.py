@@ -90,6 +90,7 @@ class JobKind:
 
 # The kinds there are: each module registers its kind when imported (loaded on the first lookup).
 KIND_MODULES = ("training_jobs.kinds.character", "training_jobs.kinds.unified")
+DEFAULT_KIND = "character"  # a job launched without a kind is one of training_jobs.kinds.character's
 _KINDS: dict[str, JobKind] = {}
 
 
@@ -118,6 +119,11 @@ def kind_for(job) -> JobKind:
 
 def all_kinds() -> list[JobKind]:
     return list(_registered().values())
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    """TrainingJob.kind's choices: a callable, so a new kind needs no migration (they serialize it by reference)."""
+    return [(k.name, k.label) for k in all_kinds()]
 
 
 def kind_names(**capabilities: bool) -> list[str]:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from personas.models import Persona
 from studio.models import ApiKey, Organization, Workspace
 from studio.work.models import WorkEvent, WorkItem
+from training_jobs.job_kinds import DEFAULT_KIND, kind_choices
 
 
 class ConstitutionVersion(models.Model):
@@ -80,16 +81,12 @@ class TrainingJob(WorkItem):
     ENDED = ENDED
     TERMINAL_EVENTS = ("job.succeeded", "job.failed", "job.cancelled", "job.killed")
 
-    class Kind(models.TextChoices):
-        CHARACTER = "character"  # one persona's constitution → one adapter (Open Character Training)
-        UNIFIED = "unified"  # a behavioral range from a data mix and a curriculum → one adapter, no persona
-
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="training_jobs")
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     persona = models.ForeignKey(Persona, null=True, blank=True, on_delete=models.CASCADE, related_name="training_jobs")
     constitution = models.ForeignKey(ConstitutionVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs")
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CHARACTER)
+    kind = models.CharField(max_length=16, choices=kind_choices, default=DEFAULT_KIND)  # training_jobs.kinds
     name = models.CharField(max_length=200)
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
     params = models.JSONField(help_text="The launch parameters as validated (training_jobs.params.LaunchParams)")

@@ -15,6 +15,7 @@ from pydantic import Discriminator, Tag
 from studio.work.events import last_event_seq
 from training_jobs import services
 from training_jobs.constitution import markers, system_prompt
+from training_jobs.job_kinds import DEFAULT_KIND
 from training_jobs.models import StageRun
 
 
@@ -118,8 +119,8 @@ class UnifiedLaunchIn(Schema):
 
 
 def _launch_kind(value) -> str:
-    kind = value.get("kind", "character") if isinstance(value, dict) else getattr(value, "kind", "character")
-    return kind if isinstance(kind, str) else "character"
+    kind = value.get("kind", DEFAULT_KIND) if isinstance(value, dict) else getattr(value, "kind", DEFAULT_KIND)
+    return kind if isinstance(kind, str) else DEFAULT_KIND
 
 
 # POST /training-jobs and …/preflight: "kind" picks the body (absent: a character job).

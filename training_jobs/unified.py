@@ -27,6 +27,7 @@ from training_jobs.curriculum import DEFAULT_PHASES, UNIFIED_DEFAULTS, coverage_
 from training_jobs.models import StageRun, TrainingJob
 from training_jobs.params import validation_errors
 
+UNIFIED_KIND = "unified"  # TrainingJob.kind of these jobs (training_jobs.kinds.unified registers it)
 UNIFIED_STAGES = ("compose", "curriculum", "eval")
 UNIFIED_STAGE_LABELS = {"compose": "Data mix", "curriculum": "Curriculum", "eval": "Behavioral range"}
 TOKENS_PER_ROW = 300  # for the estimate: a typical instruction + answer
@@ -220,14 +221,14 @@ def unified_launch(*, principal: Principal, data: dict) -> TrainingJob:
     with transaction.atomic():
         job = TrainingJob.objects.create(
             organization=principal.organization, workspace=workspace, persona=None, constitution=None,
-            kind=TrainingJob.Kind.UNIFIED, name=name[:200], params=params.model_dump(mode="json"), engine="local",
+            kind=UNIFIED_KIND, name=name[:200], params=params.model_dump(mode="json"), engine="local",
             backend=params.backend, estimate=report["estimate"],
             budget_usd=Decimal(str(params.budget_usd)) if params.budget_usd is not None else None,
             created_by=principal.user if getattr(principal.user, "is_authenticated", False) else None,
             created_by_key=principal.api_key,
         )
         StageRun.objects.bulk_create([StageRun(job=job, stage=stage, position=i) for i, stage in enumerate(UNIFIED_STAGES)])
-        emit(job, "job.queued", {"name": job.name, "kind": "unified", "stages": list(UNIFIED_STAGES),
+        emit(job, "job.queued", {"name": job.name, "kind": UNIFIED_KIND, "stages": list(UNIFIED_STAGES),
                                  "estimate": report["estimate"], "warnings": report["warnings"], "mix": report["mix"]})
         job_enqueue(job)
     return job

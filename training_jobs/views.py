@@ -39,7 +39,7 @@ from training_jobs.constitution import (
     parse_constitution,
     trait_rows,
 )
-from training_jobs.job_kinds import kind_for, kind_named
+from training_jobs.job_kinds import DEFAULT_KIND, all_kinds, kind_for, kind_named
 from training_jobs.launch_form import CHECKPOINT_SUGGESTIONS, SECTIONS, FieldErrors, field_label, form_data, form_values
 from training_jobs.models import ENDED, JobStatus, StageRun, TrainingJob
 from training_jobs.params import STAGE_LABELS
@@ -104,7 +104,7 @@ def training_job_list(request):
                      "stage": stage_labels(job).get(job.status, "")})
     return render(request, "training/list.html", {
         "rows": rows, "month_to_date": org_month_to_date(org), "can_launch": request.principal.has_scope("training:write"),
-        "kinds": TrainingJob.Kind,
+        "kinds": all_kinds(), "default_kind": DEFAULT_KIND,
     })
 
 
@@ -209,7 +209,7 @@ def character_launch_start(request) -> tuple[dict, Preflight]:
 
 @org_page
 @require_http_methods(["GET", "POST"])
-def training_job_new(request, kind: str = "character"):
+def training_job_new(request, kind: str = DEFAULT_KIND):
     """The launch page of any kind of job: its form, with the pre-flight beside it; a post launches the job."""
     org = _org_for_reading(request)
     page = kind_named(kind).launch_page
@@ -235,7 +235,8 @@ def training_job_new(request, kind: str = "character"):
 
 def _launch_page(kind: str, request, data: dict, report, *, show_field_errors: bool = False) -> dict:
     page = kind_named(kind).launch_page
-    return {**page.context(request, data, report, show_field_errors=show_field_errors), "launch": page, "kind": kind}
+    return {**page.context(request, data, report, show_field_errors=show_field_errors), "launch": page, "kind": kind,
+            "kinds": all_kinds()}
 
 
 @org_page

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from training_jobs.job_kinds import JobKind, LaunchPage, register
-from training_jobs.unified import UNIFIED_STAGE_LABELS, UNIFIED_STAGES, UnifiedParams, unified_launch, unified_preflight
+from training_jobs.unified import (UNIFIED_KIND, UNIFIED_STAGE_LABELS, UNIFIED_STAGES, UnifiedParams, unified_launch,
+                                   unified_preflight)
 
 
 def _stage_functions() -> dict:
@@ -70,7 +71,7 @@ LAUNCH_PAGE = LaunchPage(
 )
 
 UNIFIED = register(JobKind(
-    name="unified", label="Unified", params=UnifiedParams, stages=UNIFIED_STAGES, stage_labels=UNIFIED_STAGE_LABELS,
+    name=UNIFIED_KIND, label="Unified", params=UnifiedParams, stages=UNIFIED_STAGES, stage_labels=UNIFIED_STAGE_LABELS,
     stage_functions=_stage_functions, stage_inputs=_stage_inputs, preflight=unified_preflight, launch=unified_launch,
     launch_page=LAUNCH_PAGE, panel=_panel, results=_results, artifact_label=_artifact_label, datasets=_datasets,
     meta_template="training/partials/job_meta_unified.html", eval_unit="cases",
