@@ -18,7 +18,7 @@ from training_jobs.backends import get_backend
 from training_jobs.checkpoint import job_checkpoint
 from training_jobs.evaluation import CHECKPOINT_REPETITION_PENALTY
 from training_jobs.models import TrainingJob
-from training_jobs.tuned_chat import CHAT_MAX_NEW_TOKENS, _tokenizer, context_length, fit_to_context, reply_label
+from training_jobs.tuned_chat import CHAT_MAX_NEW_TOKENS, context_length, fit_to_context, load_tokenizer, reply_label
 
 SIDES = (BASE_SIDE, TUNED_SIDE)
 BATCH = 8  # conversations sampled together: progress moves a batch at a time
@@ -52,7 +52,7 @@ def checkpoint_subject(run: AuditJob) -> Subject:
     def answer(side: str, conversations: list[list[dict]], progress: Progress) -> list[Answer]:
         base_dir = checkpoint.student_dir if side == BASE_SIDE else checkpoint.base_dir
         adapter = checkpoint.adapter_dir if side == TUNED_SIDE else None
-        tokenizer = _tokenizer(adapter or base_dir)
+        tokenizer = load_tokenizer(adapter or base_dir)
         budget = max(16, context_length(base_dir) - CHAT_MAX_NEW_TOKENS)
         label = reply_label(job, BASE_SIDE if side == BASE_SIDE else checkpoint.stage)
         answers: list[Answer] = []

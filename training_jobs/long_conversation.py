@@ -5,14 +5,14 @@ messages for comparison. Registered from TrainingJobsConfig.ready(), since audit
     POST /v1/personas/{id}/eval-runs {"subject": {"kind": "checkpoint", "training_job": "<job id>"}}
 
 Each side sees its own earlier replies, fitted to its context (training_jobs.tuned_chat.fit_to_context, inside
-`_answer`), and samples at the job's temperature and top-p with the turn's seed.
+`sample_reply`), and samples at the job's temperature and top-p with the turn's seed.
 """
 
 from audits.evals.simulation import Side, SubjectKind, register_subject
 from studio.errors import Invalid
 from training_jobs.access import access_training_job
 from training_jobs.checkpoint import job_checkpoint
-from training_jobs.tuned_chat import _answer
+from training_jobs.tuned_chat import sample_reply
 
 
 def _clean(organization, persona, data: dict) -> dict:
@@ -32,12 +32,12 @@ def _sides(run, context: dict) -> list[Side]:
     checkpoint = job_checkpoint(job)
 
     def tuned(conversation: list[dict], seed: int) -> tuple[str, float]:
-        return _answer(job, conversation, base_dir=checkpoint.base_dir, adapter_dir=checkpoint.adapter_dir,
-                       tokenizer_dir=checkpoint.adapter_dir, seed=seed)[0], 0.0
+        return sample_reply(job, conversation, base_dir=checkpoint.base_dir, adapter_dir=checkpoint.adapter_dir,
+                            tokenizer_dir=checkpoint.adapter_dir, seed=seed)[0], 0.0
 
     def base(conversation: list[dict], seed: int) -> tuple[str, float]:
-        return _answer(job, conversation, base_dir=checkpoint.student_dir, adapter_dir=None,
-                       tokenizer_dir=checkpoint.student_dir, seed=seed)[0], 0.0
+        return sample_reply(job, conversation, base_dir=checkpoint.student_dir, adapter_dir=None,
+                            tokenizer_dir=checkpoint.student_dir, seed=seed)[0], 0.0
 
     return [Side("tuned", tuned), Side("base", base)]
 

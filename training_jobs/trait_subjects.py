@@ -13,7 +13,7 @@ from training_jobs.access import access_training_job
 from training_jobs.backends.base import SAMPLE_BATCH
 from training_jobs.checkpoint import job_checkpoint
 from training_jobs.evaluation import CHECKPOINT_REPETITION_PENALTY, EVAL_MAX_NEW_TOKENS
-from training_jobs.tuned_chat import _generating, reply_label
+from training_jobs.tuned_chat import GENERATION_LOCK, reply_label
 
 SIDES = ("base", "tuned")
 
@@ -39,7 +39,7 @@ def job_subject(organization, job_id, side: str) -> Subject:
 def sample_checkpoint(organization, details: dict, conversations: list[list[dict]], seed: int) -> list[str | None]:
     from training_jobs.backends import get_backend
 
-    with _generating:  # one generation at a time per process, as the chat playground: two loads at once break transformers
+    with GENERATION_LOCK:  # one generation at a time per process, as the chat playground: two loads at once break transformers
         texts = get_backend(details["backend"]).sample(
             conversations, {"student": details["base_dir"], "seed": seed}, adapter_dir=details["adapter_dir"],
             base_dir=details["base_dir"], max_new_tokens=details["max_new_tokens"], temperature=details["temperature"],

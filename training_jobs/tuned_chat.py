@@ -35,7 +35,7 @@ CHAT_MAX_NEW_TOKENS = 120
 DEFAULT_CONTEXT = 2048  # when a model's config does not say
 NO_PERSONA = "no persona to score drift against"
 
-_generating = threading.Lock()
+GENERATION_LOCK = threading.Lock()  # one generation per process (chat, trait profiles): two loads at once break transformers
 _tokenizers: dict[tuple, object] = {}
 
 
@@ -82,7 +82,7 @@ def _stamp(folder: Path) -> int:
     return max((entry.stat().st_mtime_ns for entry in folder.iterdir()), default=0)
 
 
-def _tokenizer(folder: Path):
+def load_tokenizer(folder: Path):
     """The tokenizer saved beside an adapter (the backend saves it there), kept for the next message."""
     key = (str(folder), _stamp(folder))
     if key not in _tokenizers:
@@ -122,8 +122,8 @@ def fit_to_context(messages: list[dict], tokenizer, budget: int) -> tuple[list[d
 # --- generation ----------------------------------------------------------------------------------
 
 
-def _answer(job: TrainingJob, messages: list[dict], *, base_dir: Path, adapter_dir: Path | None, tokenizer_dir: Path,
-            seed: int) -> tuple[str, str]:
+def sample_reply(job: TrainingJob, messages: list[dict], *, base_dir: Path, adapter_dir: Path | None, tokenizer_dir: Path,
+                 seed: int) -> tuple[str, str]:
     """(reply, note) of base_dir (+ adapter_dir) to the conversation, sampled at the job's temperature and top-p with the
     evaluation's repetition penalty (without it a tuned SmolLM2 looped on "Come in. Come in. …" to the token limit)."""
     from training_jobs.backends import get_backend
@@ -131,8 +131,8 @@ def _answer(job: TrainingJob, messages: list[dict], *, base_dir: Path, adapter_d
     params = job.params or {}
     budget = max(16, context_length(base_dir) - CHAT_MAX_NEW_TOKENS)
     try:
-        messages, note = fit_to_context(messages, _tokenizer(tokenizer_dir), budget)
-        with _generating:
+        messages, note = fit_to_context(messages, load_tokenizer(tokenizer_dir), budget)
+        with GENERATION_LOCK:
             texts = get_backend(job.backend).sample(
                 [messages], {"student": str(base_dir), "seed": seed}, adapter_dir=str(adapter_dir) if adapter_dir else None,
                 base_dir=str(base_dir), max_new_tokens=CHAT_MAX_NEW_TOKENS, temperature=float(params.get("temperature", 0.7)),
@@ -185,13 +185,13 @@ def tuned_chat_send(*, principal: Principal, job: TrainingJob, message, compare_
     seed = int((job.params or {}).get("seed", 0)) + (chat.turns.count() if chat else 0)
     started = time.perf_counter()
     prompt = [*_history(chat, "tuned"), {"role": "user", "content": text}]
-    reply, note = _answer(job, prompt, base_dir=checkpoint.base_dir, adapter_dir=checkpoint.adapter_dir,
-                          tokenizer_dir=checkpoint.adapter_dir, seed=seed)
+    reply, note = sample_reply(job, prompt, base_dir=checkpoint.base_dir, adapter_dir=checkpoint.adapter_dir,
+                               tokenizer_dir=checkpoint.adapter_dir, seed=seed)
     base_reply = base_drift = None
     if compare_base:
         prompt = [*_history(chat, "base"), {"role": "user", "content": text}]
-        base_reply, base_note = _answer(job, prompt, base_dir=checkpoint.student_dir, adapter_dir=None,
-                                        tokenizer_dir=checkpoint.student_dir, seed=seed)
+        base_reply, base_note = sample_reply(job, prompt, base_dir=checkpoint.student_dir, adapter_dir=None,
+                                             tokenizer_dir=checkpoint.student_dir, seed=seed)
         note = note or base_note
     wall_s = time.perf_counter() - started
     tuned_drift, drift_note = _drift(job, reply, tree)
