@@ -29,13 +29,13 @@ from audits.models import AttackReply, AuditJob, Fingerprint, ProvocationResult
 from audits.services import (
     AuditFailed,
     Progress,
-    _broadcast,
-    _complete,
-    _concurrency,
-    _money,
+    audit_concurrency,
     audit_engine,
+    audit_job_broadcast,
+    audit_job_complete,
     fingerprint_engine,
     register_audit_runner,
+    usd_decimal,
 )
 from personas.models import Persona, PersonaStatus
 from personas.prompting import persona_system_prompt
@@ -113,7 +113,7 @@ def attack_run_start(*, persona: Persona, user=None, attacks=None, prompts=None,
             requested_by=user if getattr(user, "is_authenticated", False) else None,
             total=calls_per_run([BY_ID[a] for a in options["attacks"]], options["prompts"], len(sides)),
         )
-        _broadcast(job)
+        audit_job_broadcast(job)
         transaction.on_commit(lambda: enqueue("audits.tasks.run_audit_job", job.pk))
     return job
 
@@ -144,7 +144,7 @@ def attack_run_execute(job: AuditJob, subject: Subject) -> AuditJob:
     job.engine, job.chat_model, job.judge_model = subject.engine, subject.chat_model[:200], engine.judge.model
     job.total = calls_per_run(attacks, len(prompts), len(subject.sides))
     job.save(update_fields=["engine", "chat_model", "judge_model", "total"])
-    _broadcast(job)
+    audit_job_broadcast(job)
     progress = Progress(job)
     rows = _answer_all(job, subject, attacks, prompts, progress)
     if not any(row.reply for row in rows):
@@ -156,16 +156,16 @@ def attack_run_execute(job: AuditJob, subject: Subject) -> AuditJob:
     AttackReply.objects.bulk_create([
         AttackReply(job=job, attack=r.attack, side=r.side, prompt_index=r.prompt_index, transcript=r.transcript,
                     reply=r.reply or "", verdict=r.verdict, reason=r.reason[:4000], drift=r.drift, within_bound=r.within_bound,
-                    cost_usd=_money(r.cost_usd))
+                    cost_usd=usd_decimal(r.cost_usd))
         for r in rows
     ])
     summary = run_summary(rows, attacks, subject.sides)
     summary["fingerprint"] = fingerprint_note
     graded = [r for r in rows if r.verdict in ("pass", "fail")]
     passed = sum(r.verdict == "pass" for r in graded)
-    _complete(job, fields={
+    audit_job_complete(job, fields={
         "summary": summary, "passed": passed, "failed": len(graded) - passed, "errors": len(rows) - len(graded),
-        "pass_rate": round(passed / len(graded), 4) if graded else None, "cost_usd": _money(progress.cost + sum(r.cost_usd for r in rows)),
+        "pass_rate": round(passed / len(graded), 4) if graded else None, "cost_usd": usd_decimal(progress.cost + sum(r.cost_usd for r in rows)),
     }, webhook={})
     return job
 
@@ -212,7 +212,8 @@ async def _judge_all(rows: list[Row], layers: dict, engine, org, progress: Progr
     async def judged(_index, _result):
         await progress.astep()  # its cost goes on its row
 
-    results = await gateway.abatch(requests, organization=org, parse=parse_verdict, concurrency=_concurrency(), on_result=judged)
+    results = await gateway.abatch(requests, organization=org, parse=parse_verdict, concurrency=audit_concurrency(),
+                                   on_result=judged)
     for row, result in zip(asked, results, strict=True):
         if isinstance(result, Completion):
             row.verdict, row.reason = result.parsed.verdict, result.parsed.reason
@@ -286,7 +287,8 @@ async def _batch(requests, org, progress: Progress) -> list[Answer]:
     async def answered(_index, _result):
         await progress.astep()  # its cost goes on its row
 
-    results = await gateway.abatch(requests, organization=org, parse=spoken_reply, concurrency=_concurrency(), on_result=answered)
+    results = await gateway.abatch(requests, organization=org, parse=spoken_reply, concurrency=audit_concurrency(),
+                                   on_result=answered)
     return [Answer(r.text.strip(), cost_usd=r.cost_usd, model=r.model) if isinstance(r, Completion) else Answer(None, str(r))
             for r in results]
 

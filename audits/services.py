@@ -128,7 +128,7 @@ def audit_job_start(*, persona: Persona, kind: str, trigger: str = AuditJob.Trig
         )
         if kind == AuditJob.Kind.FINGERPRINT:
             Fingerprint.objects.create(organization=persona.organization, persona=persona, version=version, job=job)
-        _broadcast(job)
+        audit_job_broadcast(job)
         transaction.on_commit(lambda: enqueue("audits.tasks.run_audit_job", job.pk))
     return job
 
@@ -157,7 +157,8 @@ def on_persona_generated(sender, *, persona, version, status, **kwargs) -> None:
 # --- the job's lifecycle -----------------------------------------------------------------------
 
 
-def _broadcast(job: AuditJob) -> None:
+def audit_job_broadcast(job: AuditJob) -> None:
+    """The job's progress to its org's pages (every audit runner, attack runs included, reports through here)."""
     send_event(job.organization.channel_group, PROGRESS_EVENT, {"job": job.progress_payload()})
 
 
@@ -166,7 +167,7 @@ def audit_job_claim(job_id: int) -> AuditJob | None:
     jobs = AuditJob.objects.select_related("organization", "persona__workspace", "version")
     job = claim(jobs, job_id, running_status=AuditJob.Status.RUNNING)
     if job is not None:
-        _broadcast(job)
+        audit_job_broadcast(job)
     return job
 
 
@@ -211,7 +212,7 @@ def audit_job_fail(job: AuditJob, error: str, **fields) -> None:
         Fingerprint.objects.filter(job=locked).exclude(status=Fingerprint.Status.READY).update(
             status=Fingerprint.Status.FAILED, error=error[:4000], finished_at=locked.finished_at
         )
-        _broadcast(locked)
+        audit_job_broadcast(locked)
     job.status, job.error = locked.status, locked.error
 
 
@@ -236,7 +237,7 @@ class Progress:
         if not updated:
             raise TakenOver(f"audit job {self.job.public_id} was ended elsewhere")
         self.job.done = min(self.done, self.job.total)
-        _broadcast(self.job)
+        audit_job_broadcast(self.job)
 
     async def astep(self, cost: float = 0.0) -> None:
         now = time.monotonic()
@@ -248,7 +249,9 @@ class Progress:
         await sync_to_async(self.step)(cost)
 
 
-def _complete(job: AuditJob, *, fields: dict, webhook: dict) -> None:
+def audit_job_complete(job: AuditJob, *, fields: dict, webhook: dict) -> None:
+    """Store a running job's results as completed, unless it was ended elsewhere meanwhile (TakenOver); its webhook
+    goes out once the transaction commits."""
     with transaction.atomic():
         locked = AuditJob.objects.select_for_update().filter(pk=job.pk).first()
         if locked is None or locked.status != AuditJob.Status.RUNNING:
@@ -256,7 +259,7 @@ def _complete(job: AuditJob, *, fields: dict, webhook: dict) -> None:
         for name, value in {**fields, "status": AuditJob.Status.COMPLETED, "done": job.total, "finished_at": timezone.now()}.items():
             setattr(job, name, value)
         job.save(update_fields=[*fields, "status", "done", "finished_at"])
-        _broadcast(job)
+        audit_job_broadcast(job)
         event, org = WEBHOOK_EVENTS.get(job.kind), job.organization
         if event:
             transaction.on_commit(lambda: _emit_webhook(org, event, webhook))
@@ -274,7 +277,8 @@ def _emit_webhook(organization, event: str, data: dict) -> None:
         logger.exception("could not queue the %s webhook", event)
 
 
-def _money(value: float) -> Decimal:
+def usd_decimal(value: float) -> Decimal:
+    """A float cost as the Decimal the cost fields store (6 places: a call can cost less than a cent)."""
     return Decimal(str(round(float(value), 6)))
 
 
@@ -288,7 +292,8 @@ async def _call(limit: asyncio.Semaphore | None, messages: list[dict], config: S
         return await gateway.acomplete(messages, config, organization=org, parse=parse)
 
 
-def _concurrency() -> int:
+def audit_concurrency() -> int:
+    """Calls an audit job keeps in flight at once (settings.AUDIT_CONCURRENCY)."""
     return max(1, int(getattr(settings, "AUDIT_CONCURRENCY", 8)))
 
 
@@ -323,7 +328,7 @@ def fingerprint_compute(job: AuditJob) -> Fingerprint:
     vector = unit_mean(vectors)
     calibration = calibrate(vectors)
     baseline = baseline or baseline_compute(job.organization, engine, prompts, progress)
-    cost = _money(progress.cost)
+    cost = usd_decimal(progress.cost)
     fingerprint.status, fingerprint.vector, fingerprint.scenarios = Fingerprint.Status.READY, vector, len(answers)
     fingerprint.calibration = calibration.as_json() if calibration else None
     fingerprint.baseline, fingerprint.distinctiveness = baseline, distinctiveness(vector, baseline)
@@ -332,7 +337,7 @@ def fingerprint_compute(job: AuditJob) -> Fingerprint:
     fingerprint.chat_model = max({a.model for a in answers}, key=[a.model for a in answers].count)
     fingerprint.save(update_fields=["status", "vector", "calibration", "scenarios", "cost_usd", "finished_at", "chat_model",
                                     "baseline", "distinctiveness"])
-    _complete(job, fields={"cost_usd": cost, "chat_model": fingerprint.chat_model, "errors": job.errors}, webhook={
+    audit_job_complete(job, fields={"cost_usd": cost, "chat_model": fingerprint.chat_model, "errors": job.errors}, webhook={
         "persona_id": str(job.persona.public_id), "version": job.version.number, "fingerprint_id": str(fingerprint.public_id),
         "job_id": str(job.public_id), "engine": engine.engine, "chat_model": fingerprint.chat_model,
         "embedding_model": engine.embedding_model, "scenarios": len(answers), "dimensions": len(vector),
@@ -363,7 +368,7 @@ def baseline_compute(organization, engine: AuditEngine, prompts: list[str], prog
     baseline, _ = BaselineFingerprint.objects.get_or_create(  # a fingerprint computed beside this one may have stored it first
         organization=organization, chat_model=engine.chat.model, embedding_model=engine.embedding_model, scenarios=len(prompts),
         defaults={"vector": unit_mean(vectors), "answers": len(answers), "system_prompt": BASELINE_SYSTEM_PROMPT,
-                  "cost_usd": _money(sum(a.cost_usd for a in answers) + embed_cost)},
+                  "cost_usd": usd_decimal(sum(a.cost_usd for a in answers) + embed_cost)},
     )
     return baseline
 
@@ -396,7 +401,8 @@ async def _answer_scenarios(prompts, system, engine: AuditEngine, org, progress:
     async def answered(_index, result):
         await progress.astep(result.cost_usd if isinstance(result, Completion) else 0.0)
 
-    return await gateway.abatch(requests, organization=org, parse=spoken_reply, concurrency=_concurrency(), on_result=answered)
+    return await gateway.abatch(requests, organization=org, parse=spoken_reply, concurrency=audit_concurrency(),
+                                on_result=answered)
 
 
 def _started(job: AuditJob, engine: AuditEngine, *, total: int) -> None:
@@ -404,7 +410,7 @@ def _started(job: AuditJob, engine: AuditEngine, *, total: int) -> None:
     if job.kind == AuditJob.Kind.PROVOCATIONS:
         job.judge_model = engine.judge.model
     job.save(update_fields=["engine", "chat_model", "judge_model", "total"])
-    _broadcast(job)
+    audit_job_broadcast(job)
 
 
 # --- the provocation suite ---------------------------------------------------------------------
@@ -430,19 +436,19 @@ def provocation_suite_run(job: AuditJob, catalog: tuple[Provocation, ...] = CATA
     progress = Progress(job)
     outcomes = async_to_sync(_run_cases)(catalog, layers, engine, job.organization, progress)
     ProvocationResult.objects.bulk_create([
-        ProvocationResult(job=job, **{**asdict(o), "cost_usd": _money(o.cost_usd)}) for o in outcomes
+        ProvocationResult(job=job, **{**asdict(o), "cost_usd": usd_decimal(o.cost_usd)}) for o in outcomes
     ])
     rates = pass_rates((o.category, o.verdict) for o in outcomes)
     fields = {
         "passed": rates["passed"], "failed": rates["failed"], "errors": rates["errors"], "pass_rate": rates["pass_rate"],
-        "category_rates": rates["categories"], "cost_usd": _money(sum(o.cost_usd for o in outcomes)),
+        "category_rates": rates["categories"], "cost_usd": usd_decimal(sum(o.cost_usd for o in outcomes)),
     }
     if outcomes and rates["errors"] == len(outcomes):  # nothing was graded: no pass rate to report
         first = next((o.reason for o in outcomes if o.reason), "")
         audit_job_fail(job, f"all {len(outcomes)} tests errored, none was graded" + (f"; first error: {first}" if first else ""),
                        **fields)
         return job
-    _complete(job, fields=fields, webhook={
+    audit_job_complete(job, fields=fields, webhook={
         "persona_id": str(job.persona.public_id), "version": job.version.number, "job_id": str(job.public_id),
         "engine": engine.engine, "tests": len(outcomes), **{k: fields[k] for k in ("passed", "failed", "errors", "pass_rate")},
         "categories": {name: bucket["pass_rate"] for name, bucket in rates["categories"].items()},
@@ -454,7 +460,7 @@ async def _run_cases(catalog, layers: dict, engine: AuditEngine, org, progress: 
     """Each test holds one of the concurrency slots from its first turn to its verdict (one call in flight
     per test), and the longest tests start first: the suite's wall time is then about calls / concurrency
     instead of a multi-turn test's later turns queueing behind everyone's first ones."""
-    slots = asyncio.Semaphore(_concurrency())
+    slots = asyncio.Semaphore(audit_concurrency())
     system = persona_system_prompt(layers)
 
     async def one(p: Provocation) -> CaseOutcome:

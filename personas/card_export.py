@@ -31,7 +31,8 @@ def register_constitution_source(source: ConstitutionSource) -> None:
         _constitution_sources.append(source)
 
 
-def _constitution(persona: Persona) -> dict | None:
+def persona_constitution(persona: Persona) -> dict | None:
+    """The first registered source's constitution of the persona (training_jobs registers one; personas cannot import it)."""
     return next((found for source in _constitution_sources if (found := source(persona))), None)
 
 
@@ -56,7 +57,7 @@ def persona_card_document(*, persona: Persona, spec: str, url: str) -> dict:
     version = persona.current_version
     if version is None:
         raise Conflict("this persona has no layers yet: wait for its generation to finish")
-    constitution = _constitution(persona)
+    constitution = persona_constitution(persona)
     system_prompt = constitution["system_prompt"] if constitution else persona_system_prompt(version.layers)
     imported = _imported(persona)
     data = dict(imported.data) if imported else {}

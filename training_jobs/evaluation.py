@@ -65,7 +65,8 @@ def _sample(ctx, model: dict, prompts: list[str]) -> list[list[str]]:
     return [[by_seed[k][i].replace("\x00", "").strip() or "…" for k in range(EVAL_SAMPLES)] for i in range(len(prompts))]
 
 
-def _judge_config(ctx) -> StepConfig:
+def judge_config(ctx) -> StepConfig:
+    """The judge of base vs tuned: the teacher model, deterministic and JSON (offline jobs: the offline judge)."""
     if ctx.job.engine == "offline":
         return StepConfig(model="offline/studio", json_mode=True, temperature=0.0)
     return StepConfig(model=ctx.params.teacher_model, json_mode=True, temperature=0.0, max_tokens=300)
@@ -82,7 +83,7 @@ def evaluate(ctx) -> dict:
 
     system = ctx.system  # the judge reads the character it should prefer
     pairs = [(p, b, t) for p, bs, ts in zip(prompts, base_texts, tuned_texts) for b, t in zip(bs, ts)]
-    config = _judge_config(ctx)
+    config = judge_config(ctx)
     requests = []
     for prompt, b, t in pairs:
         requests.append((judge_messages(persona_system=system, prompt=prompt, first=b, second=t), config))

@@ -101,9 +101,9 @@ class CheckpointEvaluator:
         return [t.replace("\x00", "").strip() or "…" for t in texts]
 
     def _judge_config(self):
-        from training_jobs.evaluation import _judge_config
+        from training_jobs.evaluation import judge_config
 
-        return _judge_config(self.ctx)
+        return judge_config(self.ctx)
 
     def _judge(self, base: list[str], tuned: list[str]) -> list[str | None]:
         """Per prompt: "tuned" | "base" | "tie" (the orders disagreed, or both said tie) | None (no verdict)."""

@@ -365,7 +365,7 @@ def _warn_hyperparameters(report: Preflight) -> None:
 # --- cost --------------------------------------------------------------------------------------
 
 
-def _price(model: str) -> tuple[float, float] | None:
+def model_price(model: str) -> tuple[float, float] | None:
     """(USD per prompt token, per completion token) from litellm's cost map; (0, 0) offline; None when unknown."""
     if model.startswith("offline/"):
         return 0.0, 0.0
@@ -408,7 +408,7 @@ def estimate(params: LaunchParams, constitution: Constitution) -> dict:
     teacher_calls += traits["judge_calls"]
     teacher_prompt += traits["judge_calls"] * (TRAIT_JUDGE_INSTRUCTION_TOKENS + min(answer, EVAL_MAX_NEW_TOKENS))
     teacher_completion += traits["judge_calls"] * TRAIT_JUDGE_VERDICT_TOKENS
-    teacher_price, student_price = _price(params.teacher_model), _price(params.student_model)
+    teacher_price, student_price = model_price(params.teacher_model), model_price(params.student_model)
     cost = None
     if teacher_price is not None and student_price is not None:
         cost = (teacher_prompt * teacher_price[0] + teacher_completion * teacher_price[1]

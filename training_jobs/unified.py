@@ -192,7 +192,7 @@ def unified_time(organization, params: UnifiedParams, estimate: dict) -> dict:
 def unified_estimate(params: UnifiedParams, phase_rows: list[int]) -> dict:
     """Training tokens per phase (rows × epochs × typical tokens) and the judge's calls and USD for the evals."""
     from training_jobs import range_evals
-    from training_jobs.services import _price
+    from training_jobs.services import model_price
 
     phases = params.curriculum
     tokens = sum(n * p.epochs * TOKENS_PER_ROW for n, p in zip(phase_rows, phases))
@@ -201,7 +201,7 @@ def unified_estimate(params: UnifiedParams, phase_rows: list[int]) -> dict:
         steps = [min(s, params.max_steps_per_phase) for s in steps]
     checkpoints = len(phases) + 1
     judge_calls = 0 if params.judge_model.startswith("offline/") else checkpoints * params.eval_repeats * range_evals.replies_per_pass()
-    price = _price(params.judge_model)
+    price = model_price(params.judge_model)
     cost = None if price is None else round(judge_calls * (600 * price[0] + 100 * price[1]), 4)
     return {"training_tokens": tokens, "steps": steps, "judge_calls": judge_calls, "cost_usd": cost, "priced": cost is not None}
 

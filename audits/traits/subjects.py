@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from personas.access import access_persona
-from personas.card_export import _constitution as persona_constitution  # the constitution source training_jobs registers
+from personas.card_export import persona_constitution  # the constitution source training_jobs registers
 from personas.models import Persona, PersonaStatus
 from personas.prompting import persona_system_prompt
 from studio.errors import Conflict, Invalid
