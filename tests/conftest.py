@@ -1,6 +1,16 @@
 """Shared fixtures: an org with a member of every role, and an outsider in another org."""
 
 import os
+
+# One torch thread per test process (and the servers and workers the tests start, which inherit it): the suite runs a
+# process per core beside the browser tests, and the tiny models' many small operations ran slower with each process
+# spinning two threads on two cores (a 20-turn conversation with a checkpoint: 22.7 s alone at two threads, 17.4 s
+# at one, 521 s in the busy suite). Read by torch when it is first imported.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Two sequences in the local SmolLM2 (the default is twice the cores): the tests' fingerprints answer a few dozen short
+# questions under one long persona prompt, which every sequence reads once. A 24-answer fingerprint took 40 s with two
+# and 55 s with four.
+os.environ.setdefault("LOCAL_LLM_PARALLEL", "2")
 import time
 import types
 from dataclasses import dataclass

@@ -4,18 +4,30 @@ another org's: 404, no adapter: 409). Replies are checked against the backend sa
 
 from tests.tuned_model_helpers import trained_job
 from tests.tuned_model_helpers import artifacts_in_tmp_fixture, job_fixture, tiny_checkpoint_fixture  # noqa: F401  (fixtures)
+import pytest
+
+from training_jobs import tuned_chat
 from training_jobs.backends.trl_backend import TRLBackend
-from training_jobs.tuned_chat import CHAT_MAX_NEW_TOKENS
 
 CASE = {"layer": "persona", "title": "The tuned model holds its voice",
         "check": {"kind": "long_conversation", "turns": 20, "threshold": 0.5, "before_turn": 10, "repeats": 2}}
+
+
+# Short replies: the conversation is 20 turns (the case's minimum) × 2 repeats × 2 models, each reply a generation on
+# the tiny model that almost never ends early (at the chat's 120 tokens, 0.27 s a reply and 18 s for the test).
+REPLY_TOKENS = 24
+
+
+@pytest.fixture(autouse=True)
+def short_replies(monkeypatch):
+    monkeypatch.setattr(tuned_chat, "CHAT_MAX_NEW_TOKENS", REPLY_TOKENS)
 
 
 def sampled(job, conversation, *, adapter: bool, seed: int) -> str:
     root, p = job.artifacts_dir / "dpo_train", job.params
     text = TRLBackend().sample([conversation], {"student": str(root / "base"), "seed": seed},
                                adapter_dir=str(root / "adapter") if adapter else None, base_dir=str(root / "base"),
-                               max_new_tokens=CHAT_MAX_NEW_TOKENS, temperature=p["temperature"], top_p=p["top_p"],
+                               max_new_tokens=REPLY_TOKENS, temperature=p["temperature"], top_p=p["top_p"],
                                repetition_penalty=1.15)[0]
     return text.replace("\x00", "").strip()
 

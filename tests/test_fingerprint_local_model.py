@@ -13,7 +13,7 @@ from audits.services import BASELINE_SYSTEM_PROMPT
 
 from audits.chat import services as chat_services
 from audits.chat.services import drift_score
-from audits.models import AuditJob, Fingerprint
+from audits.models import AuditJob, BaselineFingerprint, Fingerprint
 from personas.models import Persona
 from personas.prompting import persona_system_prompt
 from studio.config.selectors import effective_tree
@@ -103,8 +103,14 @@ def test_the_chats_own_model_answers_the_scenarios_in_one_batch_with_progress_an
     assert body["drift_threshold"] == pytest.approx(max(0.3, spread.mean + 2 * spread.sd), abs=1e-4)
 
 
-def test_an_in_character_reply_passes_and_a_python_answer_is_flagged(fingerprinted, owner_api):
+def test_an_in_character_reply_passes_and_a_python_answer_is_flagged(fingerprinted, owner_api, tenant):
+    # The org's generic-assistant baseline on these scenarios is already there (the test above shows it computed): it
+    # would otherwise be the first fingerprint's, 24 more SmolLM2 answers that play no part in the drift bound.
+    BaselineFingerprint.objects.create(organization=tenant.org, chat_model="local/smollm2-135m-instruct",
+                                       embedding_model="local/all-minilm-l6-v2", scenarios=DRIFT_SCENARIOS, answers=DRIFT_SCENARIOS,
+                                       vector=[1.0] + [0.0] * 383, system_prompt=BASELINE_SYSTEM_PROMPT)
     persona, fingerprint, _ = fingerprinted(DRIFT_SCENARIOS)
+    assert fingerprint.baseline is not None  # the seeded one, reused
     reply = owner_api.post(f"/v1/personas/{persona.public_id}/chat", json={"message": "Tell me about your work."}).json()
     assert reply["model"] == "local/smollm2-135m-instruct", reply
     drift = reply["drift"]
