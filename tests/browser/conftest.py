@@ -152,7 +152,10 @@ class StudioServer:
 def studio_server():
     workdir = Path(tempfile.mkdtemp(prefix="studio-browser-"))
     port = _free_port()
-    env = {"STUDIO_LOCAL_MODELS": "0", **os.environ, "PORT": str(port), "STUDIO_VAR_DIR": str(workdir), "PYTHONUNBUFFERED": "1"}
+    # The offline engine at a fifth of its demo pace (0.25 s a call, for people watching): still slow enough for each
+    # flow to see the steps go by live, but a 90-turn long conversation no longer spends 45 s waiting.
+    env = {"STUDIO_LOCAL_MODELS": "0", "OFFLINE_LLM_LATENCY_S": "0.05", **os.environ, "PORT": str(port),
+           "STUDIO_VAR_DIR": str(workdir), "PYTHONUNBUFFERED": "1"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env["DJANGO_SETTINGS_MODULE"] = "studio.settings"
     if os.environ.get("REDIS_URL"):
