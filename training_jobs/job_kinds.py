@@ -2,7 +2,7 @@
 
 A kind declares what differs between jobs: its launch parameters (a pydantic model with `stage_plan()`),
 its stages with their labels, the artifacts each stage reads (what a resume needs), the functions that run
-the stages, its pre-flight and launch, its launch form and the sections its job page adds. Everything else —
+the stages, its pre-flight and launch, its launch form with its own URLs and the sections its job page adds. Everything else —
 the stage loop, progress, heartbeat, cost, kill criteria, cancel, resume, events — is the engine's.
 
 Each kind is a module of training_jobs.kinds that calls `register`; KIND_MODULES lists them and they load on the
@@ -67,6 +67,8 @@ class JobKind:
     launch: Callable[..., Any]  # (principal=, data=) → TrainingJob
     prepare_context: Callable[[Any], None] = _no_context  # what a stage context needs beyond the params
     launch_page: LaunchPage | None = None
+    # the kind's own pages (its launch form's pre-flight, …): () → URL patterns, called when the URLconf loads
+    urlpatterns: Callable[[], list] = lambda: []
     # the job page: what the live panel adds (charts, …), the results section, the line under the title
     panel: Callable[[Any, dict], dict] = _no_page  # (job, stage runs by name) → context
     results: Callable[[Any, dict], dict] = _no_page  # (job, stage runs by name) → context

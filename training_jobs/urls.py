@@ -1,7 +1,7 @@
 from django.urls import path
 
-from training_jobs import attack_views, unified_views, views
-from training_jobs.unified import UNIFIED_KIND
+from training_jobs import attack_views, views
+from training_jobs.job_kinds import all_kinds
 
 urlpatterns = [
     path("training/", views.training_job_list, name="training_job_list"),
@@ -9,9 +9,7 @@ urlpatterns = [
     path("training/new/fields/", views.training_job_form_fields, name="training_job_form_fields"),
     path("training/new/preflight/", views.training_job_preflight_panel, name="training_job_preflight"),
     path("training/compare/", views.training_job_compare, name="training_job_compare"),
-    path("training/unified/new/", views.training_job_new, {"kind": UNIFIED_KIND}, name="training_job_unified_new"),
-    path("training/unified/new/preflight/", unified_views.training_job_unified_preflight, name="training_job_unified_preflight"),
-    path("training/unified/new/phases/", unified_views.training_job_unified_phases, name="training_job_unified_phases"),
+    *(pattern for kind in all_kinds() for pattern in kind.urlpatterns()),  # each kind's own pages
     path("training/<uuid:training_job_id>/", views.training_job_detail, name="training_job_detail"),
     path("training/<uuid:training_job_id>/attacks/", attack_views.training_job_attacks, name="training_job_attacks"),
     path("training/<uuid:training_job_id>/cancel/", views.training_job_cancel_view, name="training_job_cancel"),

@@ -55,6 +55,19 @@ def _page(name: str):
     return call
 
 
+def _urlpatterns() -> list:
+    """The unified launch form's pages (the form itself is the shared launch view's)."""
+    from django.urls import path
+
+    from training_jobs import unified_views, views
+
+    return [
+        path("training/unified/new/", views.training_job_new, {"kind": UNIFIED_KIND}, name="training_job_unified_new"),
+        path("training/unified/new/preflight/", unified_views.training_job_unified_preflight, name="training_job_unified_preflight"),
+        path("training/unified/new/phases/", unified_views.training_job_unified_phases, name="training_job_unified_phases"),
+    ]
+
+
 def _form_data(posted) -> dict:
     from training_jobs.unified_form import form_data
 
@@ -73,6 +86,6 @@ LAUNCH_PAGE = LaunchPage(
 UNIFIED = register(JobKind(
     name=UNIFIED_KIND, label="Unified", params=UnifiedParams, stages=UNIFIED_STAGES, stage_labels=UNIFIED_STAGE_LABELS,
     stage_functions=_stage_functions, stage_inputs=_stage_inputs, preflight=unified_preflight, launch=unified_launch,
-    launch_page=LAUNCH_PAGE, panel=_panel, results=_results, artifact_label=_artifact_label, datasets=_datasets,
+    launch_page=LAUNCH_PAGE, urlpatterns=_urlpatterns, panel=_panel, results=_results, artifact_label=_artifact_label, datasets=_datasets,
     meta_template="training/partials/job_meta_unified.html", eval_unit="cases",
 ))
