@@ -71,6 +71,8 @@ class JobKind:
     urlpatterns: Callable[[], list] = lambda: []
     # the job page: what the live panel adds (charts, …), the results section, the line under the title
     panel: Callable[[Any, dict], dict] = _no_page  # (job, stage runs by name) → context
+    panel_template: str = ""  # its cards in the live panel, after the stage timeline
+    estimate_template: str = ""  # what the panel's estimate lists when it counts no teacher calls
     results: Callable[[Any, dict], dict] = _no_page  # (job, stage runs by name) → context
     meta_template: str = ""
     artifact_label: Callable[[str], str] = lambda name: name

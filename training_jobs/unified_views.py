@@ -187,7 +187,7 @@ def unified_panel(job: TrainingJob, by_stage: dict[str, StageRun]) -> dict:
     loss curve."""
     mix = ((by_stage["compose"].stats or {}).get("mix") or {}) if "compose" in by_stage else {}
     charts = _phase_charts(by_stage["curriculum"]) if "curriculum" in by_stage else []
-    return {"unified": True, "mix": mix, "mix_chart": display.mix_chart(mix.get("bars"), width=680),
+    return {"curves_note": "loss per curriculum phase, one adapter throughout", "curves_class": "phase-curves", "mix": mix, "mix_chart": display.mix_chart(mix.get("bars"), width=680),
             "phases": _phase_rows(job, by_stage), "charts": charts}
 
 

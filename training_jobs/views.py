@@ -360,6 +360,7 @@ def job_panel_context(job: TrainingJob, *, can_write: bool = False) -> dict:
                if (rows := display.filter_rows(s.stats, limit))]
     budget = float(job.budget_usd) if job.budget_usd is not None else None
     cost = float(job.cost_usd)
+    kind = kind_for(job)
     return {
         "job": job, "state": job_state(job), "progress": job_progress(job, stages), "can_write": can_write,
         "stages": [{"run": s, "label": labels.get(s.stage, s.stage)} for s in stages], "filters": filters,
@@ -368,7 +369,8 @@ def job_panel_context(job: TrainingJob, *, can_write: bool = False) -> dict:
         "estimate": job.estimate or {}, "resumable": [(s, labels.get(s, s)) for s in resumable_stages(job)] if can_write else [],
         "problem": (job.kill or {}).get("message") or job.error,
         "tokens": job.prompt_tokens + job.completion_tokens,
-        **kind_for(job).panel(job, by_stage),
+        "panel_template": kind.panel_template, "estimate_template": kind.estimate_template,
+        **kind.panel(job, by_stage),
     }
 
 
