@@ -184,11 +184,11 @@ def _phase_rows(job: TrainingJob, by_stage: dict[str, StageRun]) -> list[dict]:
 
 def unified_panel(job: TrainingJob, by_stage: dict[str, StageRun]) -> dict:
     """What a unified job's panel adds: the mix compose sampled (target vs achieved), the phases table, each phase's
-    loss curve."""
+    loss curve (training/partials/job_panel_unified.html shows the first two)."""
     mix = ((by_stage["compose"].stats or {}).get("mix") or {}) if "compose" in by_stage else {}
     charts = _phase_charts(by_stage["curriculum"]) if "curriculum" in by_stage else []
-    return {"curves_note": "loss per curriculum phase, one adapter throughout", "curves_class": "phase-curves", "mix": mix, "mix_chart": display.mix_chart(mix.get("bars"), width=680),
-            "phases": _phase_rows(job, by_stage), "charts": charts}
+    return {"mix": mix, "mix_chart": display.mix_chart(mix.get("bars"), width=680), "phases": _phase_rows(job, by_stage),
+            "charts": charts, "curves_note": "loss per curriculum phase, one adapter throughout", "curves_class": "phase-curves"}
 
 
 def unified_results(job: TrainingJob, by_stage: dict[str, StageRun]) -> dict:
