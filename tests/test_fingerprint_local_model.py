@@ -106,11 +106,12 @@ def test_the_chats_own_model_answers_the_scenarios_in_one_batch_with_progress_an
 def test_an_in_character_reply_passes_and_a_python_answer_is_flagged(fingerprinted, owner_api, tenant):
     # The org's generic-assistant baseline on these scenarios is already there (the test above shows it computed): it
     # would otherwise be the first fingerprint's, 24 more SmolLM2 answers that play no part in the drift bound.
-    BaselineFingerprint.objects.create(organization=tenant.org, chat_model="local/smollm2-135m-instruct",
-                                       embedding_model="local/all-minilm-l6-v2", scenarios=DRIFT_SCENARIOS, answers=DRIFT_SCENARIOS,
-                                       vector=[1.0] + [0.0] * 383, system_prompt=BASELINE_SYSTEM_PROMPT)
+    seeded = BaselineFingerprint.objects.create(organization=tenant.org, chat_model="local/smollm2-135m-instruct",
+                                                embedding_model="local/all-minilm-l6-v2", scenarios=DRIFT_SCENARIOS,
+                                                answers=DRIFT_SCENARIOS, vector=[1.0] + [0.0] * 383,
+                                                system_prompt=BASELINE_SYSTEM_PROMPT)
     persona, fingerprint, _ = fingerprinted(DRIFT_SCENARIOS)
-    assert fingerprint.baseline is not None  # the seeded one, reused
+    assert fingerprint.baseline == seeded and BaselineFingerprint.objects.count() == 1  # reused, none computed
     reply = owner_api.post(f"/v1/personas/{persona.public_id}/chat", json={"message": "Tell me about your work."}).json()
     assert reply["model"] == "local/smollm2-135m-instruct", reply
     drift = reply["drift"]
