@@ -29,9 +29,10 @@ from tests.generation_helpers import generate, owner_api  # noqa: F401  (fixture
 from tests.reviews_helpers import owner_principal, persona  # noqa: F401  (fixtures)
 from tests.training_helpers import launch  # noqa: F401  (fixtures)
 from tests.llm_fixtures import llm_org, llm_server, llm_server_session  # noqa: F401  (fixtures)
-from tests import offline_steering
+from tests import db_template, offline_steering
 
 offline_steering.install()  # briefs with [offline:weak|flawed|invalid] steer the offline drafts
+db_template.install()  # each test database a copy of one migrated template, not migrated again
 
 PASSWORD = "correct-horse-battery-staple"
 SERVICES_MODE = bool(os.environ.get("REDIS_URL"))

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from tests import db_template
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("STUDIO_CHROMIUM", "/usr/bin/chromium")
 # How long a test waits for background work (a generation, an audit job, a model's reply). In CI's services pass four
@@ -51,14 +53,9 @@ def _free_port() -> int:
 
 
 def _postgres_database(url: str, name: str) -> str:
-    """Recreate database `name` on the server of `url` and return its URL."""
-    import psycopg
-
+    """Database `name` on the server of `url`, made afresh as a copy of the migrated template; its URL."""
     parts = urlsplit(url)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    db_template.clone("default", name)
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
@@ -149,7 +146,7 @@ class StudioServer:
 
 
 @pytest.fixture(scope="session")
-def studio_server():
+def studio_server(django_db_blocker):
     workdir = Path(tempfile.mkdtemp(prefix="studio-browser-"))
     port = _free_port()
     # The offline engine at a fifth of its demo pace (0.25 s a call, for people watching): still slow enough for each
@@ -158,12 +155,16 @@ def studio_server():
            "STUDIO_VAR_DIR": str(workdir), "PYTHONUNBUFFERED": "1"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env["DJANGO_SETTINGS_MODULE"] = "studio.settings"
-    if os.environ.get("REDIS_URL"):
-        # Services stack with its own database and Redis db, apart from the main suite's worker.
-        env["DATABASE_URL"] = _postgres_database(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"), "studio_browser")
-        env["REDIS_URL"] = os.environ.get("STUDIO_BROWSER_REDIS_URL", "redis://127.0.0.1:6379/2")
-    else:
-        env["DATABASE_URL"] = f"sqlite:///{workdir / 'studio.sqlite3'}"
+    # The database starts as a copy of the suite's migrated template (tests/db_template.py); `migrate` then finds
+    # nothing to do, and would apply a migration the template lacked.
+    with django_db_blocker.unblock():
+        if os.environ.get("REDIS_URL"):
+            # Services stack with its own database and Redis db, apart from the main suite's worker.
+            env["DATABASE_URL"] = _postgres_database(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"), "studio_browser")
+            env["REDIS_URL"] = os.environ.get("STUDIO_BROWSER_REDIS_URL", "redis://127.0.0.1:6379/2")
+        else:
+            db_template.clone("default", str(workdir / "studio.sqlite3"))
+            env["DATABASE_URL"] = f"sqlite:///{workdir / 'studio.sqlite3'}"
     server = StudioServer(url=f"http://127.0.0.1:{port}", env=env)
     server.manage("migrate", "--noinput", "-v0")
     if env.get("REDIS_URL"):
