@@ -21,22 +21,21 @@ from training_jobs import services
 from training_jobs.access import access_training_job
 from training_jobs.attacks import checkpoint_attacks_start
 from training_jobs.job_kinds import kind_named
+from training_jobs.launch_schemas import LaunchFieldsOut
 from training_jobs.chat_schemas import TunedChatIn, TunedChatOut
 from training_jobs.export import model_export_response
 from training_jobs.models import JobStatus, Outcome, TrainingJob
 from training_jobs.schemas import (
     AnyLaunchIn,
+    AnyPreflightOut,
     ArtifactOut,
     ConstitutionIn,
     ConstitutionOut,
     ConstitutionSummaryOut,
-    LaunchFieldsOut,
-    PreflightOut,
     ResumeIn,
     TrainingCostOut,
     TrainingJobDetailOut,
     TrainingJobOut,
-    UnifiedPreflightOut,
 )
 from training_jobs.tuned_chat import tuned_chat_send
 
@@ -59,7 +58,7 @@ def _launch_data(payload) -> dict:
     return payload.model_dump(mode="json", exclude_unset=True, exclude={"kind"})
 
 
-@router.post("/training-jobs/preflight", response=PreflightOut | UnifiedPreflightOut, summary="Check a launch form without launching")
+@router.post("/training-jobs/preflight", response=AnyPreflightOut, summary="Check a launch form without launching")
 def preflight(request, payload: Body[AnyLaunchIn]):
     """200 with errors (it cannot run) and warnings (it may run badly) and the estimate. A character job
     (the default) adds the stage plan and sizes; `"kind": "unified"` the rows per category, the sampled mix

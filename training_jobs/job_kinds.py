@@ -2,8 +2,9 @@
 
 A kind declares what differs between jobs: its launch parameters (a pydantic model with `stage_plan()`),
 its stages with their labels, the artifacts each stage reads (what a resume needs), the functions that run
-the stages, its pre-flight and launch, its launch form with its own URLs and the sections its job page adds. Everything else —
-the stage loop, progress, heartbeat, cost, kill criteria, cancel, resume, events — is the engine's.
+the stages, its pre-flight and launch with their API schemas, its launch form with its own URLs and the sections its
+job page adds. Everything else — the stage loop, progress, heartbeat, cost, kill criteria, cancel, resume, events —
+is the engine's.
 
 Each kind is a module of training_jobs.kinds that calls `register`; KIND_MODULES lists them and they load on the
 first lookup. A third kind is one module and one line there. The registry lives outside that package and imports no
@@ -65,6 +66,11 @@ class JobKind:
     stage_inputs: Callable[[BaseModel], Mapping[str, tuple[tuple[str, str], ...]]]  # stage → (stage, artifact) it reads
     preflight: Callable[..., Any]  # (principal=, data=) → report; stores nothing
     launch: Callable[..., Any]  # (principal=, data=) → TrainingJob
+    # its API (training_jobs.schemas unions them over the kinds): the body of POST /training-jobs and …/preflight
+    # (a `kind` field naming it), what the pre-flight answers, and a job's estimate
+    launch_schema: type[BaseModel]
+    preflight_schema: type[BaseModel]
+    estimate_schema: type[BaseModel]
     prepare_context: Callable[[Any], None] = _no_context  # what a stage context needs beyond the params
     launch_page: LaunchPage | None = None
     # the kind's own pages (its launch form's pre-flight, …): () → URL patterns, called when the URLconf loads

@@ -1,12 +1,11 @@
 """Schemas of the training API (training jobs, pre-flight, artifacts, cost, constitutions).
 
-The launch form's bounds and cross-field rules live in training_jobs.params.LaunchParams: `LaunchIn`
-checks types only, so the pre-flight can report every bad value as an error (and a launch answers 422
-naming the field) instead of the request failing on the first one.
+Each kind declares its launch body, pre-flight answer and estimate (JobKind.launch_schema, …; e.g.
+training_jobs.kinds.character_schemas); the unions here are built from the registered kinds, in registration order.
 """
 
 from datetime import datetime
-from typing import Annotated, Literal, Union
+from typing import Annotated, Union
 from uuid import UUID
 
 from ninja import Field, Schema
@@ -15,107 +14,8 @@ from pydantic import Discriminator, Tag
 from studio.work.events import last_event_seq
 from training_jobs import services
 from training_jobs.constitution import markers, system_prompt
-from training_jobs.job_kinds import DEFAULT_KIND
+from training_jobs.job_kinds import DEFAULT_KIND, all_kinds
 from training_jobs.models import StageRun
-
-
-class LaunchFieldsOut(Schema):
-    """The form's values without the persona (GET /training/defaults)."""
-
-    preset: str = Field("custom", description="custom | quick | paper (the form fills a preset's values; see /training/presets/{name})")
-    teacher_model: str = Field(..., description="litellm model answering with the constitution (chosen); offline/teacher needs no credentials")
-    student_model: str = Field(..., description="litellm model serving the student, answering without it (rejected); offline/student offline")
-    student_checkpoint: str = Field("tiny", description="What the backend trains: 'tiny' (built in), a local folder, or a hub id")
-    dpo_pairs: int = Field(..., description="1–100,000")
-    reflections: int = Field(..., description="Total reflections (10 introspective prompts × N), 1–1,000,000")
-    interactions: int = Field(..., description="Self-interactions, 1–100,000")
-    interaction_turns: int = Field(..., description="Turns per self-interaction, 2–50")
-    data_scale: int = Field(100, description="Percent of the sizes to generate: 25, 50, 75 or 100")
-    lora_rank: int
-    lora_alpha: int
-    lora_layers: int = Field(0, description="LoRA on the top N transformer layers only (the backward pass stops there); 0: every layer")
-    learning_rate: float
-    batch_size: int
-    epochs: int
-    dpo_beta: float
-    nll_coef: float = Field(..., description="Weight of the NLL term next to the DPO loss")
-    max_length: int = Field(..., description="Max tokens of a DPO example")
-    sft_max_length: int = Field(..., description="Max tokens of an SFT example")
-    temperature: float
-    top_p: float
-    max_new_tokens: int = 512
-    smoke_test: str = Field("small", description="none | small | large | both: smoke tests before full scale")
-    budget_usd: float | None = Field(None, description="Cap in USD (> 0); null for none")
-    max_burn_usd_per_hour: float | None = None
-    max_drop_rate: float = Field(0.3, description="Data-quality gate: a data stage is killed past this share of dropped samples")
-    concurrency: int = Field(64, description="LLM calls in flight while generating data, 1–512")
-    backend: str = "trl"
-    name_suffix: str = ""
-    generate_introspection: bool = True
-    run_sft: bool = Field(True, description="SFT on the introspection data after DPO")
-    strip_reflection_traces: bool = Field(False, description="Strip <think> traces from reflections (default: keep them)")
-    keep_interaction_traces: bool = Field(False, description="Keep <think> traces in self-interactions (default: strip them)")
-    review_eval_pairs: bool = Field(False, description="Send the evaluation's base-vs-tuned pairs to the persona's blind review "
-                                                       "queue (prompt set training-<job>); default: judged only, nobody is asked")
-    seed: int = 0
-    eval_every_steps: int = Field(0, description="Evaluate the checkpoint every N training steps (marker rate and win rate vs "
-                                  "base on held-out prompts, 95% Wilson intervals); 0: off. 0–100,000")
-    eval_holdout_prompts: int = Field(8, description="Held-out prompts per checkpoint evaluation, 1–64")
-    early_stop_patience: int = Field(3, description="Stop training after this many checkpoint evaluations without improvement "
-                                     "(the best checkpoint is kept; a normal end); 0: never. 0–100")
-    early_stop_min_delta: float = Field(0.05, description="The least rise in the metric that counts as an improvement, 0–1")
-    early_stop_metric: str = Field("win_rate", description="win_rate | marker_rate")
-    eval_trait_profile_prompts: int = Field(0, description="Trait profiles of base and tuned by revealed preference in the "
-                                            "evaluation stage, on this many prompts each (same prompts and seed); 0: off, else 20–500")
-
-
-class LaunchIn(LaunchFieldsOut):
-    kind: Literal["character"] = Field("character", description="character (default): one persona's constitution → one adapter")
-    persona_id: UUID
-    constitution_version: int | None = Field(None, description="Default: the persona's newest constitution (derived on launch if none)")
-
-
-class PhaseIn(Schema):
-    name: str = Field(..., description="1–40 letters, digits, spaces, '_', '+' or '-'; unique in the curriculum")
-    categories: list[str] | str = Field(..., description='Categories this phase trains on, or "all" (every category of the mix, shuffled)')
-    learning_rate: float = Field(..., description="Above 0, at most 0.01; usually falling phase by phase")
-    epochs: int = 1
-
-
-class UnifiedLaunchIn(Schema):
-    """A unified job: one adapter for a behavioral range, from a data mix and a curriculum (no persona).
-
-    Types only here; bounds and cross-field rules are training_jobs.unified.UnifiedParams' (the pre-flight
-    reports each as an error naming its field, e.g. composition.tool or curriculum.phases.2.categories)."""
-
-    kind: Literal["unified"]
-    dataset_ids: list[UUID] = Field(..., description="The org's datasets to sample from (1–20)")
-    composition: dict[str, float] | None = Field(None, description="{category: share in percent}: sums to 100, none above 40 "
-                                                  "(default: the issue's reference mix)")
-    total_rows: int | None = Field(None, description="Rows in the mix; null: as many as the shares allow")
-    phases: list[PhaseIn] | None = Field(None, description="The curriculum, in order (default: foundation → analytical → "
-                                         "empathic+creative → mixed → fine-tuning)")
-    student_checkpoint: str = "tiny"
-    lora_rank: int = 32
-    lora_alpha: int = 64
-    lora_dropout: float = 0.05
-    batch_size: int = 4
-    grad_accum: int = 8
-    warmup_ratio: float = 0.03
-    max_grad_norm: float = 1.0
-    max_length: int = 1024
-    max_steps_per_phase: int | None = Field(None, description="Cap per phase (quick runs)")
-    judge_model: str = Field("offline/studio", description="Grades the behavioral-range evals; offline/studio needs no credentials")
-    eval_repeats: int = 2
-    eval_max_new_tokens: int = 64
-    temperature: float = 0.7
-    top_p: float = 0.95
-    budget_usd: float | None = None
-    max_burn_usd_per_hour: float | None = None
-    concurrency: int = 16
-    backend: str = "trl"
-    name_suffix: str = ""
-    seed: int = 0
 
 
 def _launch_kind(value) -> str:
@@ -125,80 +25,12 @@ def _launch_kind(value) -> str:
 
 # POST /training-jobs and …/preflight: "kind" picks the body (absent: a character job).
 AnyLaunchIn = Annotated[
-    Union[Annotated[LaunchIn, Tag("character")], Annotated[UnifiedLaunchIn, Tag("unified")]],
-    Discriminator(_launch_kind, custom_error_type="kind", custom_error_message="kind must be character or unified"),
+    Union[tuple(Annotated[kind.launch_schema, Tag(kind.name)] for kind in all_kinds())],
+    Discriminator(_launch_kind, custom_error_type="kind",
+                  custom_error_message=f"kind must be {' or '.join(kind.name for kind in all_kinds())}"),
 ]
-
-
-class IssueOut(Schema):
-    field: str
-    message: str
-
-
-class EstimateOut(Schema):
-    calls: int
-    teacher_calls: int
-    student_calls: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float | None = Field(..., description="null when a model has no known price")
-    priced: bool
-    note: str
-
-
-class UnifiedEstimateOut(Schema):
-    training_tokens: int = Field(..., description="Rows × epochs × typical tokens, over the phases")
-    steps: list[int] = Field(..., description="Optimizer steps per phase")
-    judge_calls: int
-    cost_usd: float | None = Field(..., description="null when the judge model has no known price")
-    priced: bool
-
-
-class MixBarOut(Schema):
-    category: str
-    target: float = Field(..., description="Percent")
-    achieved: float = Field(..., description="Percent of the sampled mix")
-    count: int
-    low: float | None = Field(..., description="The category's reference range (percent), if it has one")
-    high: float | None
-
-
-class MixOut(Schema):
-    total: int
-    counts: dict[str, int]
-    bars: list[MixBarOut]
-
-
-class PhasePlanOut(Schema):
-    name: str
-    rows: int
-    learning_rate: float
-    epochs: int
-
-
-class UnifiedPreflightOut(Schema):
-    kind: Literal["unified"] = "unified"
-    ok: bool
-    errors: list[IssueOut] = Field(..., description="The job cannot run: a launch answers 422 naming the first one's field")
-    warnings: list[IssueOut]
-    estimate: UnifiedEstimateOut | None
-    counts: dict[str, int] = Field(..., description="Rows available per category in the chosen datasets")
-    stages: list[str]
-    mix: MixOut | None = Field(..., description="The mix sampled to the composition (null while there are errors)")
-    phases: list[PhasePlanOut] = Field(..., description="Rows per curriculum phase")
-
-
-class PreflightOut(Schema):
-    kind: Literal["character"] = "character"
-    ok: bool
-    errors: list[IssueOut] = Field(..., description="The job cannot run: a launch answers 422 naming the first one's field")
-    warnings: list[IssueOut] = Field(..., description="It may run badly: a launch goes ahead")
-    estimate: EstimateOut | None
-    engine: str = Field(..., description="offline (both models offline) | providers")
-    stages: list[str]
-    sizes: dict[str, int] = Field(..., description="What the full-scale stages generate, after the data scale")
-    constitution_version: int | None
-    review_eval_pairs: bool = Field(..., description="Whether the evaluation's pairs will go to the persona's review queue")
+AnyPreflightOut = Union[tuple(kind.preflight_schema for kind in all_kinds())]  # what POST …/preflight answers
+AnyEstimateOut = Union[tuple(kind.estimate_schema for kind in all_kinds())]  # a job's estimate
 
 
 class ResumeIn(Schema):
@@ -352,7 +184,7 @@ class TrainingJobDetailOut(TrainingJobOut):
     kill: dict | None = Field(..., description="{criterion, message, numbers} when a kill criterion fired")
     prompt_tokens: int
     completion_tokens: int
-    estimate: EstimateOut | UnifiedEstimateOut | None
+    estimate: AnyEstimateOut | None
     cancel_requested: bool
     resume_from: str
     resumes: int

@@ -5,6 +5,7 @@ from __future__ import annotations
 from personas.access import access_persona
 from training_jobs.constitution import markers, system_prompt
 from training_jobs.job_kinds import DEFAULT_KIND, JobKind, LaunchPage, register
+from training_jobs.kinds.character_schemas import EstimateOut, LaunchIn, PreflightOut
 from training_jobs.params import STAGE_INPUTS, STAGE_LABELS, STAGES, LaunchParams
 from training_jobs.presets import PRESETS
 
@@ -76,6 +77,7 @@ LAUNCH_PAGE = LaunchPage(
 CHARACTER = register(JobKind(
     name=DEFAULT_KIND, label="Character", params=LaunchParams, stages=STAGES, stage_labels=STAGE_LABELS,
     stage_functions=_stage_functions, stage_inputs=lambda params: STAGE_INPUTS, preflight=_preflight, launch=_launch,
+    launch_schema=LaunchIn, preflight_schema=PreflightOut, estimate_schema=EstimateOut,
     prepare_context=_prepare_context, launch_page=LAUNCH_PAGE, panel=_panel, results=_results, presets=PRESETS,
     meta_template="training/partials/job_meta_character.html", eval_unit="prompts",
     chat_and_export=True, gives_dataset_rows=True,

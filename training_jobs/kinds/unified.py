@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from training_jobs.job_kinds import JobKind, LaunchPage, register
+from training_jobs.kinds.unified_schemas import UnifiedEstimateOut, UnifiedLaunchIn, UnifiedPreflightOut
 from training_jobs.unified import (UNIFIED_KIND, UNIFIED_STAGE_LABELS, UNIFIED_STAGES, UnifiedParams, unified_launch,
                                    unified_preflight)
 
@@ -86,6 +87,7 @@ LAUNCH_PAGE = LaunchPage(
 UNIFIED = register(JobKind(
     name=UNIFIED_KIND, label="Unified", params=UnifiedParams, stages=UNIFIED_STAGES, stage_labels=UNIFIED_STAGE_LABELS,
     stage_functions=_stage_functions, stage_inputs=_stage_inputs, preflight=unified_preflight, launch=unified_launch,
+    launch_schema=UnifiedLaunchIn, preflight_schema=UnifiedPreflightOut, estimate_schema=UnifiedEstimateOut,
     launch_page=LAUNCH_PAGE, urlpatterns=_urlpatterns, panel=_panel, panel_template="training/partials/job_panel_unified.html",
     estimate_template="training/partials/job_estimate_unified.html", results=_results, artifact_label=_artifact_label, datasets=_datasets,
     meta_template="training/partials/job_meta_unified.html", eval_unit="cases",
