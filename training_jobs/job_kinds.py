@@ -13,6 +13,7 @@ kind statically, so every kind (and the engine, services and pages) can import i
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import import_module
@@ -102,10 +103,12 @@ class JobKind:
 KIND_MODULES = ("training_jobs.kinds.character", "training_jobs.kinds.unified")
 DEFAULT_KIND = "character"  # a job launched without a kind is one of training_jobs.kinds.character's
 _KINDS: dict[str, JobKind] = {}
+_MODULE_OF: dict[str, str] = {}
 
 
 def register(kind: JobKind) -> JobKind:
     _KINDS[kind.name] = kind
+    _MODULE_OF[kind.name] = sys._getframe(1).f_globals.get("__name__", "")  # the kind's module, for all_kinds' order
     return kind
 
 
@@ -120,7 +123,7 @@ def kind_named(name: str) -> JobKind:
     try:
         return _registered()[name]
     except KeyError:
-        raise Invalid(f"kind must be one of {', '.join(_registered())}", field="kind") from None
+        raise Invalid(f"kind must be one of {', '.join(kind.name for kind in all_kinds())}", field="kind") from None
 
 
 def kind_for(job) -> JobKind:
@@ -128,7 +131,10 @@ def kind_for(job) -> JobKind:
 
 
 def all_kinds() -> list[JobKind]:
-    return list(_registered().values())
+    """The kinds in KIND_MODULES' order, whichever module was imported first (the API's unions, the kind choices
+    and the launch page's tabs follow it)."""
+    order = {module: position for position, module in enumerate(KIND_MODULES)}
+    return sorted(_registered().values(), key=lambda kind: order.get(_MODULE_OF.get(kind.name, ""), len(order)))
 
 
 def kind_choices() -> list[tuple[str, str]]:
