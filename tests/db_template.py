@@ -61,7 +61,7 @@ def _locked(key: str):
 
 
 @contextlib.contextmanager
-def _pointed_at(connection, name: str):
+def pointed_at(connection, name: str):
     """The alias's connection (the one `migrate` uses) on database `name` for the block, then back."""
     alias, saved, saved_setting = connection.alias, connection.settings_dict["NAME"], settings.DATABASES[connection.alias]["NAME"]
     connection.close()
@@ -109,7 +109,7 @@ def _build_sqlite(connection, key: str, path: Path) -> None:
         old.unlink(missing_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.partial")
     partial.unlink(missing_ok=True)
-    with _pointed_at(connection, str(partial)):
+    with pointed_at(connection, str(partial)):
         _migrate(connection)
         with connection.cursor() as cursor:  # one self-contained file: no write-ahead log beside it
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -121,7 +121,7 @@ def _build_postgres(connection, name: str) -> None:
     """Migrated under a name of its own, then renamed: another checkout on the same server never sees half a template."""
     partial = f"{name}_{os.getpid()}"
     _pg_execute(connection, f'DROP DATABASE IF EXISTS "{partial}"', f'CREATE DATABASE "{partial}"')
-    with _pointed_at(connection, partial):
+    with pointed_at(connection, partial):
         _migrate(connection)
     try:
         _pg_execute(connection, f'ALTER DATABASE "{partial}" RENAME TO "{name}"')
