@@ -73,7 +73,7 @@ def pointed_at(connection, name: str):
         connection.settings_dict["NAME"], settings.DATABASES[alias]["NAME"] = saved, saved_setting
 
 
-def _pg_execute(connection, *statements: str) -> None:
+def pg_execute(connection, *statements: str) -> None:
     with connection._nodb_cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
@@ -120,15 +120,15 @@ def _build_sqlite(connection, key: str, path: Path) -> None:
 def _build_postgres(connection, name: str) -> None:
     """Migrated under a name of its own, then renamed: another checkout on the same server never sees half a template."""
     partial = f"{name}_{os.getpid()}"
-    _pg_execute(connection, f'DROP DATABASE IF EXISTS "{partial}"', f'CREATE DATABASE "{partial}"')
+    pg_execute(connection, f'DROP DATABASE IF EXISTS "{partial}"', f'CREATE DATABASE "{partial}"')
     with pointed_at(connection, partial):
         _migrate(connection)
     try:
-        _pg_execute(connection, f'ALTER DATABASE "{partial}" RENAME TO "{name}"')
+        pg_execute(connection, f'ALTER DATABASE "{partial}" RENAME TO "{name}"')
     except Exception:
         if not _pg_exists(connection, name):
             raise
-        _pg_execute(connection, f'DROP DATABASE IF EXISTS "{partial}"')  # another checkout made it first
+        pg_execute(connection, f'DROP DATABASE IF EXISTS "{partial}"')  # another checkout made it first
 
 
 def clone(alias: str, target: str) -> None:
@@ -143,10 +143,10 @@ def clone(alias: str, target: str) -> None:
                 contextlib.closing(sqlite3.connect(target)) as dst:
             src.backup(dst)
         return
-    _pg_execute(connection, f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+    pg_execute(connection, f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
     for attempt in range(50):  # PostgreSQL refuses a template another session is copying or reading at that moment
         try:
-            _pg_execute(connection, f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
+            pg_execute(connection, f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
             return
         except Exception as error:
             if "being accessed by other users" not in str(error) or attempt == 49:
@@ -163,7 +163,7 @@ def create_test_db(self, verbosity=1, autoclobber=False, serialize=True, keepdb=
     if keepdb or self.connection.vendor not in ("sqlite", "postgresql") or self.connection.settings_dict["TEST"].get("MIGRATE") is False:
         return _django_create_test_db(self, verbosity, autoclobber, serialize, keepdb)
     name = self._get_test_db_name()
-    if self.connection.vendor == "sqlite" and self.is_in_memory_db(name):
+    if _is_sqlite(self.connection) and self.is_in_memory_db(name):
         return _django_create_test_db(self, verbosity, autoclobber, serialize, keepdb)
     clone(self.connection.alias, name)
     self.connection.close()

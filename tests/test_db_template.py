@@ -32,6 +32,7 @@ def test_the_key_follows_the_migration_files(tmp_path, monkeypatch):
     first = db_template.migrations_key()
     assert db_template.migrations_key() == first
     migration.write_text("operations = [1]\n")
-    assert db_template.migrations_key() != first
+    edited = db_template.migrations_key()
+    assert edited != first
     (tmp_path / "migrations" / "0002_more.py").write_text("")
-    assert len({first, db_template.migrations_key()}) == 2
+    assert db_template.migrations_key() not in (first, edited)

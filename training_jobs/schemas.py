@@ -1,7 +1,8 @@
 """Schemas of the training API (training jobs, pre-flight, artifacts, cost, constitutions).
 
 Each kind declares its launch body, pre-flight answer and estimate (JobKind.launch_schema, …; e.g.
-training_jobs.kinds.character_schemas); the unions here are built from the registered kinds, in registration order.
+training_jobs.kinds.character_schemas); the unions here are built from the registered kinds, in KIND_MODULES'
+order (job_kinds.all_kinds).
 """
 
 from datetime import datetime

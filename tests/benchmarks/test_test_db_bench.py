@@ -22,13 +22,13 @@ def test_a_test_database_copied_from_the_template_against_one_migrated(tmp_path,
             copies.append(time.perf_counter() - started)
         if not sqlite:
             db_template.clone("default", name("fresh"))
-            db_template._pg_execute(connection, f'DROP DATABASE "{name("fresh")}"', f'CREATE DATABASE "{name("fresh")}"')
+            db_template.pg_execute(connection, f'DROP DATABASE "{name("fresh")}"', f'CREATE DATABASE "{name("fresh")}"')
         started = time.perf_counter()
         with db_template.pointed_at(connection, name("fresh")):
             call_command("migrate", verbosity=0, interactive=False, run_syncdb=True)
         migrated = time.perf_counter() - started
         if not sqlite:
-            db_template._pg_execute(connection, *(f'DROP DATABASE IF EXISTS "{name(label)}"' for label in ("fresh", "copy0", "copy1", "copy2")))
+            db_template.pg_execute(connection, *(f'DROP DATABASE IF EXISTS "{name(label)}"' for label in ("fresh", "copy0", "copy1", "copy2")))
     copied = min(copies)
     print(f"\ntest database on {connection.vendor}: migrated from empty {migrated:.2f} s; copied from the template "
           f"{copied:.3f} s (best of 3) — {migrated / copied:.0f}× less per test process")
