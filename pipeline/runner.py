@@ -33,6 +33,7 @@ from studio.work.queue import enqueue
 
 LAYER_STEPS = ("soul_draft", "self_enrich", "mask_build", "surface_ground")
 logger = logging.getLogger(__name__)
+RAISE_SCORES = "raise the weakest scores"  # what a round is asked when its audit left no notes
 DEFAULT_INTENT = {"genre_hints": ["general"], "locale": "unspecified", "tonal_axes": {"neutral": 0.5}}
 
 
@@ -51,6 +52,7 @@ class RunExecution:
         self.org = run.organization
         self.context: dict[str, dict] = {}
         self.audit_config = run.step_config["_audit"]
+        self.feedback = ""  # the last audit's notes, which the layers of the next round answer
         self.pending = None  # the last finished step's bookkeeping, written while the next call is in flight
         self.calls: ThreadPoolExecutor | None = None  # where provider calls wait (execute() opens it)
 
@@ -165,24 +167,32 @@ class RunExecution:
 
     # --- the run --------------------------------------------------------------------
 
-    def resume_context(self) -> int:
-        """Outputs of steps completed before a worker died; returns the audit round to continue in."""
-        completed = self.run.steps.filter(status=StepRun.Status.COMPLETED).order_by("id")
-        round_ = 1
+    def resume_context(self) -> tuple[int, set[str], dict | None]:
+        """Where a run whose worker died goes on: the audit round it was in, the layers already redone in that round,
+        and that round's audit when it had finished. Completed steps are never run again (their outputs fill the
+        context), and a round's layers are redone with the notes of the audit before it, as they were first asked."""
+        completed = list(self.run.steps.filter(status=StepRun.Status.COMPLETED).order_by("id"))
+        round_ = max([r.attempt for r in completed if r.step in STEP_LAYER] + [1])
+        done, audits = set(), {}
         for record in completed:
             if record.step == "intent_parse":
                 self.context["intent"] = record.output
             elif layer := STEP_LAYER.get(record.step):
                 self.context[layer] = record.output
-                round_ = max(round_, record.attempt)
+                if record.attempt == round_:
+                    done.add(layer)
+            elif record.step == "audit":
+                audits[record.attempt] = record.output
+        if round_ > 1 and audits.get(round_ - 1):
+            self.feedback = audits[round_ - 1].get("notes") or RAISE_SCORES
         close_running_steps(self.run)
-        return round_
+        return round_, done, audits.get(round_)
 
-    def generate_layers(self, *, attempt: int, feedback: str = "") -> None:
+    def generate_layers(self, *, attempt: int, feedback: str = "", done: set[str] = frozenset()) -> None:
         for step in LAYER_STEPS:
             layer = STEP_LAYER[step]
-            if attempt == 1 and layer in self.context:
-                continue  # resumed: already done
+            if layer in done:
+                continue  # resumed: already done in this round
             self.context[layer] = self.run_step(step, attempt=attempt, feedback=feedback)
 
     def execute(self) -> None:
@@ -192,35 +202,39 @@ class RunExecution:
     def execute_steps(self) -> None:
         if self.run.mode == AUDIT_ONLY:
             return self.audit_version()
-        round_ = self.resume_context() if self.resumed else 1
+        round_, done, audit = self.resume_context() if self.resumed else (1, set(), None)
         if "intent" not in self.context:
             if self.run.step_config["intent_parse"].get("enabled", True):
                 self.context["intent"] = self.run_step("intent_parse", attempt=1)
             else:
                 self.context["intent"] = DEFAULT_INTENT
-        self.generate_layers(attempt=round_)
+        self.generate_layers(attempt=round_, feedback=self.feedback, done=done)
         max_rounds = 1 + int(self.audit_config["max_retries"])
-        audit = None
         if not self.run.step_config["audit"].get("enabled", True):
             return self.complete(RunStatus.READY, audit=None)
         while True:
-            audit = self.run_step("audit", attempt=round_)
-            if card := (self.run.seed or {}).get("card"):  # an imported card: how much of it the layers kept
-                fidelity = card_fidelity(card, {name: self.context[name] for name in ("soul", "self", "mask", "surface")})
-                audit.update(card_fidelity=fidelity["score"], card_fidelity_detail=fidelity)  # the step's record gets it too
-            passed = audit["overall"] >= float(self.audit_config["min_overall_score"])
-            with transaction.atomic():
-                self.write_pending()
-                emit(self.run, "audit.scored", {
-                    "attempt": round_, "scores": {k: audit[k] for k in audit if k not in ("overall", "notes", "card_fidelity_detail")},
-                    "overall": audit["overall"], "passed": passed, "notes": audit.get("notes", ""),
-                }, audit_rounds=round_)
-            if passed:
+            if audit is None:  # (a resumed round whose audit had finished keeps its verdict)
+                audit = self.run_step("audit", attempt=round_)
+                if card := (self.run.seed or {}).get("card"):  # an imported card: how much of it the layers kept
+                    fidelity = card_fidelity(card, {name: self.context[name] for name in ("soul", "self", "mask", "surface")})
+                    audit.update(card_fidelity=fidelity["score"], card_fidelity_detail=fidelity)  # the step's record gets it too
+                with transaction.atomic():
+                    self.write_pending()
+                    emit(self.run, "audit.scored", {
+                        "attempt": round_, "scores": {k: audit[k] for k in audit if k not in ("overall", "notes", "card_fidelity_detail")},
+                        "overall": audit["overall"], "passed": self.passes(audit), "notes": audit.get("notes", ""),
+                    }, audit_rounds=round_)
+            if self.passes(audit):
                 return self.complete(RunStatus.READY, audit=audit)
             if round_ >= max_rounds:
                 return self.complete(RunStatus.FLAGGED, audit=audit)
             round_ += 1
-            self.generate_layers(attempt=round_, feedback=audit.get("notes") or "raise the weakest scores")
+            self.feedback = audit.get("notes") or RAISE_SCORES
+            audit = None
+            self.generate_layers(attempt=round_, feedback=self.feedback)
+
+    def passes(self, audit: dict) -> bool:
+        return audit["overall"] >= float(self.audit_config["min_overall_score"])
 
     def audit_version(self) -> None:
         """A run that only audits an existing version (edited by hand or restored): one audit step, its scores saved
@@ -229,7 +243,7 @@ class RunExecution:
         version = PersonaVersion.objects.get(persona_id=self.run.persona_id, number=self.run.seed["audit_version"])
         self.context = {"intent": version.intent or DEFAULT_INTENT, **version.layers}
         audit = self.run_step("audit", attempt=1)
-        passed = audit["overall"] >= float(self.audit_config["min_overall_score"])
+        passed = self.passes(audit)
         with transaction.atomic():
             self.write_pending()
             emit(self.run, "audit.scored", {

@@ -9,7 +9,10 @@ from django.utils import timezone
 
 from personas.models import Persona
 from pipeline.models import PipelineRun, StepRun
-from pipeline.runner import RunExecution, run_claim, run_execute
+from pipeline.runner import LAYER_STEPS, RunExecution, run_claim, run_execute
+from pipeline.views import run_panel_context
+from studio.config.services import config_set
+from studio.principal import Principal
 from studio.work.lifecycle import TakenOver
 from studio.work.reaper import reap
 from tests.generation_helpers import BRIEF
@@ -126,3 +129,94 @@ def test_a_slow_worker_whose_run_was_reaped_stops_without_overwriting_the_outcom
     run.refresh_from_db()
     assert run.status == ("queued" if attempts_left else "failed") and run.events.count() == events_before
     assert not run.steps.filter(step="soul_draft").exists()  # its step row went with the refused event
+
+
+def _kill_in_round_2(run):
+    """Round 1 runs and its audit sends the layers back; round 2 redoes the soul, then the worker 'dies' in self_enrich."""
+    claimed = run_claim(run.pk)
+    execution = RunExecution(claimed)
+    with ThreadPoolExecutor(1) as execution.calls:
+        execution.context["intent"] = execution.run_step("intent_parse", attempt=1)
+        execution.generate_layers(attempt=1)
+        audit = execution.run_step("audit", attempt=1)
+        execution.flush()
+        execution.context["soul"] = execution.run_step("soul_draft", attempt=2, feedback=audit["notes"])
+        execution.flush()
+    StepRun.objects.create(run=claimed, step="self_enrich", attempt=2, model_requested="offline/studio")
+    _silence(run)
+    return audit
+
+
+def _failing_audits(tenant, max_retries: int = 2):
+    owner = Principal.from_membership(tenant.membership("owner"))
+    config_set(actor=owner, key="engine.pipeline.audit.min_overall_score", value=5.0)  # no audit passes
+    config_set(actor=owner, key="engine.pipeline.audit.max_retries", value=max_retries)
+
+
+def _watch_progress(monkeypatch):
+    """The run page's progress bar after every event the worker writes, in order."""
+    from pipeline import runner
+
+    seen, emit = [], runner.emit
+
+    def watched(item, *args, **kwargs):
+        event = emit(item, *args, **kwargs)
+        seen.append(run_panel_context(PipelineRun.objects.get(pk=item.pk))["progress"])
+        return event
+
+    monkeypatch.setattr(runner, "emit", watched)
+    return seen
+
+
+def _watch_prompts(monkeypatch):
+    """(step, attempt, feedback) of every request the worker builds."""
+    from pipeline import runner
+
+    asked, build = [], runner.build_messages
+
+    def watched(step, **kwargs):
+        asked.append((step, kwargs["attempt"], kwargs["feedback"]))
+        return build(step, **kwargs)
+
+    monkeypatch.setattr(runner, "build_messages", watched)
+    return asked
+
+
+def test_a_run_resumed_in_a_later_audit_round_keeps_that_rounds_finished_layers_and_its_audit_notes(
+        owner_api, tenant, monkeypatch):
+    """A worker that died in round 2 after redoing the soul: the next one redoes only the rest of round 2, with the
+    round-1 audit's notes, and the progress bar the page shows never moves back."""
+    _failing_audits(tenant)
+    run, _ = _started_run(owner_api)
+    audit = _kill_in_round_2(run)
+    progress, asked = _watch_progress(monkeypatch), _watch_prompts(monkeypatch)
+    before = run_panel_context(PipelineRun.objects.get(pk=run.pk))["progress"]
+    run_execute(run.pk)  # redelivered to another worker
+    run.refresh_from_db()
+    assert run.status == "flagged" and run.attempt == 2 and run.audit_rounds == 3
+    assert run.steps.filter(step="soul_draft", attempt=2).count() == 1  # not redone
+    assert run.steps.filter(step="audit", attempt=1).count() == 1
+    assert asked[:4] == [("self_enrich", 2, audit["notes"]), ("mask_build", 2, audit["notes"]),
+                         ("surface_ground", 2, audit["notes"]), ("audit", 2, "")]
+    assert [step for step, attempt, _ in asked[4:]] == ["soul_draft", "self_enrich", "mask_build", "surface_ground", "audit"]
+    assert all(attempt == 3 for _, attempt, _ in asked[4:])
+    assert [before, *progress] == sorted([before, *progress]) and progress[-1] == 100, (before, progress)
+
+
+def test_a_run_resumed_after_its_rounds_audit_finished_keeps_the_verdict_and_starts_the_next_round(owner_api, tenant, monkeypatch):
+    _failing_audits(tenant, max_retries=1)
+    run, _ = _started_run(owner_api)
+    claimed = run_claim(run.pk)
+    execution = RunExecution(claimed)
+    with ThreadPoolExecutor(1) as execution.calls:
+        execution.context["intent"] = execution.run_step("intent_parse", attempt=1)
+        execution.generate_layers(attempt=1)
+        audit = execution.run_step("audit", attempt=1)
+        execution.flush()
+    _silence(run)
+    asked = _watch_prompts(monkeypatch)
+    run_execute(run.pk)
+    run.refresh_from_db()
+    assert run.status == "flagged" and run.audit_rounds == 2
+    assert run.steps.filter(step="audit", attempt=1).count() == 1  # its verdict stands: not asked again
+    assert asked == [(step, 2, audit["notes"]) for step in LAYER_STEPS] + [("audit", 2, "")]
