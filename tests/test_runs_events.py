@@ -86,3 +86,36 @@ def test_an_outsider_cannot_subscribe_to_a_run(generate, tenant, outsider):
     assert _connect(outsider, f"/ws/o/{tenant.org.slug}/runs/{run_id}/")[0] is False
     # Nor by naming their own org with another org's run.
     assert _connect(outsider, f"/ws/o/globex/runs/{run_id}/")[0] is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_panel_only_goes_forward_an_event_the_page_already_shows_is_not_sent_again(generate, tenant):
+    """The catch-up on connect sent the panel as of the last event; that event's message, or an earlier one, arriving
+    after it sends nothing (a panel rendered for it could be older than what the page shows). A newer one does."""
+    from channels.layers import get_channel_layer
+
+    from pipeline.models import PipelineRun
+    from studio.realtime import EVENT_TYPE
+
+    run = PipelineRun.objects.get(public_id=generate(BRIEF).json()["run_id"])
+    last = run.events.order_by("-seq").first().seq
+
+    async def go():
+        from studio.asgi import application
+
+        communicator = WebsocketCommunicator(application, f"/ws/o/{tenant.org.slug}/runs/{run.public_id}/?after=0",
+                                             headers=[(b"origin", b"http://testserver"), (b"host", b"testserver")])
+        communicator.scope["user"] = tenant.user("viewer")
+        assert (await communicator.connect())[0]
+        caught_up = await communicator.receive_from(timeout=5)
+        layer = get_channel_layer()
+        for seq in (last - 1, last):
+            await layer.group_send(run.channel_group, {"type": EVENT_TYPE, "payload": {"seq": seq, "type": "step.completed"}})
+        repeated = not await communicator.receive_nothing(timeout=0.3)
+        await layer.group_send(run.channel_group, {"type": EVENT_TYPE, "payload": {"seq": last + 1, "type": "step.completed"}})
+        newer = await communicator.receive_from(timeout=5)
+        await communicator.disconnect()
+        return caught_up, repeated, newer
+
+    caught_up, repeated, newer = async_to_sync(go)()
+    assert 'id="run-panel"' in caught_up and not repeated and 'id="run-panel"' in newer

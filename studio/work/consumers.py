@@ -115,7 +115,8 @@ class GroupConsumer(WebsocketConsumer):
 class EventLogConsumer(GroupConsumer):
     """The live page of a work item with an event log: the item's panel, re-rendered from the database as events come.
 
-    On connect it sends the panel when the log moved past the page's cursor (events it missed, a reconnect).
+    On connect it sends the panel when the log moved past the page's cursor (events it missed, a reconnect). A panel
+    only goes forward: an event at or before what the page shows is not sent again.
     """
 
     item = None
@@ -138,7 +139,11 @@ class EventLogConsumer(GroupConsumer):
         payload = message["payload"]
         seq = payload.get("seq")
         if isinstance(seq, int):
-            self.seen = max(self.seen, seq)
+            if seq <= self.seen:
+                # The page already shows this event: a catch-up sent a newer panel while the message was on its
+                # way, and a panel rendered for this event (another watcher's, cached) could be older than that.
+                return
+            self.seen = seq
         if self.should_render(payload.get("type", "")):
             self.send(text_data=self.panel(seq, ended=payload.get("type", "") in self.RESULT_EVENTS))
 
