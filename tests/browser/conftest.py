@@ -28,6 +28,9 @@ CHROMIUM = os.environ.get("STUDIO_CHROMIUM", "/usr/bin/chromium")
 # How long a test waits for background work (a generation, an audit job, a model's reply). In CI's services pass four
 # pytest processes, a Celery worker and a training job share 2 cores, and a 5-second job took over 60 s there.
 BACKGROUND_WAIT_MS = 180_000
+# How long any one page action or assertion may take. These tests check what a page does, not how fast (that is
+# `make bench`'s): under the same load a heavy page once took over 15 s to build, so a step waits up to 45 s.
+PAGE_WAIT_MS = 45_000
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",
@@ -184,7 +187,9 @@ def studio_server(django_db_blocker):
 
 @pytest.fixture(scope="session")
 def browser():
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=PAGE_WAIT_MS)  # expect()'s own default is 5 s
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -196,7 +201,7 @@ def browser():
 def page(browser, request):
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(PAGE_WAIT_MS)
     # The pages must pass their Content-Security-Policy: a refused script, style or connection fails the test.
     violations = []
     page.on("console", lambda message: violations.append(message.text)

@@ -3,7 +3,7 @@
 import json
 import urllib.request
 
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import BACKGROUND_WAIT_MS, log_in, screenshot
 
 PASSWORD = "browser-pass-1234"
 
@@ -31,7 +31,7 @@ def test_an_admin_logs_in_switches_org_and_creates_an_api_key(studio_server, pag
     # The worker answers over the WebSocket: proves background work and realtime events in this mode.
     page.get_by_test_id("worker-check").click()
     pong = page.get_by_test_id("worker-pong")
-    pong.wait_for(timeout=20_000)
+    pong.wait_for(timeout=BACKGROUND_WAIT_MS)
     assert "answered in" in pong.inner_text()
     screenshot(page, "dashboard")
 
