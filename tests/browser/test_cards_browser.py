@@ -5,7 +5,7 @@ import base64
 import json
 import re
 
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import BACKGROUND_WAIT_MS, log_in, screenshot
 from tests.card_helpers import card, png_card, png_text_chunks
 
 PASSWORD = "browser-pass-5678"
@@ -26,7 +26,7 @@ def test_an_editor_imports_a_png_card_audits_forks_and_exports_it(studio_server,
     page.set_input_files("input[name=file]", files=[{"name": "tomas.png", "mimeType": "image/png", "buffer": png_card(card("v2_lorebook"))}])
     page.get_by_role("button", name="Import").click()
     page.wait_for_url("**/o/tern/runs/**")
-    page.wait_for_url(PERSONA_PAGE, timeout=60_000)
+    page.wait_for_url(PERSONA_PAGE, timeout=BACKGROUND_WAIT_MS)
     parent_url = page.url
     assert page.get_by_test_id("persona-status").inner_text() in {"ready", "flagged"}
     assert "Imported from a Character Card V2 (PNG, tomas.png)" in page.get_by_test_id("card-origin").inner_text()
@@ -37,7 +37,7 @@ def test_an_editor_imports_a_png_card_audits_forks_and_exports_it(studio_server,
 
     # Its audit and provocation suite (run after generation) on the Tests tab.
     page.goto(parent_url + "tests/")
-    page.wait_for_function(NO_ACTIVE_JOB, timeout=90_000)
+    page.wait_for_function(NO_ACTIVE_JOB, timeout=BACKGROUND_WAIT_MS)
     page.goto(parent_url + "tests/")
     assert page.get_by_test_id("provocation-result").count() == 33
     assert "ready" in page.get_by_test_id("fingerprint").inner_text()
@@ -49,7 +49,7 @@ def test_an_editor_imports_a_png_card_audits_forks_and_exports_it(studio_server,
     page.get_by_test_id("fork-form").locator("input[name=note]").fill("same man, but on shore leave")
     page.get_by_test_id("fork-form").get_by_role("button", name="Fork").click()
     page.wait_for_url("**/o/tern/runs/**")
-    page.wait_for_url(PERSONA_PAGE, timeout=60_000)
+    page.wait_for_url(PERSONA_PAGE, timeout=BACKGROUND_WAIT_MS)
     assert page.url != parent_url
     assert "same man, but on shore leave" in page.get_by_test_id("fork-of").inner_text()
     tree = page.get_by_test_id("family-tree")

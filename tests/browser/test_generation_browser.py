@@ -1,6 +1,6 @@
 """Generate a persona with the offline engine in the browser and watch all six steps complete live."""
 
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import BACKGROUND_WAIT_MS, log_in, screenshot
 
 PASSWORD = "browser-pass-5678"
 STEPS = ("intent_parse", "soul_draft", "self_enrich", "mask_build", "surface_ground", "audit")
@@ -24,7 +24,7 @@ def test_an_editor_generates_a_persona_and_watches_the_steps_live(studio_server,
                row => window.recordState(row.dataset.testid.slice(5), row.dataset.state))
            ).observe(document.body, {subtree: true, childList: true, attributes: true})"""
     )
-    page.wait_for_url("**/o/lumen/personas/**", timeout=60_000)  # the run page moves on when the run ends
+    page.wait_for_url("**/o/lumen/personas/**", timeout=BACKGROUND_WAIT_MS)  # the run page moves on when the run ends
     assert page.get_by_test_id("persona-status").inner_text() in {"ready", "flagged"}
     for layer in ("soul", "self", "mask", "surface"):
         assert page.get_by_test_id(f"layer-{layer}").is_visible()

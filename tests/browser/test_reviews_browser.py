@@ -1,6 +1,6 @@
 """Vote through a small blind queue with the keyboard, then see the leaderboard rank the sources."""
 
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import BACKGROUND_WAIT_MS, log_in, screenshot
 
 PASSWORD = "browser-pass-5678"
 SEED = """
@@ -45,8 +45,8 @@ def test_a_reviewer_votes_with_the_keyboard_and_sees_the_leaderboard(studio_serv
             page.keyboard.press(axis_key)
         page.keyboard.press("Enter")
         expected = f"Pair {n + 2} of 3" if n < 2 else "3 of 3 done"
-        # 30 s: in embedded mode the post-generation jobs of earlier browser tests may still be running in this server
-        page.wait_for_function(f"() => document.querySelector('[data-testid=progress]').innerText === '{expected}'", timeout=30_000)
+        # In embedded mode the post-generation jobs of earlier browser tests may still be running in this server.
+        page.wait_for_function(f"() => document.querySelector('[data-testid=progress]').innerText === '{expected}'", timeout=BACKGROUND_WAIT_MS)
         assert "hidden-tuned" in page.get_by_test_id("revealed").inner_text()  # revealed once the vote is in
     assert page.get_by_test_id("queue-empty").is_visible()
     assert page.get_by_test_id("weighted-score").inner_text() == "4.00"  # two places, as every score (issue 18)

@@ -5,12 +5,14 @@ import urllib.request
 
 import pytest
 
+from tests.browser.conftest import PAGE_WAIT_MS
+
 pytestmark = pytest.mark.browser
 
 
 def answer(url: str) -> tuple[int, bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(url, timeout=PAGE_WAIT_MS / 1000) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()

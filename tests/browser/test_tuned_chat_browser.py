@@ -61,7 +61,7 @@ def test_an_editor_chats_with_the_tuned_model_beside_the_base_model(studio_serve
 
     # Enter sends; the progress line shows while the models answer; both replies arrive side by side.
     box.press("Enter")
-    page.locator("#chat-thinking.htmx-request").wait_for(timeout=10_000)
+    page.locator("#chat-thinking.htmx-request").wait_for()
     turn = page.get_by_test_id("chat-turn").first
     turn.get_by_test_id("reply-base").wait_for(timeout=BACKGROUND_WAIT_MS)
     expect(turn.locator(".bubble.user")).to_have_text("Tell me about the furnace.\nAnd the glass?")

@@ -106,7 +106,7 @@ def _json(server, script: str) -> dict:
 
 
 def _wait_preflight(page, ok: bool) -> None:
-    expect(page.get_by_test_id("preflight")).to_have_attribute("data-ok", "true" if ok else "false", timeout=20_000)
+    expect(page.get_by_test_id("preflight")).to_have_attribute("data-ok", "true" if ok else "false")
 
 
 def test_an_editor_imports_a_dataset_and_watches_a_unified_curriculum_train_live(studio_server, page, tmp_path):
@@ -127,7 +127,7 @@ def test_an_editor_imports_a_dataset_and_watches_a_unified_curriculum_train_live
     page.get_by_test_id("preview-import").click()
 
     preview = page.get_by_test_id("import-preview")
-    preview.wait_for(timeout=30_000)
+    preview.wait_for()
     assert page.url == org + "/datasets/import/", "the preview should arrive in place"
     counts = dict(zip(preview.locator(".import-counts dt").all_inner_texts(), preview.locator(".import-counts dd").all_inner_texts()))
     assert counts == {"Rows read": str(expected["lines"]), "Valid": str(expected["valid"]), "Invalid": "1",
@@ -144,7 +144,7 @@ def test_an_editor_imports_a_dataset_and_watches_a_unified_curriculum_train_live
     # One button says what it does and does it (issue 18): no checkbox to tick first.
     expect(page.get_by_test_id("confirm-import")).to_contain_text(f"Import {expected['to_import']} valid rows, skip 1 invalid")
     page.get_by_test_id("confirm-import").click()
-    page.wait_for_url(re.compile(r".*/o/rangeworks/datasets/[0-9a-f-]{36}/$"), timeout=30_000)
+    page.wait_for_url(re.compile(r".*/o/rangeworks/datasets/[0-9a-f-]{36}/$"))
     dataset_id = page.url.rstrip("/").rsplit("/", 1)[-1]
     expect(page.get_by_test_id("row-count")).to_have_text(f"{expected['to_import']} rows")
     bars = page.get_by_test_id("category-breakdown").locator("li:not(.empty)")
@@ -217,7 +217,7 @@ def test_an_editor_imports_a_dataset_and_watches_a_unified_curriculum_train_live
     timings["form"] = time.monotonic()
 
     page.get_by_test_id("launch-submit").click()
-    page.wait_for_url(re.compile(r".*/o/rangeworks/training/[0-9a-f-]{36}/$"), timeout=30_000)
+    page.wait_for_url(re.compile(r".*/o/rangeworks/training/[0-9a-f-]{36}/$"))
     job_id = page.url.rstrip("/").rsplit("/", 1)[-1]
 
     # --- the job page follows the phases over the WebSocket: no reload from here to the end -------------------
@@ -251,7 +251,7 @@ def test_an_editor_imports_a_dataset_and_watches_a_unified_curriculum_train_live
 
     # The behavioral-range table: a column per checkpoint (the base, then one after each phase) and the change.
     table = page.get_by_test_id("range-eval")
-    table.wait_for(timeout=30_000)
+    table.wait_for()
     checkpoints = ["base"] + [f"{i}. {name}" for i, (name, _) in enumerate(PHASES, start=1)]
     headers = [h.strip() for h in table.locator("thead th").all_inner_texts()]
     assert headers == ["", *checkpoints, "Δ"], headers
