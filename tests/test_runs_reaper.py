@@ -131,20 +131,29 @@ def test_a_slow_worker_whose_run_was_reaped_stops_without_overwriting_the_outcom
     assert not run.steps.filter(step="soul_draft").exists()  # its step row went with the refused event
 
 
-def _kill_in_round_2(run):
-    """Round 1 runs and its audit sends the layers back; round 2 redoes the soul, then the worker 'dies' in self_enrich."""
-    claimed = run_claim(run.pk)
-    execution = RunExecution(claimed)
+def _kill_after_round_1(run, *, then=None) -> dict:
+    """Round 1 runs, its audit included (which sends the layers back); `then(execution, audit)` goes on; then the
+    worker 'dies' (the heartbeat stops). Returns round 1's audit."""
+    execution = RunExecution(run_claim(run.pk))
     with ThreadPoolExecutor(1) as execution.calls:
         execution.context["intent"] = execution.run_step("intent_parse", attempt=1)
         execution.generate_layers(attempt=1)
         audit = execution.run_step("audit", attempt=1)
         execution.flush()
-        execution.context["soul"] = execution.run_step("soul_draft", attempt=2, feedback=audit["notes"])
-        execution.flush()
-    StepRun.objects.create(run=claimed, step="self_enrich", attempt=2, model_requested="offline/studio")
+        if then is not None:
+            then(execution, audit)
     _silence(run)
     return audit
+
+
+def _kill_in_round_2(run) -> dict:
+    """Round 2 redoes the soul, then the worker 'dies' in self_enrich."""
+    def redo_the_soul(execution, audit):
+        execution.context["soul"] = execution.run_step("soul_draft", attempt=2, feedback=audit["notes"])
+        execution.flush()
+        StepRun.objects.create(run=execution.run, step="self_enrich", attempt=2, model_requested="offline/studio")
+
+    return _kill_after_round_1(run, then=redo_the_soul)
 
 
 def _failing_audits(tenant, max_retries: int = 2):
@@ -206,14 +215,7 @@ def test_a_run_resumed_in_a_later_audit_round_keeps_that_rounds_finished_layers_
 def test_a_run_resumed_after_its_rounds_audit_finished_keeps_the_verdict_and_starts_the_next_round(owner_api, tenant, monkeypatch):
     _failing_audits(tenant, max_retries=1)
     run, _ = _started_run(owner_api)
-    claimed = run_claim(run.pk)
-    execution = RunExecution(claimed)
-    with ThreadPoolExecutor(1) as execution.calls:
-        execution.context["intent"] = execution.run_step("intent_parse", attempt=1)
-        execution.generate_layers(attempt=1)
-        audit = execution.run_step("audit", attempt=1)
-        execution.flush()
-    _silence(run)
+    audit = _kill_after_round_1(run)
     asked = _watch_prompts(monkeypatch)
     run_execute(run.pk)
     run.refresh_from_db()
