@@ -1,5 +1,5 @@
-"""What the kinds' launch and pre-flight schemas (training_jobs.kinds.*_schemas) share: a pre-flight's issue and the
-character form's values (also GET /training/defaults). Imports no kind, so every kind's schemas can build on it."""
+"""What the kinds' launch and pre-flight schemas (training_jobs.kinds.*_schemas) share: a pre-flight's verdict and
+issues, and the character form's values (also GET /training/defaults). Imports no kind, so every kind's schemas can build on it."""
 
 from ninja import Field, Schema
 
@@ -57,3 +57,11 @@ class LaunchFieldsOut(Schema):
 class IssueOut(Schema):
     field: str
     message: str
+
+
+class PreflightBase(Schema):
+    """What every kind's pre-flight answers; each kind adds its `kind`, estimate and plan."""
+
+    ok: bool
+    errors: list[IssueOut] = Field(..., description="The job cannot run: a launch answers 422 naming the first one's field")
+    warnings: list[IssueOut] = Field(..., description="It may run badly: a launch goes ahead")

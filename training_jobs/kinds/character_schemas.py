@@ -10,7 +10,7 @@ from uuid import UUID
 
 from ninja import Field, Schema
 
-from training_jobs.launch_schemas import IssueOut, LaunchFieldsOut
+from training_jobs.launch_schemas import LaunchFieldsOut, PreflightBase
 
 
 class LaunchIn(LaunchFieldsOut):
@@ -30,11 +30,8 @@ class EstimateOut(Schema):
     note: str
 
 
-class PreflightOut(Schema):
+class PreflightOut(PreflightBase):
     kind: Literal["character"] = "character"
-    ok: bool
-    errors: list[IssueOut] = Field(..., description="The job cannot run: a launch answers 422 naming the first one's field")
-    warnings: list[IssueOut] = Field(..., description="It may run badly: a launch goes ahead")
     estimate: EstimateOut | None
     engine: str = Field(..., description="offline (both models offline) | providers")
     stages: list[str]

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from ninja import Field, Schema
 
-from training_jobs.launch_schemas import IssueOut
+from training_jobs.launch_schemas import PreflightBase
 
 
 class PhaseIn(Schema):
@@ -82,11 +82,8 @@ class PhasePlanOut(Schema):
     epochs: int
 
 
-class UnifiedPreflightOut(Schema):
+class UnifiedPreflightOut(PreflightBase):
     kind: Literal["unified"] = "unified"
-    ok: bool
-    errors: list[IssueOut] = Field(..., description="The job cannot run: a launch answers 422 naming the first one's field")
-    warnings: list[IssueOut]
     estimate: UnifiedEstimateOut | None
     counts: dict[str, int] = Field(..., description="Rows available per category in the chosen datasets")
     stages: list[str]
