@@ -55,8 +55,20 @@ def check_query(params) -> None:
         check_text(name, name)
         for value in values:
             check_text(name, value)
-            if _WHOLE_NUMBER.fullmatch(value.strip()) and (problem := number_problem(int(value))):
+            if problem := query_number_problem(value):
                 raise Refused(name, f"{name} {problem}")
+
+
+def query_number_problem(value: str) -> str | None:
+    """A whole number in a query string out of range, read as the parsers read it. Python's whitespace (what `strip`
+    removes) is wider than `int`'s: "9\x1e" strips to "9" but `int` refuses it, so the stripped text is converted; and
+    `int` refuses a text of over 4,300 digits, far past the range, so the digits are counted first."""
+    number = value.strip()
+    if not _WHOLE_NUMBER.fullmatch(number):
+        return None
+    if len(number.lstrip("+-").lstrip("0")) > len(str(MAX_INTEGER)):
+        return number_problem(MAX_INTEGER + 1)
+    return number_problem(int(number))
 
 
 def check_json(value, path: str = "") -> None:
