@@ -133,6 +133,23 @@ def test_the_bradley_terry_fit_with_its_prior_is_the_maximum_of_the_posterior():
         assert bradley_terry(_wins(rows), prior=prior) == pytest.approx(optimum - optimum.mean(), abs=1e-5)
 
 
+def test_a_stack_of_sparse_lopsided_win_matrices_is_fitted_as_each_alone_and_as_scipy_maximises_it():
+    """Bootstrap rounds are fitted side by side: each round's fit is the maximum of its own posterior, also where a
+    source won all of many games (the Newton steps' length is capped there) or played once."""
+    rng = np.random.default_rng(5)
+    rounds = []
+    for _ in range(6):
+        rows = [(0, 1, 1)] * int(rng.integers(20, 60)) + [(1, 2, float(rng.integers(0, 2)))] + [(2, 3, 0.5)] * 2
+        rows += [(int(a), int((a + 1 + rng.integers(0, 4)) % 5), float(rng.integers(0, 2))) for a in rng.integers(0, 5, 8)]
+        rounds.append(rows)
+    stack = np.stack([_wins(rows, 5) for rows in rounds])
+    fitted = bradley_terry(stack, prior=1.0)
+    for rows, row in zip(rounds, fitted):
+        optimum = minimize(_negative_log_posterior, np.zeros(5), args=(rows, 1.0), method="BFGS", options={"gtol": 1e-10}).x
+        assert row == pytest.approx(optimum - optimum.mean(), abs=1e-5)
+        assert row == pytest.approx(bradley_terry(_wins(rows, 5), prior=1.0), abs=1e-9)
+
+
 def test_a_prior_keeps_unanimous_outcomes_finite_and_below_the_data_free_extreme():
     strengths = bradley_terry(_wins([(0, 1, 1)] * 8), prior=1.0)
     optimum = minimize(_negative_log_posterior, np.zeros(2), args=([(0, 1, 1)] * 8, 1.0), method="BFGS").x

@@ -6,8 +6,8 @@ Votes are (a, b, outcome) with sources as integer indices 0..n-1 and outcome 1.0
 Bootstrap without a per-vote loop: resampling N votes with replacement is the same as drawing
 the counts of each distinct vote "cell" (a, b, outcome) from a multinomial(N, cell frequencies).
 With 20 sources there are at most 20·19·3 cells, so 1,000 rounds are a (1000 × cells) count
-matrix, and Bradley–Terry is fitted for all rounds at once (batched MM iterations). Online Elo is
-sequential in the votes by nature; its bootstrap runs the rounds side by side (vectors of rounds)
+matrix, and Bradley–Terry is fitted for all rounds at once (batched Newton steps under the prior,
+MM iterations for the plain MLE). Online Elo is sequential in the votes by nature; its bootstrap runs the rounds side by side (vectors of rounds)
 over a resampled order.
 
 Leaderboards (`standings`) rate each connected component of the comparison graph on its own: sources
@@ -93,16 +93,29 @@ def map_log_strengths(wins: np.ndarray, *, prior: float = PRIOR, iterations: int
     plain MLE (scale fixed at geometric mean 1; finite only when the comparison graph allows it).
     """
     stack = wins[None] if wins.ndim == 2 else wins
-    if prior > 0:
-        rounds, n = stack.shape[:2]
-        augmented = np.zeros((rounds, n + 1, n + 1))
-        augmented[:, :n, :n] = stack
-        augmented[:, :n, n] = augmented[:, n, :n] = prior
-        logs = _minorize_maximize(augmented, iterations, tolerance)
-        logs = logs[:, :n] - logs[:, n:]
-    else:
-        logs = _minorize_maximize(stack, iterations, tolerance)
+    logs = _newton(stack, prior, iterations, tolerance) if prior > 0 else _minorize_maximize(stack, iterations, tolerance)
     return logs[0] if wins.ndim == 2 else logs
+
+
+def _newton(stack: np.ndarray, prior: float, iterations: int, tolerance: float) -> np.ndarray:
+    """The MAP log-strengths under the prior by Newton's method, for a stack of win matrices.
+
+    With prior > 0 the log-posterior is strictly concave, so Newton's steps (each round's own n × n solve) reach the
+    maximum in a handful of iterations where MM crept there linearly: a 1,000-round bootstrap of 30 traits took 2.3 s
+    in 700 MM iterations. A step longer than 1 in any log-strength is shortened to 1 (the same direction, still
+    uphill), which keeps the first steps from a flat start from overshooting unanimous outcomes.
+    """
+    theta = np.zeros(stack.shape[:2])
+    for _ in range(iterations):
+        p = expit(theta[:, :, None] - theta[:, None, :])  # P(i beats j)
+        # ∂/∂θᵢ: Σⱼ Wᵢⱼ·P(j beats i) − Wⱼᵢ·P(i beats j), and the prior's 1 − 2σ(θᵢ)
+        gradient = (stack * np.swapaxes(p, 1, 2) - np.swapaxes(stack, 1, 2) * p).sum(axis=2) + prior * (1 - 2 * expit(theta))
+        step = np.linalg.solve(_posterior_precision(theta, stack, prior), gradient[..., None])[..., 0]
+        longest = np.abs(step).max(axis=1, keepdims=True)
+        theta = theta + step / np.maximum(longest, 1.0)
+        if longest.max() < tolerance:
+            break
+    return theta
 
 
 def _minorize_maximize(stack: np.ndarray, iterations: int, tolerance: float) -> np.ndarray:
@@ -193,11 +206,13 @@ def log_posterior(log_strengths: np.ndarray, wins: np.ndarray, prior: float) -> 
 
 
 def _posterior_precision(theta: np.ndarray, wins: np.ndarray, prior: float) -> np.ndarray:
-    """The negative Hessian of the log-posterior at `theta` (positive definite when prior > 0)."""
-    games = wins + wins.T
-    p = expit(theta[:, None] - theta[None, :])
+    """The negative Hessian of the log-posterior at `theta` (positive definite when prior > 0); for one win matrix
+    (n × n, theta n) or a stack (r × n × n, theta r × n)."""
+    games = wins + np.swapaxes(wins, -1, -2)
+    p = expit(theta[..., :, None] - theta[..., None, :])
     pair = games * p * (1.0 - p)
-    return np.diag(pair.sum(axis=1) + 2 * prior * expit(theta) * expit(-theta)) - pair
+    diagonal = pair.sum(axis=-1) + 2 * prior * expit(theta) * expit(-theta)
+    return diagonal[..., :, None] * np.eye(theta.shape[-1]) - pair
 
 
 def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, quantiles) -> np.ndarray:
