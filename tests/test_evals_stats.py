@@ -293,6 +293,19 @@ def test_cases_needed_is_zero_when_passing_and_none_when_unreachable():
     assert cases_needed("persona", [(0, 1)] * 50, epochs=1, limit=100) is None
 
 
+@pytest.mark.parametrize("layer, cases", [("protocol", single(150, 158)), ("protocol", single(198, 200)), ("persona", single(100, 106))])
+def test_cases_needed_past_the_first_block_is_the_first_count_that_passes_and_the_limit_is_inclusive(layer, cases):
+    """Counts are tried in growing blocks: an answer past the first (here in the hundreds and thousands) is still the
+    fewest, as layer_result confirms on either side of it, and a limit of exactly that many still finds it."""
+    needed = cases_needed(layer, cases, epochs=1)
+    assert needed is not None and needed > 0
+    letters = ["p" if passes else "f" for passes, _ in cases]
+    more = lambda extra: layer_result(layer, outcomes(*letters, *["p"] * extra))  # noqa: E731
+    assert more(needed).state == PASS and more(needed - 1).state != PASS
+    assert cases_needed(layer, cases, epochs=1, limit=needed) == needed
+    assert cases_needed(layer, cases, epochs=1, limit=needed - 1) is None
+
+
 def test_a_layer_result_is_json_ready_with_its_state():
     data = layer_result("persona", outcomes(*["ppp"] * 20)).as_dict()
     assert data["state"] == PASS and data["met"] is True and isinstance(data["interval"], list)
