@@ -60,8 +60,9 @@ def pool(processes: int) -> ProcessPoolExecutor:
                 _pool.shutdown(wait=False, cancel_futures=True)
             os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # the forkserver imports litellm
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["litellm", "studio.llm.fanout"])  # forks start warm
             django_settings = os.environ.get("DJANGO_SETTINGS_MODULE")
+            # forks start warm: litellm imported and Django's apps loaded once, in the forkserver
+            context.set_forkserver_preload(["litellm", "studio.llm.fanout", "studio.llm.fanout_preload"])
             _pool = ProcessPoolExecutor(
                 processes, mp_context=context, initializer=_init_worker, initargs=(django_settings,)
             )
