@@ -11,6 +11,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # questions under one long persona prompt, which every sequence reads once. A 24-answer fingerprint took 40 s with two
 # and 55 s with four.
 os.environ.setdefault("LOCAL_LLM_PARALLEL", "2")
+import gc
 import time
 import types
 from dataclasses import dataclass
@@ -67,6 +68,13 @@ def touches_services(item) -> bool:
 # local models (torch, transformers, xllamacpp and the weights: about 20 s a process) and the tiny DPO checkpoint the
 # tuned-model tests train once per process. Every other test is grouped by its file, as `--dist loadfile` would.
 SHARED_LOADS = {"local_models": "local-models", "tiny_checkpoint": "tiny-checkpoint"}
+
+
+def pytest_collection_finish(session):
+    """What collection imported (Django, the apps, the test modules) lives as long as the process: out of the garbage
+    collector's sight, so that its automatic full collections walk only what the tests make."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
@@ -140,6 +148,9 @@ def _test_settings(request, settings, monkeypatch):
         frozen = float(int(time.time()))
         monkeypatch.setattr(ratelimit_core, "time", types.SimpleNamespace(time=lambda: frozen))
     settings.WEBHOOK_BACKOFF_S = 0.01
+    # WhiteNoise indexes every static file when its middleware is made, and each test client makes it again: 18 s of
+    # the suite's CPU. Autorefresh finds a file when it is asked for instead (tests ask for few).
+    settings.WHITENOISE_AUTOREFRESH = True
 
 
 def make_user(email: str):
