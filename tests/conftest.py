@@ -7,10 +7,6 @@ import os
 # spinning two threads on two cores (a 20-turn conversation with a checkpoint: 22.7 s alone at two threads, 17.4 s
 # at one, 521 s in the busy suite). Read by torch when it is first imported.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-# Two sequences in the local SmolLM2 (the default is twice the cores): the tests' fingerprints answer a few dozen short
-# questions under one long persona prompt, which every sequence reads once. A 24-answer fingerprint took 40 s with two
-# and 55 s with four.
-os.environ.setdefault("LOCAL_LLM_PARALLEL", "2")
 import gc
 import time
 import types
@@ -148,6 +144,11 @@ def _test_settings(request, settings, monkeypatch):
         frozen = float(int(time.time()))
         monkeypatch.setattr(ratelimit_core, "time", types.SimpleNamespace(time=lambda: frozen))
     settings.WEBHOOK_BACKOFF_S = 0.01
+    # One sequence in the local SmolLM2 (the default, twice the cores, is 4 here): the tests' fingerprints answer short
+    # questions under one long persona prompt, which every sequence reads on its own (5 s for 800 tokens on the one
+    # thread a test process gives llama.cpp), and a second sequence decodes no faster on that thread. The local-model
+    # tests took 58 s with four sequences and 44 s with one; the test of the fingerprint's concurrent answers asks for two.
+    settings.LOCAL_LLM_PARALLEL = 1
     # WhiteNoise indexes every static file when its middleware is made, and each test client makes it again: 18 s of
     # the suite's CPU. Autorefresh finds a file when it is asked for instead (tests ask for few).
     settings.WHITENOISE_AUTOREFRESH = True

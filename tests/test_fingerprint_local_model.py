@@ -78,8 +78,30 @@ def fingerprinted(tenant, generate, settings, local_answers, monkeypatch):
     return run
 
 
+def test_an_in_character_reply_passes_and_a_python_answer_is_flagged(fingerprinted, owner_api, tenant):
+    # The org's generic-assistant baseline on these scenarios is already there (the test below shows it computed): it
+    # would otherwise be the first fingerprint's, 24 more SmolLM2 answers that play no part in the drift bound.
+    seeded = BaselineFingerprint.objects.create(organization=tenant.org, chat_model="local/smollm2-135m-instruct",
+                                                embedding_model="local/all-minilm-l6-v2", scenarios=DRIFT_SCENARIOS,
+                                                answers=DRIFT_SCENARIOS, vector=[1.0] + [0.0] * 383,
+                                                system_prompt=BASELINE_SYSTEM_PROMPT)
+    persona, fingerprint, _ = fingerprinted(DRIFT_SCENARIOS)
+    assert fingerprint.baseline == seeded and BaselineFingerprint.objects.count() == 1  # reused, none computed
+    reply = owner_api.post(f"/v1/personas/{persona.public_id}/chat", json={"message": "Tell me about your work."}).json()
+    assert reply["model"] == "local/smollm2-135m-instruct", reply
+    drift = reply["drift"]
+    # the fixed threshold would have flagged it; the persona's own spread does not
+    assert drift["threshold_source"] == "calibrated" and 0.3 < drift["score"] <= drift["threshold"], (reply["reply"], drift)
+    assert drift["flagged"] is False
+    python, note, _ = drift_score(persona=persona, text=PYTHON, tree=effective_tree(persona.organization, persona.workspace))
+    assert note == "" and python.flagged and python.score > python.threshold == drift["threshold"]
+
+
 def test_the_chats_own_model_answers_the_scenarios_in_one_batch_with_progress_and_its_spread_is_kept(fingerprinted, local_answers,
-                                                                                                     owner_api):
+                                                                                                     owner_api, settings):
+    # The tests' one sequence (conftest): the engine loads again with two. Last in the file, so the tests before it
+    # keep the one sequence's cache of the persona prompt.
+    settings.LOCAL_LLM_PARALLEL = 2
     persona, fingerprint, progress = fingerprinted(SCENARIOS)
     calls, state = local_answers
     assert fingerprint.chat_model == "local/smollm2-135m-instruct" and fingerprint.embedding_model == "local/all-minilm-l6-v2"
@@ -101,22 +123,3 @@ def test_the_chats_own_model_answers_the_scenarios_in_one_batch_with_progress_an
     assert spread.sd == pytest.approx(statistics.stdev(distances), abs=1e-6)
     body = owner_api.get(f"/v1/personas/{persona.public_id}/fingerprint").json()
     assert body["drift_threshold"] == pytest.approx(max(0.3, spread.mean + 2 * spread.sd), abs=1e-4)
-
-
-def test_an_in_character_reply_passes_and_a_python_answer_is_flagged(fingerprinted, owner_api, tenant):
-    # The org's generic-assistant baseline on these scenarios is already there (the test above shows it computed): it
-    # would otherwise be the first fingerprint's, 24 more SmolLM2 answers that play no part in the drift bound.
-    seeded = BaselineFingerprint.objects.create(organization=tenant.org, chat_model="local/smollm2-135m-instruct",
-                                                embedding_model="local/all-minilm-l6-v2", scenarios=DRIFT_SCENARIOS,
-                                                answers=DRIFT_SCENARIOS, vector=[1.0] + [0.0] * 383,
-                                                system_prompt=BASELINE_SYSTEM_PROMPT)
-    persona, fingerprint, _ = fingerprinted(DRIFT_SCENARIOS)
-    assert fingerprint.baseline == seeded and BaselineFingerprint.objects.count() == 1  # reused, none computed
-    reply = owner_api.post(f"/v1/personas/{persona.public_id}/chat", json={"message": "Tell me about your work."}).json()
-    assert reply["model"] == "local/smollm2-135m-instruct", reply
-    drift = reply["drift"]
-    # the fixed threshold would have flagged it; the persona's own spread does not
-    assert drift["threshold_source"] == "calibrated" and 0.3 < drift["score"] <= drift["threshold"], (reply["reply"], drift)
-    assert drift["flagged"] is False
-    python, note, _ = drift_score(persona=persona, text=PYTHON, tree=effective_tree(persona.organization, persona.workspace))
-    assert note == "" and python.flagged and python.score > python.threshold == drift["threshold"]

@@ -55,30 +55,34 @@ class _Engine:
 
     _lock = threading.Lock()
     _server = None
-    _pid = None
+    _server_key = None  # (pid, sequences) the server was loaded for
     _pool = None
-    _pool_pid = None
+    _pool_key = None  # (pid, sequences) the pool was made for
     context_per_sequence = 0
 
     @classmethod
     def pool(cls) -> ThreadPoolExecutor:
         """Threads that wait in llama.cpp for the async API: one per parallel sequence (asyncio's default pool has
         cpu + 4, 6 on 2 cores, which left slots idle), and its own so that it does not starve other to_thread work."""
-        if cls._pool is None or cls._pool_pid != os.getpid():  # a forked child makes its own
-            with cls._lock:
-                if cls._pool is None or cls._pool_pid != os.getpid():
-                    cls._pool = ThreadPoolExecutor(parallel_sequences(), thread_name_prefix="local-llm")
-                    cls._pool_pid = os.getpid()
+        wanted = (os.getpid(), parallel_sequences())
+        if cls._pool is None or cls._pool_key != wanted:
+            with cls._lock:  # a forked child makes its own; a changed LOCAL_LLM_PARALLEL a new one
+                if cls._pool is None or cls._pool_key != wanted:
+                    cls._pool = ThreadPoolExecutor(wanted[1], thread_name_prefix="local-llm")
+                    cls._pool_key = wanted
         return cls._pool
 
     @classmethod
     def server(cls):
-        if cls._server is not None and cls._pid == os.getpid():
+        """The process's llama.cpp server; loaded again (0.4 s) in a forked child or when LOCAL_LLM_PARALLEL changed."""
+        wanted = (os.getpid(), parallel_sequences())
+        if cls._server is not None and cls._server_key == wanted:
             return cls._server
         with cls._lock:
-            if cls._server is None or cls._pid != os.getpid():  # a forked child loads its own
+            if cls._server is None or cls._server_key != wanted:
+                cls._server = None  # the old one's memory goes before the new one's is taken
                 cls._server = cls._load()
-                cls._pid = os.getpid()
+                cls._server_key = wanted
         return cls._server
 
     @classmethod
