@@ -73,6 +73,20 @@ def pytest_collection_finish(session):
     gc.freeze()
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    """Under `--dist loadgroup` every test id a worker collected must carry its group (`…@group`), the only thing the
+    scheduler reads: where xdist could not mark the ids (pytest 9.2 ignores the attribute pytest-xdist 3.8 rewrites),
+    the groups were split silently and every worker paid every shared load."""
+    if node.config.getoption("dist") != "loadgroup":
+        return
+    ungrouped = [nodeid for nodeid in ids if "@" not in nodeid]
+    if ungrouped:
+        pytest.exit(f"--dist loadgroup: {len(ungrouped)} of {len(ids)} tests lost their xdist group (first: {ungrouped[0]}): "
+                    "this pytest and pytest-xdist do not work together (see the pytest pin in pyproject.toml)",
+                    returncode=pytest.ExitCode.USAGE_ERROR)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     """Browser tests last: Playwright's sync API keeps an event loop running in this thread for the session."""
