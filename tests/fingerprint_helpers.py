@@ -4,7 +4,8 @@ inline, and the cosine distance computed independently of the studio's code."""
 import numpy as np
 import pytest
 
-from audits.models import Fingerprint
+from audits.models import BaselineFingerprint, Fingerprint
+from audits.services import BASELINE_SYSTEM_PROMPT
 
 
 @pytest.fixture
@@ -19,6 +20,17 @@ def fingerprint(owner_api, django_capture_on_commit_callbacks):
         return found
 
     return run
+
+
+def seed_baseline(org, *, scenarios: int, dimensions: int, embedding_model: str,
+                  chat_model: str = "local/smollm2-135m-instruct") -> BaselineFingerprint:
+    """The org's generic-assistant baseline for these models and scenarios, stored as a first fingerprint leaves it: the
+    fingerprint jobs that follow reuse it instead of having the chat model answer every scenario again as a generic
+    assistant (with SmolLM2, as many answers again as the persona's). tests/test_fingerprint_local_model.py has a
+    fingerprint compute one."""
+    return BaselineFingerprint.objects.create(organization=org, chat_model=chat_model, embedding_model=embedding_model,
+                                              scenarios=scenarios, answers=scenarios, vector=[1.0] + [0.0] * (dimensions - 1),
+                                              system_prompt=BASELINE_SYSTEM_PROMPT)
 
 
 def cosine_distance(a, b) -> float:

@@ -20,6 +20,7 @@ from studio.config.selectors import effective_tree
 from studio.config.services import config_set
 from studio.llm import local_embeddings, local_models
 from studio.principal import Principal
+from tests.fingerprint_helpers import seed_baseline
 
 SCENARIOS = 6
 ANSWER_TOKENS = 32  # SmolLM2's answers kept short: the job runs in seconds
@@ -37,7 +38,10 @@ def fingerprinted(tenant, generate, settings):
     config_set(actor=owner, key="engine.pipeline.fingerprint.scenarios", value=SCENARIOS)
     config_set(actor=owner, key="engine.pipeline.provocation.enabled", value=False)  # the fingerprint alone
 
-    def run():
+    def run(baseline: tuple[str, int] | None = None):
+        """With `baseline` ((embedding model, dimensions)), the org's SmolLM2 baseline is there already (not answered)."""
+        if baseline:
+            seed_baseline(tenant.org, scenarios=SCENARIOS, embedding_model=baseline[0], dimensions=baseline[1])
         persona = Persona.objects.get(public_id=generate().json()["id"])
         fingerprint = Fingerprint.objects.get(persona=persona)
         assert fingerprint.status == "ready", fingerprint.error
@@ -92,7 +96,7 @@ def unit(vector) -> np.ndarray:
 @pytest.mark.local_models
 def test_with_no_credentials_the_fingerprint_is_the_mean_of_smollm2s_answers_minilm_vectors(fingerprinted, smollm2_answers, owner_api,
                                                                                             tenant, client_for):
-    persona, fingerprint = fingerprinted()
+    persona, fingerprint = fingerprinted(baseline=("local/all-minilm-l6-v2", 384))
     assert (fingerprint.engine, fingerprint.embedding_model) == ("offline", "local/all-minilm-l6-v2")
     assert fingerprint.chat_model == "local/smollm2-135m-instruct" and len(smollm2_answers) == SCENARIOS
     expected = unit(np.mean(local_embeddings.encode(smollm2_answers)[0], axis=0))
@@ -106,7 +110,7 @@ def test_with_no_credentials_the_fingerprint_is_the_mean_of_smollm2s_answers_min
 @pytest.mark.local_models
 def test_without_the_minilm_package_the_hashed_ngrams_stand_in_and_say_why(fingerprinted, minilm_missing, smollm2_answers, owner_api,
                                                                            tenant, client_for):
-    persona, fingerprint = fingerprinted()
+    persona, fingerprint = fingerprinted(baseline=("offline/studio-embed", 512))
     assert fingerprint.embedding_model == "offline/studio-embed" and len(fingerprint.vector) == 512
     assert np.allclose(fingerprint.vector, unit(np.mean([offline_embedding(a) for a in smollm2_answers], axis=0)), atol=1e-9)
     label = owner_api.get(f"/v1/personas/{persona.public_id}/fingerprint").json()["embedding_label"]

@@ -20,11 +20,12 @@ from studio.config.selectors import effective_tree
 from studio.config.services import config_set
 from studio.llm import local_embeddings
 from studio.principal import Principal
+from tests.fingerprint_helpers import seed_baseline
 from tests.test_drift_calibration import loo_by_hand
 
 pytestmark = pytest.mark.local_models
 
-SCENARIOS = 8  # enough to see the batch, the progress and the spread
+SCENARIOS = 4  # two batches of the two sequences, progress between them, and a spread (8 cost twice as long)
 DRIFT_SCENARIOS = 24  # a spread measured on 12 short answers sometimes reached 1.0, past the Python answer
 ANSWER_TOKENS = 48
 SEED = 11  # sampled answers, but the same ones on every run
@@ -81,10 +82,7 @@ def fingerprinted(tenant, generate, settings, local_answers, monkeypatch):
 def test_an_in_character_reply_passes_and_a_python_answer_is_flagged(fingerprinted, owner_api, tenant):
     # The org's generic-assistant baseline on these scenarios is already there (the test below shows it computed): it
     # would otherwise be the first fingerprint's, 24 more SmolLM2 answers that play no part in the drift bound.
-    seeded = BaselineFingerprint.objects.create(organization=tenant.org, chat_model="local/smollm2-135m-instruct",
-                                                embedding_model="local/all-minilm-l6-v2", scenarios=DRIFT_SCENARIOS,
-                                                answers=DRIFT_SCENARIOS, vector=[1.0] + [0.0] * 383,
-                                                system_prompt=BASELINE_SYSTEM_PROMPT)
+    seeded = seed_baseline(tenant.org, scenarios=DRIFT_SCENARIOS, dimensions=384, embedding_model="local/all-minilm-l6-v2")
     persona, fingerprint, _ = fingerprinted(DRIFT_SCENARIOS)
     assert fingerprint.baseline == seeded and BaselineFingerprint.objects.count() == 1  # reused, none computed
     reply = owner_api.post(f"/v1/personas/{persona.public_id}/chat", json={"message": "Tell me about your work."}).json()

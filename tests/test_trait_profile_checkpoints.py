@@ -16,18 +16,29 @@ from training_jobs.backends.trl_backend import TRLBackend
 from training_jobs.evaluation import CHECKPOINT_REPETITION_PENALTY
 
 
-@pytest.fixture
-def profiles(job, owner_api, django_capture_on_commit_callbacks):
-    """The job's base and tuned profiles (30 prompts, seed 2), run inline."""
+def profile_both_sides(job, owner_api, capture, prompts: int) -> dict[str, TraitProfile]:
+    """The job's base and tuned profiles (`prompts` prompts, seed 2), run inline."""
     out = {}
     for side in ("base", "tuned"):
-        with django_capture_on_commit_callbacks(execute=True):
+        with capture(execute=True):
             response = owner_api.post("/v1/trait-profiles", json={"training_job_id": str(job.public_id), "side": side,
-                                                                  "prompts": 30, "seed": 2})
+                                                                  "prompts": prompts, "seed": 2})
         assert response.status_code == 202, response.content
         out[side] = TraitProfile.objects.get(public_id=response.json()["id"])
         out[side].refresh_from_db()
     return out
+
+
+@pytest.fixture
+def profiles(job, owner_api, django_capture_on_commit_callbacks):
+    """Base and tuned profiles of 30 prompts: enough rated traits for the comparison, its Spearman and its page."""
+    return profile_both_sides(job, owner_api, django_capture_on_commit_callbacks, prompts=30)
+
+
+@pytest.fixture
+def small_profiles(job, owner_api, django_capture_on_commit_callbacks):
+    """Base and tuned profiles of 3 prompts, for the tests of who may read them (a tenth of the sampling)."""
+    return profile_both_sides(job, owner_api, django_capture_on_commit_callbacks, prompts=3)
 
 
 def test_base_and_tuned_are_sampled_without_a_system_prompt_as_the_backend_samples_them(job, profiles):
@@ -99,7 +110,7 @@ def test_the_evaluation_stage_can_profile_a_checkpoint_in_its_own_process(job):
 
 
 def test_a_job_without_a_checkpoint_is_409_and_outsiders_get_404(persona, owner_api, outsider_tenant, api_for, client_for,
-                                                                 outsider, job, profiles):
+                                                                 outsider, job, small_profiles):
     untrained = trained_job(persona, None, name="untrained")
     response = owner_api.post("/v1/trait-profiles", json={"training_job_id": str(untrained.public_id), "side": "tuned"})
     assert response.status_code == 409 and "no trained adapter" in response.json()["detail"]
@@ -107,7 +118,7 @@ def test_a_job_without_a_checkpoint_is_409_and_outsiders_get_404(persona, owner_
     stranger = api_for(outsider_tenant.org)
     assert stranger.post("/v1/trait-profiles", json={"training_job_id": str(job.public_id), "side": "base"}).status_code == 404
     assert stranger.get(f"/v1/training-jobs/{job.public_id}/trait-profiles").status_code == 404
-    assert stranger.get(f"/v1/trait-profiles/{profiles['tuned'].public_id}").status_code == 404
+    assert stranger.get(f"/v1/trait-profiles/{small_profiles['tuned'].public_id}").status_code == 404
     mine = api_for(outsider_tenant.org)
     browser = client_for(outsider)
     for url in (f"/o/acme/training/{job.public_id}/trait-profiles/", f"/o/globex/training/{job.public_id}/trait-profiles/"):
@@ -116,7 +127,7 @@ def test_a_job_without_a_checkpoint_is_409_and_outsiders_get_404(persona, owner_
     assert TraitProfile.objects.count() == 2
 
 
-def test_a_key_without_training_scopes_cannot_profile_or_read_a_checkpoint(job, profiles, api_for, tenant):
+def test_a_key_without_training_scopes_cannot_profile_or_read_a_checkpoint(job, small_profiles, api_for, tenant):
     personas_only = api_for(tenant.org, scopes=["personas:read", "personas:write"])
     assert personas_only.post("/v1/trait-profiles", json={"training_job_id": str(job.public_id), "side": "base"}).status_code == 403
-    assert personas_only.get(f"/v1/trait-profiles/{profiles['base'].public_id}").status_code == 403
+    assert personas_only.get(f"/v1/trait-profiles/{small_profiles['base'].public_id}").status_code == 403
