@@ -94,7 +94,8 @@ def _values(**overrides) -> dict:
 
 
 def test_a_job_evaluates_each_checkpoint_on_held_out_prompts_while_it_trains(persona, launch):
-    job = launch(persona, eval_every_steps=1, early_stop_patience=0)
+    # 4 held-out prompts, not the default 8: every checkpoint of both stages is sampled on them, base and tuned
+    job = launch(persona, eval_every_steps=1, early_stop_patience=0, eval_holdout_prompts=4)
 
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert job.early_stop is None
@@ -141,8 +142,8 @@ def planted_judge(monkeypatch):
     return calls
 
 
-def test_a_planted_plateau_stops_training_early_keeps_the_best_checkpoint_and_ends_normally(persona, launch, planted_judge,
-                                                                                            client_for, tenant, owner_api):
+def test_a_planted_plateau_stops_training_early_keeps_the_best_checkpoint_and_ends_normally_until_resumed(
+        persona, launch, planted_judge, client_for, tenant, owner_api):
     job = launch(persona, dpo_pairs=24, eval_every_steps=1, early_stop_patience=3, early_stop_min_delta=0.05)
 
     assert job.status == JobStatus.SUCCEEDED and job.kill is None and job.error == ""
@@ -184,17 +185,15 @@ def test_a_planted_plateau_stops_training_early_keeps_the_best_checkpoint_and_en
     assert kept.adapter_dir == job.artifacts_dir / "dpo_train/checkpoints/step-2"
     assert f"| Early stop | S{message[1:]} |" in model_card(card_facts(job, kept, "adapter"))
 
-
-def test_resuming_training_after_an_early_stop_forgets_it(persona, launch, planted_judge, tenant, django_capture_on_commit_callbacks):
+    # Resuming: the evaluation again keeps the stop before it; training again forgets it (the same job: a second
+    # early-stopped job trained for nothing but this).
     from studio.principal import Principal
     from training_jobs.services import training_job_resume
 
-    job = launch(persona, dpo_pairs=24, eval_every_steps=1, early_stop_patience=3)
-    assert job.early_stop is not None
     principal = Principal.from_membership(tenant.membership("owner"))
     training_job_resume(principal=principal, job=job, stage="eval")
     job.refresh_from_db()
-    assert job.early_stop is not None  # the evaluation again: the stop before it still holds
+    assert job.early_stop is not None
     job.status = JobStatus.SUCCEEDED
     job.save(update_fields=["status"])
     training_job_resume(principal=principal, job=job, stage="dpo_train")
