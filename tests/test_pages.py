@@ -124,6 +124,14 @@ def test_every_page_carries_the_csrf_token_for_htmx(tenant, client_for):
         assert token and len(token.group(1)) >= 32, path
 
 
+def test_the_worker_check_waits_for_the_pages_socket(tenant, client_for):
+    # Its answer comes only as a live event: disabled until the socket has joined the org's events (static/studio/pages.js).
+    page = client_for(tenant.user("viewer")).get("/o/acme/").content.decode()
+    button = re.search(r'<button [^>]*data-testid="worker-check"[^>]*>', page).group(0)
+    assert "data-needs-live" in button and " disabled" in button
+    assert re.search(r'<section class="card" hx-ext="ws" ws-connect="/ws/o/acme/events/">(?:(?!</section>).)*data-testid="worker-check"', page, re.S)
+
+
 def test_the_worker_check_answers_with_a_waiting_fragment(tenant, client_for, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(tenant.user("viewer")).post("/o/acme/worker-check/", HTTP_HX_REQUEST="true")

@@ -21,6 +21,19 @@
     if (box) box.hidden = true;
   });
 
+  // [data-needs-live] inside a ws-connect element: usable only while its WebSocket is open (the server joins the
+  // socket to its group before opening it). An answer that comes only as a live event — the worker check's pong —
+  // sent before the socket joined would be lost, and the page would wait for it forever.
+  function setLive(socketElt, open) {
+    if (!socketElt || !socketElt.querySelectorAll) return;
+    socketElt.querySelectorAll("[data-needs-live]").forEach(function (control) {
+      control.disabled = !open;
+      control.title = open ? "" : "Connecting to live updates…";
+    });
+  }
+  document.addEventListener("htmx:wsOpen", function (event) { setLive(event.target, true); });
+  document.addEventListener("htmx:wsClose", function (event) { setLive(event.target, false); });
+
   // <select data-autosubmit>: picking an option submits its form (scope pickers, filters).
   document.addEventListener("change", function (event) {
     var box = event.target;

@@ -3,6 +3,8 @@
 import json
 import urllib.request
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import BACKGROUND_WAIT_MS, log_in, screenshot
 
 PASSWORD = "browser-pass-1234"
@@ -29,6 +31,8 @@ def test_an_admin_logs_in_switches_org_and_creates_an_api_key(studio_server, pag
     slug = other.lower()
 
     # The worker answers over the WebSocket: proves background work and realtime events in this mode.
+    # The check is enabled once the page's socket has joined the org's events (a pong sent before would be lost).
+    expect(page.get_by_test_id("worker-check")).to_be_enabled()
     page.get_by_test_id("worker-check").click()
     pong = page.get_by_test_id("worker-pong")
     pong.wait_for(timeout=BACKGROUND_WAIT_MS)
