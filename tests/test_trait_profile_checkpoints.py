@@ -30,18 +30,23 @@ def profile_both_sides(job, owner_api, capture, prompts: int) -> dict[str, Trait
 
 
 @pytest.fixture
-def profiles(job, owner_api, django_capture_on_commit_callbacks):
-    """Base and tuned profiles of 30 prompts: enough rated traits for the comparison, its Spearman and its page."""
-    return profile_both_sides(job, owner_api, django_capture_on_commit_callbacks, prompts=30)
-
-
-@pytest.fixture
 def small_profiles(job, owner_api, django_capture_on_commit_callbacks):
     """Base and tuned profiles of 3 prompts, for the tests of who may read them (a tenth of the sampling)."""
     return profile_both_sides(job, owner_api, django_capture_on_commit_callbacks, prompts=3)
 
 
-def test_base_and_tuned_are_sampled_without_a_system_prompt_as_the_backend_samples_them(job, profiles):
+def test_base_and_tuned_profiles_are_sampled_as_the_backend_samples_them_compared_as_scipy_does_and_shown_side_by_side(
+        job, owner_api, tenant, client_for, django_capture_on_commit_callbacks):
+    # One pair of 30-prompt profiles (enough rated traits for a comparison, its Spearman and its page) serves the three
+    # checks: sampling them is most of the work, a few seconds a pair.
+    profiles = profile_both_sides(job, owner_api, django_capture_on_commit_callbacks, prompts=30)
+    sampled_as_the_backend_samples(job, profiles)
+    compared_as_scipy_computes(profiles, owner_api)
+    shown_side_by_side_on_the_job_page(job, profiles, tenant, client_for)
+
+
+def sampled_as_the_backend_samples(job, profiles):
+    """Each side sampled without a system prompt, its replies those of the backend's own sampling."""
     root, params = job.artifacts_dir / "dpo_train", job.params
     for side, adapter in (("base", None), ("tuned", str(root / "adapter"))):
         profile = profiles[side]
@@ -65,7 +70,8 @@ def test_base_and_tuned_are_sampled_without_a_system_prompt_as_the_backend_sampl
     assert "offline/studio" in profiles["tuned"].config["judge_warning"] and "offline/teacher" in profiles["tuned"].config["judge_warning"]
 
 
-def test_tuned_against_base_gives_boosted_and_suppressed_traits_and_spearman_as_scipy_computes_it(profiles, owner_api):
+def compared_as_scipy_computes(profiles, owner_api):
+    """Tuned against base: the boosted and suppressed traits, and Spearman's ρ as scipy computes it."""
     tuned, base = profiles["tuned"], profiles["base"]
     body = owner_api.get(f"/v1/trait-profiles/{tuned.public_id}?compare_to={base.public_id}").json()
     comparison = body["comparison"]
@@ -82,7 +88,8 @@ def test_tuned_against_base_gives_boosted_and_suppressed_traits_and_spearman_as_
     assert all(r["low"] <= r["difference"] <= r["high"] or r["clear"] for r in differences)
 
 
-def test_the_finished_job_page_leads_to_base_and_tuned_side_by_side(job, profiles, tenant, client_for):
+def shown_side_by_side_on_the_job_page(job, profiles, tenant, client_for):
+    """The finished job's page leads to base and tuned side by side."""
     browser = client_for(tenant.owner)
     assert f"/o/acme/training/{job.public_id}/trait-profiles/" in browser.get(f"/o/acme/training/{job.public_id}/").content.decode()
     html = browser.get(f"/o/acme/training/{job.public_id}/trait-profiles/").content.decode()
