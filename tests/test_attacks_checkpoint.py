@@ -12,9 +12,17 @@ from tests.test_attacks import textbook_wilson
 from tests.tuned_model_helpers import trained_job
 from tests.tuned_model_helpers import artifacts_in_tmp_fixture, job_fixture, tiny_checkpoint_fixture  # noqa: F401  (fixtures)
 from training_jobs.backends.trl_backend import TRLBackend
-from training_jobs.tuned_chat import CHAT_MAX_NEW_TOKENS
+from training_jobs import attacks as checkpoint_attacks
 
 PROMPTS = 3
+# Short replies: 63 replies a side, each a generation on the tiny model that almost never ends early (at the chat's 120
+# tokens the run took 8 s of a busy worker).
+REPLY_TOKENS = 32
+
+
+@pytest.fixture(autouse=True)
+def short_replies(monkeypatch):
+    monkeypatch.setattr(checkpoint_attacks, "CHAT_MAX_NEW_TOKENS", REPLY_TOKENS)
 
 
 @pytest.fixture
@@ -31,7 +39,7 @@ def first_turns(job) -> list[str]:
     root, p = job.artifacts_dir / "dpo_train", job.params
     texts = TRLBackend().sample([[{"role": "user", "content": prompt}] for prompt in ORDINARY_PROMPTS[:PROMPTS]],
                                 {"student": str(root / "base"), "seed": p["seed"]}, base_dir=str(root / "base"),
-                                max_new_tokens=CHAT_MAX_NEW_TOKENS, temperature=p["temperature"], top_p=p["top_p"],
+                                max_new_tokens=REPLY_TOKENS, temperature=p["temperature"], top_p=p["top_p"],
                                 repetition_penalty=1.15, batch_size=8)
     return [t.replace("\x00", "").strip() for t in texts]
 
