@@ -26,8 +26,11 @@ from tests.test_drift_calibration import loo_by_hand
 pytestmark = pytest.mark.local_models
 
 SCENARIOS = 4  # two batches of the two sequences, progress between them, and a spread (8 cost twice as long)
-DRIFT_SCENARIOS = 24  # a spread measured on 12 short answers sometimes reached 1.0, past the Python answer
-ANSWER_TOKENS = 48
+# A spread measured on 12 short answers sometimes reached 1.0, past the Python answer. On 16 answers of 32 tokens, seeds
+# 11 to 15 gave thresholds of 0.79–0.89 with the in-character reply at 0.47–0.66 and the Python answer at 1.00–1.07
+# (24 answers of 48 tokens: 0.88, 0.56 and 1.06 at seed 11, and a third longer: each answer is ~25 ms a token here).
+DRIFT_SCENARIOS = 16
+ANSWER_TOKENS = 32
 SEED = 11  # sampled answers, but the same ones on every run
 PYTHON = "Sure! Here is a Python function that sorts a list: def sort(x): return sorted(x)"
 
