@@ -3,6 +3,7 @@ of chatting with a trained model and exporting it. The jobs are built with the O
 
 import json
 import shutil
+import tempfile
 from decimal import Decimal
 
 import pytest
@@ -32,16 +33,20 @@ def train_tiny_checkpoint(out) -> dict[str, str]:
     return {"adapter": result.artifacts["adapter_dir"], "base": result.artifacts["base_dir"]}
 
 
-def tiny_checkpoint_folders(tmp_path_factory) -> dict[str, str]:
-    """train_tiny_checkpoint once per test process (a session fixture in each test module calls this)."""
+def tiny_checkpoint_folders(tmp_path_factory=None) -> dict[str, str]:
+    """train_tiny_checkpoint once per process (a session fixture in each test module calls this, and the browser tests'
+    command process, whose jobs copy the folders); under pytest's temporary folders when given."""
     if not _trained:
-        _trained.update(train_tiny_checkpoint(tmp_path_factory.mktemp("tiny-dpo")))
+        out = tmp_path_factory.mktemp("tiny-dpo") if tmp_path_factory else tempfile.mkdtemp(prefix="tiny-dpo-")
+        _trained.update(train_tiny_checkpoint(out))
     return dict(_trained)
 
 
-def trained_job(persona, checkpoint: dict | None, *, status=JobStatus.SUCCEEDED, pairs: int = 5, **fields) -> TrainingJob:
-    """A character job whose dpo_train stage left `checkpoint` (copied into its folder); none when `checkpoint` is None."""
-    params = LaunchParams.model_validate(launch_values(persona)).model_dump(mode="json")
+def trained_job(persona, checkpoint: dict | None, *, status=JobStatus.SUCCEEDED, pairs: int = 5, values: dict | None = None,
+                **fields) -> TrainingJob:
+    """A character job whose dpo_train stage left `checkpoint` (copied into its folder); none when `checkpoint` is None.
+    `values` override the small launch values (tests.training_helpers.SMALL) the job was launched with."""
+    params = LaunchParams.model_validate(launch_values(persona, **(values or {}))).model_dump(mode="json")
     version = constitution_current(persona=persona)
     job = TrainingJob.objects.create(
         organization=persona.organization, workspace=persona.workspace, persona=persona, constitution=version,

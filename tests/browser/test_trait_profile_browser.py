@@ -13,11 +13,12 @@ from tests.browser.test_training_browser import PASSWORD, SEED
 pytestmark = pytest.mark.browser
 
 SEED_JOB = """
-import tempfile
 from personas.models import Persona
-from tests.tuned_model_helpers import train_tiny_checkpoint, trained_job
+from tests.tuned_model_helpers import tiny_checkpoint_folders, trained_job
 persona = Persona.objects.get(public_id="{persona_id}")
-job = trained_job(persona, train_tiny_checkpoint(tempfile.mkdtemp()), name="glassblower-traits")
+# Answers of up to 96 tokens, as the evaluation samples them: at the small jobs' 32 the offline judge reads too little of
+# each reply to tell two traits apart (orders disagreed on 55 of 60), and base and tuned showed the same profile.
+job = trained_job(persona, tiny_checkpoint_folders(), name="glassblower-traits", values={{"max_new_tokens": 96}})
 print(job.public_id)
 """
 

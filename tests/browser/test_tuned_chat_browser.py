@@ -14,11 +14,10 @@ pytestmark = pytest.mark.browser
 
 # A finished job holding a really trained tiny checkpoint, written where the server reads its artifacts.
 SEED_JOB = """
-import tempfile
 from personas.models import Persona
-from tests.tuned_model_helpers import train_tiny_checkpoint, trained_job
+from tests.tuned_model_helpers import tiny_checkpoint_folders, trained_job
 persona = Persona.objects.get(public_id="{persona_id}")
-job = trained_job(persona, train_tiny_checkpoint(tempfile.mkdtemp()), name="glassblower-v1")
+job = trained_job(persona, tiny_checkpoint_folders(), name="glassblower-v1")  # trained once in this process
 print(job.public_id)
 """
 
