@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import threading
 import time
 import urllib.request
 
@@ -11,7 +10,7 @@ from asgiref.sync import async_to_sync
 from pydantic import BaseModel, ConfigDict
 
 from studio import services
-from studio.llm import fanout, gateway, runtime
+from studio.llm import attempts, fanout, gateway, runtime
 from studio.llm.gateway import Completion, LLMError, NoCredentialsError, StepConfig
 from tests.llm_server import MALFORMED_JSON, RATE_LIMIT, SERVER_ERROR, TIMEOUT, UNAVAILABLE, Fault, Reply, rate_limit
 
@@ -38,12 +37,6 @@ def config(*fallbacks, **knobs) -> StepConfig:
 
 def kinds(completion_or_error) -> list[str]:
     return [attempt.kind for attempt in completion_or_error.attempts]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _batch_workers_start_early():
-    """The fan-out test's worker processes take seconds to start (they import litellm): overlap that."""
-    threading.Thread(target=fanout.warm, args=(2,), daemon=True).start()
 
 
 @pytest.fixture(autouse=True)
@@ -324,6 +317,41 @@ def test_a_registered_custom_provider_answers_without_credentials(tenant):
     assert (completion.text, completion.model, completion.cost_usd) == ("cba", "testecho/any", 0.0)
     assert batch[0].text == "zyx"
     assert gateway.provider_for_model("testecho/any", tenant.org) is None
+
+
+def SpyLLM():
+    """A custom provider that keeps the arguments of each call it answers."""
+    from litellm import CustomLLM
+
+    class Spy(CustomLLM):
+        calls: list[dict] = []
+
+        def completion(self, model, messages, *, optional_params, model_response, **_):
+            Spy.calls.append({"model": model, "messages": messages, "optional_params": dict(optional_params)})
+            model_response.choices[0].message.content = "ok"
+            return model_response
+
+        async def acompletion(self, **kwargs):
+            return self.completion(**kwargs)
+
+    return Spy()
+
+
+def test_an_in_process_provider_is_handed_what_litellm_would_hand_it(tenant):
+    gateway.register_custom_provider("testspy", "tests.test_llm_gateway:SpyLLM")
+    config = StepConfig("testspy/any", temperature=0.3, max_tokens=77, stop=("\n\n",), seed=5, top_p=0.9)
+    route = attempts.Route("testspy/any")
+    handler = runtime.custom_handler("testspy/any")
+    handler.calls.clear()
+
+    gateway.complete(USER, config, organization=tenant.org)
+    async_to_sync(gateway.abatch)([(USER, config)])
+    runtime.litellm().completion(**attempts.call_kwargs(route, USER, config))
+
+    direct_sync, direct_async, through_litellm = handler.calls
+    assert direct_sync == direct_async == through_litellm
+    assert through_litellm["model"] == "any"
+    assert {"temperature": 0.3, "max_tokens": 77, "stop": ["\n\n"], "seed": 5, "top_p": 0.9}.items() <= through_litellm["optional_params"].items()
 
 
 def test_the_provider_of_a_model(tenant, llm_server):

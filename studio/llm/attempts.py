@@ -1,7 +1,8 @@
 """The attempt loop: retries with backoff on one model, then down the fallback chain.
 
-litellm makes each call, raises its typed exceptions and prices the response; the
-loop is the studio's own, not litellm's `fallbacks=`/`num_retries=`, because:
+litellm makes each call (an in-process provider's handler, such as the offline engine's, is
+called directly: see runtime.handler_arguments), raises its typed exceptions and prices the
+response; the loop is the studio's own, not litellm's `fallbacks=`/`num_retries=`, because:
 - every attempt is recorded (model, kind, error, latency) for the run's step rows;
 - the step's schema takes part: output that `parse` rejects is an `invalid_output`, a reply with no text `empty`
   attempt, retried and then handed to the next model like a provider fault;
@@ -204,7 +205,11 @@ def _ms(started: float) -> float:
 def attempt_sync(route: Route, messages: list[dict], config: StepConfig, parse: Parse) -> Outcome:
     started = time.perf_counter()
     try:
-        response = runtime.litellm().completion(**call_kwargs(route, messages, config, parse))
+        call = call_kwargs(route, messages, config, parse)
+        if handler := runtime.custom_handler(route.model):
+            response = handler.completion(**runtime.handler_arguments(call))
+        else:
+            response = runtime.litellm().completion(**call)
     except Exception as exc:
         return _failed(route.model, exc, started)
     return _finished(route.model, response, started, parse)
@@ -213,7 +218,11 @@ def attempt_sync(route: Route, messages: list[dict], config: StepConfig, parse: 
 async def attempt_async(route: Route, messages: list[dict], config: StepConfig, parse: Parse) -> Outcome:
     started = time.perf_counter()
     try:
-        response = await runtime.litellm().acompletion(**call_kwargs(route, messages, config, parse))
+        call = call_kwargs(route, messages, config, parse)
+        if handler := runtime.custom_handler(route.model):
+            response = await handler.acompletion(**runtime.handler_arguments(call))
+        else:
+            response = await runtime.litellm().acompletion(**call)
     except Exception as exc:
         return _failed(route.model, exc, started)
     return _finished(route.model, response, started, parse)
