@@ -118,10 +118,15 @@ def test_the_chart_places_the_band_the_threshold_and_the_first_crossing():
 
 
 @pytest.fixture
-def persona(generate, fingerprint) -> Persona:
-    persona = Persona.objects.get(public_id=generate().json()["id"])
-    fingerprint(persona.public_id)
-    return persona
+def persona(unscored_persona, fingerprint) -> Persona:
+    fingerprint(unscored_persona.public_id)
+    return unscored_persona
+
+
+@pytest.fixture
+def unscored_persona(generate) -> Persona:
+    """A persona with no fingerprint yet: enough for the checks of what a case may be, which run nothing."""
+    return Persona.objects.get(public_id=generate().json()["id"])
 
 
 @pytest.fixture
@@ -230,8 +235,8 @@ def test_a_fault_mid_conversation_fails_the_run_instead_of_leaving_it_running(ow
     ({"goal": [{"name": f"p{i}", "instruction": "chat about the weather"} for i in range(9)]}, "check.goal"),
     ({"mood": "grumpy"}, "check.mood"),
 ])
-def test_an_invalid_long_conversation_is_422_naming_the_field(owner_api, persona, change, field):
-    response = owner_api.post(f"/v1/personas/{persona.public_id}/eval-cases", json=long_case(**change))
+def test_an_invalid_long_conversation_is_422_naming_the_field(owner_api, unscored_persona, change, field):
+    response = owner_api.post(f"/v1/personas/{unscored_persona.public_id}/eval-cases", json=long_case(**change))
     assert response.status_code == 422, response.content
     assert response.json()["detail"][0]["loc"] == [field]
 
@@ -310,10 +315,11 @@ def test_an_editor_adds_a_long_conversation_through_the_form_and_the_suite_descr
     ({"long_before_turn": "40"}, "check.before_turn", "at most turns + 1 (26)"),
     ({"kind": "structural", "max_words": "80"}, "turns", "needs a prompt or turns"),
 ])
-def test_an_invalid_long_conversation_in_the_form_is_422_naming_the_field(tenant, client_for, persona, change, field, words):
+def test_an_invalid_long_conversation_in_the_form_is_422_naming_the_field(tenant, client_for, unscored_persona, change, field,
+                                                                        words):
     import re
 
-    response = client_for(tenant.user("editor")).post(f"/o/{tenant.org.slug}/personas/{persona.public_id}/evals/cases/",
+    response = client_for(tenant.user("editor")).post(f"/o/{tenant.org.slug}/personas/{unscored_persona.public_id}/evals/cases/",
                                                       {**FORM, **change}, HTTP_HX_REQUEST="true")
     assert response.status_code == 422
     error = re.search(r'data-testid="case-error" data-field="([^"]*)">([^<]*)<', response.content.decode())

@@ -120,3 +120,16 @@ def test_the_api_docs_document_parses_without_a_repeated_key(tenant, client_for)
 
     json.loads(client_for(tenant.owner).get("/v1/openapi.json").content, object_pairs_hook=keep)
     assert repeated == []
+
+
+def test_the_api_document_is_built_once_and_each_caller_gets_a_copy_of_its_own(tenant, client_for):
+    from studio.api import api
+
+    first = api.get_openapi_schema(path_params={})
+    first["paths"].clear()
+    first["info"]["title"] = "changed by a caller"
+    served = client_for(tenant.owner).get("/v1/openapi.json").json()
+
+    assert served["info"]["title"] == "Persona Studio API" and served["paths"]
+    assert served == api._build_openapi_schema(path_params={})  # the cached document is the one built fresh
+    assert api.get_openapi_schema(path_params={}) is not api.get_openapi_schema(path_params={})
