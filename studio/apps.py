@@ -10,6 +10,7 @@ class StudioConfig(AppConfig):
         from studio.llm.gateway import register_custom_provider
 
         # The offline demo engine answers offline/<anything>; the apps teach it their prompts from their ready().
-        register_custom_provider("offline", "studio.llm.offline.provider:OfflineLLM")
+        register_custom_provider("offline", "studio.llm.offline.provider:OfflineLLM",
+                                 direct="studio.llm.offline.handler:OfflineEngine")
         # The local engine (SmolLM2 via xllamacpp, MiniLM embeddings) answers local/<model>.
         register_custom_provider("local", "studio.llm.local_llm:LocalLLM")

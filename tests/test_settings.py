@@ -59,12 +59,17 @@ def test_services_mode_uses_redis_and_the_database_url(tmp_path):
 
 
 def test_importing_the_project_does_not_import_litellm(tmp_path):
-    """Neither the project (its URLs, its ASGI app) nor the LLM gateway it calls imports litellm (seconds) until a
-    call is made: one process checks both, as each would cost a Python start with Django loaded."""
-    code = ("import django; django.setup(); import studio.urls, studio.asgi, studio.llm.gateway, sys; "
-            "print('litellm' in sys.modules)")
+    """Neither the project (its URLs, its ASGI app) nor the LLM gateway it calls imports litellm (5 s of CPU) until a
+    call is made, and calls to the offline engine never do (the gateway calls it directly): one process checks it
+    all, as each check would cost a Python start with Django loaded."""
+    code = ("import django; django.setup(); import studio.urls, studio.asgi, studio.llm.gateway as g, sys; "
+            "print('litellm' in sys.modules); "
+            "c = g.complete([{'role': 'user', 'content': 'Hello'}], g.StepConfig('offline/studio')); "
+            "v, _ = g.embed(['Hello'], 'offline/embed'); "
+            "print(bool(c.text and v[0]), 'litellm' in sys.modules)")
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
-        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "studio.settings", "STUDIO_VAR_DIR": str(tmp_path)},
+        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "studio.settings", "STUDIO_VAR_DIR": str(tmp_path),
+             "OFFLINE_LLM_LATENCY_S": "0"},
     )
-    assert out.stdout.strip() == "False"
+    assert out.stdout.split() == ["False", "True", "False"]

@@ -23,7 +23,7 @@ from typing import Any, Awaitable, Callable
 
 from studio.llm import runtime
 from studio.llm.budget import Budget, max_cost_usd, usd
-from studio.llm.results import RETRYABLE_KINDS, Attempt, Completion, LLMError, StepConfig, failure
+from studio.llm.results import RETRYABLE_KINDS, Attempt, Completion, LLMError, Reply, StepConfig, failure
 
 Parse = Callable[[str], Any] | None
 OnResult = Callable[[int, "Completion | LLMError"], Awaitable[None]] | None
@@ -157,11 +157,14 @@ def _failed(model: str, exc: BaseException, started: float) -> Outcome:
 
 def _finished(model: str, response, started: float, parse: Parse) -> Outcome:
     latency_ms = _ms(started)
-    text = response.choices[0].message.content or ""
-    usage = getattr(response, "usage", None)
     cost = response_cost(model, response)
-    prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
-    completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+    if isinstance(response, Reply):  # an in-process provider called directly
+        text, prompt_tokens, completion_tokens = response.text, response.prompt_tokens, response.completion_tokens
+    else:
+        text = response.choices[0].message.content or ""
+        usage = getattr(response, "usage", None)
+        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
     parsed = None
     if not text.strip():  # an answer with nothing in it is a failed attempt, tried again, never content
         return Outcome(Attempt(model, False, "empty", "the model returned an empty reply", latency_ms, cost, prompt_tokens,
@@ -397,6 +400,8 @@ def embed_with_retries(route: Route, texts: list[str], *, policy: RetryPolicy, t
         if retry:
             time.sleep(policy.delay(retry, hint))
         started = time.perf_counter()
+        if handler := runtime.direct_handler(route.model):  # in-process, free
+            return handler.embedding(route.model.partition("/")[2], texts), 0.0
         try:
             response = runtime.litellm().embedding(
                 model=route.model, input=texts, timeout=timeout_s, max_retries=0, **dict(route.credentials)

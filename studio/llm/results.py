@@ -62,6 +62,15 @@ class StepConfig:
 
 
 @dataclass(frozen=True)
+class Reply:
+    """An in-process provider's answer when the gateway calls it directly (runtime.custom_handler), without litellm."""
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True)
 class Attempt:
     model: str
     ok: bool

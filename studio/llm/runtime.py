@@ -21,6 +21,8 @@ _lock = threading.RLock()
 _module = None
 _custom_providers: dict[str, str] = {}  # provider name -> "package.module:Handler"
 _handlers: dict = {}  # provider name -> its CustomLLM instance, once litellm is loaded
+_direct_paths: dict[str, str] = {}  # provider name -> "package.module:Handler" the gateway calls without litellm
+_direct_handlers: dict = {}
 
 
 def litellm():
@@ -83,12 +85,21 @@ def _drop_logging_tasks() -> None:
 # --- custom providers (e.g. the offline engine) -------------------------------------------
 
 
-def register_custom_provider(name: str, handler_path: str) -> None:
-    """Route `<name>/<model>` to a litellm CustomLLM, imported from `handler_path` when litellm loads."""
-    if not name or "/" in name or ":" not in handler_path:
-        raise ValueError("register_custom_provider(name, 'package.module:Handler')")
+def register_custom_provider(name: str, handler_path: str, *, direct: str | None = None) -> None:
+    """Route `<name>/<model>` to a litellm CustomLLM, imported from `handler_path` when litellm loads.
+
+    `direct` names a handler with the same completion methods that needs no litellm (returning a
+    results.Reply): the gateway calls it instead, and a process that only uses this provider never
+    imports litellm (about 5 s of CPU)."""
+    if not name or "/" in name or ":" not in handler_path or (direct is not None and ":" not in direct):
+        raise ValueError("register_custom_provider(name, 'package.module:Handler', direct='package.module:Handler')")
     with _lock:
         _custom_providers[name] = handler_path
+        _direct_handlers.pop(name, None)
+        if direct is None:
+            _direct_paths.pop(name, None)
+        else:
+            _direct_paths[name] = direct
         if _module is not None:
             _install(_module, name, handler_path)
 
@@ -103,11 +114,25 @@ def is_custom_model(model: str) -> bool:
 
 
 def custom_handler(model: str):
-    """The in-process handler (a litellm CustomLLM) that serves `model`, or None for a model litellm calls."""
+    """The in-process handler that serves `model`, called directly by the gateway; None for a model litellm calls.
+
+    The provider's `direct` handler where it has one (no litellm needed), else its litellm CustomLLM."""
     if not is_custom_model(model):
         return None
-    litellm()  # installs the handlers
-    return _handlers[model.partition("/")[0]]
+    name = model.partition("/")[0]
+    if name in _direct_paths:
+        with _lock:
+            if name not in _direct_handlers:
+                _direct_handlers[name] = _instantiate(_direct_paths[name])
+            return _direct_handlers[name]
+    litellm()  # installs the CustomLLM handlers
+    return _handlers[name]
+
+
+def direct_handler(model: str):
+    """The provider's `direct` handler (no litellm) for `model`; None when it has none."""
+    name = model.partition("/")[0]
+    return custom_handler(model) if is_custom_model(model) and name in _direct_paths else None
 
 
 # Keyword arguments of a litellm completion that are litellm's own, not the model's knobs.
@@ -121,14 +146,16 @@ def handler_arguments(call: dict) -> dict:
     litellm, each call cost about 2.5 ms of its bookkeeping (logging objects, request building,
     pricing a model its cost map does not know), five times the offline engine's own work.
     The handler sees what litellm would give it: the model without its provider prefix, the
-    sampling knobs as `optional_params`, a fresh `model_response` to fill.
+    sampling knobs as `optional_params`, a fresh `model_response` to fill (None for a `direct`
+    handler, which answers with a results.Reply).
     """
     knobs = {key: value for key, value in call.items() if key not in _CALL_ARGUMENTS}
+    name, _, model = call["model"].partition("/")
     return {
-        "model": call["model"].partition("/")[2],
+        "model": model,
         "messages": call["messages"],
         "optional_params": knobs,
-        "model_response": litellm().ModelResponse(),
+        "model_response": None if name in _direct_paths else litellm().ModelResponse(),
         "timeout": call.get("timeout"),
         "api_key": call.get("api_key"),
         "api_base": call.get("api_base"),
@@ -136,11 +163,14 @@ def handler_arguments(call: dict) -> dict:
     }
 
 
-def _install(module, name: str, handler_path: str) -> None:
+def _instantiate(handler_path: str):
     module_path, _, attribute = handler_path.partition(":")
     handler = getattr(importlib.import_module(module_path), attribute)
-    if isinstance(handler, type) or inspect.isfunction(handler):  # a CustomLLM class or a factory
-        handler = handler()
+    return handler() if isinstance(handler, type) or inspect.isfunction(handler) else handler  # a class or a factory
+
+
+def _install(module, name: str, handler_path: str) -> None:
+    handler = _instantiate(handler_path)
     entries = [entry for entry in module.custom_provider_map if entry.get("provider") != name]
     module.custom_provider_map = [*entries, {"provider": name, "custom_handler": handler}]
     _handlers[name] = handler
