@@ -22,7 +22,8 @@
   sends no call that could pass the cap: those come back as BudgetExceededError
   (budget.py); what was spent is settled into the budget.
 
-litellm is imported on the first call, never when Django starts (runtime.py).
+litellm is imported on the first call to a provider it serves, never when Django starts
+(runtime.py); the offline engine's completions and embeddings never import it (offline/handler.py).
 From sync code (a Celery task) call the async functions through
 `asgiref.sync.async_to_sync`, so the credential lookup runs on the caller's
 database connection.
@@ -159,7 +160,7 @@ async def abatch(
 
 
 def embed(texts: list[str], model: str, *, organization=None) -> tuple[list[list[float]], float]:
-    """Embedding vectors for `texts` (in order) and their cost, via litellm.embedding."""
+    """Embedding vectors for `texts` (in order) and their cost, via litellm.embedding (the offline engine's directly)."""
     if not texts:
         return [], 0.0
     (route,) = _routes((model,), organization)
