@@ -265,9 +265,12 @@ def test_the_offline_engine_does_not_import_litellm():
 
 @pytest.fixture
 def offline_provider():
-    import litellm
-
+    """litellm as the studio loads it (runtime.litellm(): tuned before any call, as every litellm call of the studio
+    is), with a fresh adapter as its offline handler."""
+    from studio.llm import runtime
     from studio.llm.offline.provider import OfflineLLM
+
+    litellm = runtime.litellm()
 
     saved = litellm.custom_provider_map
     litellm.custom_provider_map = [*saved, {"provider": "offline", "custom_handler": OfflineLLM()}]
