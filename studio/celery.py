@@ -53,14 +53,40 @@ def start_embedded_worker(*, concurrency: int) -> "threading.Thread":
 
 
 def _load_litellm_in_background(**_):
-    """Importing litellm takes seconds: do it when a worker starts, not in the first run's first step."""
+    """Importing litellm takes seconds: do it when a worker starts, not in the first run's first step.
+
+    Only where a call could need it: the offline engine is called without litellm, so a worker with no
+    provider key (in the environment or on any org) and the local models off would import it for nothing
+    (5 s of CPU); a key added later costs its first call the import instead."""
 
     def load():
+        from django.db import connections
+
         from studio.llm import runtime
 
-        runtime.litellm()
+        try:
+            needed = litellm_may_be_needed()
+        finally:
+            connections.close_all()  # this thread's own connections: it ends here
+        if needed:
+            runtime.litellm()
 
     threading.Thread(target=load, name="litellm-warmup", daemon=True).start()
+
+
+def litellm_may_be_needed() -> bool:
+    """Whether a call could go through litellm: the local models on, or a provider key in the environment or on an org."""
+    from django.conf import settings
+
+    from studio.models import ProviderCredential
+    from studio.services import ENV_FALLBACK
+
+    if settings.LOCAL_MODELS_DEFAULT or any(os.environ.get(key_var) for key_var, _ in ENV_FALLBACK.values()):
+        return True
+    try:
+        return ProviderCredential.objects.exists()
+    except Exception:  # the database is not reachable yet: warm up, as before
+        return True
 
 
 # `celery worker` with a thread/solo pool sends worker_ready; a prefork child sends worker_process_init.

@@ -73,3 +73,27 @@ def test_importing_the_project_does_not_import_litellm(tmp_path):
              "OFFLINE_LLM_LATENCY_S": "0"},
     )
     assert out.stdout.split() == ["False", "True", "False"]
+
+
+def test_a_worker_warms_litellm_up_only_where_a_call_could_need_it(tenant, settings, monkeypatch, llm_server):
+    """The offline engine is called without litellm: with no provider key anywhere and the local models off, a
+    starting worker does not import it (5 s of CPU); the local models, a key in the environment or on an org do."""
+    from studio import services
+    from studio.celery import litellm_may_be_needed
+
+    for key_var, _ in services.ENV_FALLBACK.values():
+        monkeypatch.delenv(key_var, raising=False)
+    settings.LOCAL_MODELS_DEFAULT = False
+    assert litellm_may_be_needed() is False
+
+    settings.LOCAL_MODELS_DEFAULT = True
+    assert litellm_may_be_needed() is True
+    settings.LOCAL_MODELS_DEFAULT = False
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    assert litellm_may_be_needed() is True
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+
+    services.credential_set(organization=tenant.org, provider="openai_compatible", api_key="sk-test-12345678",
+                            api_base=llm_server.url)
+    assert litellm_may_be_needed() is True
