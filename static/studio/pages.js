@@ -34,6 +34,20 @@
   document.addEventListener("htmx:wsOpen", function (event) { setLive(event.target, true); });
   document.addEventListener("htmx:wsClose", function (event) { setLive(event.target, false); });
 
+  // Its answer can come over the socket before its own response (the worker check: the task is queued when the
+  // request commits, and a quick worker's pong beat the "waiting" reply): that reply must not cover the answer.
+  // [data-live-answer] marks an answer; the target is emptied when the request is sent.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt, target = event.detail.target;
+    if (elt && elt.hasAttribute && elt.hasAttribute("data-needs-live") && target) target.innerHTML = "";
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var elt = event.detail.requestConfig && event.detail.requestConfig.elt, target = event.detail.target;
+    if (elt && elt.hasAttribute && elt.hasAttribute("data-needs-live") && target && target.querySelector("[data-live-answer]")) {
+      event.detail.shouldSwap = false;
+    }
+  });
+
   // <select data-autosubmit>: picking an option submits its form (scope pickers, filters).
   document.addEventListener("change", function (event) {
     var box = event.target;

@@ -39,6 +39,27 @@ def test_an_admin_logs_in_switches_org_and_creates_an_api_key(studio_server, pag
     assert "answered in" in pong.inner_text()
     screenshot(page, "dashboard")
 
+    # A quick worker's pong can come over the socket before the check's own "waiting" reply: held back here until
+    # the pong is on the page, that reply must not cover it (it did: the page then waited for a pong forever).
+    held = []
+
+    def hold_the_reply(route):  # the server gets the check (and queues the ping); the page gets its reply later
+        held.append((route, route.fetch()))
+
+    page.route("**/worker-check/", hold_the_reply)
+    page.get_by_test_id("worker-check").click()
+    for _ in range(BACKGROUND_WAIT_MS // 50):  # until the server has answered the check (and queued the ping)
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the worker check never reached the server"
+    expect(pong).to_be_visible(timeout=BACKGROUND_WAIT_MS)  # the new pong (the click emptied the status)
+    route, reply = held.pop()
+    route.fulfill(response=reply)
+    expect(page.locator("#worker-status")).not_to_contain_text("Waiting")
+    expect(pong).to_be_visible()
+    page.unroute("**/worker-check/")
+
     # Invite a member: the row shows up as pending.
     page.get_by_role("link", name="Members").click()
     page.fill("input[name=email]", "grace@studio.test")
