@@ -391,6 +391,8 @@ async def run_batch(items, *, concurrency: int, parse: Parse, policy: RetryPolic
 
 def embed_with_retries(route: Route, texts: list[str], *, policy: RetryPolicy, timeout_s: float = 60.0):
     """(vectors, cost) for `texts`, retrying transient errors on the one model."""
+    if handler := runtime.direct_handler(route.model):  # in-process and free: nothing to retry
+        return handler.embedding(route.model.partition("/")[2], texts), 0.0
     log: list[Attempt] = []
     hint = None
     for retry in range(_tries(route, policy)):
@@ -400,8 +402,6 @@ def embed_with_retries(route: Route, texts: list[str], *, policy: RetryPolicy, t
         if retry:
             time.sleep(policy.delay(retry, hint))
         started = time.perf_counter()
-        if handler := runtime.direct_handler(route.model):  # in-process, free
-            return handler.embedding(route.model.partition("/")[2], texts), 0.0
         try:
             response = runtime.litellm().embedding(
                 model=route.model, input=texts, timeout=timeout_s, max_retries=0, **dict(route.credentials)

@@ -131,8 +131,7 @@ def custom_handler(model: str):
 
 def direct_handler(model: str):
     """The provider's `direct` handler (no litellm) for `model`; None when it has none."""
-    name = model.partition("/")[0]
-    return custom_handler(model) if is_custom_model(model) and name in _direct_paths else None
+    return custom_handler(model) if model.partition("/")[0] in _direct_paths else None
 
 
 # Keyword arguments of a litellm completion that are litellm's own, not the model's knobs.

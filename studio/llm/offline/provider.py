@@ -5,7 +5,6 @@ load it: the gateway calls the engine's completions directly (handler.py), and r
 `register_custom_provider("offline", "studio.llm.offline.provider:OfflineLLM", direct=…)`.
 """
 
-import asyncio
 import os
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -17,7 +16,7 @@ from litellm import CustomLLM  # noqa: E402
 from litellm.types.utils import EmbeddingResponse, GenericStreamingChunk, ModelResponse, Usage  # noqa: E402
 
 from studio.llm.offline.engine import estimate_tokens  # noqa: E402
-from studio.llm.offline.handler import OfflineEngine, full_model, pace  # noqa: E402
+from studio.llm.offline.handler import OfflineEngine, full_model  # noqa: E402
 
 STREAM_CHUNK_CHARS = 64
 
@@ -38,12 +37,13 @@ class OfflineLLM(CustomLLM):
         self._engine = OfflineEngine()
 
     def completion(self, model: str, messages: list, model_response: ModelResponse | None = None, optional_params: dict | None = None, **_) -> ModelResponse:
-        if seconds := pace():
-            time.sleep(seconds)
-        return self._respond(model, messages, model_response, optional_params)
+        return self._response(model, self._engine.completion(model, messages, optional_params), model_response)
 
-    def _respond(self, model: str, messages: list, model_response: ModelResponse | None, optional_params: dict | None) -> ModelResponse:
-        reply = self._engine.answer(model, messages, optional_params)
+    async def acompletion(self, model: str, messages: list, model_response: ModelResponse | None = None, optional_params: dict | None = None, **_) -> ModelResponse:
+        return self._response(model, await self._engine.acompletion(model, messages, optional_params), model_response)
+
+    @staticmethod
+    def _response(model: str, reply, model_response: ModelResponse | None) -> ModelResponse:
         response = model_response or ModelResponse()
         response.choices[0].message.content = reply.text
         response.choices[0].finish_reason = "stop"
@@ -52,11 +52,6 @@ class OfflineLLM(CustomLLM):
         setattr(response, "usage", _usage(reply))
         response._hidden_params["response_cost"] = 0.0  # the offline engine is free; litellm's cost map does not know it
         return response
-
-    async def acompletion(self, model: str, messages: list, model_response: ModelResponse | None = None, optional_params: dict | None = None, **_) -> ModelResponse:
-        if seconds := pace():
-            await asyncio.sleep(seconds)
-        return self._respond(model, messages, model_response, optional_params)
 
     def streaming(self, model: str, messages: list, optional_params: dict | None = None, **_) -> Iterator[GenericStreamingChunk]:
         reply = self._engine.answer(model, messages, optional_params)
