@@ -35,7 +35,21 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",
 ]
-SCREENSHOTS = Path(os.environ.get("STUDIO_SCREENSHOTS", ROOT / "var" / "screenshots"))
+# The flows' full-page screenshots, for people to look at the pages: under STUDIO_SCREENSHOTS (a folder; var/screenshots
+# by default), or none with STUDIO_SCREENSHOTS=none (CI's services pass: the same pages, which the embedded pass has
+# just saved; the captures were 15 % of these tests' CPU). A failing test's last page is saved either way.
+_SCREENSHOTS_SETTING = os.environ.get("STUDIO_SCREENSHOTS", "")
+TAKE_SCREENSHOTS = _SCREENSHOTS_SETTING != "none"
+SCREENSHOTS = Path(_SCREENSHOTS_SETTING) if TAKE_SCREENSHOTS and _SCREENSHOTS_SETTING else ROOT / "var" / "screenshots"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """The test's own outcome on the item (`call_report`), for the page fixture's teardown to see."""
+    report = yield
+    if report.when == "call":
+        item.call_report = report
+    return report
 
 
 def pytest_collection_modifyitems(config, items):
@@ -207,13 +221,18 @@ def page(browser, request):
     page.on("console", lambda message: violations.append(message.text)
             if message.type == "error" and "Content Security Policy" in message.text else None)
     yield page
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}-final.png"), full_page=True)
+    report = getattr(request.node, "call_report", None)
+    if TAKE_SCREENSHOTS or (report is not None and report.failed):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}-final.png"), full_page=True)
     context.close()
     assert not violations, f"Content-Security-Policy violations: {violations}"
 
 
-def screenshot(page, name: str) -> Path:
+def screenshot(page, name: str) -> Path | None:
+    """The page's full length saved as `name`.png (its path), unless screenshots are off (None)."""
+    if not TAKE_SCREENSHOTS:
+        return None
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
@@ -226,6 +245,8 @@ WIDE = {"width": 1280, "height": 860}
 
 def shots(page, name: str) -> None:
     """The page at 1280 px and at 390 px wide (a phone), full length; the page is left at 1280 px."""
+    if not TAKE_SCREENSHOTS:
+        return
     screenshot(page, f"{name}-1280")
     page.set_viewport_size(NARROW)
     screenshot(page, f"{name}-390")

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, log_in, screenshot
+from tests.browser.conftest import SCREENSHOTS, TAKE_SCREENSHOTS, log_in, screenshot
 from tests.browser.test_training_browser import PASSWORD, _seed
 
 pytestmark = pytest.mark.browser
@@ -72,5 +72,6 @@ def test_checkpoint_evaluations_are_plotted_live_beside_the_loss_and_the_plateau
     assert page.get_by_test_id("stage-sft").get_attribute("data-state") == "skipped"
     assert page.get_by_test_id("stage-eval").get_attribute("data-state") == "completed"
     screenshot(page, "training-checkpoint-evals-job")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.get_by_test_id("training-curves").screenshot(path=str(SCREENSHOTS / "training-checkpoint-evals-chart.png"))
+    if TAKE_SCREENSHOTS:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.get_by_test_id("training-curves").screenshot(path=str(SCREENSHOTS / "training-checkpoint-evals-chart.png"))
