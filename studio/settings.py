@@ -304,6 +304,8 @@ WEBHOOK_TIMEOUT_S = float(os.environ.get("WEBHOOK_TIMEOUT_S", "10"))
 # Converted / unzipped copies of the packaged local models (studio/llm/local_models.py). Shared by every
 # var dir of this checkout (tests use their own var dirs), so the conversion happens once per checkout.
 MODELS_DIR = Path(os.environ.get("STUDIO_MODELS_DIR", BASE_DIR / "var" / "models"))
+# Data derived from installed packages, shared like MODELS_DIR and safe to delete (studio/config/model_names.py).
+CACHE_DIR = Path(os.environ.get("STUDIO_CACHE_DIR", BASE_DIR / "var" / "cache"))
 # Parallel sequences the local chat model serves at once (continuous batching) and its context per sequence.
 # With no provider credentials, the local models are the defaults (student, chat, eval and dataset replies,
 # embeddings); off, the deterministic offline engine and the `tiny` test checkpoint are (the test suite's

@@ -1,5 +1,7 @@
 """Presets: named bundles applied as one bulk change."""
 
+import json
+
 import pytest
 from django.core.management import call_command
 
@@ -65,3 +67,56 @@ def test_a_preset_can_target_one_workspace(tenant, api_for):
 def test_an_unknown_preset_is_404(tenant, api_for):
     response = api_for(tenant.org).post("/v1/config/presets/cheapest/apply", json={})
     assert response.status_code == 404 and "cheapest" in response.json()["detail"]
+
+
+@pytest.fixture
+def kept_in(settings, tmp_path):
+    """The catalogue kept under a folder of this test's, read afresh (no process-wide copy) before and after."""
+    settings.CACHE_DIR = tmp_path / "cache"
+    model_names._catalogue.cache_clear()
+    yield settings.CACHE_DIR
+    model_names._catalogue.cache_clear()
+
+
+def test_the_catalogue_kept_on_disk_is_litellms_own(kept_in, monkeypatch):
+    costs, providers = model_names._catalogue()  # made from litellm, then kept
+    [kept] = kept_in.glob("litellm-catalogue-*.json")
+    assert kept == model_names.catalogue_cache_path()
+    assert (costs, providers) == model_names.catalogue_from_litellm()
+
+    def no_litellm():
+        raise AssertionError("the kept catalogue was not read")
+
+    monkeypatch.setattr(model_names, "catalogue_from_litellm", no_litellm)
+    model_names._catalogue.cache_clear()
+    assert model_names._catalogue() == (costs, providers)
+    assert catalogue_entry("openai/gpt-5") == costs["gpt-5"]
+    assert model_names.check_model("text-embedding-3-small", "chat") == \
+        "'text-embedding-3-small' is a embedding model; this key needs a chat model"
+
+
+def test_a_file_cut_short_is_made_again(kept_in):
+    path = model_names.catalogue_cache_path()
+    path.parent.mkdir(parents=True)
+    path.write_text('{"costs": {"gpt-5": ')
+    assert model_names._catalogue() == model_names.catalogue_from_litellm()
+    assert set(json.loads(path.read_text())) == {"costs", "providers"}
+    assert not list(kept_in.glob("*.partial"))
+
+
+def test_another_litellm_or_cost_map_is_another_file_and_a_fetched_map_is_not_kept(kept_in, monkeypatch):
+    installed = model_names.catalogue_cache_path()
+    monkeypatch.setattr(model_names.metadata, "version", lambda name: "0.0.1")
+    assert model_names.catalogue_cache_path() not in (None, installed)
+    monkeypatch.undo()
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "False")  # litellm fetches its map: nothing to key it by
+    assert model_names.catalogue_cache_path() is None
+    model_names._catalogue()
+    assert not list(kept_in.glob("*"))
+
+
+def test_a_folder_it_cannot_write_costs_the_cache_not_the_check(kept_in, settings, caplog):
+    (kept_in.parent / "a-file").write_text("")
+    settings.CACHE_DIR = kept_in.parent / "a-file" / "cache"  # no folder can be made under a file (root or not)
+    assert catalogue_entry("openai/gpt-5")["mode"] == "chat"
+    assert "could not keep litellm's model catalogue" in caplog.text

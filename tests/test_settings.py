@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from studio.config import model_names
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Reading the settings needs no app loaded (no django.setup(): a second or more per probe on 2 cores).
@@ -58,21 +60,31 @@ def test_services_mode_uses_redis_and_the_database_url(tmp_path):
     assert settings["hosts"] == ["studio.example.com"]
 
 
-def test_importing_the_project_does_not_import_litellm(tmp_path):
+def test_importing_the_project_does_not_import_litellm(tmp_path, settings):
     """Neither the project (its URLs, its ASGI app) nor the LLM gateway it calls imports litellm (5 s of CPU) until a
-    call is made, and calls to the offline engine never do (the gateway calls it directly): one process checks it
-    all, as each check would cost a Python start with Django loaded."""
+    call is made, calls to the offline engine never do (the gateway calls it directly), and neither does a model
+    name's check once a process has kept litellm's catalogue: one process checks it all, as each check would cost a
+    Python start with Django loaded."""
+    settings.CACHE_DIR = tmp_path / "cache"
+    model_names._catalogue.cache_clear()
+    try:
+        model_names._catalogue()  # kept under tmp_path/cache by this process
+    finally:
+        model_names._catalogue.cache_clear()
     code = ("import django; django.setup(); import studio.urls, studio.asgi, studio.llm.gateway as g, sys; "
             "print('litellm' in sys.modules); "
             "c = g.complete([{'role': 'user', 'content': 'Hello'}], g.StepConfig('offline/studio')); "
             "v, _ = g.embed(['Hello'], 'offline/embed'); "
-            "print(bool(c.text and v[0]), 'litellm' in sys.modules)")
+            "print(bool(c.text and v[0]), 'litellm' in sys.modules); "
+            "from studio.config.model_names import check_model; "
+            "print(check_model('openai/gpt-5', 'chat') is None, check_model('openai/no-such-model', 'chat') is not None, "
+            "'litellm' in sys.modules)")
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
         env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "studio.settings", "STUDIO_VAR_DIR": str(tmp_path),
-             "OFFLINE_LLM_LATENCY_S": "0"},
+             "STUDIO_CACHE_DIR": str(tmp_path / "cache"), "OFFLINE_LLM_LATENCY_S": "0"},
     )
-    assert out.stdout.split() == ["False", "True", "False"]
+    assert out.stdout.split() == ["False", "True", "False", "True", "True", "False"]
 
 
 def test_a_worker_warms_litellm_up_only_where_a_call_could_need_it(tenant, settings, monkeypatch, llm_server):

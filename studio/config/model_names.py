@@ -1,12 +1,22 @@
 """Which model names the config tree accepts: litellm's bundled catalogue plus custom provider prefixes.
 
-litellm is imported lazily, on the first model check (importing it costs seconds);
-settings sets LITELLM_LOCAL_MODEL_COST_MAP so it never fetches the map from the network.
+settings sets LITELLM_LOCAL_MODEL_COST_MAP, so the catalogue is the cost map bundled with the installed litellm.
+Importing litellm to read it costs 3–5 CPU-s, and every server process, worker and test process that checks a
+model name paid it: the first process to read it keeps it under CACHE_DIR, keyed by litellm's version and the
+bundled map's bytes, and the others read that file (a few milliseconds) without importing litellm. A map fetched
+from the network (LITELLM_LOCAL_MODEL_COST_MAP off) is litellm's own business and is never cached.
 """
 
+import contextlib
+import hashlib
+import importlib.util
+import json
 import logging
+import os
 import threading
 from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +31,26 @@ CHAT_MODES = frozenset({"chat", "responses", "completion", None})
 MODES = {"chat": CHAT_MODES, "embedding": frozenset({"embedding"})}
 
 
+BUNDLED_COST_MAP = "model_prices_and_context_window_backup.json"
+
+
 @lru_cache(maxsize=1)
 def _catalogue() -> tuple[dict, frozenset]:
+    """({model name: litellm's entry}, litellm's provider names): from the cache file when it is there and whole."""
+    cache = catalogue_cache_path()
+    if cache is not None:
+        try:
+            saved = json.loads(cache.read_text())
+            return saved["costs"], frozenset(saved["providers"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # not made yet, or cut short: made again below
+    costs, providers = catalogue_from_litellm()
+    if cache is not None:
+        _save(cache, {"costs": costs, "providers": sorted(providers)})
+    return costs, providers
+
+
+def catalogue_from_litellm() -> tuple[dict, frozenset]:
     import litellm  # lazy: see the module docstring
 
     costs = {name: entry for name, entry in litellm.model_cost.items() if name != "sample_spec" and isinstance(entry, dict)}
@@ -30,10 +58,41 @@ def _catalogue() -> tuple[dict, frozenset]:
     return costs, providers
 
 
+def catalogue_cache_path() -> Path | None:
+    """Where the catalogue of the installed litellm is kept; None when it is not taken from the bundled map."""
+    if os.environ.get("LITELLM_LOCAL_MODEL_COST_MAP", "").lower() != "true":
+        return None
+    spec = importlib.util.find_spec("litellm")  # finds the package without running it
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    try:
+        bundled = (Path(next(iter(spec.submodule_search_locations))) / BUNDLED_COST_MAP).read_bytes()
+        version = metadata.version("litellm")
+    except (OSError, metadata.PackageNotFoundError):
+        return None
+    from django.conf import settings
+
+    digest = hashlib.sha256(version.encode() + b"\0" + bundled).hexdigest()[:20]
+    return Path(settings.CACHE_DIR) / f"litellm-catalogue-{digest}.json"
+
+
+def _save(path: Path, content: dict) -> None:
+    """Written whole or not at all (processes starting together may each write it; the last one wins)."""
+    partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps(content))
+        os.replace(partial, path)
+    except (OSError, TypeError, ValueError):
+        logger.warning("could not keep litellm's model catalogue under %s", path.parent, exc_info=True)
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+
+
 def warm_in_background() -> threading.Thread:
-    """Load the catalogue on a daemon thread, once a server process starts: the first model check in a process
-    (a config save naming a model, a preset, a launch form) would otherwise pay litellm's import inside the request —
-    about 5 s of CPU, past a browser's patience on a loaded machine."""
+    """Load the catalogue on a daemon thread, once a server process starts: where no process has kept it yet, the
+    first model check in a process (a config save naming a model, a preset, a launch form) would otherwise pay
+    litellm's import inside the request — about 5 s of CPU, past a browser's patience on a loaded machine."""
 
     def warm() -> None:
         try:
