@@ -171,7 +171,7 @@ def studio_server(django_db_blocker):
     env = {"STUDIO_LOCAL_MODELS": "0", "OFFLINE_LLM_LATENCY_S": "0.05", **os.environ, "PORT": str(port),
            "STUDIO_VAR_DIR": str(workdir), "PYTHONUNBUFFERED": "1"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    env["DJANGO_SETTINGS_MODULE"] = "studio.settings"
+    env["DJANGO_SETTINGS_MODULE"] = "tests.browser.server_settings"  # studio.settings with a fast password hasher
     # The database starts as a copy of the suite's migrated template (tests/db_template.py); `migrate` then finds
     # nothing to do, and would apply a migration the template lacked.
     with django_db_blocker.unblock():
