@@ -95,11 +95,12 @@ def test_the_catalogue_kept_on_disk_is_litellms_own(kept_in, monkeypatch):
         "'text-embedding-3-small' is a embedding model; this key needs a chat model"
 
 
-def test_a_file_cut_short_is_made_again(kept_in):
+def test_a_file_cut_short_is_made_again(kept_in, caplog):
     path = model_names.catalogue_cache_path()
     path.parent.mkdir(parents=True)
     path.write_text('{"costs": {"gpt-5": ')
     assert model_names._catalogue() == model_names.catalogue_from_litellm()
+    assert "is unreadable: it is made again" in caplog.text
     assert set(json.loads(path.read_text())) == {"costs", "providers"}
     assert not list(kept_in.glob("*.partial"))
 

@@ -38,12 +38,8 @@ BUNDLED_COST_MAP = "model_prices_and_context_window_backup.json"
 def _catalogue() -> tuple[dict, frozenset]:
     """({model name: litellm's entry}, litellm's provider names): from the cache file when it is there and whole."""
     cache = catalogue_cache_path()
-    if cache is not None:
-        try:
-            saved = json.loads(cache.read_text())
-            return saved["costs"], frozenset(saved["providers"])
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # not made yet, or cut short: made again below
+    if cache is not None and (kept := _read(cache)) is not None:
+        return kept
     costs, providers = catalogue_from_litellm()
     if cache is not None:
         _save(cache, {"costs": costs, "providers": sorted(providers)})
@@ -74,6 +70,18 @@ def catalogue_cache_path() -> Path | None:
 
     digest = hashlib.sha256(version.encode() + b"\0" + bundled).hexdigest()[:20]
     return Path(settings.CACHE_DIR) / f"litellm-catalogue-{digest}.json"
+
+
+def _read(path: Path) -> tuple[dict, frozenset] | None:
+    """The kept catalogue; None when no process has kept it yet, or when the file is not one (it is then made again)."""
+    try:
+        saved = json.loads(path.read_text())
+        return saved["costs"], frozenset(saved["providers"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        logger.warning("litellm's model catalogue kept at %s is unreadable: it is made again", path)
+        return None
 
 
 def _save(path: Path, content: dict) -> None:
