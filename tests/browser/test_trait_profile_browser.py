@@ -39,7 +39,7 @@ def test_a_persona_trait_profile_and_a_checkpoint_beside_its_base(studio_server,
     page.goto(studio_server.url + f"/o/loom/personas/{persona_id}/")
     page.get_by_test_id("persona-trait-profile").click()
     page.wait_for_url(re.compile(rf".*/personas/{persona_id}/trait-profile/$"))
-    page.locator("input[name=prompts]").fill("120")
+    page.locator("input[name=prompts]").fill("40")
     page.get_by_test_id("trait-profile-start").click()
     page.wait_for_url(re.compile(r".*/trait-profiles/[0-9a-f-]{36}/$"))
     expect(page.get_by_test_id("trait-profile-status")).to_have_text("completed", timeout=BACKGROUND_WAIT_MS)
