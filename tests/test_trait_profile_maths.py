@@ -235,3 +235,14 @@ def test_the_chart_draws_each_rating_from_the_mean_with_its_interval_on_one_axis
     assert rating_chart([]) is None
     one = rating_chart(trait_ratings([("wry", "warm", "wry")], rounds=20))
     assert len(one["rows"]) == 2 and one["rows"][0]["lo_x"] >= left and one["rows"][1]["hi_x"] <= right
+    assert chart["label_low"] and chart["label_high"]  # both ends well clear of the 1000 mark
+
+
+def test_an_axis_end_at_the_mean_is_not_labelled_over_the_1000_mark():
+    above = [{"trait": "warm", "rating": 1100.0, "low": 1000.0, "high": 1200.0},
+             {"trait": "wry", "rating": 1050.0, "low": 1002.0, "high": 1150.0}]
+    chart = rating_chart(above)
+    assert chart["centre"] == chart["left"] and not chart["label_low"] and chart["label_high"]
+    below = [{"trait": "warm", "rating": 900.0, "low": 800.0, "high": 1001.0}]
+    chart = rating_chart(below)
+    assert chart["right"] - chart["centre"] < 24 and chart["label_high"] is False and chart["label_low"]

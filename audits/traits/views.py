@@ -14,11 +14,13 @@ from studio.views import org_page
 
 CHART_TOP = 20
 LEFT, WIDTH, ROW = 112.0, 300.0, 15
+LABEL_CLEARANCE = 24.0  # a four-digit axis label at font size 8 is ~18 units wide: the ends' labels keep clear of "1000"
 
 
 def rating_chart(rows: list[dict], top: int = CHART_TOP, width: float = WIDTH) -> dict | None:
     """Inline-SVG geometry of the `top` best-rated traits: a bar from the scale's mean (1000) to the rating, a whisker
-    over the 95 % interval; the axis spans every interval shown and 1000."""
+    over the 95 % interval; the axis spans every interval shown and 1000. Each end of the axis is labelled unless it
+    lies too close to the 1000 mark to be read beside it (every interval above the mean: the low end is 1000)."""
     rows = rows[:top]
     if not rows:
         return None
@@ -39,6 +41,7 @@ def rating_chart(rows: list[dict], top: int = CHART_TOP, width: float = WIDTH) -
                       "lo_x": x(row["low"]), "hi_x": x(row["high"])})
     return {"rows": shown, "height": 22 + len(shown) * ROW, "centre": centre, "left": LEFT, "right": LEFT + width,
             "value_x": LEFT + width + 6, "axis_y": 14 + len(shown) * ROW, "low": round(low), "high": round(high),
+            "label_low": centre - LEFT >= LABEL_CLEARANCE, "label_high": LEFT + width - centre >= LABEL_CLEARANCE,
             "view_width": LEFT + width + 40}
 
 
