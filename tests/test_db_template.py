@@ -36,3 +36,58 @@ def test_the_key_follows_the_migration_files(tmp_path, monkeypatch):
     assert edited != first
     (tmp_path / "migrations" / "0002_more.py").write_text("")
     assert db_template.migrations_key() not in (first, edited)
+
+
+# --- the kept tiny checkpoint (tests/tuned_model_helpers.py) -----------------------------------------------------------
+
+
+def _fake_training(calls, fail=False):
+    def train(out):
+        calls.append(out)
+        for name in ("adapter", "base"):
+            (out / name).mkdir(parents=True)
+            (out / name / "weights").write_text(f"{name} {len(calls)}")
+        if fail:
+            raise RuntimeError("training died")
+        return {"adapter": str(out / "adapter"), "base": str(out / "base")}
+
+    return train
+
+
+def test_the_tiny_checkpoint_is_trained_once_and_then_read_where_it_was_kept(tmp_path, monkeypatch):
+    from tests import tuned_model_helpers
+
+    calls = []
+    monkeypatch.setattr(tuned_model_helpers, "train_tiny_checkpoint", _fake_training(calls))
+    first = tuned_model_helpers.kept_tiny_checkpoint(tmp_path)
+    again = tuned_model_helpers.kept_tiny_checkpoint(tmp_path)
+    assert first == again and len(calls) == 1
+    assert (tmp_path / f"tiny-checkpoint-{tuned_model_helpers.checkpoint_key()}" / "adapter" / "weights").read_text() == "adapter 1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"tiny-checkpoint-{tuned_model_helpers.checkpoint_key()}"]  # no scratch left
+
+
+def test_a_training_that_dies_keeps_nothing_and_the_next_process_trains_again(tmp_path, monkeypatch):
+    from tests import tuned_model_helpers
+
+    calls = []
+    monkeypatch.setattr(tuned_model_helpers, "train_tiny_checkpoint", _fake_training(calls, fail=True))
+    try:
+        tuned_model_helpers.kept_tiny_checkpoint(tmp_path)
+    except RuntimeError:
+        pass
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(tuned_model_helpers, "train_tiny_checkpoint", _fake_training(calls))
+    folders = tuned_model_helpers.kept_tiny_checkpoint(tmp_path)
+    assert len(calls) == 2 and open(folders["base"] + "/weights").read() == "base 2"
+
+
+def test_the_checkpoint_key_follows_the_backend_code_and_the_libraries(tmp_path, monkeypatch):
+    from tests import tuned_model_helpers
+
+    key = tuned_model_helpers.checkpoint_key()
+    backend = tmp_path / "trl_backend.py"
+    backend.write_text("# another backend\n")
+    monkeypatch.setattr(tuned_model_helpers, "_MADE_BY", [*tuned_model_helpers._MADE_BY, backend])
+    changed_code = tuned_model_helpers.checkpoint_key()
+    monkeypatch.setattr(tuned_model_helpers.importlib.metadata, "version", lambda name: "0.0-other")
+    assert len({key, changed_code, tuned_model_helpers.checkpoint_key()}) == 3

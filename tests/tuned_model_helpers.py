@@ -1,13 +1,18 @@
 """A really trained tiny checkpoint (trained once per test session) and jobs that hold a copy of it, for the tests
 of chatting with a trained model and exporting it. The jobs are built with the ORM as a worker leaves them."""
 
+import hashlib
+import importlib.metadata
 import json
+import os
 import shutil
 import tempfile
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+from tests import db_template
 from tests.training_helpers import launch_values
 from training_jobs.models import JobStatus, StageRun, TrainingJob
 from training_jobs.params import LaunchParams
@@ -33,12 +38,52 @@ def train_tiny_checkpoint(out) -> dict[str, str]:
     return {"adapter": result.artifacts["adapter_dir"], "base": result.artifacts["base_dir"]}
 
 
-def tiny_checkpoint_folders(tmp_path_factory=None) -> dict[str, str]:
-    """train_tiny_checkpoint once per process (a session fixture in each test module calls this, and the browser tests'
-    command process, whose jobs copy the folders); under pytest's temporary folders when given."""
+# What the checkpoint is made by: this module (its pairs and settings), the training backend's code and the libraries'
+# versions. Another of any of them is another kept checkpoint.
+_MADE_BY = [Path(__file__), *sorted((db_template.ROOT / "training_jobs" / "backends").glob("*.py"))]
+_LIBRARIES = ("torch", "transformers", "trl", "peft", "tokenizers", "accelerate")
+
+
+def checkpoint_key() -> str:
+    digest = hashlib.sha256()
+    for path in _MADE_BY:
+        digest.update(path.name.encode() + path.read_bytes())
+    for name in _LIBRARIES:
+        digest.update(f"{name}=={importlib.metadata.version(name)}".encode())
+    return digest.hexdigest()[:16]
+
+
+def kept_tiny_checkpoint(keep_in: Path | None = None) -> dict[str, str]:
+    """{adapter, base}: train_tiny_checkpoint's folders, kept under var/test-templates/ (beside the database templates)
+    by the first process that needs them and read by the others, as the migrated database is: the suite's
+    tiny-checkpoint tests, the browser tests' command process and CI's second pass each trained it (7 CPU-s here).
+    Kept whole or not at all (trained in a scratch folder, then renamed); the tests only read it and copy from it."""
+    keep_in = keep_in or db_template.TEMPLATES
+    keep_in.mkdir(parents=True, exist_ok=True)
+    key = checkpoint_key()
+    kept = keep_in / f"tiny-checkpoint-{key}"
+    folders = {"adapter": str(kept / "adapter"), "base": str(kept / "base")}
+    if kept.is_dir():
+        return folders
+    with db_template._locked(f"tiny-checkpoint-{key}"):  # one trainer at a time; the others wait, then find it kept
+        if not kept.is_dir():
+            scratch = Path(tempfile.mkdtemp(prefix=f".tiny-checkpoint-{key}-", dir=keep_in))
+            try:
+                trained = train_tiny_checkpoint(scratch / "run")
+                for name in ("adapter", "base"):
+                    shutil.copytree(trained[name], scratch / name)
+                shutil.rmtree(scratch / "run")
+                os.replace(scratch, kept)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+    return folders
+
+
+def tiny_checkpoint_folders() -> dict[str, str]:
+    """The kept tiny checkpoint (kept_tiny_checkpoint), looked up once per process: a session fixture in each test
+    module calls this, and so does the browser tests' command process, whose jobs copy the folders."""
     if not _trained:
-        out = tmp_path_factory.mktemp("tiny-dpo") if tmp_path_factory else tempfile.mkdtemp(prefix="tiny-dpo-")
-        _trained.update(train_tiny_checkpoint(out))
+        _trained.update(kept_tiny_checkpoint())
     return dict(_trained)
 
 
@@ -76,8 +121,8 @@ def artifacts_in_tmp_fixture(settings, tmp_path):
 
 
 @pytest.fixture(name="tiny_checkpoint", scope="session")
-def tiny_checkpoint_fixture(tmp_path_factory):
-    return tiny_checkpoint_folders(tmp_path_factory)
+def tiny_checkpoint_fixture():
+    return tiny_checkpoint_folders()
 
 
 @pytest.fixture(name="job")
