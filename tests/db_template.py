@@ -49,8 +49,9 @@ def _is_sqlite(connection) -> bool:
 
 
 @contextlib.contextmanager
-def _locked(key: str):
-    """One builder per checkout at a time; the others wait and then find the template made."""
+def built_alone(key: str):
+    """One builder of `key` per checkout at a time (a migrated template, the kept tiny checkpoint); the others wait and
+    then find it made."""
     TEMPLATES.mkdir(parents=True, exist_ok=True)
     with open(TEMPLATES / f"{key}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -91,7 +92,7 @@ def template(alias: str = "default") -> str:
     connection = connections[alias]
     key = migrations_key()
     name = str(TEMPLATES / f"{key}.sqlite3") if _is_sqlite(connection) else f"{PG_PREFIX}{key}"
-    with _locked(key):
+    with built_alone(key):
         if _is_sqlite(connection):
             if not Path(name).exists():
                 _build_sqlite(connection, key, Path(name))

@@ -1,5 +1,5 @@
-"""A really trained tiny checkpoint (trained once per test session) and jobs that hold a copy of it, for the tests
-of chatting with a trained model and exporting it. The jobs are built with the ORM as a worker leaves them."""
+"""A really trained tiny checkpoint (trained once per checkout and kept, like the migrated database) and jobs that hold
+a copy of it, for the tests of chatting with a trained model and exporting it. The jobs are built with the ORM as a worker leaves them."""
 
 import hashlib
 import importlib.metadata
@@ -65,7 +65,7 @@ def kept_tiny_checkpoint(keep_in: Path | None = None) -> dict[str, str]:
     folders = {"adapter": str(kept / "adapter"), "base": str(kept / "base")}
     if kept.is_dir():
         return folders
-    with db_template._locked(f"tiny-checkpoint-{key}"):  # one trainer at a time; the others wait, then find it kept
+    with db_template.built_alone(f"tiny-checkpoint-{key}"):  # one trainer at a time; the others wait, then find it kept
         if not kept.is_dir():
             scratch = Path(tempfile.mkdtemp(prefix=f".tiny-checkpoint-{key}-", dir=keep_in))
             try:
