@@ -3,6 +3,7 @@ cancel and resume, and a persona's constitution page. Jobs are built with the OR
 
 import json
 import re
+import time
 from decimal import Decimal
 
 import pytest
@@ -259,6 +260,19 @@ def test_a_member_gets_the_live_panel_and_an_outsider_is_refused(persona, tenant
     assert connected and 'id="job-panel"' in first and "hx-swap-oob" in first and 'id="job-results"' in first
     assert _connect(outsider, f"/ws/o/acme/training/{job.public_id}/")[0] is False
     assert _connect(outsider, f"/ws/o/globex/training/{job.public_id}/")[0] is False
+
+
+def test_the_live_panel_skips_frequent_progress_within_its_pace_but_never_a_milestone_or_a_stage_event():
+    from training_jobs.consumers import PANEL_EVERY_S, TrainingJobEventsConsumer
+
+    consumer = TrainingJobEventsConsumer()
+    consumer.sent_at = time.monotonic()  # a panel was just sent
+    progress = {"type": "stage.progress", "data": {"stage": "curriculum", "done": 2, "total": 8}}
+    assert not consumer.should_render(progress) and not consumer.should_render({"type": "train.metrics", "data": {}})
+    assert consumer.should_render({**progress, "data": {**progress["data"], "milestone": "phase 1 of 4 trained"}})
+    assert consumer.should_render({"type": "stage.completed", "data": {}})
+    consumer.sent_at -= PANEL_EVERY_S
+    assert consumer.should_render(progress)
 
 
 def test_the_constitution_page_shows_traits_findings_and_versions(persona, tenant, client_for):

@@ -79,6 +79,8 @@ def test_a_unified_job_trains_every_phase_of_one_adapter_and_evaluates_each_chec
         assert curriculum.stats[f"phase_{n}_history"], f"phase {n} logged no step"  # per-phase loss curves
         assert (job.artifacts_dir / curriculum.artifacts[f"phase_{n}_adapter"] / "adapter_config.json").exists()
     assert {e.data.get("phase") for e in job.events.filter(type="train.metrics")} == {1, 2, 3, 4, 5}
+    milestones = [e.data["milestone"] for e in job.events.filter(type="stage.progress") if "milestone" in e.data]
+    assert milestones == [f"phase {n} of 5 trained" for n in range(1, 6)]  # the live page renders each (consumers.py)
 
     report = job.stages.get(stage="eval").stats["eval"]
     assert report["checkpoints"] == ["base"] + [f"{n}. {p['name']}" for n, p in enumerate(phases, start=1)]

@@ -12,7 +12,8 @@ from training_jobs.access import access_training_job
 from training_jobs.models import TrainingJob
 
 # Progress and training metrics arrive many times a second; the panel follows at this pace. Other events
-# (a stage starting or ending, the job ending) always render at once, so the last state is never skipped.
+# (a stage starting or ending, the job ending) always render at once, so the last state is never skipped, and so
+# does progress that marks a milestone (a curriculum phase trained): fast phases are each shown ending.
 PANEL_EVERY_S = 0.5
 FREQUENT_EVENTS = ("stage.progress", "train.metrics")
 _panels = PanelCache()
@@ -30,8 +31,10 @@ class TrainingJobEventsConsumer(EventLogConsumer):
         self.sent_at = 0.0
         return self.item.channel_group
 
-    def should_render(self, event_type: str) -> bool:
-        return event_type not in FREQUENT_EVENTS or time.monotonic() - self.sent_at >= PANEL_EVERY_S
+    def should_render(self, payload: dict) -> bool:
+        if payload.get("type") not in FREQUENT_EVENTS or (payload.get("data") or {}).get("milestone"):
+            return True
+        return time.monotonic() - self.sent_at >= PANEL_EVERY_S
 
     def panel(self, seq: int | None, *, ended: bool) -> str:
         self.sent_at = time.monotonic()

@@ -109,7 +109,7 @@ def stage_curriculum(ctx: JobContext) -> None:
         ctx.stage.stats["phases"].append({"phase": n, "name": phase.name, "rows": len(examples), "steps": result["steps"],
                                           "learning_rate": phase.learning_rate, "epochs": phase.epochs,
                                           "final_metrics": result["final_metrics"], "wall_s": round(result["wall_s"], 2)})
-        ctx.progress(ctx.stage.done, force=True)
+        ctx.progress(ctx.stage.done, force=True, milestone=f"phase {n} of {len(phases)} trained")
 
 
 def _checkpoints(ctx: JobContext) -> list[tuple[str, str | None, str]]:

@@ -144,13 +144,13 @@ class EventLogConsumer(GroupConsumer):
                 # way, and a panel rendered for this event (another watcher's, cached) could be older than that.
                 return
             self.seen = seq
-        if self.should_render(payload.get("type", "")):
+        if self.should_render(payload):
             self.send(text_data=self.panel(seq, ended=payload.get("type", "") in self.RESULT_EVENTS))
 
     RESULT_EVENTS: tuple[str, ...] = ()
 
-    def should_render(self, event_type: str) -> bool:
-        return True
+    def should_render(self, payload: dict) -> bool:
+        return True  # a kind may skip rendering frequent events (the next one it renders reads the newest state)
 
 
 class PanelCache:
