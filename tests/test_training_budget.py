@@ -22,7 +22,9 @@ def prices() -> tuple[float, float]:
     return entry["input_cost_per_token"], entry["output_cost_per_token"]
 
 
-@pytest.mark.parametrize("concurrency", [16, 64])  # 64: chunks of 256 calls, fanned out to worker processes
+# 64: chunks of 256 calls, fanned out to worker processes, in the xdist worker that runs the other fan-out tests: one
+# worker pool (a forkserver importing litellm, ~5 CPU-s) serves them all
+@pytest.mark.parametrize("concurrency", [16, pytest.param(64, marks=pytest.mark.xdist_group("llm-fanout"))])
 def test_a_job_with_a_small_budget_is_killed_within_its_cap(persona, launch, llm_org, llm_server, concurrency):
     job = launch(persona, teacher_model="openai/gpt-4o-mini", student_model="openai/gpt-4o-mini", budget_usd=CAP,
                  dpo_pairs=300, concurrency=concurrency, max_new_tokens=MAX_NEW_TOKENS)
